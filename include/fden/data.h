@@ -1,0 +1,83 @@
+/**
+ * @file data.h
+ * Data sets (IDX and NPY files), class splits and the seeded episode
+ * sampler. Include <fden/fden.h> instead.
+ */
+#ifndef FDEN_DATA_H
+#define FDEN_DATA_H
+
+#include <fden/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fden_dataset; /**< n rows of `dim` floats with an int32 label each */
+struct fden_sampler; /**< seeded C-way K-shot Q-query episode sampler */
+
+/**
+ * Load images and labels from IDX files (gzip-compressed or plain, any IDX
+ * element type, any number of dimensions: each item is flattened to one
+ * row). `scale` multiplies every value (1/255 for 8-bit images).
+ * @param labels_path NULL: labels all 0
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
+					       const char *labels_path, double scale,
+					       struct fden_dataset **out);
+/** Load a 2-D float32 (or float64) .npy and optional integer-label .npy. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_dataset_load_npy(const char *x_path, const char *labels_path,
+					       struct fden_dataset **out);
+/** Make a data set from arrays (copied). @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_dataset_new(const float *x, const int32_t *labels, size_t n,
+					  size_t dim, struct fden_dataset **out);
+/** Free; NULL is a no-op. @since 0.1 */
+FDEN_EXPORT void fden_dataset_free(struct fden_dataset *ds);
+FDEN_EXPORT size_t fden_dataset_size(const struct fden_dataset *ds);
+FDEN_EXPORT size_t fden_dataset_dim(const struct fden_dataset *ds);
+/** Row-major data, borrowed. @since 0.1 */
+FDEN_EXPORT const float *fden_dataset_data(const struct fden_dataset *ds);
+/** Labels, borrowed. @since 0.1 */
+FDEN_EXPORT const int32_t *fden_dataset_labels(const struct fden_dataset *ds);
+/**
+ * The rows whose label is in classes[0..n_classes), as a new data set
+ * (labels kept as they are).
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_dataset_select(const struct fden_dataset *ds,
+					     const int32_t *classes, size_t n_classes,
+					     struct fden_dataset **out);
+/** Rows with label < first_test, and the rest. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_dataset_split(const struct fden_dataset *ds, int32_t first_test,
+					    struct fden_dataset **train,
+					    struct fden_dataset **test);
+/** Write rows as a 2-D float32 .npy. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_npy_save_f32(const char *path, const float *x, size_t rows,
+					   size_t cols);
+/** Write labels as a 1-D int32 .npy. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_npy_save_i32(const char *path, const int32_t *v, size_t n);
+
+/**
+ * A sampler of episodes from a data set (borrowed; it must outlive the
+ * sampler). Classes with fewer than shots+queries rows are never drawn.
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t ways,
+					  size_t shots, size_t queries, uint64_t seed,
+					  struct fden_sampler **out);
+FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s);
+/**
+ * Draw n_episodes episodes in the layout of struct fden_episodes.
+ * @param[out] x n_episodes*ways*(shots+queries) x dim
+ * @param[out] labels episode-local labels in [0, ways)
+ * @param[out] classes optional: n_episodes*ways original class ids
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_sampler_next(struct fden_sampler *s, size_t n_episodes,
+					   float *x, int32_t *labels, int32_t *classes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FDEN_DATA_H */

@@ -1,0 +1,105 @@
+/**
+ * @file invnet.h
+ * The plug-in interface for a host's pretrained invertible network
+ * (encoder/decoder), and the built-in ones (PCA, MLP autoencoder).
+ * libfden never changes a host network: it only calls encode and decode.
+ * Include <fden/fden.h> instead.
+ */
+#ifndef FDEN_INVNET_H
+#define FDEN_INVNET_H
+
+#include <fden/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of struct fden_invnet_ops this header describes. */
+#define FDEN_INVNET_OPS_VERSION 1
+
+/**
+ * A host's invertible network. Callbacks return 0 on success and any other
+ * value on failure (reported as FDEN_E_HOST). Arrays are row-major float32.
+ */
+struct fden_invnet_ops {
+	size_t struct_size;  /**< required: sizeof(struct fden_invnet_ops) */
+	unsigned version;    /**< required: FDEN_INVNET_OPS_VERSION */
+	/** required: x (n x input_dim) -> z (n x latent_dim) */
+	int (*encode)(void *user_data, const float *x, size_t n, float *z);
+	/** required: z (n x latent_dim) -> x (n x input_dim) */
+	int (*decode)(void *user_data, const float *z, size_t n, float *x);
+	/** optional: NULL means the host has no distribution; else mean and
+	 *  log-sigma of q(z|x), each n x latent_dim */
+	int (*encode_dist)(void *user_data, const float *x, size_t n, float *mu,
+			   float *log_sigma);
+	/** optional: NULL means nothing to release; called by fden_invnet_free */
+	void (*destroy)(void *user_data);
+};
+
+struct fden_invnet; /**< an invertible network: host-supplied or built in */
+
+/**
+ * Wrap a host network. The ops struct is copied; user_data is borrowed
+ * (released through ops->destroy, if given, when the wrapper is freed).
+ * @return FDEN_OK; FDEN_E_VERSION for a struct_size or version this library
+ *         does not know; FDEN_E_INVALID for a missing required member
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_invnet_new(const struct fden_invnet_ops *ops,
+					 size_t input_dim, size_t latent_dim,
+					 void *user_data, struct fden_invnet **out);
+/** Free; NULL is a no-op. @since 0.1 */
+FDEN_EXPORT void fden_invnet_free(struct fden_invnet *net);
+FDEN_EXPORT size_t fden_invnet_input_dim(const struct fden_invnet *net);
+FDEN_EXPORT size_t fden_invnet_latent_dim(const struct fden_invnet *net);
+/** Encode n inputs. @return FDEN_OK or FDEN_E_HOST when the callback failed. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_invnet_encode(struct fden_invnet *net, const float *x,
+					    size_t n, float *z);
+/** Decode n latents. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_invnet_decode(struct fden_invnet *net, const float *z,
+					    size_t n, float *x);
+/** Mean and log-sigma; FDEN_E_UNSUPPORTED when the network has none. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_invnet_encode_dist(struct fden_invnet *net, const float *x,
+						 size_t n, float *mu, float *log_sigma);
+
+/**
+ * Fit a PCA invertible network (randomized SVD) on n inputs.
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_invnet_fit_pca(const float *x, size_t n, size_t input_dim,
+					     size_t latent_dim, uint64_t seed,
+					     struct fden_invnet **out);
+
+/** Settings of the built-in MLP autoencoder. */
+struct fden_ae_options {
+	size_t struct_size;   /**< sizeof(struct fden_ae_options) */
+	size_t hidden;        /**< hidden width (512) */
+	size_t epochs;        /**< passes over the data (10) */
+	size_t batch;         /**< minibatch (128) */
+	double lr;            /**< Adam learning rate (1e-3) */
+	uint64_t seed;
+	int threads;          /**< BLIS threads (1) */
+	fden_log_fn log;      /**< optional progress callback */
+	void *log_user_data;
+};
+/** Fill *opt with the defaults. @since 0.1 */
+FDEN_EXPORT void fden_ae_options_default(struct fden_ae_options *opt);
+/**
+ * Fit an MLP autoencoder (sigmoid output for inputs in [0, 1]).
+ * @param opt optional (NULL: defaults)
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_invnet_fit_autoencoder(const float *x, size_t n,
+						     size_t input_dim, size_t latent_dim,
+						     const struct fden_ae_options *opt,
+						     struct fden_invnet **out);
+/** Save a built-in network; FDEN_E_UNSUPPORTED for host networks. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const char *path);
+/** Load a built-in network saved by fden_invnet_save(). @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_invnet_load(const char *path, struct fden_invnet **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FDEN_INVNET_H */

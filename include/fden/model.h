@@ -1,0 +1,269 @@
+/**
+ * @file model.h
+ * The FDEN model: configuration, the Disentangler, the Factorizer
+ * (statistician and alignment net) and the Entangler, training, inference,
+ * few-shot prediction and checkpoints. Include <fden/fden.h> instead.
+ */
+#ifndef FDEN_MODEL_H
+#define FDEN_MODEL_H
+
+#include <fden/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct fden_config;       /**< settings for a new model (opaque) */
+struct fden_model;        /**< a trainable FDEN model: owns the three parts */
+struct fden_disentangler; /**< D: z -> (f_ide, f_sty); borrowed from a model */
+struct fden_factorizer;   /**< F: statistician + alignment net; borrowed */
+struct fden_entangler;    /**< E: (f_ide, f_sty) -> z~; borrowed */
+
+/**
+ * Configuration keys. Numbered explicitly and append-only: a value never
+ * changes meaning. Every key takes a double; integer keys reject fractions.
+ * fden_config_bounds() gives each key's valid range.
+ */
+enum fden_param {
+	FDEN_P_DIM = 1,              /**< latent width Dim (default 256) */
+	FDEN_P_DIS_WIDTH = 2,        /**< disentangler hidden width (512) */
+	FDEN_P_DIS_TRUNK_DEPTH = 3,  /**< hidden layers of D_dec (3) */
+	FDEN_P_DIS_HEAD_DEPTH = 4,   /**< hidden layers of D_ide, D_sty (2) */
+	FDEN_P_STAT_WIDTH1 = 5,      /**< statistician widths (1024, 256, 64) */
+	FDEN_P_STAT_WIDTH2 = 6,
+	FDEN_P_STAT_WIDTH3 = 7,
+	FDEN_P_ENT_BRANCH_WIDTH = 8, /**< E_ide and E_sty hidden width (256) */
+	FDEN_P_ENT_BRANCH_DEPTH = 9, /**< hidden layers of E_ide, E_sty (2) */
+	FDEN_P_ENT_TRUNK_WIDTH = 10, /**< E_enc hidden width (512) */
+	FDEN_P_ENT_TRUNK_DEPTH = 11, /**< hidden layers of E_enc (3) */
+	FDEN_P_DROPOUT = 12,         /**< dropout rate on hidden layers (0.2) */
+	FDEN_P_DROPOUT_OUTPUT = 13,  /**< dropout on linear output layers too, as the paper's table (1) */
+	FDEN_P_LEAKY_SLOPE = 14,     /**< leaky ReLU slope (0.01) */
+	FDEN_P_BATCHNORM = 15,       /**< batch norm on each sub-network's first layer (1) */
+	FDEN_P_ALPHA = 16,           /**< weight of L_R (1) */
+	FDEN_P_BETA = 17,            /**< weight of L_C (1) */
+	FDEN_P_GAMMA = 18,           /**< weight of L_M (0.5) */
+	FDEN_P_GRL = 19,             /**< gradient reversal constant lambda (1) */
+	FDEN_P_LR = 20,              /**< Adam learning rate (1e-4) */
+	FDEN_P_ADAM_BETA1 = 21,      /**< (0.5) */
+	FDEN_P_ADAM_BETA2 = 22,      /**< (0.999) */
+	FDEN_P_ADAM_EPS = 23,        /**< (1e-8) */
+	FDEN_P_INIT = 24,            /**< enum fden_init (FDEN_INIT_TRUNC_NORMAL) */
+	FDEN_P_INIT_SIGMA = 25,      /**< sigma of the truncated normal (0.001) */
+	FDEN_P_SEED = 26,            /**< seed of the model's random generator (0..2^53) */
+	FDEN_P_ALIGN_HEAD = 27,      /**< enum fden_align_head */
+	FDEN_P_ALIGN_WIDTH = 28,     /**< relation head hidden width (Dim/2) */
+	FDEN_P_MINE_MA = 29,         /**< MINE moving-average bias correction on/off (0) */
+	FDEN_P_MINE_MA_RATE = 30,    /**< its rate (0.01) */
+	FDEN_P_STOCHASTIC = 31,      /**< sample z = mu + s*sigma*eps when log-sigma is given (0) */
+	FDEN_P_STOCHASTIC_SCALE = 32,/**< s (0.1, the authors' code) */
+	FDEN_P_CLIP = 33,            /**< adaptive gradient clipping on/off (1) */
+	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1) */
+	FDEN_P_BN_MOMENTUM = 35,     /**< running-statistics momentum (0.99) */
+};
+
+/** Initialisers for FDEN_P_INIT. */
+enum fden_init {
+	FDEN_INIT_TRUNC_NORMAL = 0,  /**< truncated normal (2 sigma), FDEN_P_INIT_SIGMA */
+	FDEN_INIT_GLOROT_NORMAL = 1, /**< Glorot normal, the authors' code */
+	FDEN_INIT_HE_NORMAL = 2,     /**< He (Kaiming) normal */
+};
+
+/** Alignment heads for FDEN_P_ALIGN_HEAD. */
+enum fden_align_head {
+	FDEN_ALIGN_PROTOTYPICAL = 0, /**< -||q - mean_k s_k||^2 per class */
+	FDEN_ALIGN_RELATION = 1,     /**< MLP score of (q ++ s), mean over shots */
+	FDEN_ALIGN_MATCHING = 2,     /**< cosine attention over the support set */
+};
+
+/** Whole-configuration presets for fden_config_preset(). */
+enum fden_preset {
+	FDEN_PRESET_DEFAULT = 0, /**< the library's measured defaults */
+	FDEN_PRESET_PAPER = 1,   /**< Appendix B of the paper, as written */
+};
+
+/**
+ * Create a configuration holding the defaults (FDEN_PRESET_DEFAULT).
+ * @param[out] out the new configuration, owned by the caller
+ *             (fden_config_free); set only on success
+ * @return FDEN_OK or FDEN_E_NOMEM, FDEN_E_INVALID
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_config_new(struct fden_config **out);
+/** Free a configuration; NULL is a no-op. @since 0.1 */
+FDEN_EXPORT void fden_config_free(struct fden_config *cfg);
+/** Reset every key to a preset. @return FDEN_OK or FDEN_E_INVALID. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_config_preset(struct fden_config *cfg, int preset);
+/**
+ * Set one key.
+ * @return FDEN_OK; FDEN_E_INVALID for an unknown key or a value out of
+ *         fden_config_bounds() (fden_last_error() names both)
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_config_set(struct fden_config *cfg, int key, double value);
+/** Read one key into *value. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_config_get(const struct fden_config *cfg, int key, double *value);
+/** Valid range [*lo, *hi] of a key. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_config_bounds(int key, double *lo, double *hi);
+/** The key's name ("dim", "lr", ...), or NULL for an unknown key. @since 0.1 */
+FDEN_EXPORT const char *fden_config_key_name(int key);
+/** Set the allocator used by models made from this configuration. @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_config_set_allocator(struct fden_config *cfg,
+						  const struct fden_allocator *alloc);
+
+/**
+ * Create a model from a configuration; parameters are initialised from
+ * FDEN_P_SEED. The configuration may be freed afterwards.
+ * @param[out] out the model, owned by the caller (fden_model_free)
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_new(const struct fden_config *cfg, struct fden_model **out);
+/** Free a model and its parts; NULL is a no-op. @since 0.1 */
+FDEN_EXPORT void fden_model_free(struct fden_model *model);
+/** Latent width Dim. @since 0.1 */
+FDEN_EXPORT size_t fden_model_dim(const struct fden_model *model);
+/** Number of optimisation steps taken. @since 0.1 */
+FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model);
+/** A copy of the model's configuration (owned by the caller). @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_model_config(const struct fden_model *model, struct fden_config **out);
+/** Detail of the last failure on this model ("" if none). Borrowed. @since 0.1 */
+FDEN_EXPORT const char *fden_model_last_error(const struct fden_model *model);
+/** Register a log callback (NULL to remove). @since 0.1 */
+FDEN_EXPORT void fden_model_set_log(struct fden_model *model, fden_log_fn fn, void *user_data);
+/**
+ * Per-dimension standardisation of latents, applied inside the model:
+ * D sees (z - mean) / std and E's output is mapped back. NULL, NULL resets
+ * to identity. Both arrays are Dim long and copied.
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_set_standardization(struct fden_model *model,
+							const float *mean, const float *std);
+
+/** The parts, borrowed from the model (valid while it lives). @since 0.1 */
+FDEN_EXPORT struct fden_disentangler *fden_model_disentangler(struct fden_model *model);
+FDEN_EXPORT struct fden_factorizer *fden_model_factorizer(struct fden_model *model);
+FDEN_EXPORT struct fden_entangler *fden_model_entangler(struct fden_model *model);
+
+/**
+ * A batch of episodes for fden_train_step(). Each episode holds ways*shots
+ * support rows then ways*queries query rows; episodes follow each other.
+ * Rows are Dim floats, row-major. labels[i] in [0, ways) is row i's class
+ * within its episode; each class has exactly `shots` support and `queries`
+ * query rows.
+ */
+struct fden_episodes {
+	size_t struct_size;        /**< sizeof(struct fden_episodes) */
+	size_t n_episodes;
+	size_t ways, shots, queries;
+	const float *z;            /**< n_episodes*ways*(shots+queries) x Dim */
+	const float *z_log_sigma;  /**< optional (NULL): host's log-sigma, same shape */
+	const int32_t *labels;     /**< n_episodes*ways*(shots+queries) */
+};
+
+/** What one training step measured. */
+struct fden_step_stats {
+	size_t struct_size;        /**< sizeof(struct fden_step_stats), set by the caller */
+	double loss;               /**< alpha*L_R + beta*L_C - gamma*L_M */
+	double l_r, l_c, l_m;      /**< reconstruction, alignment cross entropy, MINE bound */
+	double accuracy;           /**< fraction of queries classified right */
+	double gnorm_disentangler, gnorm_entangler, gnorm_statistician, gnorm_align;
+	double clip_scale;         /**< mean over D's tensors of ||g_a|| / ||g_m|| */
+	uint64_t step;             /**< steps taken, this one included */
+};
+
+/**
+ * One optimisation step on a batch of episodes, in training mode (dropout,
+ * batch statistics). A step whose loss or gradients are not finite is
+ * rejected with FDEN_E_NONFINITE and leaves the model as it was.
+ * No allocation in the steady state (same or smaller batch shape).
+ * @param stats optional (NULL): filled on success
+ * @return FDEN_OK, FDEN_E_INVALID, FDEN_E_SHAPE, FDEN_E_NONFINITE, FDEN_E_NOMEM
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_train_step(struct fden_model *model,
+					 const struct fden_episodes *episodes,
+					 struct fden_step_stats *stats);
+
+/**
+ * Disentangle n latents (n x Dim) into identity and style factors (each
+ * n x Dim), evaluation mode. Thread-safe on a model not being trained.
+ * @param f_ide, f_sty caller-owned outputs; either may be NULL
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_disentangle(const struct fden_model *model, const float *z,
+					  size_t n, float *f_ide, float *f_sty);
+/**
+ * Entangle factors back into latents: z~ = E(f_ide, f_sty), n x Dim each.
+ * Thread-safe on a model not being trained.
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_entangle(const struct fden_model *model, const float *f_ide,
+				       const float *f_sty, size_t n, float *z_out);
+
+/**
+ * Few-shot prediction from the identity factor: classify each query latent
+ * by the model's alignment head against a labelled support set.
+ * @param support_labels values in [0, ways); every class needs >= 1 row
+ * @param[out] pred n_query class indices
+ * @param[out] prob optional (NULL): n_query x ways probabilities
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_predict(const struct fden_model *model,
+				      const float *support_z, const int32_t *support_labels,
+				      size_t n_support, size_t ways,
+				      const float *query_z, size_t n_query,
+				      int32_t *pred, float *prob);
+
+/** D on its own: same contract as fden_disentangle(). @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_disentangler_run(const struct fden_disentangler *d,
+					       const float *z, size_t n,
+					       float *f_ide, float *f_sty);
+/** E on its own: same contract as fden_entangle(). @since 0.1 */
+FDEN_EXPORT FDEN_WUR int fden_entangler_run(const struct fden_entangler *e,
+					    const float *f_ide, const float *f_sty,
+					    size_t n, float *z_out);
+/**
+ * The statistician's Donsker-Varadhan estimate of I(f_ide; f_sty) on n
+ * rows, the marginal from a permutation drawn from `seed`.
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_factorizer_mine(const struct fden_factorizer *f,
+					      const float *f_ide, const float *f_sty,
+					      size_t n, uint64_t seed, double *estimate);
+/**
+ * The alignment net's class probabilities for queries given a support set,
+ * both as identity factors (rows of Dim floats).
+ * @param[out] prob n_query x ways
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_factorizer_align(const struct fden_factorizer *f,
+					       const float *support_ide,
+					       const int32_t *support_labels,
+					       size_t n_support, size_t ways,
+					       const float *query_ide, size_t n_query,
+					       float *prob);
+
+/**
+ * Save the whole model: configuration, parameters, batch-norm running
+ * statistics, Adam moments, random state, step count, standardisation.
+ * zlib-compressed with magic, format version and CRC-32, written to a
+ * temporary file and renamed into place, so a crash leaves the old file.
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_save(const struct fden_model *model, const char *path);
+/**
+ * Load a model saved by fden_model_save().
+ * @param alloc optional (NULL: malloc)
+ * @param[out] out the model, owned by the caller
+ * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT, FDEN_E_VERSION, FDEN_E_CORRUPT,
+ *         FDEN_E_NOMEM
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_load(const char *path, const struct fden_allocator *alloc,
+					 struct fden_model **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FDEN_MODEL_H */

@@ -1,0 +1,105 @@
+/* A multi-layer perceptron built from a table of layer specs.
+ *
+ * Layer i computes, for a batch X (n x in, row-major):
+ *   [dropout if drop_before]  ->  H = X W (+ b)  ->  [batch norm]  ->  act
+ *   ->  [dropout if !drop_before]
+ * W is in x width, row-major (so H = X W is one sgemm with no transpose).
+ * Training mode: batch norm uses batch statistics and updates the running
+ * ones (run = momentum*run + (1-momentum)*batch, unbiased variance);
+ * inverted dropout (keep with prob 1-rate, scale by 1/(1-rate)).
+ * Evaluation mode: running statistics, no dropout.
+ *
+ * Memory: parameters, gradients and Adam moments in one block made at
+ * creation; training caches in a workspace sized by fd_mlp_reserve(). After
+ * that, forward/backward allocate nothing.
+ */
+#ifndef FD_NN_MLP_H
+#define FD_NN_MLP_H
+
+#include <stddef.h>
+#include <fden/core.h>
+#include "core/error.h"
+#include "kernels/rng.h"
+#include "nn/param.h"
+
+enum fd_act {
+	FD_ACT_LINEAR = 0,
+	FD_ACT_LEAKY = 1,   /* x > 0 ? x : slope * x */
+	FD_ACT_SIGMOID = 2, /* 1 / (1 + exp(-x)) */
+	FD_ACT_TANH = 3,
+};
+
+enum fd_init {
+	FD_INIT_TRUNC_NORMAL = 0, /* truncated normal, sigma = init_sigma */
+	FD_INIT_GLOROT_NORMAL = 1,/* normal, sigma = sqrt(2 / (fan_in + fan_out)) */
+	FD_INIT_HE_NORMAL = 2,    /* normal, sigma = sqrt(2 / fan_in) */
+};
+
+struct fd_layer_spec {
+	int width;        /* output width */
+	int bias;         /* 1: add a bias (ignored, no bias, with batch norm) */
+	int batchnorm;    /* 1: batch norm after the product */
+	float dropout;    /* rate in [0, 1); 0 = none */
+	int act;          /* enum fd_act */
+};
+
+struct fd_mlp_cfg {
+	int in;                             /* input width */
+	int nlayers;
+	const struct fd_layer_spec *layers; /* copied */
+	float leaky_slope;                  /* for FD_ACT_LEAKY */
+	int drop_before;                    /* 1: dropout before the dense layer (authors' code) */
+	int init;                           /* enum fd_init; biases start at 0, BN gamma 1 beta 0 */
+	float init_sigma;                   /* for FD_INIT_TRUNC_NORMAL */
+	float bn_momentum;                  /* e.g. 0.99 */
+	float bn_eps;                       /* e.g. 1e-3 */
+	int nthreads;                       /* BLIS threads for this net's products */
+};
+
+struct fd_mlp;
+
+/* Create and initialise from init_rng. `name` prefixes parameter names. */
+int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
+	       const struct fden_allocator *alloc, struct fd_rng *init_rng,
+	       struct fd_err *err, struct fd_mlp **out);
+void fd_mlp_free(struct fd_mlp *m);
+
+int fd_mlp_in(const struct fd_mlp *m);
+int fd_mlp_out(const struct fd_mlp *m);
+void fd_mlp_set_threads(struct fd_mlp *m, int nthreads);
+
+/* Make the training workspace hold batches of up to n rows (allocates only
+ * when n grows). FDEN_OK or FDEN_E_NOMEM. */
+int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err);
+
+/* Training-mode forward of n rows (n <= reserved). X is borrowed until the
+ * next forward (kept for backward). Returns the output (n x out) inside the
+ * workspace, valid until the next forward. rng draws the dropout masks. */
+const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng);
+
+/* Backward of the last training forward: dY is n x out. Adds the parameter
+ * gradients into each param's g; writes dX (n x in) when dX is not NULL.
+ * May be called more than once per forward (each call adds again). */
+void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX);
+
+/* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
+ * ws holds fd_mlp_infer_ws(m, n) floats. Any n >= 1. */
+void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float *ws);
+size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n);
+
+/* Set every gradient to zero. */
+void fd_mlp_zero_grad(struct fd_mlp *m);
+
+/* Parameter tensors (W, b, gamma, beta per layer) and buffers (running mean
+ * and variance per batch-norm layer), for optimisers, clipping and
+ * checkpoints. Borrowed. */
+int fd_mlp_nparams(const struct fd_mlp *m);
+struct fd_param *fd_mlp_param(struct fd_mlp *m, int i);
+int fd_mlp_nbuffers(const struct fd_mlp *m);
+struct fd_buffer *fd_mlp_buffer(struct fd_mlp *m, int i);
+
+/* Floating-point operations of one training forward+backward of n rows
+ * (2*n*in*out per product, three products per dense layer), for benchmarks. */
+double fd_mlp_train_flops(const struct fd_mlp *m, int n);
+
+#endif
