@@ -42,4 +42,15 @@ int fd_ckpt_get(struct fd_ckpt_reader *r, const char *name, int type, size_t cou
 		const void **data, size_t *count_out);
 void fd_ckpt_reader_free(struct fd_ckpt_reader *r);
 
+/* Appended by the io owner. The writer and reader keep `err` (borrowed) for
+ * later calls: it must outlive them. Record names are 1..65535 bytes, no NUL;
+ * a writer rejects a repeated name (FDEN_E_INVALID), a reader a file with
+ * one (FDEN_E_FORMAT). Record data handed out by fd_ckpt_get is 64-byte
+ * aligned. A failed put is sticky: fd_ckpt_write then fails with its status.
+ * Limits: 4 GiB uncompressed. */
+/* Number of records; the i-th in name order (any output may be NULL). */
+size_t fd_ckpt_count(const struct fd_ckpt_reader *r);
+int fd_ckpt_record(const struct fd_ckpt_reader *r, size_t i, const char **name, int *type,
+		   const void **data, size_t *count);
+
 #endif

@@ -1,0 +1,138 @@
+/* Helpers shared by the io suites: a scratch directory, whole-file I/O and
+ * a counting allocator that can fail its n-th allocation. */
+#ifndef FD_TEST_IO_UTIL_H
+#define FD_TEST_IO_UTIL_H
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fden/core.h>
+
+static char tu_dir[256];
+
+/* A fresh directory under $TMPDIR (or /tmp); removed by tu_rmdir(). */
+static inline const char *tu_mkdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tu_dir, sizeof tu_dir, "%s/fden-io-XXXXXX", t && *t ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tu_dir));
+	return tu_dir;
+}
+
+static inline void tu_rmdir(void)
+{
+	DIR *d = opendir(tu_dir);
+	struct dirent *e;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(p, sizeof p, "%s/%s", tu_dir, e->d_name);
+			if (unlink(p) != 0)
+				rmdir(p);
+		}
+	closedir(d);
+	rmdir(tu_dir);
+}
+
+/* Number of entries in the scratch directory. */
+static inline int tu_count_files(void)
+{
+	DIR *d = opendir(tu_dir);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static inline const char *tu_path(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tu_dir, name);
+	return buf;
+}
+
+static inline void tu_write(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* malloc'd contents; *n its length. */
+static inline unsigned char *tu_read(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p;
+	long len;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	ck_assert_int_ge(len, 0);
+	rewind(f);
+	p = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(fread(p, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	*n = (size_t)len;
+	return p;
+}
+
+/* Counting allocator: live blocks, and fail the n-th call (0 = never). */
+struct tu_alloc_state {
+	long live, calls, fail_at;
+};
+
+static inline void *tu_alloc_fn(void *ud, size_t n)
+{
+	struct tu_alloc_state *s = ud;
+
+	s->calls++;
+	if (s->fail_at && s->calls == s->fail_at)
+		return NULL;
+	s->live++;
+	return malloc(n);
+}
+
+static inline void tu_free_fn(void *ud, void *p)
+{
+	struct tu_alloc_state *s = ud;
+
+	s->live--;
+	free(p);
+}
+
+static inline struct fden_allocator tu_allocator(struct tu_alloc_state *s)
+{
+	struct fden_allocator a = { tu_alloc_fn, tu_free_fn, s };
+
+	memset(s, 0, sizeof *s);
+	return a;
+}
+
+/* Run a suite; returns the process exit status. */
+static inline int tu_run(Suite *s)
+{
+	SRunner *r = srunner_create(s);
+	int nf;
+
+	srunner_run_all(r, CK_NORMAL);
+	nf = srunner_ntests_failed(r);
+	srunner_free(r);
+	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
