@@ -3,6 +3,7 @@
 #ifndef FD_KERNELS_RNG_H
 #define FD_KERNELS_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct fd_rng {

@@ -1,0 +1,31 @@
+/* Element-wise vector ops and reductions on float32 arrays. Products of
+ * matrices go through gemm.h; these are the cheap sweeps around them. */
+#ifndef FD_KERNELS_VEC_H
+#define FD_KERNELS_VEC_H
+
+#include <stddef.h>
+
+/* x = 0 */
+void fd_vec_zero(float *x, size_t n);
+/* y = x */
+void fd_vec_copy(float *restrict y, const float *restrict x, size_t n);
+/* x = a x */
+void fd_vec_scale(float *x, size_t n, float a);
+/* y += a x */
+void fd_vec_axpy(float *restrict y, float a, const float *restrict x, size_t n);
+/* z = x * y (element-wise; z may alias x or y) */
+void fd_vec_mul(float *z, const float *x, const float *y, size_t n);
+/* sum x y, accumulated in double */
+double fd_vec_dot(const float *x, const float *y, size_t n);
+/* sum x^2, accumulated in double */
+double fd_vec_sumsq(const float *x, size_t n);
+/* sum x, accumulated in double */
+double fd_vec_sum(const float *x, size_t n);
+/* 1 if every element is finite, else 0 */
+int fd_vec_all_finite(const float *x, size_t n);
+/* out[j] += sum_i X[i, j], X is rows x cols row-major */
+void fd_vec_colsum_add(float *restrict out, const float *restrict X, int rows, int cols);
+/* X[i, :] += b for every row i */
+void fd_vec_add_rows(float *restrict X, const float *restrict b, int rows, int cols);
+
+#endif

@@ -1,0 +1,42 @@
+/* Inverted dropout. Each 64-bit draw decides two elements (32 bits each):
+ * keep when u32 < (1 - rate) 2^32. */
+#include <stdint.h>
+
+#include "nn/dropout.h"
+
+void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n)
+{
+	size_t i = 0;
+	double keep = 1.0 - (double)rate;
+	float scale;
+	uint64_t thr;
+
+	if (rate <= 0.0f) {
+		for (; i < n; i++)
+			mask[i] = 1.0f;
+		return;
+	}
+	scale = (float)(1.0 / keep);           /* 1 / (1 - rate) */
+	thr = (uint64_t)(keep * 4294967296.0); /* (1 - rate) 2^32, < 2^32 */
+	for (; i + 1 < n; i += 2) {
+		uint64_t r = fd_rng_u64(rng);
+		mask[i] = (r >> 32) < thr ? scale : 0.0f;
+		mask[i + 1] = (r & 0xffffffffu) < thr ? scale : 0.0f;
+	}
+	if (i < n)
+		mask[i] = (fd_rng_u64(rng) >> 32) < thr ? scale : 0.0f;
+}
+
+void fd_dropout_forward(struct fd_rng *rng, float rate, const float *x,
+			float *mask, float *y, size_t n)
+{
+	fd_dropout_mask(rng, rate, mask, n);
+	for (size_t i = 0; i < n; i++)
+		y[i] = x[i] * mask[i]; /* y = x * mask */
+}
+
+void fd_dropout_backward(const float *mask, const float *dy, float *dx, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dx[i] = dy[i] * mask[i]; /* dx = dy * mask */
+}

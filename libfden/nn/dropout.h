@@ -1,0 +1,19 @@
+/* Inverted dropout (training only): keep each element with probability
+ * 1 - rate and scale kept ones by 1/(1 - rate), so evaluation is the
+ * identity. The mask holds the multiplier (0 or 1/(1-rate)) for backward. */
+#ifndef FD_NN_DROPOUT_H
+#define FD_NN_DROPOUT_H
+
+#include <stddef.h>
+
+#include "kernels/rng.h"
+
+/* mask[i] = (u_i < 1 - rate) ? 1/(1 - rate) : 0; rate in [0, 1). */
+void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n);
+/* Draw a mask, then y = x * mask (y may alias x). */
+void fd_dropout_forward(struct fd_rng *rng, float rate, const float *x,
+			float *mask, float *y, size_t n);
+/* dx = dy * mask (dx may alias dy). */
+void fd_dropout_backward(const float *mask, const float *dy, float *dx, size_t n);
+
+#endif
