@@ -1,0 +1,285 @@
+"""Loading libfden and declaring its C prototypes (ctypes).
+
+The shared library is found, in this order:
+
+1. the ``FDEN_LIBRARY`` environment variable: a path to ``libfden.so``;
+2. ``$FDEN_BUILD_DIR/libfden/libfden.so`` (a meson build directory);
+3. a build directory of the source tree this package sits in
+   (``<root>/build*/libfden/libfden.so``, the newest one);
+4. ``ctypes.util.find_library("fden")`` (an installed library).
+
+Functions the loaded library does not export are replaced by stubs that
+raise :class:`fden.FdenError` with status ``FDEN_E_UNSUPPORTED``, so a
+partial library still imports.
+"""
+
+import ctypes
+import ctypes.util
+import glob
+import os
+
+c_float_p = ctypes.POINTER(ctypes.c_float)
+c_int32_p = ctypes.POINTER(ctypes.c_int32)
+c_double_p = ctypes.POINTER(ctypes.c_double)
+c_void_pp = ctypes.POINTER(ctypes.c_void_p)
+
+# Mirrors of the public structs (include/fden/*.h); field order is the ABI.
+
+#: typedef void (*fden_log_fn)(void *user_data, int level, const char *format, va_list args)
+#: On x86-64 and AArch64 Linux a va_list argument travels as a pointer.
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_void_p)
+
+#: int (*encode)(void *user_data, const float *x, size_t n, float *z)
+CODEC_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_float_p, ctypes.c_size_t,
+                            c_float_p)
+#: int (*encode_dist)(void *user_data, const float *x, size_t n, float *mu, float *log_sigma)
+DIST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_float_p, ctypes.c_size_t,
+                           c_float_p, c_float_p)
+#: void (*destroy)(void *user_data)
+DESTROY_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+class Episodes(ctypes.Structure):
+    """struct fden_episodes"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_episodes", ctypes.c_size_t),
+        ("ways", ctypes.c_size_t),
+        ("shots", ctypes.c_size_t),
+        ("queries", ctypes.c_size_t),
+        ("z", c_float_p),
+        ("z_log_sigma", c_float_p),
+        ("labels", c_int32_p),
+    ]
+
+
+class StepStatsC(ctypes.Structure):
+    """struct fden_step_stats"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("loss", ctypes.c_double),
+        ("l_r", ctypes.c_double),
+        ("l_c", ctypes.c_double),
+        ("l_m", ctypes.c_double),
+        ("accuracy", ctypes.c_double),
+        ("gnorm_disentangler", ctypes.c_double),
+        ("gnorm_entangler", ctypes.c_double),
+        ("gnorm_statistician", ctypes.c_double),
+        ("gnorm_align", ctypes.c_double),
+        ("clip_scale", ctypes.c_double),
+        ("step", ctypes.c_uint64),
+    ]
+
+
+class InvnetOps(ctypes.Structure):
+    """struct fden_invnet_ops"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("version", ctypes.c_uint),
+        ("encode", CODEC_FN),
+        ("decode", CODEC_FN),
+        ("encode_dist", DIST_FN),
+        ("destroy", DESTROY_FN),
+    ]
+
+
+class AeOptions(ctypes.Structure):
+    """struct fden_ae_options"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("hidden", ctypes.c_size_t),
+        ("epochs", ctypes.c_size_t),
+        ("batch", ctypes.c_size_t),
+        ("lr", ctypes.c_double),
+        ("seed", ctypes.c_uint64),
+        ("threads", ctypes.c_int),
+        ("log", LOG_FN),
+        ("log_user_data", ctypes.c_void_p),
+    ]
+
+
+INVNET_OPS_VERSION = 1
+
+_I = ctypes.c_int
+_SZ = ctypes.c_size_t
+_P = ctypes.c_void_p
+_S = ctypes.c_char_p
+_D = ctypes.c_double
+_U64 = ctypes.c_uint64
+
+# name: (restype, argtypes)
+_PROTOTYPES = {
+    # core.h
+    "fden_strerror": (_S, [_I]),
+    "fden_last_error": (_S, []),
+    "fden_version": (_S, []),
+    "fden_version_number": (ctypes.c_uint, []),
+    # model.h
+    "fden_config_new": (_I, [c_void_pp]),
+    "fden_config_free": (None, [_P]),
+    "fden_config_preset": (_I, [_P, _I]),
+    "fden_config_set": (_I, [_P, _I, _D]),
+    "fden_config_get": (_I, [_P, _I, c_double_p]),
+    "fden_config_bounds": (_I, [_I, c_double_p, c_double_p]),
+    "fden_config_key_name": (_S, [_I]),
+    "fden_model_new": (_I, [_P, c_void_pp]),
+    "fden_model_free": (None, [_P]),
+    "fden_model_dim": (_SZ, [_P]),
+    "fden_model_step": (_U64, [_P]),
+    "fden_model_config": (_I, [_P, c_void_pp]),
+    "fden_model_last_error": (_S, [_P]),
+    "fden_model_set_log": (None, [_P, LOG_FN, _P]),
+    "fden_model_set_standardization": (_I, [_P, c_float_p, c_float_p]),
+    "fden_model_disentangler": (_P, [_P]),
+    "fden_model_factorizer": (_P, [_P]),
+    "fden_model_entangler": (_P, [_P]),
+    "fden_train_step": (_I, [_P, ctypes.POINTER(Episodes), ctypes.POINTER(StepStatsC)]),
+    "fden_disentangle": (_I, [_P, c_float_p, _SZ, c_float_p, c_float_p]),
+    "fden_entangle": (_I, [_P, c_float_p, c_float_p, _SZ, c_float_p]),
+    "fden_predict": (_I, [_P, c_float_p, c_int32_p, _SZ, _SZ, c_float_p, _SZ,
+                          c_int32_p, c_float_p]),
+    "fden_disentangler_run": (_I, [_P, c_float_p, _SZ, c_float_p, c_float_p]),
+    "fden_entangler_run": (_I, [_P, c_float_p, c_float_p, _SZ, c_float_p]),
+    "fden_factorizer_mine": (_I, [_P, c_float_p, c_float_p, _SZ, _U64, c_double_p]),
+    "fden_factorizer_align": (_I, [_P, c_float_p, c_int32_p, _SZ, _SZ, c_float_p, _SZ,
+                                   c_float_p]),
+    "fden_model_save": (_I, [_P, _S]),
+    "fden_model_load": (_I, [_S, _P, c_void_pp]),
+    # invnet.h
+    "fden_invnet_new": (_I, [ctypes.POINTER(InvnetOps), _SZ, _SZ, _P, c_void_pp]),
+    "fden_invnet_free": (None, [_P]),
+    "fden_invnet_input_dim": (_SZ, [_P]),
+    "fden_invnet_latent_dim": (_SZ, [_P]),
+    "fden_invnet_encode": (_I, [_P, c_float_p, _SZ, c_float_p]),
+    "fden_invnet_decode": (_I, [_P, c_float_p, _SZ, c_float_p]),
+    "fden_invnet_encode_dist": (_I, [_P, c_float_p, _SZ, c_float_p, c_float_p]),
+    "fden_invnet_fit_pca": (_I, [c_float_p, _SZ, _SZ, _SZ, _U64, c_void_pp]),
+    "fden_ae_options_default": (None, [ctypes.POINTER(AeOptions)]),
+    "fden_invnet_fit_autoencoder": (_I, [c_float_p, _SZ, _SZ, _SZ,
+                                         ctypes.POINTER(AeOptions), c_void_pp]),
+    "fden_invnet_save": (_I, [_P, _S]),
+    "fden_invnet_load": (_I, [_S, c_void_pp]),
+    # data.h
+    "fden_dataset_load_idx": (_I, [_S, _S, _D, c_void_pp]),
+    "fden_dataset_load_npy": (_I, [_S, _S, c_void_pp]),
+    "fden_dataset_new": (_I, [c_float_p, c_int32_p, _SZ, _SZ, c_void_pp]),
+    "fden_dataset_free": (None, [_P]),
+    "fden_dataset_size": (_SZ, [_P]),
+    "fden_dataset_dim": (_SZ, [_P]),
+    "fden_dataset_data": (c_float_p, [_P]),
+    "fden_dataset_labels": (c_int32_p, [_P]),
+    "fden_dataset_select": (_I, [_P, c_int32_p, _SZ, c_void_pp]),
+    "fden_dataset_split": (_I, [_P, ctypes.c_int32, c_void_pp, c_void_pp]),
+    "fden_npy_save_f32": (_I, [_S, c_float_p, _SZ, _SZ]),
+    "fden_npy_save_i32": (_I, [_S, c_int32_p, _SZ]),
+    "fden_sampler_new": (_I, [_P, _SZ, _SZ, _SZ, _U64, c_void_pp]),
+    "fden_sampler_free": (None, [_P]),
+    "fden_sampler_next": (_I, [_P, _SZ, c_float_p, c_int32_p, c_int32_p]),
+}
+
+FDEN_E_UNSUPPORTED = -12
+
+
+def _candidates():
+    env = os.environ.get("FDEN_LIBRARY")
+    if env:
+        yield env
+        return
+    bdir = os.environ.get("FDEN_BUILD_DIR")
+    if bdir:
+        yield os.path.join(bdir, "libfden", "libfden.so")
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", "..", ".."))
+    builds = glob.glob(os.path.join(root, "build*", "libfden", "libfden.so"))
+    builds.sort(key=os.path.getmtime, reverse=True)
+    yield from builds
+    found = ctypes.util.find_library("fden")
+    if found:
+        yield found
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if os.path.sep in path and not os.path.exists(path):
+            tried.append(path + " (missing)")
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as exc:
+            tried.append("%s (%s)" % (path, exc))
+    raise ImportError("libfden not found; set FDEN_LIBRARY to the path of libfden.so "
+                      "or FDEN_BUILD_DIR to a meson build directory. Tried: "
+                      + ("; ".join(tried) or "nothing"))
+
+
+class _Missing:
+    """Stands in for a function the loaded library does not export."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args):
+        from .errors import FdenError
+        raise FdenError(FDEN_E_UNSUPPORTED,
+                        "%s is not exported by %s" % (self.name, path))
+
+
+lib, path = _load()
+missing = []
+
+
+class _Namespace:
+    pass
+
+
+fn = _Namespace()
+for _name, (_res, _args) in _PROTOTYPES.items():
+    try:
+        _f = getattr(lib, _name)
+    except AttributeError:
+        missing.append(_name)
+        setattr(fn, _name[5:], _Missing(_name))
+        continue
+    _f.restype = _res
+    _f.argtypes = _args
+    setattr(fn, _name[5:], _f)
+
+
+def has(name):
+    """True if the loaded library exports ``fden_<name>``."""
+    return not isinstance(getattr(fn, name, None), _Missing)
+
+
+def decode(s):
+    """bytes or None -> str or None."""
+    return None if s is None else s.decode("utf-8", "replace")
+
+
+# libc's vsnprintf formats the log callbacks' (format, va_list) pairs.
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+_vsnprintf = _libc.vsnprintf
+_vsnprintf.restype = ctypes.c_int
+_vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
+
+
+def format_va(fmt, va):
+    """Format a printf format and a va_list (as received by a log callback)."""
+    buf = ctypes.create_string_buffer(1024)
+    _vsnprintf(buf, len(buf), fmt, va)
+    return buf.value.decode("utf-8", "replace")
+
+
+def make_log_fn(callback):
+    """Wrap callback(level, message) as an fden_log_fn; keep the result alive."""
+    if callback is None:
+        return LOG_FN()
+
+    def _log(user_data, level, fmt, va):
+        try:
+            callback(int(level), format_va(fmt, va).rstrip("\n"))
+        except Exception:  # never unwind into C
+            pass
+
+    return LOG_FN(_log)

@@ -1,0 +1,137 @@
+"""Invertible networks: a Python host network through the vtable, PCA, AE."""
+
+import gc
+import os
+import unittest
+
+import numpy as np
+
+import fden
+
+from .util import TempDir, requires
+
+
+class LinearHost:
+    """A host 'pretrained' network: z = x Q (orthogonal Q), x = z Q^T."""
+
+    input_dim = 12
+    latent_dim = 12
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        self.q, _ = np.linalg.qr(rng.normal(size=(12, 12)))
+        self.calls = 0
+
+    def encode(self, x):
+        self.calls += 1
+        return x @ self.q
+
+    def decode(self, z):
+        self.calls += 1
+        return z @ self.q.T
+
+
+@requires("invnet_new", "invnet_encode", "invnet_decode", "invnet_free")
+class TestHostInvNet(unittest.TestCase):
+    def setUp(self):
+        self.x = np.random.default_rng(1).normal(size=(9, 12)).astype(np.float32)
+
+    def test_roundtrip_through_c(self):
+        host = LinearHost()
+        with fden.InvNet.wrap(host) as net:
+            self.assertEqual((net.input_dim, net.latent_dim), (12, 12))
+            z = net.encode(self.x)
+            np.testing.assert_allclose(z, self.x @ host.q, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(net.decode(z), self.x, atol=1e-4)
+        self.assertEqual(host.calls, 2)
+
+    def test_callbacks_survive_gc(self):
+        net = fden.InvNet(lambda x: x * 2.0, lambda z: z / 2.0, 12, 12)
+        gc.collect()  # the lambdas are referenced only by the InvNet
+        np.testing.assert_allclose(net.encode(self.x), self.x * 2, rtol=1e-6)
+        net.close()
+
+    def test_exception_becomes_host_error(self):
+        def bad(x):
+            raise RuntimeError("host exploded")
+        with fden.InvNet(bad, lambda z: z, 12, 12) as net:
+            with self.assertRaises(fden.HostError) as cm:
+                net.encode(self.x)
+            self.assertEqual(cm.exception.status, fden.errors.E_HOST)
+            self.assertIsInstance(cm.exception.__cause__, RuntimeError)
+            np.testing.assert_array_equal(net.decode(self.x), self.x)  # still usable
+
+    def test_wrong_shape_becomes_host_error(self):
+        with fden.InvNet(lambda x: x[:, :3], lambda z: z, 12, 12) as net:
+            with self.assertRaises(fden.HostError) as cm:
+                net.encode(self.x)
+            self.assertIsInstance(cm.exception.__cause__, ValueError)
+
+    @requires("invnet_encode_dist")
+    def test_encode_dist(self):
+        with fden.InvNet(lambda x: x, lambda z: z, 12, 12) as net:
+            with self.assertRaises(fden.FdenError) as cm:
+                net.encode_dist(self.x)
+            self.assertEqual(cm.exception.status, fden.errors.E_UNSUPPORTED)
+        dist = lambda x: (x + 1.0, np.full_like(x, -2.0))
+        with fden.InvNet(lambda x: x, lambda z: z, 12, 12, encode_dist=dist) as net:
+            mu, ls = net.encode_dist(self.x)
+            np.testing.assert_allclose(mu, self.x + 1, rtol=1e-6)
+            np.testing.assert_array_equal(ls, -2.0)
+
+    def test_input_checks(self):
+        with fden.InvNet(lambda x: x, lambda z: z, 12, 12) as net:
+            with self.assertRaises(ValueError):
+                net.encode(self.x[:, :5].copy())
+            with self.assertRaises(TypeError):
+                net.encode(self.x.astype(np.float64))
+
+    @requires("invnet_save")
+    def test_host_net_cannot_be_saved(self):
+        with fden.InvNet(lambda x: x, lambda z: z, 12, 12) as net:
+            with self.assertRaises(fden.FdenError) as cm:
+                net.save("/nonexistent/never-written")
+            self.assertEqual(cm.exception.status, fden.errors.E_UNSUPPORTED)
+
+
+def low_rank(n=300, dim=40, rank=5, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, dim)) + 3.0
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+@requires("invnet_fit_pca", "invnet_encode", "invnet_decode")
+class TestPca(TempDir):
+    def test_reconstructs_low_rank(self):
+        x = low_rank()
+        with fden.InvNet.fit_pca(x, 5, seed=1) as net:
+            self.assertEqual((net.input_dim, net.latent_dim), (40, 5))
+            err = np.abs(net.decode(net.encode(x)) - x).max()
+            self.assertLess(err, 1e-2 * np.abs(x).max())
+
+    @requires("invnet_save", "invnet_load")
+    def test_save_load(self):
+        x = low_rank()
+        path = os.path.join(self.tmp, "pca.fdn")
+        with fden.InvNet.fit_pca(x, 5, seed=1) as net:
+            net.save(path)
+            z = net.encode(x)
+        with fden.InvNet.load(path) as net2:
+            np.testing.assert_array_equal(net2.encode(x), z)
+
+
+@requires("invnet_fit_autoencoder", "ae_options_default")
+class TestAutoencoder(unittest.TestCase):
+    def test_fit_small(self):
+        rng = np.random.default_rng(0)
+        x = (rng.random((256, 20)) > 0.5).astype(np.float32)
+        lines = []
+        with fden.InvNet.fit_autoencoder(x, 8, hidden=32, epochs=2, batch=64, seed=3,
+                                         log=lambda lv, m: lines.append(m)) as net:
+            self.assertEqual((net.input_dim, net.latent_dim), (20, 8))
+            y = net.decode(net.encode(x))
+            self.assertTrue(np.all((y >= 0) & (y <= 1)))  # sigmoid output
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,227 @@
+"""Model: training, disentangle/entangle, predict, parts, save/load."""
+
+import os
+import unittest
+
+import numpy as np
+
+import fden
+
+from .util import TempDir, episodes, latents, requires, small_model
+
+CORE = ("model_new", "model_free", "model_dim", "train_step", "disentangle", "entangle")
+
+
+@requires(*CORE)
+class TestModel(TempDir):
+    def setUp(self):
+        super().setUp()
+        self.z, self.y = latents()
+        self.m = small_model()
+
+    def tearDown(self):
+        self.m.close()
+        super().tearDown()
+
+    def batch(self, seed=0, n=4):
+        return episodes(self.z, self.y, ways=5, shots=1, queries=1, n_episodes=n, seed=seed)
+
+    def test_dim_and_step(self):
+        self.assertEqual(self.m.dim, 16)
+        self.assertEqual(self.m.step, 0)
+        st = self.m.train_step(self.batch())
+        self.assertEqual(st.step, 1)
+        self.assertEqual(self.m.step, 1)
+
+    def test_train_reduces_loss(self):
+        first = [self.m.train_step(self.batch(seed=s)).l_r for s in range(5)]
+        for s in range(5, 150):
+            st = self.m.train_step(self.batch(seed=s))
+        last = [self.m.train_step(self.batch(seed=s)).l_r for s in range(150, 155)]
+        self.assertTrue(np.isfinite(st.loss))
+        self.assertLess(np.mean(last), np.mean(first))
+        self.assertGreaterEqual(st.accuracy, 0.0)
+        self.assertLessEqual(st.accuracy, 1.0)
+        self.assertEqual(set(st.as_dict()), set(fden.StepStats.FIELDS))
+
+    def test_train_keywords_and_3d(self):
+        b = self.batch()
+        z3 = b["z"].reshape(4, 10, 16)
+        st = self.m.train_step(z=z3, labels=b["labels"].reshape(4, 10), ways=5, shots=1,
+                               queries=1)
+        self.assertEqual(st.step, 1)
+
+    def test_disentangle_entangle_shapes_and_determinism(self):
+        ide, sty = self.m.disentangle(self.z[:7])
+        self.assertEqual(ide.shape, (7, 16))
+        self.assertEqual(sty.shape, (7, 16))
+        self.assertEqual(ide.dtype, np.float32)
+        ide2, sty2 = self.m.disentangle(self.z[:7])
+        np.testing.assert_array_equal(ide, ide2)  # evaluation mode: no dropout noise
+        zt = self.m.entangle(ide, sty)
+        self.assertEqual(zt.shape, (7, 16))
+        self.assertTrue(np.all(np.isfinite(zt)))
+        with small_model() as twin:  # same seed, same parameters
+            np.testing.assert_array_equal(twin.disentangle(self.z[:7])[0], ide)
+        with small_model(seed=8) as other:
+            self.assertFalse(np.array_equal(other.disentangle(self.z[:7])[0], ide))
+
+    def test_entangle_learns_reconstruction(self):
+        def err():
+            ide, sty = self.m.disentangle(self.z)
+            return float(np.mean((self.m.entangle(ide, sty) - self.z) ** 2))
+        before = err()
+        for s in range(200):
+            self.m.train_step(self.batch(seed=s, n=8))
+        self.assertLess(err(), before)
+
+    def test_argument_checks(self):
+        with self.assertRaises(TypeError):
+            self.m.disentangle(self.z.astype(np.float64))
+        with self.assertRaises(ValueError):
+            self.m.disentangle(np.asfortranarray(self.z[:4]))
+        with self.assertRaises(ValueError):
+            self.m.disentangle(self.z[:, :8].copy())
+        b = self.batch()
+        with self.assertRaises(TypeError):
+            self.m.train_step(b, labels=b["labels"].astype(np.int64))
+        with self.assertRaises(ValueError):
+            self.m.train_step(b, ways=3)
+        with self.assertRaises(TypeError):
+            self.m.train_step(z=b["z"])
+
+    def test_library_rejects_bad_labels(self):
+        b = self.batch()
+        b["labels"] = b["labels"].copy()
+        b["labels"][0] = 7  # outside [0, ways)
+        with self.assertRaises(fden.FdenError) as cm:
+            self.m.train_step(b)
+        self.assertIn(cm.exception.status, (fden.errors.E_INVALID, fden.errors.E_SHAPE))
+        self.assertTrue(cm.exception.detail)
+        self.assertEqual(self.m.step, 0)
+
+    def test_nonfinite_rejected_model_unchanged(self):
+        before = self.m.disentangle(self.z[:5])[0]
+        b = self.batch()
+        b["z"] = b["z"].copy()
+        b["z"][3, 2] = np.nan
+        with self.assertRaises(fden.FdenError) as cm:
+            self.m.train_step(b)
+        self.assertIn(cm.exception.status, (fden.errors.E_NONFINITE, fden.errors.E_INVALID))
+        self.assertEqual(self.m.step, 0)
+        np.testing.assert_array_equal(self.m.disentangle(self.z[:5])[0], before)
+
+    @requires("predict")
+    def test_predict(self):
+        for s in range(100):
+            self.m.train_step(self.batch(seed=s, n=8))
+        rng = np.random.default_rng(3)
+        classes = rng.choice(10, 5, replace=False)
+        sup, sl, qry, ql = [], [], [], []
+        for j, c in enumerate(classes):
+            idx = rng.permutation(np.flatnonzero(self.y == c))
+            sup.append(self.z[idx[:2]]); sl += [j] * 2
+            qry.append(self.z[idx[2:12]]); ql += [j] * 10
+        sup = np.ascontiguousarray(np.concatenate(sup))
+        qry = np.ascontiguousarray(np.concatenate(qry))
+        sl = np.array(sl, dtype=np.int32)
+        pred, prob = self.m.predict(sup, sl, qry, return_prob=True)
+        self.assertEqual(pred.shape, (50,))
+        self.assertEqual(prob.shape, (50, 5))
+        np.testing.assert_allclose(prob.sum(axis=1), 1.0, atol=1e-4)
+        np.testing.assert_array_equal(pred, prob.argmax(axis=1))
+        acc = float(np.mean(pred == np.array(ql)))
+        self.assertGreater(acc, 0.4)  # chance is 0.2; the classes are well separated
+        np.testing.assert_array_equal(self.m.predict(sup, sl, qry, ways=5), pred)
+
+    @requires("model_disentangler", "model_entangler", "model_factorizer",
+              "disentangler_run", "entangler_run", "factorizer_mine", "factorizer_align")
+    def test_parts(self):
+        ide, sty = self.m.disentangle(self.z[:20])
+        d_ide, d_sty = self.m.disentangler.run(self.z[:20])
+        np.testing.assert_array_equal(ide, d_ide)
+        np.testing.assert_array_equal(sty, d_sty)
+        np.testing.assert_array_equal(self.m.entangler.run(ide, sty), self.m.entangle(ide, sty))
+        f = self.m.factorizer
+        est = f.mine(ide, sty, seed=1)
+        self.assertTrue(np.isfinite(est))
+        self.assertEqual(est, f.mine(ide, sty, seed=1))
+        lab = np.arange(5, dtype=np.int32)
+        prob = f.align(ide[:5], lab, ide[5:9])
+        self.assertEqual(prob.shape, (4, 5))
+        np.testing.assert_allclose(prob.sum(axis=1), 1.0, atol=1e-4)
+        part = self.m.disentangler
+        self.m.close()
+        with self.assertRaises(fden.FdenError):
+            part.run(self.z[:2])
+
+    @requires("model_save", "model_load")
+    def test_save_load_roundtrip(self):
+        for s in range(3):
+            self.m.train_step(self.batch(seed=s))
+        path = os.path.join(self.tmp, "m.fden")
+        self.m.save(path)
+        with fden.Model.load(path) as m2:
+            self.assertEqual(m2.dim, 16)
+            self.assertEqual(m2.step, 3)
+            for a, b in zip(self.m.disentangle(self.z), m2.disentangle(self.z)):
+                np.testing.assert_array_equal(a, b)
+            # the saved optimiser and random state continue identically
+            s1 = self.m.train_step(self.batch(seed=9))
+            s2 = m2.train_step(self.batch(seed=9))
+            self.assertEqual(s1.loss, s2.loss)
+
+    @requires("model_load")
+    def test_load_errors(self):
+        with self.assertRaises(fden.FileError) as cm:
+            fden.Model.load(os.path.join(self.tmp, "missing.fden"))
+        self.assertEqual(cm.exception.status, fden.errors.E_IO)
+        self.assertIn("missing.fden", cm.exception.detail)
+        bad = os.path.join(self.tmp, "bad.fden")
+        with open(bad, "wb") as f:
+            f.write(b"not a checkpoint at all" * 10)
+        with self.assertRaises(fden.FileError) as cm:
+            fden.Model.load(bad)
+        self.assertIn(cm.exception.status, (fden.errors.E_FORMAT, fden.errors.E_CORRUPT,
+                                            fden.errors.E_VERSION))
+
+    @requires("model_config")
+    def test_config_copy(self):
+        with self.m.config() as cfg:
+            self.assertEqual(cfg["dim"], 16)
+            self.assertEqual(cfg["seed"], 7)
+
+    @requires("model_set_standardization")
+    def test_standardization(self):
+        ide0 = self.m.disentangle(self.z[:4])[0]
+        mean = self.z.mean(axis=0).astype(np.float32)
+        std = self.z.std(axis=0).astype(np.float32)
+        self.m.set_standardization(mean, std)
+        ide1 = self.m.disentangle(self.z[:4])[0]
+        self.assertFalse(np.array_equal(ide0, ide1))
+        self.m.set_standardization(None, None)
+        np.testing.assert_array_equal(self.m.disentangle(self.z[:4])[0], ide0)
+        with self.assertRaises(ValueError):
+            self.m.set_standardization(mean[:3].copy(), std[:3].copy())
+
+    @requires("model_set_log")
+    def test_set_log_accepts_and_removes(self):
+        lines = []
+        self.m.set_log(lambda level, msg: lines.append((level, msg)))
+        self.m.train_step(self.batch())
+        for level, msg in lines:
+            self.assertIsInstance(msg, str)
+        self.m.set_log(None)
+        self.m.train_step(self.batch())
+
+    def test_model_from_config(self):
+        with fden.Config(dim=8, dis_width=16, seed=1) as cfg:
+            m = fden.Model(cfg)
+        self.assertEqual(m.dim, 8)
+        m.close()
+        with self.assertRaises(TypeError):
+            fden.Model(fden.Config(), dim=8)
+
+
+if __name__ == "__main__":
+    unittest.main()
