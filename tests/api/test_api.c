@@ -1,0 +1,280 @@
+/* API hygiene through the shared library, as a user sees it: statuses and
+ * their messages, versions, the thread-local error detail, *_free(NULL),
+ * and bad arguments to every call exported so far (fden_syms.h, generated
+ * from libfden/fden.sym, says which). */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fden/fden.h>
+
+#include "fden_syms.h"
+
+static const int all_status[] = {
+	FDEN_OK, FDEN_E_INVALID, FDEN_E_NOMEM, FDEN_E_SHAPE, FDEN_E_IO,
+	FDEN_E_FORMAT, FDEN_E_VERSION, FDEN_E_CORRUPT, FDEN_E_NONFINITE,
+	FDEN_E_HOST, FDEN_E_STATE, FDEN_E_OVERFLOW, FDEN_E_UNSUPPORTED,
+};
+#define N_STATUS (sizeof all_status / sizeof all_status[0])
+
+/* The detail message must exist and mention `word` (case-sensitive). */
+#define ck_detail(word)                                                              \
+	do {                                                                         \
+		const char *d_ = fden_last_error();                                  \
+		ck_assert_ptr_nonnull(d_);                                           \
+		ck_assert_msg(strstr(d_, (word)) != NULL,                            \
+			      "detail \"%s\" does not mention \"%s\"", d_, (word));  \
+	} while (0)
+
+START_TEST(status_messages)
+{
+	size_t i, j;
+
+	/* Values are ABI: pinned here. */
+	ck_assert_int_eq(FDEN_OK, 0);
+	ck_assert_int_eq(FDEN_E_INVALID, -1);
+	ck_assert_int_eq(FDEN_E_UNSUPPORTED, -12);
+	for (i = 0; i < N_STATUS; i++) {
+		const char *m = fden_strerror(all_status[i]);
+
+		ck_assert_ptr_nonnull(m);
+		ck_assert_msg(strlen(m) > 3, "status %d: message too short", all_status[i]);
+		ck_assert_msg(strcmp(m, "unknown status") != 0, "status %d has no message",
+			      all_status[i]);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(strcmp(m, fden_strerror(all_status[j])) != 0,
+				      "statuses %d and %d share the message \"%s\"",
+				      all_status[i], all_status[j], m);
+	}
+	/* Codes past the last one, positive values and extremes are unknown. */
+	ck_assert_str_eq(fden_strerror(FDEN_E_UNSUPPORTED - 1), "unknown status");
+	ck_assert_str_eq(fden_strerror(1), "unknown status");
+	ck_assert_str_eq(fden_strerror(-2147483647 - 1), "unknown status");
+	ck_assert_str_eq(fden_strerror(2147483647), "unknown status");
+}
+END_TEST
+
+START_TEST(version_matches_macros)
+{
+	char buf[64];
+
+	ck_assert_str_eq(fden_version(), FDEN_VERSION_STRING);
+	ck_assert_uint_eq(fden_version_number(), FDEN_VERSION_NUMBER);
+	snprintf(buf, sizeof buf, "%d.%d.%d", FDEN_VERSION_MAJOR, FDEN_VERSION_MINOR,
+		 FDEN_VERSION_PATCH);
+	ck_assert_str_eq(fden_version(), buf);
+	ck_assert_uint_eq(fden_version_number(), (unsigned)(FDEN_VERSION_MAJOR * 10000 +
+			  FDEN_VERSION_MINOR * 100 + FDEN_VERSION_PATCH));
+}
+END_TEST
+
+static void *read_last_error(void *arg)
+{
+	const char **out = arg;
+
+	*out = fden_last_error();
+	return NULL;
+}
+
+/* A new thread sees "" whatever failed elsewhere. */
+START_TEST(last_error_thread_local)
+{
+	pthread_t t;
+	const char *seen = NULL;
+
+#ifdef FDEN_SYM_fden_config_bounds
+	double lo, hi;
+
+	ck_assert_int_eq(fden_config_bounds(100000, &lo, &hi), FDEN_E_INVALID);
+	ck_assert_msg(fden_last_error()[0] != '\0', "no detail after a failure");
+#endif
+	ck_assert_int_eq(pthread_create(&t, NULL, read_last_error, &seen), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_ptr_nonnull(seen);
+	ck_assert_str_eq(seen, "");
+}
+END_TEST
+
+START_TEST(free_null_is_noop)
+{
+	int n = 0;
+
+#ifdef FDEN_SYM_fden_config_free
+	fden_config_free(NULL);
+	n++;
+#endif
+#ifdef FDEN_SYM_fden_model_free
+	fden_model_free(NULL);
+	n++;
+#endif
+#ifdef FDEN_SYM_fden_invnet_free
+	fden_invnet_free(NULL);
+	n++;
+#endif
+#ifdef FDEN_SYM_fden_dataset_free
+	fden_dataset_free(NULL);
+	n++;
+#endif
+#ifdef FDEN_SYM_fden_sampler_free
+	fden_sampler_free(NULL);
+	n++;
+#endif
+	/* Nothing failed, so nothing to report. */
+	(void)n;
+}
+END_TEST
+
+#ifdef FDEN_SYM_fden_config_new
+START_TEST(config_new_null)
+{
+	ck_assert_int_eq(fden_config_new(NULL), FDEN_E_INVALID);
+	ck_assert_msg(fden_last_error()[0] != '\0', "no detail for fden_config_new(NULL)");
+}
+END_TEST
+#endif
+
+#if defined(FDEN_SYM_fden_config_new) && defined(FDEN_SYM_fden_config_set) && \
+	defined(FDEN_SYM_fden_config_get) && defined(FDEN_SYM_fden_config_bounds) && \
+	defined(FDEN_SYM_fden_config_key_name)
+/* Every key: a name, a range, both ends accepted, a value past either end
+ * and NaN rejected with a detail naming the key, the stored value intact. */
+START_TEST(config_every_key_bounds)
+{
+	struct fden_config *cfg = NULL;
+	int key, nkeys = 0;
+
+	ck_assert_int_eq(fden_config_new(&cfg), FDEN_OK);
+	ck_assert_ptr_nonnull(cfg);
+	for (key = FDEN_P_DIM; key <= FDEN_P_BN_MOMENTUM; key++) {
+		const char *name = fden_config_key_name(key);
+		double lo, hi, v, before;
+		int k2;
+
+		ck_assert_msg(name != NULL && name[0] != '\0', "key %d has no name", key);
+		for (k2 = FDEN_P_DIM; k2 < key; k2++)
+			ck_assert_msg(strcmp(name, fden_config_key_name(k2)) != 0,
+				      "keys %d and %d share the name %s", key, k2, name);
+		ck_assert_int_eq(fden_config_bounds(key, &lo, &hi), FDEN_OK);
+		ck_assert_msg(lo <= hi, "key %s: bounds [%g, %g]", name, lo, hi);
+		ck_assert_int_eq(fden_config_get(cfg, key, &before), FDEN_OK);
+		ck_assert_msg(before >= lo && before <= hi, "key %s: default %g outside [%g, %g]",
+			      name, before, lo, hi);
+		ck_assert_int_eq(fden_config_set(cfg, key, lo), FDEN_OK);
+		ck_assert_int_eq(fden_config_get(cfg, key, &v), FDEN_OK);
+		ck_assert(v == lo);
+		if (isfinite(hi)) {
+			ck_assert_int_eq(fden_config_set(cfg, key, hi), FDEN_OK);
+			ck_assert_int_eq(fden_config_get(cfg, key, &v), FDEN_OK);
+			ck_assert(v == hi);
+			ck_assert_int_eq(fden_config_set(cfg, key, hi + 1.0 + fabs(hi)), FDEN_E_INVALID);
+			ck_detail(name);
+		}
+		if (isfinite(lo)) {
+			ck_assert_int_eq(fden_config_set(cfg, key, lo - 1.0 - fabs(lo)), FDEN_E_INVALID);
+			ck_detail(name);
+		}
+		ck_assert_int_eq(fden_config_set(cfg, key, NAN), FDEN_E_INVALID);
+		ck_detail(name);
+		/* A rejected set leaves the value alone. */
+		ck_assert_int_eq(fden_config_get(cfg, key, &v), FDEN_OK);
+		ck_assert(v == lo || v == hi);
+		nkeys++;
+	}
+	ck_assert_int_eq(nkeys, 35);
+	fden_config_free(cfg);
+}
+END_TEST
+
+START_TEST(config_bad_arguments)
+{
+	struct fden_config *cfg = NULL;
+	double v = -1, lo, hi;
+
+	ck_assert_int_eq(fden_config_new(&cfg), FDEN_OK);
+	/* Unknown keys: 0, one past the last, negative. */
+	ck_assert_int_eq(fden_config_set(cfg, 0, 1.0), FDEN_E_INVALID);
+	ck_detail("0");
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_BN_MOMENTUM + 1, 1.0), FDEN_E_INVALID);
+	ck_detail("36");
+	ck_assert_int_eq(fden_config_set(cfg, -5, 1.0), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_get(cfg, 9999, &v), FDEN_E_INVALID);
+	ck_assert(v == -1);
+	ck_assert_int_eq(fden_config_bounds(9999, &lo, &hi), FDEN_E_INVALID);
+	ck_assert_ptr_null(fden_config_key_name(0));
+	ck_assert_ptr_null(fden_config_key_name(9999));
+	/* Integer keys reject fractions; zero width rejected. */
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DIM, 64.5), FDEN_E_INVALID);
+	ck_detail(fden_config_key_name(FDEN_P_DIM));
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DIM, 0), FDEN_E_INVALID);
+	ck_detail(fden_config_key_name(FDEN_P_DIM));
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_LR, INFINITY), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DROPOUT, 1.5), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_ALIGN_HEAD, 99), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_INIT, -1), FDEN_E_INVALID);
+	/* NULL handles and out-pointers. */
+	ck_assert_int_eq(fden_config_set(NULL, FDEN_P_DIM, 64), FDEN_E_INVALID);
+	ck_assert_msg(fden_last_error()[0] != '\0', "no detail for a NULL config");
+	ck_assert_int_eq(fden_config_get(NULL, FDEN_P_DIM, &v), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_get(cfg, FDEN_P_DIM, NULL), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_bounds(FDEN_P_DIM, NULL, &hi), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_bounds(FDEN_P_DIM, &lo, NULL), FDEN_E_INVALID);
+#ifdef FDEN_SYM_fden_config_preset
+	ck_assert_int_eq(fden_config_preset(cfg, 99), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_preset(cfg, -1), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_preset(NULL, FDEN_PRESET_DEFAULT), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_preset(cfg, FDEN_PRESET_PAPER), FDEN_OK);
+	ck_assert_int_eq(fden_config_get(cfg, FDEN_P_DROPOUT, &v), FDEN_OK);
+	ck_assert(fabs(v - 0.2) < 1e-12); /* Appendix B */
+#endif
+#ifdef FDEN_SYM_fden_config_set_allocator
+	{
+		struct fden_allocator a = { NULL, NULL, NULL };
+
+		ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_E_INVALID);
+		ck_detail("alloc");
+		ck_assert_int_eq(fden_config_set_allocator(NULL, NULL), FDEN_E_INVALID);
+		ck_assert_int_eq(fden_config_set_allocator(cfg, NULL), FDEN_OK);
+	}
+#endif
+	fden_config_free(cfg);
+}
+END_TEST
+#endif
+
+static Suite *api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, status_messages);
+	tcase_add_test(tc, version_matches_macros);
+	tcase_add_test(tc, last_error_thread_local);
+	tcase_add_test(tc, free_null_is_noop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("config");
+#ifdef FDEN_SYM_fden_config_new
+	tcase_add_test(tc, config_new_null);
+#endif
+#if defined(FDEN_SYM_fden_config_new) && defined(FDEN_SYM_fden_config_set) && \
+	defined(FDEN_SYM_fden_config_get) && defined(FDEN_SYM_fden_config_bounds) && \
+	defined(FDEN_SYM_fden_config_key_name)
+	tcase_add_test(tc, config_every_key_bounds);
+	tcase_add_test(tc, config_bad_arguments);
+#endif
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(api_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
