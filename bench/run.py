@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Run libfden's benchmark and its PyTorch peer side by side; print one table.
+
+  bench/run.py --build build-release [--quick] [--json out.json]
+
+Every configuration runs in a fresh child process (peak RSS is the child's
+own ru_maxrss). The C side gets its thread count through the library's API
+only (FDEN_P_THREADS; BLIS_NUM_THREADS / OMP_NUM_THREADS are removed from its
+environment); the torch side gets torch.set_num_threads and, because Debian's
+torch reaches BLIS through libblas.so.3 and BLIS reads the environment,
+BLIS_NUM_THREADS = OMP_NUM_THREADS = threads.
+
+Ratios are libfden / PyTorch throughput (> 1: libfden faster) and libfden /
+PyTorch peak memory (< 1: libfden smaller).
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+
+
+def run_child(cmd, threads, torch_side):
+	env = dict(os.environ)
+	for k in ("BLIS_NUM_THREADS", "OMP_NUM_THREADS", "GOMP_CPU_AFFINITY", "OMP_PROC_BIND"):
+		env.pop(k, None)
+	if torch_side:
+		env["BLIS_NUM_THREADS"] = str(threads)
+		env["OMP_NUM_THREADS"] = str(threads)
+	p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+			   universal_newlines=True)
+	out = []
+	for line in p.stdout.splitlines():
+		line = line.strip()
+		if line.startswith("{"):
+			out.append(json.loads(line))
+	if p.returncode != 0:
+		sys.stderr.write("failed (%d): %s\n%s\n" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+	return out
+
+
+def fmt_t(sec):
+	if sec is None:
+		return "-"
+	if sec < 1e-3:
+		return "%.1fus" % (sec * 1e6)
+	if sec < 1:
+		return "%.2fms" % (sec * 1e3)
+	return "%.3fs" % sec
+
+
+def ratio(a, b):
+	if a is None or b is None or b == 0:
+		return None
+	return a / b
+
+
+def fr(x, nd=2):
+	return "-" if x is None else ("%.*f" % (nd, x))
+
+
+def main():
+	ap = argparse.ArgumentParser()
+	ap.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build-release"))
+	ap.add_argument("--quick", action="store_true", help="fewer configurations and reps")
+	ap.add_argument("--json", default=None, help="also write every raw record here")
+	ap.add_argument("--dims", default="256,512")
+	ap.add_argument("--threads", default="1,2")
+	ap.add_argument("--batches", default="16,64,256,1024")
+	ap.add_argument("--infer-batches", default="1,16,256,4096")
+	ap.add_argument("--no-torch", action="store_true")
+	a = ap.parse_args()
+
+	exe = os.path.join(a.build, "bench", "bench_fden")
+	peer = os.path.join(HERE, "torch_peer.py")
+	dims = [int(x) for x in a.dims.split(",")]
+	threads = [int(x) for x in a.threads.split(",")]
+	batches = [int(x) for x in a.batches.split(",")]
+	reps_small, reps_large = (3, 3) if a.quick else (7, 5)
+	mt = "0.1" if a.quick else "0.25"
+	records = []
+	t_start = time.time()
+
+	def prog(msg):
+		sys.stderr.write("[%5.0fs] %s\n" % (time.time() - t_start, msg))
+		sys.stderr.flush()
+
+	# 1. BLIS sgemm rates (and torch.mm on the same shapes' subset)
+	blis = {}
+	tmm = {}
+	for t in threads:
+		prog("BLIS sgemm, %d thread(s)" % t)
+		for r in run_child([exe, "gemm", "--threads", str(t), "--reps", "5", "--min-time", mt], t, False):
+			records.append(r)
+			blis[(t, r["m"], r["n"], r["k"], r["ta"], r["tb"])] = r
+		if not a.no_torch:
+			for r in run_child([PY, peer, "gemm", "--threads", str(t), "--reps", "5", "--min-time", mt], t, True):
+				records.append(r)
+				tmm[(t, r["m"], r["n"], r["k"])] = r
+	peak = {t: max([r["gflops"] for k, r in blis.items() if k[0] == t] or [0]) for t in threads}
+
+	# 2. training steps
+	train = {}
+	for d in dims:
+		for t in threads:
+			for b in batches:
+				reps = reps_large if b >= 1024 else reps_small
+				warm = "2" if b >= 1024 else "3"
+				args = ["--dim", str(d), "--batch", str(b), "--threads", str(t), "--reps", str(reps),
+					"--warmup", warm, "--min-time", mt]
+				prog("train dim %d threads %d batch %d" % (d, t, b))
+				for r in run_child([exe, "train"] + args, t, False):
+					records.append(r)
+					train[("fden", d, t, b)] = r
+				if not a.no_torch:
+					for r in run_child([PY, peer, "train"] + args, t, True):
+						records.append(r)
+						train[("torch", d, t, b)] = r
+
+	# 3. inference
+	infer = {}
+	for d in dims:
+		for t in threads:
+			args = ["--dim", str(d), "--threads", str(t), "--batches", a.infer_batches,
+				"--reps", str(reps_small), "--min-time", mt]
+			prog("inference dim %d threads %d" % (d, t))
+			sides = [("fden", [exe, "infer"] + args, False)]
+			if not a.no_torch:
+				sides.append(("torch", [PY, peer, "infer"] + args, True))
+			for side, cmd, ts in sides:
+				for r in run_child(cmd, t, ts):
+					records.append(r)
+					infer[(side, r["mode"], d, t, r.get("batch"))] = r
+	prog("done")
+
+	if a.json:
+		with open(a.json, "w") as f:
+			json.dump(records, f, indent=1)
+
+	# ---- the table ----
+	P = print
+	arch = next((r["arch"] for r in records if r.get("side") == "blis"), "?")
+	tver = next((r["torch"] for r in records if r.get("side") == "torch"), "-")
+	P("libfden benchmark vs PyTorch %s and BLIS (%s kernels), %s, %d CPUs, %s" % (
+		tver, arch, platform.machine(), os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+	P("times: median [min..max] of the repetitions, each a block of calls after a warm-up;")
+	P("ratio = libfden / PyTorch throughput (>1: libfden faster); mem = libfden / PyTorch peak RSS")
+	P("")
+	P("BLIS sgemm (C = A B, row-major; T = transposed operand), GFLOP/s at the median time")
+	P("%-22s %4s %10s %20s %12s" % ("m x n x k", "thr", "GFLOP/s", "time [min..max]", "torch.mm"))
+	for k in sorted(blis, key=lambda k: (k[0], -k[1] * k[2] * k[3])):
+		r = blis[k]
+		shape = "%dx%dx%d%s" % (k[1], k[2], k[3], ("" if not (k[4] or k[5]) else " " + ("T" if k[4] else "N") + ("T" if k[5] else "N")))
+		tm = tmm.get((k[0], k[1], k[2], k[3])) if not (k[4] or k[5]) else None
+		P("%-22s %4d %10.1f %20s %12s" % (shape, k[0], r["gflops"], "%s [%s..%s]" % (fmt_t(r["median"]), fmt_t(r["min"]), fmt_t(r["max"])),
+						    "-" if not tm else "%.1f" % tm["gflops"]))
+	P("BLIS peak used below (max over these shapes): " + ", ".join("%d thr %.1f GFLOP/s" % (t, peak[t]) for t in threads))
+	P("")
+	P("Training step (FDEN_PRESET_PAPER, dropout 0.2, prototypical head; 4-way 2-shot 2-query episodes, 16 rows each)")
+	P("%4s %3s %5s %9s | %-26s %9s | %-26s | %6s | %8s %6s | %8s %8s %5s" % (
+		"dim", "thr", "batch", "GFLOP", "libfden steps/s [min..max]", "latents/s",
+		"PyTorch steps/s [min..max]", "ratio", "GFLOP/s", "%peak", "RSS MB", "torch MB", "mem"))
+	for d in dims:
+		for t in threads:
+			for b in batches:
+				f = train.get(("fden", d, t, b))
+				q = train.get(("torch", d, t, b))
+				fs = "%.1f [%.1f..%.1f]" % (1 / f["median"], 1 / f["max"], 1 / f["min"]) if f else "-"
+				qs = "%.1f [%.1f..%.1f]" % (1 / q["median"], 1 / q["max"], 1 / q["min"]) if q else "-"
+				gf = f["flops"] / f["median"] * 1e-9 if f else None
+				P("%4d %3d %5d %9.2f | %-26s %9s | %-26s | %6s | %8s %6s | %8s %8s %5s" % (
+					d, t, b, (f["flops"] * 1e-9 if f else 0), fs, "%.0f" % (b / f["median"]) if f else "-", qs,
+					fr(ratio(q and q["median"], f and f["median"])), fr(gf, 1),
+					fr(gf and 100 * gf / peak[t], 1), "%.0f" % (f["peak_rss_kb"] / 1024) if f else "-",
+					"%.0f" % (q["peak_rss_kb"] / 1024) if q else "-",
+					fr(ratio(f and f["peak_rss_kb"], q and q["peak_rss_kb"]))))
+	P("(GFLOP: products only, counted analytically: D forward + 2 backward passes (g_u and g_m apart, for the")
+	P(" clipping), the statistician on 2n rows (joint + shuffled), E forward + backward; 2*rows*in*out each)")
+	base_t = next((r["base_rss_kb"] for r in records if r.get("side") == "torch" and "base_rss_kb" in r), None)
+	base_f = next((r["base_rss_kb"] for r in records if r.get("side") == "fden" and "base_rss_kb" in r), None)
+	P("RSS before the model is made: libfden process %s MB, PyTorch process (after import torch) %s MB" % (
+		"%.0f" % (base_f / 1024) if base_f else "-", "%.0f" % (base_t / 1024) if base_t else "-"))
+	P("")
+	P("Inference (evaluation mode): latency per call and rows/s")
+	P("%-11s %4s %3s %5s | %-24s %11s | %-24s | %6s | %8s %6s" % (
+		"op", "dim", "thr", "batch", "libfden latency [min..]", "rows/s", "PyTorch latency [min..]", "ratio", "GFLOP/s", "%peak"))
+	ib = [int(x) for x in a.infer_batches.split(",")]
+	for op in ("disentangle", "entangle"):
+		for d in dims:
+			for t in threads:
+				for b in ib:
+					f = infer.get(("fden", op, d, t, b))
+					q = infer.get(("torch", op, d, t, b))
+					gf = f["flops"] / f["median"] * 1e-9 if f else None
+					P("%-11s %4d %3d %5d | %-24s %11s | %-24s | %6s | %8s %6s" % (
+						op, d, t, b,
+						"%s [%s..%s]" % (fmt_t(f["median"]), fmt_t(f["min"]), fmt_t(f["max"])) if f else "-",
+						"%.0f" % (b / f["median"]) if f else "-",
+						"%s [%s..%s]" % (fmt_t(q["median"]), fmt_t(q["min"]), fmt_t(q["max"])) if q else "-",
+						fr(ratio(q and q["median"], f and f["median"])), fr(gf, 1), fr(gf and 100 * gf / peak[t], 1)))
+	for d in dims:
+		for t in threads:
+			f = infer.get(("fden", "infer_mem", d, t, None))
+			q = infer.get(("torch", "infer_mem", d, t, None))
+			if f or q:
+				P("inference process peak RSS dim %d thr %d: libfden %s MB, PyTorch %s MB" % (
+					d, t, "%.0f" % (f["peak_rss_kb"] / 1024) if f else "-", "%.0f" % (q["peak_rss_kb"] / 1024) if q else "-"))
+	P("")
+
+	# ---- targets of issue 6 ----
+	P("Targets (issue 6)")
+
+	def verdict(ok):
+		return "n/a   " if ok is None else ("MET   " if ok else "MISSED")
+
+	f = train.get(("fden", 512, 1, 16))
+	q = train.get(("torch", 512, 1, 16))
+	r = ratio(q and q["median"], f and f["median"])
+	P("%s train dim 512, 1 thr, batch 16: libfden/PyTorch steps/s = %s (target >= 2)" % (verdict(None if r is None else r >= 2), fr(r)))
+	f = train.get(("fden", 512, 1, 1024))
+	gf = f["flops"] / f["median"] * 1e-9 if f else None
+	fp = gf / peak[1] if gf and peak.get(1) else None
+	P("%s train dim 512, 1 thr, batch 1024: %s GFLOP/s = %s%% of BLIS peak %.1f (target >= 80%%)" % (
+		verdict(None if fp is None else fp >= 0.8), fr(gf, 1), fr(fp and 100 * fp, 1), peak.get(1, 0)))
+	for op in ("disentangle", "entangle"):
+		for d in dims:
+			for t in threads:
+				f = infer.get(("fden", op, d, t, 1))
+				q = infer.get(("torch", op, d, t, 1))
+				r = ratio(f and f["median"], q and q["median"])
+				P("%s %s dim %d, %d thr, batch 1: latency libfden/PyTorch = %s (target <= 0.5)" % (
+					verdict(None if r is None else r <= 0.5), op, d, t, fr(r)))
+	for op in ("disentangle", "entangle"):
+		for d in dims:
+			for t in threads:
+				f = infer.get(("fden", op, d, t, 4096))
+				gf = f["flops"] / f["median"] * 1e-9 if f else None
+				fp = gf / peak[t] if gf and peak.get(t) else None
+				P("%s %s dim %d, %d thr, batch 4096: %s GFLOP/s = %s%% of BLIS peak (target >= 90%%)" % (
+					verdict(None if fp is None else fp >= 0.9), op, d, t, fr(gf, 1), fr(fp and 100 * fp, 1)))
+	for t in threads:
+		f = train.get(("fden", 512, t, 1024))
+		q = train.get(("torch", 512, t, 1024))
+		r = ratio(f and f["peak_rss_kb"], q and q["peak_rss_kb"])
+		P("%s train dim 512, %d thr, batch 1024: peak RSS libfden/PyTorch = %s (target <= 0.33)" % (
+			verdict(None if r is None else r <= 1 / 3), t, fr(r)))
+	P("n/a    no allocation in a steady-state step / inference call: a test (tests/, counting allocator)")
+	return 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())
