@@ -1,0 +1,31 @@
+/* Independence penalties between the factors, beyond MINE (issue 8 levers).
+ *
+ * Cross-correlation: with columns standardised over the batch,
+ *   A^ = (A - mean) / std,  B^ likewise,  R = A^T B^ / n  (p x q),
+ *   L = sum R^2 / (p q)   -- mean squared correlation, scale-free, so a
+ *   factor cannot hide dependence by shrinking.
+ * Style-uniformity (a parameter-free adversarial class predictor on f_sty):
+ *   per episode, the prototypical head on f_sty gives p(k | query); the loss
+ *   is the cross entropy to the uniform distribution,
+ *   L = -mean_q (1/C) sum_k log p_k  (minimal, log C, when f_sty says nothing
+ *   about the class), so unlike a reversed classifier loss it is bounded. */
+#ifndef FD_FDEN_INDEP_H
+#define FD_FDEN_INDEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Floats of workspace fd_xcorr needs. */
+size_t fd_xcorr_ws(int n, int p, int q);
+/* Returns L; when dA/dB are not NULL, ADDS scale * dL/dA, dL/dB into them. */
+double fd_xcorr(const float *A, int p, const float *B, int q, int n, float scale,
+		float *dA, float *dB, float *ws, int nthreads);
+
+/* Floats of workspace fd_sty_uniform needs for one episode. */
+size_t fd_sty_uniform_ws(int ns, int nq, int C, int dim);
+/* One episode: S (ns x dim) with labels ys, queries Q (nq x dim). Returns the
+ * summed (over queries) cross entropy to uniform; ADDS scale * gradients. */
+double fd_sty_uniform(const float *S, const int32_t *ys, int ns, const float *Q, int nq,
+		      int C, int dim, float scale, float *dS, float *dQ, float *ws);
+
+#endif
