@@ -58,6 +58,18 @@ FDEN_EXPORT FDEN_WUR int fden_npy_save_f32(const char *path, const float *x, siz
 FDEN_EXPORT FDEN_WUR int fden_npy_save_i32(const char *path, const int32_t *v, size_t n);
 
 /**
+ * Write a grayscale image as an 8-bit PNG (written to a temporary file and
+ * renamed into place).
+ * @param pixels height rows of width values; each is clamped to [0, 1]
+ *        (NaN -> 0) and mapped to round(255 v)
+ * @return FDEN_OK, FDEN_E_INVALID (NULL, zero or over 2^31-1 size),
+ *         FDEN_E_OVERFLOW, FDEN_E_NOMEM, FDEN_E_IO (the detail names the path)
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_png_save_gray(const char *path, const float *pixels, size_t width,
+					    size_t height);
+
+/**
  * A sampler of episodes from a data set (borrowed; it must outlive the
  * sampler). Classes with fewer than shots+queries rows are never drawn.
  * @since 0.1

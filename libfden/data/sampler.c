@@ -1,0 +1,183 @@
+/* Seeded C-way K-shot Q-query episode sampler. Per episode: `ways` distinct
+ * classes among those with >= shots+queries rows, then shots+queries
+ * distinct rows of each, both by partial Fisher-Yates on the sampler's own
+ * index arrays (uniform whatever order earlier episodes left them in). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "kernels/rng.h"
+
+struct fden_sampler {
+	const struct fden_dataset *ds;  /* borrowed */
+	size_t ways, shots, queries;
+	struct fd_rng rng;
+	size_t n_classes;               /* eligible classes */
+	int32_t *class_id;              /* n_classes original labels */
+	size_t *start, *count;          /* each class's slice of rows[] */
+	size_t *rows;                   /* row indices grouped by class */
+	size_t *order;                  /* a permutation of 0..n_classes-1 */
+};
+
+struct lab_row {
+	int32_t label;
+	size_t row;
+};
+
+static int cmp_lab_row(const void *a, const void *b)
+{
+	const struct lab_row *x = a, *y = b;
+
+	if (x->label != y->label)
+		return (x->label > y->label) - (x->label < y->label);
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s)
+{
+	if (!s)
+		return;
+	fd_free(NULL, s->class_id);
+	fd_free(NULL, s->start);
+	fd_free(NULL, s->count);
+	fd_free(NULL, s->rows);
+	fd_free(NULL, s->order);
+	fd_free(NULL, s);
+}
+
+FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, size_t shots,
+				 size_t queries, uint64_t seed, struct fden_sampler **out)
+{
+	struct fden_sampler *s = NULL;
+	struct lab_row *lr = NULL;
+	size_t per, ep, i, j, nc = 0, nr = 0, total_c = 0;
+	int st;
+
+	if (!ds || !out)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_new: ds or out is NULL");
+	if (ways == 0 || shots == 0)
+		return fd_err_set(NULL, FDEN_E_INVALID,
+				  "fden_sampler_new: ways (%zu) and shots (%zu) must be >= 1", ways,
+				  shots);
+	if (shots > SIZE_MAX - queries || fd_mul_overflow(ways, shots + queries, &ep))
+		return fd_err_set(NULL, FDEN_E_OVERFLOW, "fden_sampler_new: episode size overflows");
+	if (ds->n > UINT32_MAX)
+		return fd_err_set(NULL, FDEN_E_UNSUPPORTED,
+				  "fden_sampler_new: %zu rows (at most 2^32-1 supported)", ds->n);
+	per = shots + queries;
+	lr = fd_malloc(NULL, ds->n * sizeof *lr);
+	if (!lr)
+		return fd_err_set(NULL, FDEN_E_NOMEM, "fden_sampler_new: out of memory");
+	for (i = 0; i < ds->n; i++) {
+		lr[i].label = ds->labels[i];
+		lr[i].row = i;
+	}
+	qsort(lr, ds->n, sizeof *lr, cmp_lab_row);
+	/* count eligible classes and their rows */
+	for (i = 0; i < ds->n; i = j) {
+		for (j = i; j < ds->n && lr[j].label == lr[i].label; j++)
+			;
+		total_c++;
+		if (j - i >= per) {
+			nc++;
+			nr += j - i;
+		}
+	}
+	if (nc < ways) {
+		st = fd_err_set(NULL, FDEN_E_INVALID,
+				"fden_sampler_new: %zu ways asked, but only %zu of %zu classes have "
+				"%zu rows (shots + queries)", ways, nc, total_c, per);
+		goto fail;
+	}
+	s = fd_calloc(NULL, 1, sizeof *s);
+	if (!s)
+		goto nomem;
+	s->class_id = fd_malloc(NULL, nc * sizeof *s->class_id);
+	s->start = fd_malloc(NULL, nc * sizeof *s->start);
+	s->count = fd_malloc(NULL, nc * sizeof *s->count);
+	s->order = fd_malloc(NULL, nc * sizeof *s->order);
+	s->rows = fd_malloc(NULL, nr * sizeof *s->rows);
+	if (!s->class_id || !s->start || !s->count || !s->order || !s->rows)
+		goto nomem;
+	nc = nr = 0;
+	for (i = 0; i < ds->n; i = j) {
+		for (j = i; j < ds->n && lr[j].label == lr[i].label; j++)
+			;
+		if (j - i < per)
+			continue; /* never drawn */
+		s->class_id[nc] = lr[i].label;
+		s->start[nc] = nr;
+		s->count[nc] = j - i;
+		s->order[nc] = nc;
+		for (; i < j; i++)
+			s->rows[nr++] = lr[i].row;
+		nc++;
+	}
+	fd_free(NULL, lr);
+	s->ds = ds;
+	s->ways = ways;
+	s->shots = shots;
+	s->queries = queries;
+	s->n_classes = nc;
+	fd_rng_seed(&s->rng, seed);
+	*out = s;
+	return FDEN_OK;
+nomem:
+	st = fd_err_set(NULL, FDEN_E_NOMEM, "fden_sampler_new: out of memory");
+fail:
+	fd_free(NULL, lr);
+	fden_sampler_free(s);
+	return st;
+}
+
+/* Swap a[k] with a uniformly chosen a[k..n). */
+static void fy_step(struct fd_rng *r, size_t *a, size_t k, size_t n)
+{
+	size_t j = k + fd_rng_below(r, (uint32_t)(n - k)), t = a[k];
+
+	a[k] = a[j];
+	a[j] = t;
+}
+
+FDEN_EXPORT int fden_sampler_next(struct fden_sampler *s, size_t n_episodes, float *x,
+				  int32_t *labels, int32_t *classes)
+{
+	size_t e, c, t, per, rows_ep, dim, n;
+
+	if (!s || !x || !labels)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_next: NULL argument");
+	if (n_episodes == 0)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_next: n_episodes is 0");
+	per = s->shots + s->queries;
+	rows_ep = s->ways * per;
+	dim = s->ds->dim;
+	if (fd_mul_overflow(n_episodes, rows_ep, &n) || fd_mul_overflow(n, dim, &n))
+		return fd_err_set(NULL, FDEN_E_OVERFLOW, "fden_sampler_next: %zu episodes overflow",
+				  n_episodes);
+	for (e = 0; e < n_episodes; e++) {
+		float *xe = x + e * rows_ep * dim;
+		int32_t *le = labels + e * rows_ep;
+
+		for (c = 0; c < s->ways; c++)
+			fy_step(&s->rng, s->order, c, s->n_classes); /* class c of the episode */
+		for (c = 0; c < s->ways; c++) {
+			size_t k = s->order[c];
+			size_t *r = s->rows + s->start[k];
+
+			if (classes)
+				classes[e * s->ways + c] = s->class_id[k];
+			for (t = 0; t < per; t++) {
+				size_t dst;
+
+				fy_step(&s->rng, r, t, s->count[k]); /* row t of class c */
+				dst = t < s->shots ? c * s->shots + t /* support block */
+					: s->ways * s->shots + c * s->queries + (t - s->shots);
+				memcpy(xe + dst * dim, s->ds->x + r[t] * dim, dim * sizeof *x);
+				le[dst] = (int32_t)c;
+			}
+		}
+	}
+	return FDEN_OK;
+}
