@@ -1,0 +1,159 @@
+/* The `fden` command-line tool: what the subcommands share (exit codes,
+ * option tables, error reporting, data loading). Links the public library
+ * only. */
+#ifndef FDEN_CLI_H
+#define FDEN_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <fden/fden.h>
+
+/* Exit codes, documented in `fden --help`; scripts may rely on them. */
+enum cli_exit {
+	EXIT_OK_ = 0,          /* success */
+	EXIT_RUNTIME = 1,      /* a library call failed (memory, host network, ...) */
+	EXIT_USAGE = 2,        /* bad command line: unknown option, bad or missing value */
+	EXIT_FILE = 3,         /* a file could not be read or written, or is malformed */
+	EXIT_DIVERGED = 4,     /* training produced NaN or infinity */
+	EXIT_DATA = 5,         /* data do not fit the request (widths, too few classes) */
+	EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM; training saved a checkpoint first */
+};
+
+/* ---- options (opts.c) ---- */
+enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_U64, OPT_DBL, OPT_CALL };
+
+struct opt {
+	const char *name;  /* long name without "--"; NULL ends a table */
+	enum opt_type type;
+	void *ptr;         /* int*, const char**, size_t*, uint64_t*, double* */
+	const char *arg;   /* metavariable in help ("FILE"); NULL for flags */
+	const char *help;  /* one line */
+	int (*call)(void *ctx, const char *value); /* OPT_CALL: 0 ok, else bad value */
+	void *ctx;
+};
+
+/* Parse argv[1..argc) (argv[0] is the command name). Accepts --name VALUE,
+ * --name=VALUE, --no-NAME for flags, -h/--help. Returns 0, or EXIT_USAGE
+ * after printing why; *help is set when --help was given. */
+int opt_parse(const char *cmd, const struct opt *opts, int argc, char **argv, int *help);
+/* Print a subcommand's help. */
+void opt_help(FILE *f, const char *cmd, const char *synopsis, const char *desc,
+	      const struct opt *opts, const char *footer);
+
+/* ---- errors (common.c) ---- */
+/* "fden: CMD: WHAT: DETAIL" on stderr (DETAIL = fden_last_error() or the
+ * status text); returns the exit code for status. */
+int cli_fail(const char *cmd, int status, const char *what, ...) FDEN_PRINTF(3, 4);
+/* "fden: CMD: MESSAGE" on stderr, returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) FDEN_PRINTF(2, 3);
+/* Exit code for a libfden status. */
+int cli_exit_code(int status);
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+/* mkdir -p; 0 or -1 with errno. */
+int cli_mkdirs(const char *path);
+/* Join a directory and a file name into buf (size n). */
+const char *cli_path(char *buf, size_t n, const char *dir, const char *name);
+extern int cli_quiet;  /* --quiet: no progress, no info lines */
+/* An info line on stderr unless --quiet. */
+void cli_info(const char *fmt, ...) FDEN_PRINTF(1, 2);
+
+/* ---- data sources (dataopt.c) ---- */
+/* Where training and test rows come from. Files may be IDX (plain or gzip)
+ * or .npy (by extension). Rows are images when a network is used, or
+ * latents. */
+struct data_opts {
+	const char *train_images, *train_labels;
+	const char *test_images, *test_labels;
+	const char *images, *labels;          /* one set, split by classes */
+	const char *train_classes, *test_classes; /* "0,1,2" lists */
+	double split;                         /* first test class; < 0: none */
+	double scale;                         /* IDX values times this; < 0: auto */
+};
+void data_opts_init(struct data_opts *d);
+/* Append the data options to an option table at *n (table must have room
+ * for DATA_OPTS_COUNT more entries plus the terminator). */
+#define DATA_OPTS_COUNT 10
+void data_opts_add(struct data_opts *d, struct opt *table, size_t *n);
+/* Load the training and/or test rows (either out pointer may be NULL when
+ * that part is not needed). Returns an exit code; prints errors. */
+int data_load(const char *cmd, const struct data_opts *d, struct fden_dataset **train,
+	      struct fden_dataset **test);
+/* Load one file as a data set (IDX or .npy). Returns an fden status. */
+int data_load_file(const char *x_path, const char *labels_path, double scale,
+		   struct fden_dataset **out);
+/* Encode every row of a data set of images through a network into a new
+ * data set of latents (labels kept). Batches of 1024. Exit code. */
+int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_dataset *images,
+		struct fden_dataset **out);
+/* Per-dimension mean and standard deviation (std floored at 1e-6). */
+void data_moments(const struct fden_dataset *ds, float *mean, float *std);
+/* Number of distinct labels. */
+size_t data_n_classes(const struct fden_dataset *ds);
+
+/* ---- the steps, callable without a command line (the demo chains them) ---- */
+struct fit_args {
+	const char *kind;      /* "ae" or "pca" */
+	size_t latent;         /* latent width (64) */
+	size_t hidden, epochs, batch; /* autoencoder (512, 10, 128) */
+	double lr;             /* autoencoder Adam rate (1e-3) */
+	uint64_t seed;
+	size_t threads;
+	const char *out;       /* save here when not NULL */
+};
+void fit_args_default(struct fit_args *a);
+/* Fit on images (rows in [0, 1]); *out owned by the caller. Exit code. */
+int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit_args *a,
+	    struct fden_invnet **out);
+
+#define TRAIN_MAX_SETS 64
+struct train_args {
+	const char *preset;    /* "default" or "paper" */
+	const char *sets[TRAIN_MAX_SETS]; /* "key=value" */
+	size_t n_sets;
+	int standardize;       /* per-dimension standardisation from the training latents (1) */
+	size_t ways, shots, queries, episodes; /* episodes of a training step (5, 1, 1, 16) */
+	uint64_t steps;        /* stop at this many model steps (0: no limit) */
+	double minutes;        /* stop after this many minutes (0: no limit) */
+	uint64_t checkpoint_every; /* save every N steps (1000; 0: only at the end) */
+	int resume;            /* continue from `out` when it exists */
+	const char *out;       /* model file (NULL: not saved) */
+	const char *log_csv;   /* optional per-step CSV log */
+	uint64_t seed;
+	size_t threads;
+	double progress_every; /* seconds between plain progress lines (10) */
+	int verbose;           /* the model's own log lines */
+};
+void train_args_default(struct train_args *a);
+/* Apply a "key=value" setting to a configuration. Exit code (prints). */
+int config_apply(const char *cmd, struct fden_config *cfg, const char *kv);
+/* Train on latents; *out (optional) receives the model. Exit code. */
+int run_train(const char *cmd, const struct fden_dataset *train_z, const struct train_args *a,
+	      struct fden_model **out);
+
+struct translate_args {
+	size_t pairs;          /* grids to write (8) */
+	uint64_t seed;
+	size_t width, height;  /* image shape (0: square root of the input width) */
+	const char *out_dir;
+};
+/* Write pair-NNN.png grids and swaps.png to out_dir. Exit code. */
+int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet *net,
+		  const struct fden_dataset *test_z, const struct fden_dataset *test_x,
+		  const struct translate_args *a);
+
+struct ev_report;
+/* Print an evaluation report to stdout, and to txt_path and json_path
+ * (either may be NULL). Exit code. */
+int eval_report(const char *cmd, const struct ev_report *r, const char *json_path,
+		const char *txt_path);
+
+/* ---- subcommands ---- */
+int cmd_fit(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

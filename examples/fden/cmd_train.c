@@ -1,0 +1,463 @@
+/* fden train: train an FDEN model on latents within a step or time budget,
+ * with periodic checkpoints, resume, and every configuration key settable. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "progress.h"
+
+#define MAX_KEY 256 /* keys are small append-only integers; scan this far */
+
+void train_args_default(struct train_args *a)
+{
+	memset(a, 0, sizeof *a);
+	a->preset = "default";
+	a->standardize = 1;
+	a->ways = 5;
+	a->shots = 1;
+	a->queries = 1;
+	a->episodes = 16;
+	a->checkpoint_every = 1000;
+	a->seed = 1;
+	a->threads = 1;
+	a->progress_every = 10;
+}
+
+static int find_key(const char *name, size_t len)
+{
+	for (int k = 1; k < MAX_KEY; k++) {
+		const char *s = fden_config_key_name(k);
+		if (s && strlen(s) == len && !strncmp(s, name, len))
+			return k;
+	}
+	return 0;
+}
+
+/* Named values: enum words and on/off. */
+static int word_value(int key, const char *v, double *out)
+{
+	static const struct {
+		int key;
+		const char *word;
+		double value;
+	} words[] = {
+		{ FDEN_P_ALIGN_HEAD, "prototypical", FDEN_ALIGN_PROTOTYPICAL },
+		{ FDEN_P_ALIGN_HEAD, "relation", FDEN_ALIGN_RELATION },
+		{ FDEN_P_ALIGN_HEAD, "matching", FDEN_ALIGN_MATCHING },
+		{ FDEN_P_INIT, "trunc_normal", FDEN_INIT_TRUNC_NORMAL },
+		{ FDEN_P_INIT, "glorot_normal", FDEN_INIT_GLOROT_NORMAL },
+		{ FDEN_P_INIT, "he_normal", FDEN_INIT_HE_NORMAL },
+		{ 0, "on", 1 }, { 0, "off", 0 }, { 0, "true", 1 }, { 0, "false", 0 },
+		{ 0, "yes", 1 }, { 0, "no", 0 },
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if ((!words[i].key || words[i].key == key) && !strcasecmp(v, words[i].word)) {
+			*out = words[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+int config_apply(const char *cmd, struct fden_config *cfg, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return cli_usage(cmd, "--set needs KEY=VALUE, not '%s' (keys: 'fden train --list-keys')",
+				 kv);
+	int key = find_key(kv, (size_t)(eq - kv));
+	if (!key)
+		return cli_usage(cmd, "unknown configuration key '%.*s' (see 'fden train --list-keys')",
+				 (int)(eq - kv), kv);
+	const char *v = eq + 1;
+	double x;
+	if (word_value(key, v, &x)) {
+		char *end;
+		errno = 0;
+		x = strtod(v, &end);
+		if (!*v || *end || errno || !isfinite(x))
+			return cli_usage(cmd, "bad value '%s' for '%s'", v, fden_config_key_name(key));
+	}
+	int rc = fden_config_set(cfg, key, x);
+	if (rc)
+		return cli_fail(cmd, rc, "setting %s=%s", fden_config_key_name(key), v);
+	return 0;
+}
+
+static int list_keys(void)
+{
+	struct fden_config *def = NULL, *paper = NULL;
+	int rc = fden_config_new(&def);
+	if (!rc)
+		rc = fden_config_new(&paper);
+	if (!rc)
+		rc = fden_config_preset(paper, FDEN_PRESET_PAPER);
+	if (rc) {
+		fden_config_free(def);
+		fden_config_free(paper);
+		return cli_fail("train", rc, "listing configuration keys");
+	}
+	printf("%-20s %12s %12s   %s\n", "key", "default", "paper", "range");
+	for (int k = 1; k < MAX_KEY; k++) {
+		const char *name = fden_config_key_name(k);
+		double a = NAN, b = NAN, lo = NAN, hi = NAN;
+		if (!name)
+			continue;
+		if (fden_config_get(def, k, &a) || fden_config_get(paper, k, &b) ||
+		    fden_config_bounds(k, &lo, &hi))
+			continue;
+		printf("%-20s %12g %12g   [%g, %g]\n", name, a, b, lo, hi);
+	}
+	printf("\nalign_head: prototypical (0), relation (1), matching (2); "
+	       "init: trunc_normal (0), glorot_normal (1), he_normal (2); flags: on/off\n");
+	fden_config_free(def);
+	fden_config_free(paper);
+	return 0;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void model_log(void *user_data, int level, const char *format, va_list args)
+{
+	(void)user_data;
+	if (cli_quiet || level > FDEN_LOG_INFO)
+		return;
+	fputs("fden: model: ", stderr);
+	vfprintf(stderr, format, args);
+	fputc('\n', stderr);
+}
+
+static int make_model(const char *cmd, size_t dim, const struct train_args *a,
+		      struct fden_model **out)
+{
+	struct fden_config *cfg = NULL;
+	int preset, rc;
+	double got;
+
+	if (!strcmp(a->preset, "default"))
+		preset = FDEN_PRESET_DEFAULT;
+	else if (!strcmp(a->preset, "paper"))
+		preset = FDEN_PRESET_PAPER;
+	else
+		return cli_usage(cmd, "--preset must be 'default' or 'paper', not '%s'", a->preset);
+	rc = fden_config_new(&cfg);
+	if (!rc)
+		rc = fden_config_preset(cfg, preset);
+	if (!rc)
+		rc = fden_config_set(cfg, FDEN_P_DIM, (double)dim);
+	if (!rc)
+		rc = fden_config_set(cfg, FDEN_P_SEED, (double)a->seed);
+	if (!rc)
+		rc = fden_config_set(cfg, FDEN_P_THREADS, (double)(a->threads ? a->threads : 1));
+	if (rc) {
+		fden_config_free(cfg);
+		return cli_fail(cmd, rc, "configuration");
+	}
+	for (size_t i = 0; i < a->n_sets; i++)
+		if ((rc = config_apply(cmd, cfg, a->sets[i]))) {
+			fden_config_free(cfg);
+			return rc;
+		}
+	if (!fden_config_get(cfg, FDEN_P_DIM, &got) && (size_t)got != dim) {
+		fden_config_free(cfg);
+		fprintf(stderr, "fden: %s: dim=%g was set but the latents are %zu wide\n", cmd, got,
+			dim);
+		return EXIT_DATA;
+	}
+	rc = fden_model_new(cfg, out);
+	fden_config_free(cfg);
+	if (rc)
+		return cli_fail(cmd, rc, "creating the model");
+	return 0;
+}
+
+static void ema(double *avg, double x, int first)
+{
+	*avg = first ? x : 0.98 * *avg + 0.02 * x; /* avg <- 0.98 avg + 0.02 x */
+}
+
+int run_train(const char *cmd, const struct fden_dataset *train_z, const struct train_args *a,
+	      struct fden_model **out)
+{
+	struct fden_model *model = NULL;
+	struct fden_sampler *smp = NULL;
+	size_t dim = fden_dataset_dim(train_z);
+	size_t rows = a->episodes * a->ways * (a->shots + a->queries);
+	float *z = NULL;
+	int32_t *lab = NULL;
+	FILE *csv = NULL;
+	struct sigaction sa, old_int, old_term;
+	int rc, resumed = 0, bad = 0;
+
+	if (!a->episodes || a->ways < 2 || !a->shots || !a->queries)
+		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2, --shots >= 1, --queries >= 1");
+	if (a->resume && a->out && access(a->out, F_OK) == 0) {
+		rc = fden_model_load(a->out, NULL, &model);
+		if (rc)
+			return cli_fail(cmd, rc, "resuming from '%s'", a->out);
+		if (fden_model_dim(model) != dim) {
+			fprintf(stderr, "fden: %s: '%s' has Dim %zu but the latents are %zu wide\n", cmd,
+				a->out, fden_model_dim(model), dim);
+			fden_model_free(model);
+			return EXIT_DATA;
+		}
+		resumed = 1;
+		if (a->n_sets)
+			cli_info("fden: %s: resuming: --set and --preset are ignored (the checkpoint "
+				 "holds the configuration)", cmd);
+		cli_info("fden: %s: resuming '%s' at step %llu", cmd, a->out,
+			 (unsigned long long)fden_model_step(model));
+	} else if ((rc = make_model(cmd, dim, a, &model))) {
+		return rc;
+	}
+	if (a->verbose)
+		fden_model_set_log(model, model_log, NULL);
+	if (!resumed && a->standardize) {
+		float *m = malloc(2 * dim * sizeof *m);
+		if (!m) {
+			rc = cli_fail(cmd, FDEN_E_NOMEM, "standardisation");
+			goto out;
+		}
+		data_moments(train_z, m, m + dim);
+		rc = fden_model_set_standardization(model, m, m + dim);
+		free(m);
+		if (rc) {
+			rc = cli_fail(cmd, rc, "standardisation");
+			goto out;
+		}
+	}
+	uint64_t step = fden_model_step(model), first = step;
+	if (a->steps && step >= a->steps) {
+		cli_info("fden: %s: the model already has %llu steps (--steps %llu)", cmd,
+			 (unsigned long long)step, (unsigned long long)a->steps);
+		rc = 0;
+		goto done;
+	}
+	/* a resumed run draws a fresh, still seeded, stream of episodes */
+	rc = fden_sampler_new(train_z, a->ways, a->shots, a->queries,
+			      a->seed * 0x9e3779b97f4a7c15ULL + step, &smp);
+	if (rc) {
+		rc = cli_fail(cmd, rc, "%zu-way %zu-shot %zu-query episodes from %zu training rows",
+			      a->ways, a->shots, a->queries, fden_dataset_size(train_z));
+		goto out;
+	}
+	z = malloc(rows * dim * sizeof *z);
+	lab = malloc(rows * sizeof *lab);
+	if (!z || !lab) {
+		rc = cli_fail(cmd, FDEN_E_NOMEM, "episode buffers");
+		goto out;
+	}
+	if (a->log_csv) {
+		csv = fopen(a->log_csv, resumed ? "a" : "w");
+		if (!csv) {
+			fprintf(stderr, "fden: %s: opening '%s': %s\n", cmd, a->log_csv, strerror(errno));
+			rc = EXIT_FILE;
+			goto out;
+		}
+		if (!resumed)
+			fprintf(csv, "step,seconds,loss,l_r,l_c,l_m,accuracy,clip_scale\n");
+	}
+
+	stop_signal = 0;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	struct progress p;
+	double t0 = cli_now(), budget = a->minutes > 0 ? 60 * a->minutes : 0;
+	double av_loss = 0, av_lr = 0, av_lc = 0, av_lm = 0, av_acc = 0;
+	char extra[160] = "";
+	cli_info("fden: %s: %zu training rows, %zu classes, Dim %zu; %zu episodes of %zu-way "
+		 "%zu-shot %zu-query a step; stop at %s%s%s",
+		 cmd, fden_dataset_size(train_z), data_n_classes(train_z), dim, a->episodes, a->ways,
+		 a->shots, a->queries, a->steps ? "a step count" : "", a->steps && budget ? " or " : "",
+		 budget ? "a time budget" : "");
+	progress_start(&p, "fden: train", "steps", first, a->steps, budget, a->progress_every,
+		       cli_quiet);
+	for (;;) {
+		if (stop_signal || (a->steps && step >= a->steps) ||
+		    (budget > 0 && cli_now() - t0 >= budget))
+			break;
+		rc = fden_sampler_next(smp, a->episodes, z, lab, NULL);
+		if (rc) {
+			rc = cli_fail(cmd, rc, "drawing episodes");
+			goto restore;
+		}
+		struct fden_episodes ep = {
+			.struct_size = sizeof ep, .n_episodes = a->episodes, .ways = a->ways,
+			.shots = a->shots, .queries = a->queries, .z = z, .z_log_sigma = NULL,
+			.labels = lab,
+		};
+		struct fden_step_stats st;
+		memset(&st, 0, sizeof st);
+		st.struct_size = sizeof st;
+		rc = fden_train_step(model, &ep, &st);
+		if (rc == FDEN_E_NONFINITE && ++bad < 20)
+			continue; /* rejected, model unchanged: try other episodes */
+		if (rc) {
+			rc = cli_fail(cmd, rc, "training step %llu", (unsigned long long)step + 1);
+			goto restore;
+		}
+		bad = 0;
+		step = fden_model_step(model);
+		int f = step == first + 1;
+		ema(&av_loss, st.loss, f);
+		ema(&av_lr, st.l_r, f);
+		ema(&av_lc, st.l_c, f);
+		ema(&av_lm, st.l_m, f);
+		ema(&av_acc, st.accuracy, f);
+		if (csv)
+			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g\n",
+				(unsigned long long)step, cli_now() - t0, st.loss, st.l_r, st.l_c,
+				st.l_m, st.accuracy, st.clip_scale);
+		snprintf(extra, sizeof extra, "loss %.3f L_R %.3f L_C %.3f L_M %.3f acc %.0f%%",
+			 av_loss, av_lr, av_lc, av_lm, 100 * av_acc);
+		if (a->out && a->checkpoint_every && step % a->checkpoint_every == 0) {
+			rc = fden_model_save(model, a->out);
+			if (rc) {
+				rc = cli_fail(cmd, rc, "checkpoint '%s'", a->out);
+				goto restore;
+			}
+		}
+		progress_update(&p, step, extra);
+	}
+	progress_end(&p, step, extra);
+	rc = 0;
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (rc)
+		goto out;
+	cli_info("fden: %s: %llu steps in this run, %llu in total, %.1f s (%.1f steps/s)", cmd,
+		 (unsigned long long)(step - first), (unsigned long long)step, cli_now() - t0,
+		 (double)(step - first) / fmax(cli_now() - t0, 1e-9));
+done:
+	if (a->out) {
+		rc = fden_model_save(model, a->out);
+		if (rc) {
+			rc = cli_fail(cmd, rc, "saving '%s'", a->out);
+			goto out;
+		}
+		cli_info("fden: %s: saved %s", cmd, a->out);
+	}
+	if (stop_signal) {
+		fprintf(stderr, "fden: %s: interrupted by signal %d at step %llu%s\n", cmd,
+			(int)stop_signal, (unsigned long long)step,
+			a->out ? "; checkpoint saved, continue with --resume" : "");
+		rc = EXIT_INTERRUPTED;
+	}
+out:
+	if (csv && fclose(csv) && !rc) {
+		fprintf(stderr, "fden: %s: writing '%s' failed\n", cmd, a->log_csv);
+		rc = EXIT_FILE;
+	}
+	fden_sampler_free(smp);
+	free(z);
+	free(lab);
+	if (out && (rc == 0 || rc == EXIT_INTERRUPTED))
+		*out = model;
+	else
+		fden_model_free(model);
+	return rc;
+}
+
+static int add_set(void *ctx, const char *value)
+{
+	struct train_args *a = ctx;
+	if (a->n_sets >= TRAIN_MAX_SETS || !strchr(value, '='))
+		return -1;
+	a->sets[a->n_sets++] = value;
+	return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	const char *cmd = "train";
+	struct train_args a;
+	struct data_opts d;
+	const char *net_path = NULL;
+	int help = 0, quiet = 0, keys = 0;
+	train_args_default(&a);
+	data_opts_init(&d);
+	struct opt t[48] = {
+		{ "out", OPT_STR, &a.out, "FILE", "model file: checkpoints and the final model (required)", NULL, NULL },
+		{ "net", OPT_STR, &net_path, "FILE", "encode image rows through this saved network first", NULL, NULL },
+		{ "preset", OPT_STR, &a.preset, "NAME", "default (measured defaults) or paper (Appendix B)", NULL, NULL },
+		{ "set", OPT_CALL, NULL, "KEY=VALUE", "set a configuration key (repeatable; --list-keys)", add_set, &a },
+		{ "list-keys", OPT_FLAG, &keys, NULL, "print every configuration key with defaults, bounds", NULL, NULL },
+		{ "standardize", OPT_FLAG, &a.standardize, NULL, "standardise latents per dimension inside the model (on)", NULL, NULL },
+		{ "steps", OPT_U64, &a.steps, "N", "stop when the model has N steps", NULL, NULL },
+		{ "minutes", OPT_DBL, &a.minutes, "M", "stop after M minutes (default 5 when no --steps)", NULL, NULL },
+		{ "ways", OPT_SIZE, &a.ways, "C", "classes per training episode (default 5)", NULL, NULL },
+		{ "shots", OPT_SIZE, &a.shots, "K", "support rows per class (default 1)", NULL, NULL },
+		{ "queries", OPT_SIZE, &a.queries, "Q", "query rows per class (default 1)", NULL, NULL },
+		{ "episodes", OPT_SIZE, &a.episodes, "N", "episodes per step (default 16)", NULL, NULL },
+		{ "checkpoint-every", OPT_U64, &a.checkpoint_every, "N", "save --out every N steps (default 1000; 0: at the end)", NULL, NULL },
+		{ "resume", OPT_FLAG, &a.resume, NULL, "continue from --out if it exists", NULL, NULL },
+		{ "log-csv", OPT_STR, &a.log_csv, "FILE", "write per-step losses as CSV", NULL, NULL },
+		{ "seed", OPT_U64, &a.seed, "N", "model and episode seed (default 1)", NULL, NULL },
+		{ "threads", OPT_SIZE, &a.threads, "N", "BLIS threads (default 1)", NULL, NULL },
+		{ "progress-every", OPT_DBL, &a.progress_every, "S", "seconds between progress lines off a terminal (10)", NULL, NULL },
+		{ "verbose", OPT_FLAG, &a.verbose, NULL, "the model's own log lines", NULL, NULL },
+		{ "quiet", OPT_FLAG, &quiet, NULL, "no progress, no information lines", NULL, NULL },
+	};
+	size_t n = 20;
+	data_opts_add(&d, t, &n);
+	if (opt_parse(cmd, t, argc, argv, &help))
+		return EXIT_USAGE;
+	if (help) {
+		opt_help(stdout, cmd, "--out MODEL (--net NET | latents) --train-images F --train-labels F [options]",
+			 "Train FDEN on the latents of the training classes. Rows are images encoded\n"
+			 "through --net, or, without --net, latents (.npy, or IDX with --scale 1).\n"
+			 "The model file is rewritten atomically every --checkpoint-every steps;\n"
+			 "Ctrl-C saves it and exits with status 130; --resume continues.",
+			 t, "Examples:\n"
+			    "  fden train --net net.fden --images train.gz --labels labels.gz --split 5 \\\n"
+			    "             --minutes 10 --out model.fden\n"
+			    "  fden train --train-images z.npy --train-labels y.npy --preset paper \\\n"
+			    "             --set dropout=0 --set lr=3e-4 --steps 5000 --out model.fden\n");
+		return 0;
+	}
+	if (keys)
+		return list_keys();
+	cli_quiet = quiet;
+	if (!a.out)
+		return cli_usage(cmd, "--out FILE is required (see 'fden train --help')");
+	if (!a.steps && a.minutes <= 0)
+		a.minutes = 5;
+	if (!net_path && d.scale < 0)
+		d.scale = 1; /* latents are not bytes */
+
+	struct fden_dataset *train = NULL, *train_z = NULL;
+	struct fden_invnet *net = NULL;
+	int rc = data_load(cmd, &d, &train, NULL);
+	if (rc)
+		return rc;
+	if (net_path) {
+		rc = fden_invnet_load(net_path, &net);
+		if (rc) {
+			rc = cli_fail(cmd, rc, "loading network '%s'", net_path);
+			goto out;
+		}
+		if ((rc = data_encode(cmd, net, train, &train_z)))
+			goto out;
+	}
+	rc = run_train(cmd, train_z ? train_z : train, &a, NULL);
+out:
+	fden_invnet_free(net);
+	fden_dataset_free(train);
+	fden_dataset_free(train_z);
+	return rc;
+}

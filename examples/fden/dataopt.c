@@ -1,0 +1,321 @@
+/* Data options: which files hold the training and test rows, and which
+ * classes go where. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void data_opts_init(struct data_opts *d)
+{
+	memset(d, 0, sizeof *d);
+	d->split = -1;
+	d->scale = -1;
+}
+
+void data_opts_add(struct data_opts *d, struct opt *t, size_t *n)
+{
+	struct opt add[DATA_OPTS_COUNT] = {
+		{ "train-images", OPT_STR, &d->train_images, "FILE",
+		  "training rows: IDX (.gz ok) or .npy; images, or latents when no network is used", NULL, NULL },
+		{ "train-labels", OPT_STR, &d->train_labels, "FILE", "labels of --train-images", NULL, NULL },
+		{ "test-images", OPT_STR, &d->test_images, "FILE", "test rows (unseen classes)", NULL, NULL },
+		{ "test-labels", OPT_STR, &d->test_labels, "FILE", "labels of --test-images", NULL, NULL },
+		{ "images", OPT_STR, &d->images, "FILE",
+		  "one set for both, divided by --split or class lists", NULL, NULL },
+		{ "labels", OPT_STR, &d->labels, "FILE", "labels of --images", NULL, NULL },
+		{ "split", OPT_DBL, &d->split, "N", "classes < N train, the others test", NULL, NULL },
+		{ "train-classes", OPT_STR, &d->train_classes, "LIST",
+		  "training classes, e.g. 0,1,2 or 0-4", NULL, NULL },
+		{ "test-classes", OPT_STR, &d->test_classes, "LIST",
+		  "test classes (default: the ones not trained on)", NULL, NULL },
+		{ "scale", OPT_DBL, &d->scale, "S",
+		  "multiply IDX values by S (default 1/255 for IDX, 1 for .npy)", NULL, NULL },
+	};
+	memcpy(t + *n, add, sizeof add);
+	*n += DATA_OPTS_COUNT;
+	memset(t + *n, 0, sizeof *t);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int data_load_file(const char *x_path, const char *labels_path, double scale,
+		   struct fden_dataset **out)
+{
+	if (ends_with(x_path, ".npy"))
+		return fden_dataset_load_npy(x_path, labels_path, out);
+	return fden_dataset_load_idx(x_path, labels_path, scale < 0 ? 1.0 / 255.0 : scale, out);
+}
+
+/* Parse "0,1,5-9" into a malloc'd array. Returns 0 or -1. */
+static int parse_classes(const char *s, int32_t **out, size_t *n)
+{
+	size_t cap = 16, k = 0;
+	int32_t *v = malloc(cap * sizeof *v);
+	if (!v)
+		return -1;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long a = strtol(p, &end, 10), b;
+		if (end == p || errno || a < 0 || a > INT32_MAX)
+			goto bad;
+		b = a;
+		p = end;
+		if (*p == '-') {
+			p++;
+			b = strtol(p, &end, 10);
+			if (end == p || errno || b < a || b > INT32_MAX)
+				goto bad;
+			p = end;
+		}
+		for (long c = a; c <= b; c++) {
+			if (k == cap) {
+				int32_t *w = realloc(v, 2 * cap * sizeof *v);
+				if (!w)
+					goto bad;
+				v = w;
+				cap *= 2;
+			}
+			v[k++] = (int32_t)c;
+		}
+		if (*p == ',')
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	if (!k)
+		goto bad;
+	*out = v;
+	*n = k;
+	return 0;
+bad:
+	free(v);
+	return -1;
+}
+
+size_t data_n_classes(const struct fden_dataset *ds)
+{
+	size_t n = fden_dataset_size(ds), k = 0;
+	const int32_t *y = fden_dataset_labels(ds);
+	int32_t max = -1;
+	for (size_t i = 0; i < n; i++)
+		if (y[i] > max)
+			max = y[i];
+	if (max < 0)
+		return 0;
+	unsigned char *seen = calloc((size_t)max + 1, 1);
+	if (!seen)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (y[i] >= 0 && !seen[y[i]]++)
+			k++;
+	free(seen);
+	return k;
+}
+
+/* The classes present in ds and not in excl[0..n_excl). */
+static int complement(const struct fden_dataset *ds, const int32_t *excl, size_t n_excl,
+		      int32_t **out, size_t *n_out)
+{
+	size_t n = fden_dataset_size(ds), k = 0;
+	const int32_t *y = fden_dataset_labels(ds);
+	int32_t max = -1;
+	for (size_t i = 0; i < n; i++)
+		if (y[i] > max)
+			max = y[i];
+	unsigned char *seen = calloc((size_t)max + 2, 1);
+	int32_t *v = malloc(((size_t)max + 2) * sizeof *v);
+	if (!seen || !v) {
+		free(seen);
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (y[i] >= 0)
+			seen[y[i]] = 1;
+	for (size_t i = 0; i < n_excl; i++)
+		if (excl[i] >= 0 && excl[i] <= max)
+			seen[excl[i]] = 0;
+	for (int32_t c = 0; c <= max; c++)
+		if (seen[c])
+			v[k++] = c;
+	free(seen);
+	*out = v;
+	*n_out = k;
+	return 0;
+}
+
+/* Keep the rows of *ds whose classes the options give for `which`
+ * (0 train, 1 test). */
+static int restrict_rows(const char *cmd, const struct data_opts *d, int which,
+			 struct fden_dataset **ds)
+{
+	const char *list = which ? d->test_classes : d->train_classes;
+	const char *other = which ? d->train_classes : d->test_classes;
+	int32_t *cls = NULL;
+	size_t n_cls = 0;
+	struct fden_dataset *sel = NULL;
+	int rc;
+
+	if (list) {
+		if (parse_classes(list, &cls, &n_cls))
+			return cli_usage(cmd, "bad class list '%s' (use e.g. 0,1,2 or 0-4)", list);
+	} else if (other && d->split < 0) {
+		int32_t *o;
+		size_t n_o;
+		if (parse_classes(other, &o, &n_o))
+			return cli_usage(cmd, "bad class list '%s' (use e.g. 0,1,2 or 0-4)", other);
+		rc = complement(*ds, o, n_o, &cls, &n_cls);
+		free(o);
+		if (rc)
+			return cli_fail(cmd, FDEN_E_NOMEM, "class list");
+	} else if (d->split >= 0) {
+		struct fden_dataset *a = NULL, *b = NULL;
+		if (d->split != floor(d->split) || d->split > INT32_MAX)
+			return cli_usage(cmd, "--split needs a whole number");
+		rc = fden_dataset_split(*ds, (int32_t)d->split, &a, &b);
+		if (rc)
+			return cli_fail(cmd, rc, "splitting classes at %g", d->split);
+		fden_dataset_free(*ds);
+		if (which) {
+			fden_dataset_free(a);
+			*ds = b;
+		} else {
+			fden_dataset_free(b);
+			*ds = a;
+		}
+		goto check;
+	} else {
+		return 0; /* all rows */
+	}
+	rc = fden_dataset_select(*ds, cls, n_cls, &sel);
+	free(cls);
+	if (rc)
+		return cli_fail(cmd, rc, "selecting %s classes", which ? "test" : "training");
+	fden_dataset_free(*ds);
+	*ds = sel;
+check:
+	if (fden_dataset_size(*ds) == 0)
+		return cli_usage(cmd, "no %s rows left after the class split",
+				 which ? "test" : "training");
+	return 0;
+}
+
+static int load_part(const char *cmd, const struct data_opts *d, int which,
+		     struct fden_dataset **out)
+{
+	const char *x = which ? d->test_images : d->train_images;
+	const char *y = which ? d->test_labels : d->train_labels;
+	int one_set = d->images != NULL;
+	int rc;
+
+	if (one_set) {
+		x = d->images;
+		y = d->labels;
+		if (d->split < 0 && !d->train_classes && !d->test_classes)
+			return cli_usage(cmd, "--images needs --split N or --train-classes/--test-classes");
+	}
+	if (!x)
+		return cli_usage(cmd, "no %s data: give --%s-images (or --images with --split)",
+				 which ? "test" : "training", which ? "test" : "train");
+	if (!y)
+		return cli_usage(cmd, "no labels for '%s': give --%s", x,
+				 one_set ? "labels" : which ? "test-labels" : "train-labels");
+	rc = data_load_file(x, y, d->scale, out);
+	if (rc)
+		return cli_fail(cmd, rc, "loading '%s'", x);
+	rc = restrict_rows(cmd, d, which, out);
+	if (rc) {
+		fden_dataset_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int data_load(const char *cmd, const struct data_opts *d, struct fden_dataset **train,
+	      struct fden_dataset **test)
+{
+	int rc;
+	if (d->images && (d->train_images || d->test_images))
+		return cli_usage(cmd, "give either --images or --train-images/--test-images, not both");
+	if (train) {
+		*train = NULL;
+		if ((rc = load_part(cmd, d, 0, train)))
+			return rc;
+	}
+	if (test) {
+		*test = NULL;
+		if ((rc = load_part(cmd, d, 1, test))) {
+			if (train) {
+				fden_dataset_free(*train);
+				*train = NULL;
+			}
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_dataset *images,
+		struct fden_dataset **out)
+{
+	size_t n = fden_dataset_size(images), din = fden_dataset_dim(images);
+	size_t dz = fden_invnet_latent_dim(net);
+	const float *x = fden_dataset_data(images);
+	int rc;
+
+	if (din != fden_invnet_input_dim(net)) {
+		fprintf(stderr, "fden: %s: encoding: rows are %zu wide but the network takes %zu\n",
+			cmd, din, fden_invnet_input_dim(net));
+		return EXIT_DATA;
+	}
+	float *z = malloc(n * dz * sizeof *z + 1);
+	if (!z)
+		return cli_fail(cmd, FDEN_E_NOMEM, "encoding %zu rows", n);
+	for (size_t i = 0; i < n; i += 1024) {
+		size_t m = n - i < 1024 ? n - i : 1024;
+		rc = fden_invnet_encode(net, x + i * din, m, z + i * dz);
+		if (rc) {
+			free(z);
+			return cli_fail(cmd, rc, "encoding rows %zu..%zu", i, i + m);
+		}
+	}
+	rc = fden_dataset_new(z, fden_dataset_labels(images), n, dz, out);
+	free(z);
+	return rc ? cli_fail(cmd, rc, "latent data set") : 0;
+}
+
+void data_moments(const struct fden_dataset *ds, float *mean, float *std)
+{
+	size_t n = fden_dataset_size(ds), d = fden_dataset_dim(ds);
+	const float *x = fden_dataset_data(ds);
+	double *s = calloc(2 * d, sizeof *s);
+	if (!s) {
+		for (size_t j = 0; j < d; j++)
+			mean[j] = 0, std[j] = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++)
+			s[j] += x[i * d + j];
+	for (size_t j = 0; j < d; j++)
+		s[j] /= n ? (double)n : 1.0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++) {
+			double t = x[i * d + j] - s[j];
+			s[d + j] += t * t; /* sum (x - mean)^2 */
+		}
+	for (size_t j = 0; j < d; j++) {
+		double v = n > 1 ? s[d + j] / (double)(n - 1) : 1.0;
+		mean[j] = (float)s[j];
+		std[j] = (float)(sqrt(v) > 1e-6 ? sqrt(v) : 1e-6);
+	}
+	free(s);
+}

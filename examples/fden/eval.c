@@ -1,0 +1,792 @@
+/* Few-shot evaluation on unseen classes and the disentanglement measures.
+ *
+ * Episodes are drawn once per task with the library's seeded sampler over a
+ * data set of row indices (one column holding i as a float), so every table
+ * row is measured on the same episodes, and f_ide / f_sty are computed once
+ * per test row rather than once per episode. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cca.h"
+#include "eval.h"
+#include "json.h"
+
+const char *const ev_row_names[EV_N_ROWS] = {
+	"f_ide", "f_sty", "z_proto", "z_match", "z_std_proto", "fden_head",
+};
+const char *const ev_row_titles[EV_N_ROWS] = {
+	"f_ide, prototypical", "f_sty, prototypical", "raw z, prototypical",
+	"raw z, matching (cosine)", "standardised z, prototypical", "f_ide, FDEN alignment head",
+};
+
+static _Thread_local char ev_err[512];
+
+const char *ev_last_error(void)
+{
+	return ev_err;
+}
+
+/* Record "what: detail" and pass the status through. */
+static int fail(int status, const char *fmt, ...) FDEN_PRINTF(2, 3);
+static int fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+	char what[256];
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	const char *d = fden_last_error();
+	snprintf(ev_err, sizeof ev_err, "%s: %s", what,
+		 status == FDEN_E_NOMEM ? "out of memory" : d && *d ? d : fden_strerror(status));
+	return status;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* splitmix64: the evaluation's own small generator (pair partners). */
+static uint64_t mix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void ev_options_default(struct ev_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->episodes = 1000;
+	o->queries = 15;
+	o->seed = 1;
+	o->n_tasks = 3;
+	o->tasks[0] = (struct ev_task){ 5, 1 };
+	o->tasks[1] = (struct ev_task){ 5, 5 };
+	o->tasks[2] = (struct ev_task){ 20, 1 };
+	o->psnr_rows = 2000;
+	o->psnr_peak = 1.0;
+	o->nn_rows = 2000;
+	o->cca_rows = 20000;
+	o->cca_ridge = 1e-4;
+	o->check_episodes = 5;
+}
+
+/* ---- building blocks ---- */
+
+void ev_proto_predict(const float *support, const int32_t *labels, size_t n_support,
+		      size_t ways, const float *query, size_t n_query, size_t dim, double *work,
+		      int32_t *pred)
+{
+	double *mean = work, *cnt = work + ways * dim;
+	memset(work, 0, (ways * dim + ways) * sizeof *work);
+	for (size_t i = 0; i < n_support; i++) {
+		size_t c = (size_t)labels[i];
+		cnt[c] += 1;
+		for (size_t j = 0; j < dim; j++)
+			mean[c * dim + j] += support[i * dim + j];
+	}
+	for (size_t c = 0; c < ways; c++)
+		for (size_t j = 0; j < dim; j++)
+			mean[c * dim + j] /= cnt[c] > 0 ? cnt[c] : 1; /* mu_c = mean of class c */
+	for (size_t q = 0; q < n_query; q++) {
+		double best = INFINITY;
+		int32_t arg = 0;
+		for (size_t c = 0; c < ways; c++) {
+			double d = 0;
+			for (size_t j = 0; j < dim; j++) {
+				double t = query[q * dim + j] - mean[c * dim + j];
+				d += t * t; /* ||q - mu_c||^2 */
+			}
+			if (cnt[c] > 0 && d < best) {
+				best = d;
+				arg = (int32_t)c;
+			}
+		}
+		pred[q] = arg;
+	}
+}
+
+static double norm(const float *x, size_t dim)
+{
+	double s = 0;
+	for (size_t j = 0; j < dim; j++)
+		s += (double)x[j] * x[j];
+	return sqrt(s);
+}
+
+void ev_match_predict(const float *support, const int32_t *labels, size_t n_support,
+		      size_t ways, const float *query, size_t n_query, size_t dim, double *work,
+		      int32_t *pred)
+{
+	double *cosv = work, *score = work + n_support;
+	for (size_t q = 0; q < n_query; q++) {
+		const float *qq = query + q * dim;
+		double nq = norm(qq, dim), mx = -INFINITY, z = 0;
+		for (size_t i = 0; i < n_support; i++) {
+			const float *s = support + i * dim;
+			double dot = 0, ns = norm(s, dim);
+			for (size_t j = 0; j < dim; j++)
+				dot += (double)qq[j] * s[j];
+			cosv[i] = dot / (nq * ns + 1e-12); /* cos(q, s_i) */
+			if (cosv[i] > mx)
+				mx = cosv[i];
+		}
+		memset(score, 0, ways * sizeof *score);
+		for (size_t i = 0; i < n_support; i++) {
+			double a = exp(cosv[i] - mx); /* softmax over the support set */
+			z += a;
+			score[labels[i]] += a;
+		}
+		int32_t arg = 0;
+		for (size_t c = 1; c < ways; c++)
+			if (score[c] > score[arg])
+				arg = (int32_t)c;
+		pred[q] = arg;
+		(void)z;
+	}
+}
+
+void ev_mean_ci95(const double *v, size_t n, double *mean, double *ci95)
+{
+	double m = 0, s = 0;
+	for (size_t i = 0; i < n; i++)
+		m += v[i];
+	m = n ? m / (double)n : NAN;
+	for (size_t i = 0; i < n; i++)
+		s += (v[i] - m) * (v[i] - m);
+	*mean = m;
+	*ci95 = n > 1 ? 1.96 * sqrt(s / (double)(n - 1)) / sqrt((double)n) : NAN;
+}
+
+double ev_psnr(const float *a, const float *b, size_t n, double peak)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)a[i] - b[i];
+		s += t * t;
+	}
+	s /= n ? (double)n : 1;
+	if (s <= 0)
+		return INFINITY;
+	return 10 * log10(peak * peak / s); /* 10 log10(peak^2 / mse) */
+}
+
+double ev_loo_1nn(const float *x, const int32_t *y, size_t n, size_t dim)
+{
+	size_t right = 0;
+	for (size_t i = 0; i < n; i++) {
+		double best = INFINITY;
+		size_t arg = i;
+		for (size_t k = 0; k < n; k++) {
+			if (k == i)
+				continue;
+			double d = 0;
+			for (size_t j = 0; j < dim && d < best; j++) {
+				double t = (double)x[i * dim + j] - x[k * dim + j];
+				d += t * t;
+			}
+			if (d < best) {
+				best = d;
+				arg = k;
+			}
+		}
+		right += arg != i && y[arg] == y[i];
+	}
+	return n ? (double)right / (double)n : NAN;
+}
+
+/* ---- the run ---- */
+
+struct feats {
+	size_t n, dim;
+	const float *z;
+	float *ide, *sty, *zstd, *zt; /* zt = E(D(z)) */
+	const int32_t *y;
+};
+
+/* Rows idx[0..m) of feature matrix f into out. */
+static void gather(const float *f, size_t dim, const size_t *idx, size_t m, float *out)
+{
+	for (size_t i = 0; i < m; i++)
+		memcpy(out + i * dim, f + idx[i] * dim, dim * sizeof *out);
+}
+
+static size_t argmax(const float *p, size_t n)
+{
+	size_t a = 0;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] > p[a])
+			a = i;
+	return a;
+}
+
+/* Number of classes with at least `need` rows. */
+static size_t classes_with(const int32_t *y, size_t n, size_t need)
+{
+	int32_t mx = -1;
+	for (size_t i = 0; i < n; i++)
+		if (y[i] > mx)
+			mx = y[i];
+	if (mx < 0)
+		return 0;
+	size_t *cnt = calloc((size_t)mx + 1, sizeof *cnt), k = 0;
+	if (!cnt)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (y[i] >= 0)
+			cnt[y[i]]++;
+	for (int32_t c = 0; c <= mx; c++)
+		k += cnt[c] >= need;
+	free(cnt);
+	return k;
+}
+
+static int run_task(struct fden_model *model, const struct feats *F,
+		    const struct fden_dataset *index, const struct ev_options *o, size_t t,
+		    struct ev_report *r)
+{
+	struct ev_fewshot *res = &r->task[t];
+	size_t W = o->tasks[t].ways, K = o->tasks[t].shots, Q = o->queries, E = o->episodes;
+	size_t ns = W * K, nq = W * Q, R = ns + nq, dim = F->dim;
+	const size_t chunk = 50;
+	struct fden_factorizer *fac = fden_model_factorizer(model);
+	struct fden_sampler *smp = NULL;
+	int rc = FDEN_E_NOMEM;
+
+	memset(res, 0, sizeof *res);
+	res->ways = W;
+	res->shots = K;
+	res->queries = Q;
+	res->episodes = E;
+	for (int k = 0; k < EV_N_ROWS; k++)
+		res->mean[k] = res->ci95[k] = NAN;
+	res->retention = res->retention_ci95 = NAN;
+	if (classes_with(F->y, F->n, K + Q) < W)
+		return FDEN_OK; /* skipped */
+
+	float *xi = malloc(chunk * R * sizeof *xi);
+	int32_t *lab = malloc(chunk * R * sizeof *lab);
+	size_t *idx = malloc(R * sizeof *idx);
+	float *sup = malloc(ns * dim * sizeof *sup), *qry = malloc(nq * dim * sizeof *qry);
+	float *prob = malloc(nq * W * sizeof *prob);
+	int32_t *pred = malloc(nq * sizeof *pred), *pred2 = malloc(nq * sizeof *pred2);
+	double *work = malloc((W * dim + W + ns + W) * sizeof *work);
+	double *acc = malloc(EV_N_ROWS * E * sizeof *acc), *ret = malloc(E * sizeof *ret);
+	/* retention: per episode W swapped latents */
+	float *ri = malloc(chunk * W * dim * sizeof *ri), *rs = malloc(chunk * W * dim * sizeof *rs);
+	float *rz = malloc(chunk * W * dim * sizeof *rz), *rf = malloc(chunk * W * dim * sizeof *rf);
+	int32_t *rcls = malloc(chunk * W * sizeof *rcls);
+	if (!xi || !lab || !idx || !sup || !qry || !prob || !pred || !pred2 || !work || !acc ||
+	    !ret || !ri || !rs || !rz || !rf || !rcls) {
+		rc = fail(FDEN_E_NOMEM, "evaluation buffers");
+		goto out;
+	}
+	rc = fden_sampler_new(index, W, K, Q, o->seed * 1000003u + t, &smp);
+	if (rc) {
+		fail(rc, "%zu-way %zu-shot sampler", W, K);
+		goto out;
+	}
+	uint64_t pair_rng = o->seed ^ (0x5eedULL + t);
+	for (size_t e0 = 0; e0 < E; e0 += chunk) {
+		size_t m = E - e0 < chunk ? E - e0 : chunk;
+		rc = fden_sampler_next(smp, m, xi, lab, NULL);
+		if (rc) {
+			fail(rc, "drawing episodes");
+			goto out;
+		}
+		for (size_t e = 0; e < m; e++) {
+			const int32_t *l = lab + e * R;
+			size_t ep = e0 + e;
+			for (size_t i = 0; i < R; i++)
+				idx[i] = (size_t)xi[e * R + i];
+			const float *src[EV_N_ROWS - 1] = { F->ide, F->sty, F->z, F->z, F->zstd };
+			for (int k = 0; k < EV_N_ROWS; k++) {
+				const float *f = k == EV_HEAD ? F->ide : src[k];
+				gather(f, dim, idx, ns, sup);
+				gather(f, dim, idx + ns, nq, qry);
+				if (k == EV_Z_MATCH) {
+					ev_match_predict(sup, l, ns, W, qry, nq, dim, work, pred);
+				} else if (k == EV_HEAD) {
+					rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
+					if (rc) {
+						fail(rc, "alignment head");
+						goto out;
+					}
+					for (size_t q = 0; q < nq; q++)
+						pred[q] = (int32_t)argmax(prob + q * W, W);
+				} else {
+					ev_proto_predict(sup, l, ns, W, qry, nq, dim, work, pred);
+				}
+				size_t right = 0;
+				for (size_t q = 0; q < nq; q++)
+					right += pred[q] == l[ns + q];
+				acc[k * E + ep] = (double)right / (double)nq;
+			}
+			/* the head once more through fden_predict on raw latents */
+			if (ep < o->check_episodes) {
+				gather(F->z, dim, idx, ns, sup);
+				gather(F->z, dim, idx + ns, nq, qry);
+				rc = fden_predict(model, sup, l, ns, W, qry, nq, pred2, NULL);
+				if (rc) {
+					fail(rc, "fden_predict");
+					goto out;
+				}
+				gather(F->ide, dim, idx, ns, sup);
+				gather(F->ide, dim, idx + ns, nq, qry);
+				rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
+				if (rc) {
+					fail(rc, "alignment head");
+					goto out;
+				}
+				for (size_t q = 0; q < nq; q++)
+					r->predict_mismatch += pred2[q] != (int32_t)argmax(prob + q * W, W);
+				r->predict_checked += nq;
+			}
+			/* swapped latents: A = first query of class c, B = a query of another class */
+			for (size_t c = 0; c < W; c++) {
+				size_t a = R, b = R;
+				size_t cb = (c + 1 + (size_t)(mix(&pair_rng) % (W - 1))) % W;
+				for (size_t q = ns; q < R; q++) {
+					if (a == R && (size_t)l[q] == c)
+						a = q;
+					if (b == R && (size_t)l[q] == cb)
+						b = q;
+				}
+				size_t row = e * W + c;
+				memcpy(ri + row * dim, F->ide + idx[a] * dim, dim * sizeof *ri);
+				memcpy(rs + row * dim, F->sty + idx[b] * dim, dim * sizeof *rs);
+				rcls[row] = (int32_t)c;
+			}
+		}
+		/* z~ = E(f_ide(A), f_sty(B)); f_ide(z~) classified against each episode's support */
+		rc = fden_entangle(model, ri, rs, m * W, rz);
+		if (!rc)
+			rc = fden_disentangle(model, rz, m * W, rf, NULL);
+		if (rc) {
+			fail(rc, "swapped latents");
+			goto out;
+		}
+		for (size_t e = 0; e < m; e++) {
+			const int32_t *l = lab + e * R;
+			for (size_t i = 0; i < ns; i++)
+				idx[i] = (size_t)xi[e * R + i];
+			gather(F->ide, dim, idx, ns, sup);
+			ev_proto_predict(sup, l, ns, W, rf + e * W * dim, W, dim, work, pred);
+			size_t right = 0;
+			for (size_t c = 0; c < W; c++)
+				right += pred[c] == rcls[e * W + c];
+			ret[e0 + e] = (double)right / (double)W;
+		}
+	}
+	for (int k = 0; k < EV_N_ROWS; k++)
+		ev_mean_ci95(acc + k * E, E, &res->mean[k], &res->ci95[k]);
+	ev_mean_ci95(ret, E, &res->retention, &res->retention_ci95);
+	res->retention_pairs = E * W;
+	res->done = 1;
+	rc = FDEN_OK;
+out:
+	fden_sampler_free(smp);
+	free(xi);
+	free(lab);
+	free(idx);
+	free(sup);
+	free(qry);
+	free(prob);
+	free(pred);
+	free(pred2);
+	free(work);
+	free(acc);
+	free(ret);
+	free(ri);
+	free(rs);
+	free(rz);
+	free(rf);
+	free(rcls);
+	return rc;
+}
+
+/* m rows spread evenly over n: i * n / m. */
+static size_t *strided(size_t n, size_t m)
+{
+	size_t *v = malloc((m ? m : 1) * sizeof *v);
+	if (v)
+		for (size_t i = 0; i < m; i++)
+			v[i] = (size_t)((double)i * (double)n / (double)m);
+	return v;
+}
+
+static int fidelity(struct fden_invnet *net, const struct feats *F,
+		    const struct fden_dataset *test_x, const struct ev_options *o,
+		    struct ev_report *r)
+{
+	size_t n = F->n, dim = F->dim, m = o->psnr_rows && o->psnr_rows < n ? o->psnr_rows : n;
+	size_t din = fden_invnet_input_dim(net), bs = 256;
+	int rc = FDEN_E_NOMEM;
+	size_t *idx = strided(n, m);
+	float *zb = malloc(bs * dim * sizeof *zb), *xh = malloc(m * din * sizeof *xh);
+	float *xf = malloc(m * din * sizeof *xf), *xs = NULL;
+	if (!idx || !zb || !xh || !xf) {
+		fail(rc, "PSNR buffers");
+		goto out;
+	}
+	for (size_t i = 0; i < m; i += bs) {
+		size_t k = m - i < bs ? m - i : bs;
+		gather(F->z, dim, idx + i, k, zb);
+		rc = fden_invnet_decode(net, zb, k, xh + i * din);
+		if (!rc) {
+			gather(F->zt, dim, idx + i, k, zb);
+			rc = fden_invnet_decode(net, zb, k, xf + i * din);
+		}
+		if (rc) {
+			fail(rc, "decoding latents");
+			goto out;
+		}
+	}
+	r->psnr_fden = ev_psnr(xf, xh, m * din, o->psnr_peak);
+	r->psnr_rows = m;
+	if (test_x && fden_dataset_size(test_x) == n && fden_dataset_dim(test_x) == din) {
+		xs = malloc(m * din * sizeof *xs);
+		if (!xs) {
+			rc = fail(FDEN_E_NOMEM, "PSNR buffers");
+			goto out;
+		}
+		gather(fden_dataset_data(test_x), din, idx, m, xs);
+		r->psnr_host = ev_psnr(xh, xs, m * din, o->psnr_peak);
+		r->psnr_fden_input = ev_psnr(xf, xs, m * din, o->psnr_peak);
+	}
+	rc = FDEN_OK;
+out:
+	free(idx);
+	free(zb);
+	free(xh);
+	free(xf);
+	free(xs);
+	return rc;
+}
+
+static int independence(struct fden_model *model, const struct feats *F,
+			const struct ev_options *o, struct ev_report *r)
+{
+	size_t n = F->n, dim = F->dim;
+	size_t mc = o->cca_rows && o->cca_rows < n ? o->cca_rows : n;
+	size_t mn = o->nn_rows && o->nn_rows < n ? o->nn_rows : n;
+	size_t m = mc > mn ? mc : mn;
+	size_t *idx = NULL;
+	float *a = malloc(m * dim * sizeof *a), *b = malloc(m * dim * sizeof *b);
+	int32_t *y = malloc(m * sizeof *y);
+	double *corr = malloc(dim * sizeof *corr);
+	int rc = FDEN_E_NOMEM;
+	if (!a || !b || !y || !corr) {
+		fail(rc, "CCA buffers");
+		goto out;
+	}
+	/* canonical correlations of f_ide and f_sty */
+	idx = strided(n, mc);
+	if (!idx) {
+		fail(rc, "CCA buffers");
+		goto out;
+	}
+	gather(F->ide, dim, idx, mc, a);
+	gather(F->sty, dim, idx, mc, b);
+	if (cca(a, b, mc, dim, dim, o->cca_ridge, corr) == 0) {
+		double s = 0;
+		for (size_t i = 0; i < dim; i++)
+			s += corr[i];
+		r->cca_top = corr[0];
+		r->cca_mean = s / (double)dim;
+	}
+	/* the statistician's own estimate */
+	rc = fden_factorizer_mine(fden_model_factorizer(model), a, b, mc, o->seed, &r->mine);
+	if (rc)
+		r->mine = NAN;
+	free(idx);
+	/* leave-one-out 1-NN class accuracy on each representation */
+	idx = strided(n, mn);
+	if (!idx) {
+		rc = fail(FDEN_E_NOMEM, "1-NN buffers");
+		goto out;
+	}
+	for (size_t i = 0; i < mn; i++)
+		y[i] = F->y[idx[i]];
+	gather(F->sty, dim, idx, mn, a);
+	r->nn_sty = ev_loo_1nn(a, y, mn, dim);
+	gather(F->ide, dim, idx, mn, a);
+	r->nn_ide = ev_loo_1nn(a, y, mn, dim);
+	gather(F->z, dim, idx, mn, a);
+	r->nn_z = ev_loo_1nn(a, y, mn, dim);
+	r->nn_rows = mn;
+	/* chance of a label-blind 1-NN: sum_c p_c^2 */
+	double ch = 0;
+	for (size_t i = 0; i < mn; i++) {
+		size_t same = 0;
+		for (size_t k = 0; k < mn; k++)
+			same += y[k] == y[i];
+		ch += (double)same / (double)mn;
+	}
+	r->nn_chance = mn ? ch / (double)mn : NAN;
+	rc = FDEN_OK;
+out:
+	free(idx);
+	free(a);
+	free(b);
+	free(y);
+	free(corr);
+	return rc;
+}
+
+int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_dataset *test_z,
+	   const struct fden_dataset *test_x, const struct ev_options *o, struct ev_report *r)
+{
+	double t0 = now_s();
+	struct ev_options def;
+	struct feats F = { 0 };
+	struct fden_dataset *index = NULL;
+	float *idxv = NULL;
+	int rc = FDEN_E_NOMEM;
+
+	if (!o) {
+		ev_options_default(&def);
+		o = &def;
+	}
+	memset(r, 0, sizeof *r);
+	r->psnr_fden = r->psnr_host = r->psnr_fden_input = NAN;
+	r->cca_top = r->cca_mean = r->mine = NAN;
+	r->nn_ide = r->nn_sty = r->nn_z = r->nn_chance = NAN;
+	r->z_rel_err = NAN;
+	if (!model || !test_z || o->n_tasks > EV_MAX_TASKS || !o->episodes || !o->queries) {
+		snprintf(ev_err, sizeof ev_err, "evaluation arguments: missing model or data, "
+			 "or zero episodes or queries");
+		return FDEN_E_INVALID;
+	}
+	for (size_t t = 0; t < o->n_tasks; t++)
+		if (o->tasks[t].ways < 2 || !o->tasks[t].shots) {
+			snprintf(ev_err, sizeof ev_err, "task %zu: need at least 2 ways and 1 shot", t);
+			return FDEN_E_INVALID;
+		}
+	F.n = fden_dataset_size(test_z);
+	F.dim = fden_dataset_dim(test_z);
+	F.z = fden_dataset_data(test_z);
+	F.y = fden_dataset_labels(test_z);
+	if (F.dim != fden_model_dim(model)) {
+		snprintf(ev_err, sizeof ev_err, "test latents are %zu wide but the model's Dim is %zu",
+			 F.dim, fden_model_dim(model));
+		return FDEN_E_SHAPE;
+	}
+	if (net && fden_invnet_latent_dim(net) != F.dim) {
+		snprintf(ev_err, sizeof ev_err, "network latents are %zu wide, test latents %zu",
+			 fden_invnet_latent_dim(net), F.dim);
+		return FDEN_E_SHAPE;
+	}
+	if (F.n < 2) {
+		snprintf(ev_err, sizeof ev_err, "need at least 2 test rows, have %zu", F.n);
+		return FDEN_E_INVALID;
+	}
+	r->n_test = F.n;
+	r->dim = F.dim;
+	r->steps = fden_model_step(model);
+	r->n_classes = classes_with(F.y, F.n, 1);
+	size_t nd = F.n * F.dim;
+	F.ide = malloc(nd * sizeof *F.ide);
+	F.sty = malloc(nd * sizeof *F.sty);
+	F.zstd = malloc(nd * sizeof *F.zstd);
+	F.zt = malloc(nd * sizeof *F.zt);
+	idxv = malloc(F.n * sizeof *idxv);
+	float *mean = malloc(2 * F.dim * sizeof *mean);
+	if (!F.ide || !F.sty || !F.zstd || !F.zt || !idxv || !mean) {
+		fail(rc, "evaluation buffers (%zu rows)", F.n);
+		goto out;
+	}
+	/* factors and reconstructions of every test row, in batches */
+	for (size_t i = 0; i < F.n; i += 1024) {
+		size_t k = F.n - i < 1024 ? F.n - i : 1024, off = i * F.dim;
+		rc = fden_disentangle(model, F.z + off, k, F.ide + off, F.sty + off);
+		if (!rc)
+			rc = fden_entangle(model, F.ide + off, F.sty + off, k, F.zt + off);
+		if (rc) {
+			fail(rc, "disentangling test rows %zu..%zu", i, i + k);
+			goto out;
+		}
+	}
+	/* standardised z (test moments), ||z~ - z|| / ||z - mean|| */
+	{
+		float *sd = mean + F.dim;
+		double num = 0, den = 0;
+		for (size_t j = 0; j < F.dim; j++) {
+			double s = 0, v = 0;
+			for (size_t i = 0; i < F.n; i++)
+				s += F.z[i * F.dim + j];
+			s /= (double)F.n;
+			for (size_t i = 0; i < F.n; i++)
+				v += (F.z[i * F.dim + j] - s) * (F.z[i * F.dim + j] - s);
+			mean[j] = (float)s;
+			sd[j] = (float)fmax(sqrt(v / (double)(F.n - 1)), 1e-6);
+			den += v;
+		}
+		for (size_t i = 0; i < nd; i++) {
+			size_t j = i % F.dim;
+			double t = (double)F.zt[i] - F.z[i];
+			num += t * t;
+			F.zstd[i] = (F.z[i] - mean[j]) / sd[j];
+		}
+		r->z_rel_err = den > 0 ? sqrt(num / den) : NAN;
+	}
+	for (size_t i = 0; i < F.n; i++)
+		idxv[i] = (float)i; /* exact up to 2^24 rows */
+	if (F.n > (1u << 24)) {
+		rc = FDEN_E_INVALID;
+		snprintf(ev_err, sizeof ev_err, "at most 2^24 test rows, have %zu", F.n);
+		goto out;
+	}
+	rc = fden_dataset_new(idxv, F.y, F.n, 1, &index);
+	if (rc) {
+		fail(rc, "episode index");
+		goto out;
+	}
+	r->n_tasks = o->n_tasks;
+	for (size_t t = 0; t < o->n_tasks; t++)
+		if ((rc = run_task(model, &F, index, o, t, r)))
+			goto out;
+	if (net && (rc = fidelity(net, &F, test_x, o, r)))
+		goto out;
+	rc = independence(model, &F, o, r);
+out:
+	r->seconds = now_s() - t0;
+	fden_dataset_free(index);
+	free(F.ide);
+	free(F.sty);
+	free(F.zstd);
+	free(F.zt);
+	free(idxv);
+	free(mean);
+	return rc;
+}
+
+/* ---- output ---- */
+
+void ev_print(FILE *f, const struct ev_report *r)
+{
+	fprintf(f, "FDEN evaluation on unseen classes: %zu test rows, %zu classes, Dim %zu, "
+		   "%llu training steps\n\n",
+		r->n_test, r->n_classes, r->dim, (unsigned long long)r->steps);
+	fprintf(f, "%-30s", "accuracy %, 95% CI");
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done) {
+			char h[48];
+			snprintf(h, sizeof h, "%zu-way %zu-shot", r->task[t].ways, r->task[t].shots);
+			fprintf(f, "  %16s", h);
+		}
+	fputc('\n', f);
+	for (int k = 0; k < EV_N_ROWS; k++) {
+		fprintf(f, "%-30s", ev_row_titles[k]);
+		for (size_t t = 0; t < r->n_tasks; t++)
+			if (r->task[t].done)
+				fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].mean[k],
+					100 * r->task[t].ci95[k]);
+		fputc('\n', f);
+	}
+	fprintf(f, "%-30s", "chance");
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done)
+			fprintf(f, "  %8.2f         ", 100.0 / (double)r->task[t].ways);
+	fputc('\n', f);
+	fprintf(f, "%-30s", "identity retention (swaps)");
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done)
+			fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention,
+				100 * r->task[t].retention_ci95);
+	fputc('\n', f);
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (!r->task[t].done)
+			fprintf(f, "(%zu-way %zu-shot skipped: fewer than %zu classes with %zu rows)\n",
+				r->task[t].ways, r->task[t].shots, r->task[t].ways,
+				r->task[t].shots + r->task[t].queries);
+	if (r->n_tasks && r->task[0].done)
+		fprintf(f, "(%zu episodes per task, %zu queries per class; retention: f_ide of "
+			   "E(f_ide(A), f_sty(B)) classified as A's class)\n",
+			r->task[0].episodes, r->task[0].queries);
+	fputc('\n', f);
+	if (!isnan(r->psnr_fden))
+		fprintf(f, "decode fidelity, PSNR decode(E(D(z))) vs decode(z): %.2f dB (%zu rows)\n",
+			r->psnr_fden, r->psnr_rows);
+	if (!isnan(r->psnr_host))
+		fprintf(f, "host reconstruction, PSNR decode(z) vs x: %.2f dB; FDEN decode(E(D(z))) "
+			   "vs x: %.2f dB\n",
+			r->psnr_host, r->psnr_fden_input);
+	fprintf(f, "latent reconstruction ||E(D(z)) - z|| / ||z - mean z||: %.4f\n", r->z_rel_err);
+	fprintf(f, "canonical correlation f_ide vs f_sty: top %.3f, mean %.3f\n", r->cca_top,
+		r->cca_mean);
+	fprintf(f, "class by leave-one-out 1-NN (%zu rows): f_sty %.1f%%, f_ide %.1f%%, z %.1f%% "
+		   "(chance %.1f%%)\n",
+		r->nn_rows, 100 * r->nn_sty, 100 * r->nn_ide, 100 * r->nn_z, 100 * r->nn_chance);
+	fprintf(f, "MINE estimate of I(f_ide; f_sty) by the model's statistician: %.4f nats\n",
+		r->mine);
+	if (r->predict_checked)
+		fprintf(f, "fden_predict agreed with the head on %zu of %zu queries\n",
+			r->predict_checked - r->predict_mismatch, r->predict_checked);
+	fprintf(f, "evaluation took %.1f s\n", r->seconds);
+}
+
+void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
+{
+	struct json j;
+	json_init(&j, f);
+	json_open(&j, NULL, '{');
+	if (label)
+		json_str(&j, "name", label);
+	json_int(&j, "n_test", (long long)r->n_test);
+	json_int(&j, "n_classes", (long long)r->n_classes);
+	json_int(&j, "dim", (long long)r->dim);
+	json_int(&j, "steps", (long long)r->steps);
+	json_open(&j, "tasks", '[');
+	for (size_t t = 0; t < r->n_tasks; t++) {
+		const struct ev_fewshot *k = &r->task[t];
+		json_open(&j, NULL, '{');
+		json_int(&j, "ways", (long long)k->ways);
+		json_int(&j, "shots", (long long)k->shots);
+		json_int(&j, "queries", (long long)k->queries);
+		json_int(&j, "episodes", (long long)k->episodes);
+		json_bool(&j, "done", k->done);
+		json_num(&j, "chance", 100.0 / (double)k->ways);
+		json_open(&j, "accuracy", '{');
+		for (int row = 0; row < EV_N_ROWS; row++) {
+			json_open(&j, ev_row_names[row], '{');
+			json_num(&j, "mean", 100 * k->mean[row]);
+			json_num(&j, "ci95", 100 * k->ci95[row]);
+			json_close(&j, '}');
+		}
+		json_close(&j, '}');
+		json_open(&j, "retention", '{');
+		json_num(&j, "mean", 100 * k->retention);
+		json_num(&j, "ci95", 100 * k->retention_ci95);
+		json_int(&j, "pairs", (long long)k->retention_pairs);
+		json_close(&j, '}');
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_num(&j, "psnr_fden_vs_host", r->psnr_fden);
+	json_num(&j, "psnr_host_vs_input", r->psnr_host);
+	json_num(&j, "psnr_fden_vs_input", r->psnr_fden_input);
+	json_int(&j, "psnr_rows", (long long)r->psnr_rows);
+	json_num(&j, "z_rel_err", r->z_rel_err);
+	json_num(&j, "cca_top", r->cca_top);
+	json_num(&j, "cca_mean", r->cca_mean);
+	json_open(&j, "nn1_loo", '{');
+	json_num(&j, "f_sty", 100 * r->nn_sty);
+	json_num(&j, "f_ide", 100 * r->nn_ide);
+	json_num(&j, "z", 100 * r->nn_z);
+	json_num(&j, "chance", 100 * r->nn_chance);
+	json_int(&j, "rows", (long long)r->nn_rows);
+	json_close(&j, '}');
+	json_num(&j, "mine", r->mine);
+	json_int(&j, "predict_checked", (long long)r->predict_checked);
+	json_int(&j, "predict_mismatch", (long long)r->predict_mismatch);
+	json_num(&j, "seconds", r->seconds);
+	json_close(&j, '}');
+}

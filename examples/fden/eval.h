@@ -1,0 +1,111 @@
+/* Evaluation of a trained FDEN model on classes it never saw, as in the
+ * paper (few-shot accuracy with 95% confidence intervals over 1,000 seeded
+ * episodes) plus measures the paper does not report: decode fidelity,
+ * identity retention of swapped latents, canonical correlations between
+ * the factors, class from f_sty by 1-NN. No command-line parsing here: any
+ * program (the `fden` tool, an ablation harness) can call ev_run(). Uses the
+ * public libfden API only. */
+#ifndef FDEN_CLI_EVAL_H
+#define FDEN_CLI_EVAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <fden/fden.h>
+
+/* The rows of the accuracy table, all on the same episodes. */
+enum ev_row {
+	EV_IDE = 0,     /* prototypical (nearest class mean) on f_ide */
+	EV_STY,         /* prototypical on f_sty (should be near chance) */
+	EV_Z_PROTO,     /* prototypical on the raw latent z */
+	EV_Z_MATCH,     /* matching (cosine attention) on the raw latent z */
+	EV_ZSTD_PROTO,  /* prototypical on z standardised by the test set's moments */
+	EV_HEAD,        /* FDEN's own alignment head on f_ide (fden_predict) */
+	EV_N_ROWS
+};
+extern const char *const ev_row_names[EV_N_ROWS];   /* "f_ide", ... (JSON keys) */
+extern const char *const ev_row_titles[EV_N_ROWS];  /* table labels */
+
+#define EV_MAX_TASKS 8
+
+struct ev_task {
+	size_t ways, shots;
+};
+
+struct ev_options {
+	size_t episodes;        /* episodes per task (1000) */
+	size_t queries;         /* queries per class in each episode (15) */
+	uint64_t seed;          /* episodes, pairs and subsets (1) */
+	size_t n_tasks;         /* tasks to run (3: 5-way 1-shot, 5-way 5-shot, 20-way 1-shot) */
+	struct ev_task tasks[EV_MAX_TASKS]; /* tasks needing more classes than the test set has are skipped */
+	size_t psnr_rows;       /* test rows decoded for PSNR (2000; 0: all) */
+	double psnr_peak;       /* peak value of the data (1: images scaled to [0, 1]) */
+	size_t nn_rows;         /* rows for leave-one-out 1-NN (2000; 0: all) */
+	size_t cca_rows;        /* rows for CCA (20000; 0: all) */
+	double cca_ridge;       /* ridge relative to the mean variance (1e-4) */
+	size_t check_episodes;  /* episodes re-run through fden_predict to check the head (5) */
+};
+
+struct ev_fewshot {
+	size_t ways, shots, queries, episodes;
+	int done;                         /* 0: skipped (too few classes) */
+	double mean[EV_N_ROWS];           /* accuracy in [0, 1] */
+	double ci95[EV_N_ROWS];           /* 1.96 * std / sqrt(episodes) */
+	double retention, retention_ci95; /* swapped latents classified as A's class */
+	size_t retention_pairs;
+};
+
+struct ev_report {
+	size_t n_test, n_classes, dim;
+	uint64_t steps;                   /* model's training steps */
+	size_t n_tasks;
+	struct ev_fewshot task[EV_MAX_TASKS];
+	double psnr_fden;       /* decode(E(D(z))) vs decode(z), dB (NaN: no network) */
+	double psnr_host;       /* decode(z) vs x, dB (NaN: no images) */
+	double psnr_fden_input; /* decode(E(D(z))) vs x, dB (NaN: no images) */
+	size_t psnr_rows;
+	double z_rel_err;       /* ||E(D(z)) - z|| / ||z - mean z|| over the test rows */
+	double cca_top, cca_mean; /* canonical correlations f_ide vs f_sty */
+	double nn_ide, nn_sty, nn_z, nn_chance; /* leave-one-out 1-NN class accuracy */
+	size_t nn_rows;
+	double mine;            /* the model's own statistician on the test rows */
+	size_t predict_checked, predict_mismatch;
+	double seconds;
+};
+
+/* Fill *o with the defaults above. */
+void ev_options_default(struct ev_options *o);
+
+/* Evaluate. test_z: latents of the test classes (labels = classes).
+ * net (optional): the host network, for PSNR. test_x (optional): the same
+ * rows as images, for PSNR against the input. Returns an fden status;
+ * ev_last_error() says what failed. */
+int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_dataset *test_z,
+	   const struct fden_dataset *test_x, const struct ev_options *o, struct ev_report *r);
+/* What the last failing ev_* call in this thread failed at. */
+const char *ev_last_error(void);
+
+/* The accuracy table and the other measures, human-readable. */
+void ev_print(FILE *f, const struct ev_report *r);
+/* The report as one JSON object (fields named as in struct ev_report;
+ * accuracies in percent). label: optional "name" field. */
+void ev_write_json(FILE *f, const struct ev_report *r, const char *label);
+
+/* ---- building blocks (exposed for tests and other harnesses) ---- */
+/* Nearest class mean by squared Euclidean distance. work: ways*dim + ways
+ * doubles. */
+void ev_proto_predict(const float *support, const int32_t *labels, size_t n_support,
+		      size_t ways, const float *query, size_t n_query, size_t dim, double *work,
+		      int32_t *pred);
+/* Matching: p(c|q) = sum_i softmax_i(cos(q, s_i)) [y_i = c]; argmax.
+ * work: n_support + ways doubles. */
+void ev_match_predict(const float *support, const int32_t *labels, size_t n_support,
+		      size_t ways, const float *query, size_t n_query, size_t dim, double *work,
+		      int32_t *pred);
+/* Mean and 95% half-width 1.96 * std / sqrt(n) (sample std). */
+void ev_mean_ci95(const double *v, size_t n, double *mean, double *ci95);
+/* 10 log10(peak^2 / mse) over n values. */
+double ev_psnr(const float *a, const float *b, size_t n, double peak);
+/* Leave-one-out 1-NN accuracy (squared Euclidean). */
+double ev_loo_1nn(const float *x, const int32_t *y, size_t n, size_t dim);
+
+#endif

@@ -1,0 +1,29 @@
+/* Progress reports for long loops: on a terminal a bar with rate and ETA
+ * redrawn in place, otherwise a plain line every `interval` seconds. */
+#ifndef FDEN_CLI_PROGRESS_H
+#define FDEN_CLI_PROGRESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct progress {
+	FILE *out;
+	const char *label;
+	const char *unit;    /* "steps", "episodes" */
+	uint64_t total;      /* 0: unknown */
+	double budget;       /* seconds; 0: none. Fraction done = max(count, time) */
+	double interval;     /* seconds between plain lines */
+	double start, last;
+	uint64_t first;      /* count at start (for resumed runs) */
+	int tty, quiet, drawn;
+};
+
+/* interval <= 0: 10 s. */
+void progress_start(struct progress *p, const char *label, const char *unit, uint64_t first,
+		    uint64_t total, double budget, double interval, int quiet);
+/* Redraw (TTY, at most 10 times a second) or print a line when due. */
+void progress_update(struct progress *p, uint64_t done, const char *extra);
+/* Final line. */
+void progress_end(struct progress *p, uint64_t done, const char *extra);
+
+#endif
