@@ -1,0 +1,195 @@
+/* Model checkpoints through io/ckpt.h: configuration, every parameter with
+ * its Adam moments, batch-norm running statistics, rng state, step count,
+ * the MINE moving average and the standardisation. Records are named
+ * "<net>#<i>.w|.m|.v" and "<net>#b<i>" so they do not depend on the nn
+ * layer's own parameter names. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "fden/model_int.h"
+#include "io/ckpt.h"
+
+#define MODEL_FORMAT 1 /* version of the record layout inside the container */
+
+static const char *const tag[FD_NNETS] = {
+	"d_dec", "d_ide", "d_sty", "e_ide", "e_sty", "e_enc", "stat", "rel",
+};
+
+static void rec(char *buf, int k, const char *what, int i)
+{
+	snprintf(buf, 64, "%s#%s%d", tag[k], what, i);
+}
+
+FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path)
+{
+	struct fd_ckpt_writer *w;
+	struct fd_err err;
+	char name[80];
+	uint64_t u[6];
+	double ma[2];
+	int32_t hs;
+	int rc;
+
+	if (!model || !path)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_save: %s is NULL",
+				  !model ? "model" : "path");
+	fd_err_clear(&err);
+	rc = fd_ckpt_writer_new(FD_CKPT_MODEL, model->a, &err, &w);
+	if (rc)
+		return rc;
+	u[0] = MODEL_FORMAT;
+	u[1] = model->step;
+	rc = fd_ckpt_put(w, "format", FD_CKPT_U64, u, 1);
+	if (!rc)
+		rc = fd_ckpt_put(w, "step", FD_CKPT_U64, u + 1, 1);
+	if (!rc)
+		rc = fd_ckpt_put(w, "config", FD_CKPT_F64, model->cfg.v, FD_NKEYS + 1);
+	if (!rc)
+		rc = fd_ckpt_put(w, "rng", FD_CKPT_U64, model->rng.s, 4);
+	ma[0] = model->mine_log_ma;
+	ma[1] = model->mine_have_ma;
+	if (!rc)
+		rc = fd_ckpt_put(w, "mine_ma", FD_CKPT_F64, ma, 2);
+	hs = model->has_std;
+	if (!rc)
+		rc = fd_ckpt_put(w, "std_on", FD_CKPT_I32, &hs, 1);
+	if (!rc)
+		rc = fd_ckpt_put(w, "std_mean", FD_CKPT_F32, model->std_mean, (size_t)model->dim);
+	if (!rc)
+		rc = fd_ckpt_put(w, "std_std", FD_CKPT_F32, model->std_std, (size_t)model->dim);
+	for (int k = 0; k < FD_NNETS && !rc; k++) {
+		struct fd_mlp *n = model->net[k];
+		if (!n)
+			continue;
+		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++) {
+			struct fd_param *p = fd_mlp_param(n, i);
+			snprintf(name, sizeof name, "%s#%d.w", tag[k], i);
+			rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->w, p->n);
+			snprintf(name, sizeof name, "%s#%d.m", tag[k], i);
+			if (!rc)
+				rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->m, p->n);
+			snprintf(name, sizeof name, "%s#%d.v", tag[k], i);
+			if (!rc)
+				rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->v, p->n);
+		}
+		for (int i = 0; i < fd_mlp_nbuffers(n) && !rc; i++) {
+			struct fd_buffer *b = fd_mlp_buffer(n, i);
+			rec(name, k, "b", i);
+			rc = fd_ckpt_put(w, name, FD_CKPT_F32, b->x, b->n);
+		}
+	}
+	if (rc) {
+		fd_ckpt_writer_free(w);
+		return rc;
+	}
+	return fd_ckpt_write(w, path); /* frees w */
+}
+
+static int get_into(struct fd_ckpt_reader *r, const char *name, int type, void *dst,
+		    size_t count, size_t elem)
+{
+	const void *data;
+	int rc = fd_ckpt_get(r, name, type, count, &data, NULL);
+
+	if (!rc)
+		memcpy(dst, data, count * elem);
+	return rc;
+}
+
+FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *alloc,
+				struct fden_model **out)
+{
+	struct fd_ckpt_reader *r = NULL;
+	struct fden_model *m = NULL;
+	struct fden_config cfg;
+	struct fd_err err;
+	const void *data;
+	char name[80];
+	uint64_t fmt;
+	double ma[2];
+	int32_t hs;
+	int rc;
+
+	if (!path || !out)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_load: %s is NULL",
+				  !path ? "path" : "out");
+	if (alloc && (!alloc->alloc || !alloc->free))
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_load: allocator without alloc/free");
+	fd_err_clear(&err);
+	rc = fd_ckpt_read(path, FD_CKPT_MODEL, alloc, &err, &r);
+	if (rc)
+		return rc;
+	rc = get_into(r, "format", FD_CKPT_U64, &fmt, 1, sizeof fmt);
+	if (!rc && fmt != MODEL_FORMAT) {
+		rc = fd_err_set(NULL, fmt > MODEL_FORMAT ? FDEN_E_VERSION : FDEN_E_FORMAT,
+				"fden_model_load: %s: model format %llu, this library reads %d", path,
+				(unsigned long long)fmt, MODEL_FORMAT);
+		goto fail;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	if (!rc)
+		rc = get_into(r, "config", FD_CKPT_F64, cfg.v, FD_NKEYS + 1, sizeof(double));
+	if (rc)
+		goto fail;
+	rc = fd_config_check(&cfg, &err);
+	if (rc) {
+		rc = fd_err_set(NULL, FDEN_E_FORMAT, "fden_model_load: %s: bad configuration: %s", path,
+				err.msg);
+		goto fail;
+	}
+	if (alloc) {
+		cfg.alloc = *alloc;
+		cfg.has_alloc = 1;
+	}
+	rc = fd_model_create(&cfg, &m);
+	if (rc)
+		goto fail;
+	rc = get_into(r, "step", FD_CKPT_U64, &m->step, 1, sizeof m->step);
+	if (!rc)
+		rc = get_into(r, "rng", FD_CKPT_U64, m->rng.s, 4, sizeof m->rng.s[0]);
+	if (!rc)
+		rc = get_into(r, "mine_ma", FD_CKPT_F64, ma, 2, sizeof ma[0]);
+	if (!rc)
+		rc = get_into(r, "std_on", FD_CKPT_I32, &hs, 1, sizeof hs);
+	if (!rc)
+		rc = get_into(r, "std_mean", FD_CKPT_F32, m->std_mean, (size_t)m->dim, sizeof(float));
+	if (!rc)
+		rc = get_into(r, "std_std", FD_CKPT_F32, m->std_std, (size_t)m->dim, sizeof(float));
+	if (rc)
+		goto fail;
+	m->mine_log_ma = ma[0];
+	m->mine_have_ma = ma[1] != 0;
+	m->has_std = hs != 0;
+	for (int k = 0; k < FD_NNETS && !rc; k++) {
+		struct fd_mlp *n = m->net[k];
+		if (!n)
+			continue;
+		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++) {
+			struct fd_param *p = fd_mlp_param(n, i);
+			snprintf(name, sizeof name, "%s#%d.w", tag[k], i);
+			rc = get_into(r, name, FD_CKPT_F32, p->w, p->n, sizeof(float));
+			snprintf(name, sizeof name, "%s#%d.m", tag[k], i);
+			if (!rc)
+				rc = get_into(r, name, FD_CKPT_F32, p->m, p->n, sizeof(float));
+			snprintf(name, sizeof name, "%s#%d.v", tag[k], i);
+			if (!rc)
+				rc = get_into(r, name, FD_CKPT_F32, p->v, p->n, sizeof(float));
+		}
+		for (int i = 0; i < fd_mlp_nbuffers(n) && !rc; i++) {
+			struct fd_buffer *b = fd_mlp_buffer(n, i);
+			rec(name, k, "b", i);
+			rc = get_into(r, name, FD_CKPT_F32, b->x, b->n, sizeof(float));
+		}
+	}
+	(void)data;
+	if (rc)
+		goto fail;
+	fd_ckpt_reader_free(r);
+	*out = m;
+	return FDEN_OK;
+fail:
+	fd_ckpt_reader_free(r);
+	fden_model_free(m);
+	return rc;
+}

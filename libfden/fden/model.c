@@ -1,0 +1,263 @@
+/* The FDEN model: building the sub-networks from the configuration,
+ * accessors, standardisation and the inference workspace pool. */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "fden/model_int.h"
+
+static const char *const net_names[FD_NNETS] = {
+	"d_dec", "d_ide", "d_sty", "e_ide", "e_sty", "e_enc", "stat", "rel",
+};
+
+/* in -> hidden[0..nh) -> out: leaky hidden layers with dropout, batch norm
+ * on the first layer (when enabled), a linear output (dropout only with
+ * FDEN_P_DROPOUT_OUTPUT, as the paper's table). */
+static int build_net(struct fden_model *m, int which, int in, const int *hidden, int nh, int out)
+{
+	const struct fden_config *c = &m->cfg;
+	struct fd_layer_spec spec[70];
+	struct fd_mlp_cfg mc;
+	float rate = fd_cfg_f(c, FDEN_P_DROPOUT);
+	int i;
+
+	for (i = 0; i < nh; i++) {
+		spec[i].width = hidden[i];
+		spec[i].bias = 1;
+		spec[i].batchnorm = i == 0 && fd_cfg_int(c, FDEN_P_BATCHNORM);
+		spec[i].dropout = rate;
+		spec[i].act = FD_ACT_LEAKY;
+	}
+	spec[nh].width = out;
+	spec[nh].bias = 1;
+	spec[nh].batchnorm = 0;
+	spec[nh].dropout = fd_cfg_int(c, FDEN_P_DROPOUT_OUTPUT) ? rate : 0.0f;
+	spec[nh].act = FD_ACT_LINEAR;
+	memset(&mc, 0, sizeof mc);
+	mc.in = in;
+	mc.nlayers = nh + 1;
+	mc.layers = spec;
+	mc.leaky_slope = fd_cfg_f(c, FDEN_P_LEAKY_SLOPE);
+	mc.drop_before = 0;
+	mc.init = fd_cfg_int(c, FDEN_P_INIT); /* enum fden_init == enum fd_init */
+	mc.init_sigma = fd_cfg_f(c, FDEN_P_INIT_SIGMA);
+	mc.bn_momentum = fd_cfg_f(c, FDEN_P_BN_MOMENTUM);
+	mc.bn_eps = 1e-3f;
+	mc.nthreads = fd_cfg_int(c, FDEN_P_THREADS);
+	return fd_mlp_new(&mc, net_names[which], m->a, &m->rng, &m->err, &m->net[which]);
+}
+
+static void fill(int *w, int n, int v)
+{
+	for (int i = 0; i < n; i++)
+		w[i] = v;
+}
+
+FDEN_EXPORT void fden_model_free(struct fden_model *model)
+{
+	const struct fden_allocator *a;
+
+	if (!model)
+		return;
+	a = model->a;
+	for (int i = 0; i < FD_NNETS; i++)
+		fd_mlp_free(model->net[i]);
+	fd_train_ws_free(model);
+	for (int i = 0; i < FD_POOL_SLOTS; i++)
+		fd_free(a, model->pool[i].buf);
+	fd_free(a, model->std_mean);
+	fd_free(a, model->std_std);
+	fd_free(a, model);
+}
+
+int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
+{
+	struct fden_model *m;
+	const struct fden_allocator *a = cfg->has_alloc ? &cfg->alloc : NULL;
+	int D, hid[64], rc, ws_max = 0;
+
+	m = fd_calloc(a, 1, sizeof *m);
+	if (!m)
+		return fd_err_set(NULL, FDEN_E_NOMEM, "fden_model_new: %zu bytes", sizeof *m);
+	m->cfg = *cfg;
+	m->a = m->cfg.has_alloc ? &m->cfg.alloc : NULL;
+	D = m->dim = fd_cfg_int(cfg, FDEN_P_DIM);
+	fd_rng_seed(&m->rng, (uint64_t)cfg->v[FDEN_P_SEED]);
+	m->dis.m = m->fac.m = m->ent.m = m;
+	for (int i = 0; i < FD_POOL_SLOTS; i++)
+		atomic_init(&m->pool[i].busy, 0);
+
+	fill(hid, fd_cfg_int(cfg, FDEN_P_DIS_TRUNK_DEPTH), fd_cfg_int(cfg, FDEN_P_DIS_WIDTH));
+	rc = build_net(m, FD_NET_D_DEC, D, hid, fd_cfg_int(cfg, FDEN_P_DIS_TRUNK_DEPTH), 2 * D);
+	fill(hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), fd_cfg_int(cfg, FDEN_P_DIS_WIDTH));
+	if (!rc)
+		rc = build_net(m, FD_NET_D_IDE, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), D);
+	if (!rc)
+		rc = build_net(m, FD_NET_D_STY, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), D);
+	fill(hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_WIDTH));
+	if (!rc)
+		rc = build_net(m, FD_NET_E_IDE, D, hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), D);
+	if (!rc)
+		rc = build_net(m, FD_NET_E_STY, D, hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), D);
+	fill(hid, fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_DEPTH), fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_WIDTH));
+	if (!rc)
+		rc = build_net(m, FD_NET_E_ENC, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_DEPTH), D);
+	hid[0] = fd_cfg_int(cfg, FDEN_P_STAT_WIDTH1);
+	hid[1] = fd_cfg_int(cfg, FDEN_P_STAT_WIDTH2);
+	hid[2] = fd_cfg_int(cfg, FDEN_P_STAT_WIDTH3);
+	if (!rc)
+		rc = build_net(m, FD_NET_STAT, 2 * D, hid, 3, 1);
+	if (!rc && fd_cfg_int(cfg, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION) {
+		hid[0] = hid[1] = fd_cfg_align_width(cfg);
+		rc = build_net(m, FD_NET_REL, 2 * D, hid, 2, 1);
+	}
+	if (rc) {
+		struct fd_err e = m->err;
+		fden_model_free(m);
+		return fd_err_publish(&e);
+	}
+	m->std_mean = fd_malloc(m->a, (size_t)D * sizeof(float));
+	m->std_std = fd_malloc(m->a, (size_t)D * sizeof(float));
+	if (!m->std_mean || !m->std_std) {
+		fden_model_free(m);
+		return fd_err_set(NULL, FDEN_E_NOMEM, "fden_model_new: standardisation (%d floats)", D);
+	}
+	for (int i = 0; i < FD_NNETS; i++) {
+		if (m->net[i]) {
+			size_t w = fd_mlp_infer_ws(m->net[i], FD_CHUNK);
+			if ((int)w > ws_max)
+				ws_max = (int)w;
+		}
+	}
+	/* zs, h (2D), fi, fs, cat (2D), a, b, zt: 10 D per row, + the nets' own */
+	m->slot_floats = (size_t)FD_CHUNK * 10 * D + (size_t)ws_max + 64;
+	*out = m;
+	return FDEN_OK;
+}
+
+FDEN_EXPORT int fden_model_new(const struct fden_config *cfg, struct fden_model **out)
+{
+	struct fd_err e;
+	int rc;
+
+	if (!cfg || !out)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_new: %s is NULL",
+				  !cfg ? "cfg" : "out");
+	rc = fd_config_check(cfg, &e);
+	if (rc)
+		return rc;
+	return fd_model_create(cfg, out);
+}
+
+FDEN_EXPORT size_t fden_model_dim(const struct fden_model *model)
+{
+	return model ? (size_t)model->dim : 0;
+}
+
+FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model)
+{
+	return model ? model->step : 0;
+}
+
+FDEN_EXPORT int fden_model_config(const struct fden_model *model, struct fden_config **out)
+{
+	int rc;
+
+	if (!model || !out)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_config: %s is NULL",
+				  !model ? "model" : "out");
+	rc = fden_config_new(out);
+	if (rc)
+		return rc;
+	**out = model->cfg;
+	return FDEN_OK;
+}
+
+FDEN_EXPORT const char *fden_model_last_error(const struct fden_model *model)
+{
+	return model ? model->err.msg : "";
+}
+
+FDEN_EXPORT void fden_model_set_log(struct fden_model *model, fden_log_fn fn, void *user_data)
+{
+	if (!model)
+		return;
+	model->log = fn;
+	model->log_ud = user_data;
+}
+
+FDEN_EXPORT int fden_model_set_standardization(struct fden_model *model, const float *mean,
+					       const float *std)
+{
+	if (!model)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_set_standardization: model is NULL");
+	if (!mean && !std) {
+		model->has_std = 0;
+		return FDEN_OK;
+	}
+	if (!mean || !std)
+		return fd_err_set(&model->err, FDEN_E_INVALID,
+				  "fden_model_set_standardization: %s is NULL (give both or neither)",
+				  mean ? "std" : "mean");
+	for (int i = 0; i < model->dim; i++) {
+		if (!isfinite(mean[i]))
+			return fd_err_set(&model->err, FDEN_E_INVALID,
+					  "fden_model_set_standardization: mean[%d] = %g is not finite",
+					  i, (double)mean[i]);
+		if (!(std[i] > 0.0f) || !isfinite(std[i]))
+			return fd_err_set(&model->err, FDEN_E_INVALID,
+					  "fden_model_set_standardization: std[%d] = %g, expected > 0",
+					  i, (double)std[i]);
+	}
+	memcpy(model->std_mean, mean, (size_t)model->dim * sizeof *mean);
+	memcpy(model->std_std, std, (size_t)model->dim * sizeof *std);
+	model->has_std = 1;
+	return FDEN_OK;
+}
+
+FDEN_EXPORT struct fden_disentangler *fden_model_disentangler(struct fden_model *model)
+{
+	return model ? &model->dis : NULL;
+}
+
+FDEN_EXPORT struct fden_factorizer *fden_model_factorizer(struct fden_model *model)
+{
+	return model ? &model->fac : NULL;
+}
+
+FDEN_EXPORT struct fden_entangler *fden_model_entangler(struct fden_model *model)
+{
+	return model ? &model->ent : NULL;
+}
+
+float *fd_ws_take(const struct fden_model *m, int *slot)
+{
+	struct fden_model *mm = (struct fden_model *)m; /* the pool is the mutable part */
+
+	for (int i = 0; i < FD_POOL_SLOTS; i++) {
+		int expect = 0;
+		struct fd_ws_slot *s = &mm->pool[i];
+		if (atomic_compare_exchange_strong(&s->busy, &expect, 1)) {
+			if (!s->buf)
+				s->buf = fd_malloc(m->a, m->slot_floats * sizeof(float));
+			if (!s->buf) {
+				atomic_store(&s->busy, 0);
+				return NULL;
+			}
+			*slot = i;
+			return s->buf;
+		}
+	}
+	*slot = -1;
+	return fd_malloc(m->a, m->slot_floats * sizeof(float));
+}
+
+void fd_ws_give(const struct fden_model *m, float *ws, int slot)
+{
+	struct fden_model *mm = (struct fden_model *)m;
+
+	if (slot >= 0)
+		atomic_store(&mm->pool[slot].busy, 0);
+	else
+		fd_free(m->a, ws);
+}

@@ -1,0 +1,98 @@
+/* The FDEN model's layout (internal): the sub-networks, the random state,
+ * the training workspace and the inference workspace pool. Named model_int.h
+ * because "fden/model.h" is the public header. */
+#ifndef FD_FDEN_MODEL_INT_H
+#define FD_FDEN_MODEL_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <fden/model.h>
+#include "core/error.h"
+#include "fden/config.h"
+#include "kernels/rng.h"
+#include "nn/mlp.h"
+
+enum fd_net {
+	FD_NET_D_DEC = 0, /* Dim -> W x depth -> 2 Dim */
+	FD_NET_D_IDE,     /* 2 Dim -> W x depth -> Dim */
+	FD_NET_D_STY,
+	FD_NET_E_IDE,     /* Dim -> W_b x depth -> Dim */
+	FD_NET_E_STY,
+	FD_NET_E_ENC,     /* 2 Dim -> W_t x depth -> Dim */
+	FD_NET_STAT,      /* 2 Dim -> 1024 -> 256 -> 64 -> 1 */
+	FD_NET_REL,       /* 2 Dim -> A -> A -> 1 (relation head only, else NULL) */
+	FD_NNETS
+};
+
+#define FD_POOL_SLOTS 4
+#define FD_CHUNK 256 /* inference rows per chunk: fixed, so results never depend on it */
+
+struct fd_ws_slot {
+	atomic_int busy;
+	float *buf; /* model->slot_floats floats, made on first use */
+};
+
+/* Training buffers, grown on demand (see train.c). */
+struct fd_train_ws {
+	size_t cap_rows, cap_pairs, cap_logp, cap_aws; /* what the buffers hold */
+	float *zin, *ztgt, *cat, *dzt, *dcat, *da, *db;
+	float *dfi, *dfs, *dfim, *dfsm, *dh, *dh2;
+	float *tin, *dt, *dtin, *logp, *aws;
+	float *pairs, *dr, *dpairs;
+	int32_t *perm;
+	float *gsave;   /* D's g_u, all tensors back to back */
+	float *bnsave;  /* BN running statistics before the step */
+	size_t gsave_n, bnsave_n;
+};
+
+struct fden_disentangler { struct fden_model *m; };
+struct fden_factorizer { struct fden_model *m; };
+struct fden_entangler { struct fden_model *m; };
+
+struct fden_model {
+	struct fden_config cfg;
+	const struct fden_allocator *a; /* &cfg.alloc or NULL */
+	struct fd_err err;
+	fden_log_fn log;
+	void *log_ud;
+	int dim;
+	struct fd_mlp *net[FD_NNETS];
+	struct fd_rng rng;
+	uint64_t step;
+	double mine_log_ma; /* log of the moving average of mean exp T(marginal) */
+	int mine_have_ma;
+	int has_std;
+	float *std_mean, *std_std; /* Dim each */
+	struct fd_train_ws tw;
+	struct fd_ws_slot pool[FD_POOL_SLOTS];
+	size_t slot_floats;
+	struct fden_disentangler dis;
+	struct fden_factorizer fac;
+	struct fden_entangler ent;
+};
+
+/* Build a model (parameters initialised from the seed) from a checked config. */
+int fd_model_create(const struct fden_config *cfg, struct fden_model **out);
+
+/* Inference workspace: a pool slot (try-lock) or a temporary block. */
+float *fd_ws_take(const struct fden_model *m, int *slot);
+void fd_ws_give(const struct fden_model *m, float *ws, int slot);
+
+/* Evaluation-mode D and E on n rows (any n), chunked by FD_CHUNK. */
+int fd_model_disentangle(const struct fden_model *m, const float *z, size_t n,
+			 float *f_ide, float *f_sty);
+int fd_model_entangle(const struct fden_model *m, const float *f_ide, const float *f_sty,
+		      size_t n, float *z_out);
+
+void fd_train_ws_free(struct fden_model *m);
+
+/* Test hook: forward, losses and every gradient (left in each param's g)
+ * of one training batch, the model otherwise left as it was (rng, BN
+ * running statistics). dz (optional, N x Dim) receives
+ * d(a L_R + b L_C + lambda g L_M)/dz in the host's space, the
+ * reconstruction target's path included (not with the stochastic input). */
+int fd_train_grad(struct fden_model *m, const struct fden_episodes *ep,
+		  struct fden_step_stats *st, float *dz);
+
+#endif

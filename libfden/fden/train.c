@@ -1,0 +1,549 @@
+/* One FDEN optimisation step on a batch of episodes.
+ *
+ * All rows of all episodes go through each sub-network at once (one product
+ * per layer, batch statistics over the whole batch). Losses:
+ *   L_R = (1/N) sum_rows ||zs - z~||^2   (sum over dims, mean over rows, in
+ *         standardised space)
+ *   L_C = mean over all queries of -log P(y | q, support of its episode)
+ *   L_M = mean T(joint) - log mean exp T(marginal), marginal = f_ide with
+ *         the rows of f_sty permuted by the model's rng
+ *   L   = a L_R + b L_C - g L_M
+ * Gradients: E and the relation head get dL/dparams (= g_u); T gets
+ * d(-g L_M)/dxi (it ascends L_M); a GRL in front of T (identity forward,
+ * times -lambda backward) gives D g_m = +lambda g dL_M/dtheta, which D
+ * descends. D's g_u and g_m come from two backward passes through D and
+ * are combined per tensor by adaptive clipping (clip.c).
+ * A step whose loss or gradients are not finite changes nothing: Adam,
+ * the step count and the MINE average are only touched after the check,
+ * and the rng state and BN running statistics are restored. */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "fden/align.h"
+#include "fden/clip.h"
+#include "fden/mine.h"
+#include "fden/model_int.h"
+#include "nn/adam.h"
+
+void fd_train_ws_free(struct fden_model *m)
+{
+	fd_free(m->a, m->tw.zin); /* the one block; every other pointer is inside it */
+	memset(&m->tw, 0, sizeof m->tw);
+}
+
+/* Sizes of the training buffers for one batch shape. */
+struct shape {
+	size_t N, E, R, ns, nq, C, pairs, nlogp, naws;
+};
+
+static size_t nfloats(const struct fden_model *m, const struct shape *s)
+{
+	size_t D = (size_t)m->dim, N = s->N;
+	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat dcat dh dh2: 8 N D;
+	 * tin dtin: 8 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
+	return 25 * N * D + 3 * N + s->nlogp + s->naws + s->pairs * (4 * D + 1) +
+	       m->tw.gsave_n + m->tw.bnsave_n + 32 * 16;
+}
+
+static int reserve(struct fden_model *m, const struct shape *s)
+{
+	struct fd_train_ws *t = &m->tw;
+	struct shape g = *s;
+	size_t D = (size_t)m->dim, off = 0, total;
+	float *blk;
+
+	if (t->zin && s->N <= t->cap_rows && s->pairs <= t->cap_pairs &&
+	    s->nlogp <= t->cap_logp && s->naws <= t->cap_aws)
+		goto nets;
+	if (t->zin) { /* grow: keep the larger of old and new */
+		g.N = g.N > t->cap_rows ? g.N : t->cap_rows;
+		g.pairs = g.pairs > t->cap_pairs ? g.pairs : t->cap_pairs;
+		g.nlogp = g.nlogp > t->cap_logp ? g.nlogp : t->cap_logp;
+		g.naws = g.naws > t->cap_aws ? g.naws : t->cap_aws;
+	}
+	if (!t->gsave_n) {
+		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
+			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++)
+				t->gsave_n += fd_mlp_param(m->net[k], i)->n;
+		for (int k = 0; k < FD_NNETS; k++)
+			if (m->net[k])
+				for (int i = 0; i < fd_mlp_nbuffers(m->net[k]); i++)
+					t->bnsave_n += fd_mlp_buffer(m->net[k], i)->n;
+	}
+	total = nfloats(m, &g);
+	blk = fd_malloc(m->a, total * sizeof(float));
+	if (!blk)
+		return fd_err_set(&m->err, FDEN_E_NOMEM,
+				  "fden_train_step: training workspace of %zu floats", total);
+	{
+		size_t gs = t->gsave_n, bs = t->bnsave_n;
+		fd_train_ws_free(m);
+		t->gsave_n = gs;
+		t->bnsave_n = bs;
+	}
+#define TAKE(p, n) do { t->p = (void *)(blk + off); off += ((n) + 15) / 16 * 16; } while (0)
+	TAKE(zin, g.N * D);
+	TAKE(ztgt, g.N * D);
+	TAKE(dzt, g.N * D);
+	TAKE(da, g.N * D);
+	TAKE(db, g.N * D);
+	TAKE(dfi, g.N * D);
+	TAKE(dfs, g.N * D);
+	TAKE(dfim, g.N * D);
+	TAKE(dfsm, g.N * D);
+	TAKE(cat, 2 * g.N * D);
+	TAKE(dcat, 2 * g.N * D);
+	TAKE(dh, 2 * g.N * D);
+	TAKE(dh2, 2 * g.N * D);
+	TAKE(tin, 4 * g.N * D);
+	TAKE(dtin, 4 * g.N * D);
+	TAKE(dt, 2 * g.N);
+	TAKE(perm, g.N);
+	TAKE(logp, g.nlogp);
+	TAKE(aws, g.naws);
+	TAKE(pairs, g.pairs * 2 * D);
+	TAKE(dpairs, g.pairs * 2 * D);
+	TAKE(dr, g.pairs);
+	TAKE(gsave, t->gsave_n);
+	TAKE(bnsave, t->bnsave_n);
+#undef TAKE
+	t->cap_rows = g.N;
+	t->cap_pairs = g.pairs;
+	t->cap_logp = g.nlogp;
+	t->cap_aws = g.naws;
+nets:
+	for (int k = 0; k < FD_NNETS; k++) {
+		int n = (int)s->N, rc;
+		if (!m->net[k])
+			continue;
+		if (k == FD_NET_STAT)
+			n = (int)(2 * s->N);
+		else if (k == FD_NET_REL)
+			n = (int)s->pairs;
+		rc = fd_mlp_reserve(m->net[k], n, &m->err);
+		if (rc)
+			return rc;
+	}
+	return FDEN_OK;
+}
+
+static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)
+{
+	size_t R, N;
+	int head;
+
+	if (ep->struct_size < offsetof(struct fden_episodes, labels) + sizeof ep->labels)
+		return fd_err_set(&m->err, FDEN_E_INVALID,
+				  "fden_train_step: episodes->struct_size %zu, expected >= %zu",
+				  ep->struct_size, offsetof(struct fden_episodes, labels) + sizeof ep->labels);
+	if (!ep->z || !ep->labels)
+		return fd_err_set(&m->err, FDEN_E_INVALID, "fden_train_step: episodes->%s is NULL",
+				  !ep->z ? "z" : "labels");
+	if (ep->n_episodes < 1 || ep->ways < 1 || ep->shots < 1 || ep->queries < 1)
+		return fd_err_set(&m->err, FDEN_E_INVALID,
+				  "fden_train_step: episodes %zu, ways %zu, shots %zu, queries %zu: each must be >= 1",
+				  ep->n_episodes, ep->ways, ep->shots, ep->queries);
+	if (ep->n_episodes < 2 && ep->ways * (ep->shots + ep->queries) < 2)
+		return fd_err_set(&m->err, FDEN_E_INVALID, "fden_train_step: need at least 2 rows");
+	if (ep->ways > 4096 || ep->shots > 65536 || ep->queries > 65536 || ep->n_episodes > 1u << 20)
+		return fd_err_set(&m->err, FDEN_E_OVERFLOW,
+				  "fden_train_step: episode shape %zu x %zu-way (%zu + %zu) too large",
+				  ep->n_episodes, ep->ways, ep->shots, ep->queries);
+	R = ep->ways * (ep->shots + ep->queries);
+	N = R * ep->n_episodes;
+	if (N > (1u << 24))
+		return fd_err_set(&m->err, FDEN_E_OVERFLOW, "fden_train_step: %zu rows is too many", N);
+	s->E = ep->n_episodes;
+	s->R = R;
+	s->N = N;
+	s->C = ep->ways;
+	s->ns = ep->ways * ep->shots;
+	s->nq = ep->ways * ep->queries;
+	head = fd_cfg_int(&m->cfg, FDEN_P_ALIGN_HEAD);
+	s->pairs = head == FDEN_ALIGN_RELATION ? s->E * s->nq * s->ns : 0;
+	if (s->pairs > (1u << 26))
+		return fd_err_set(&m->err, FDEN_E_OVERFLOW, "fden_train_step: %zu relation pairs is too many",
+				  s->pairs);
+	s->nlogp = s->E * s->nq * s->C;
+	s->naws = fd_align_ws((int)s->ns, (int)s->nq, (int)s->C, m->dim);
+	for (size_t e = 0; e < s->E; e++) {
+		const int32_t *y = ep->labels + e * R;
+		int32_t cnt[2][4096];
+		memset(cnt, 0, sizeof cnt);
+		for (size_t i = 0; i < R; i++) {
+			int part = i >= s->ns;
+			if (y[i] < 0 || (size_t)y[i] >= s->C)
+				return fd_err_set(&m->err, FDEN_E_INVALID,
+						  "fden_train_step: labels[%zu] = %d outside [0, %zu)",
+						  e * R + i, (int)y[i], s->C);
+			cnt[part][y[i]]++;
+		}
+		for (size_t k = 0; k < s->C; k++)
+			if ((size_t)cnt[0][k] != ep->shots || (size_t)cnt[1][k] != ep->queries)
+				return fd_err_set(&m->err, FDEN_E_SHAPE,
+						  "fden_train_step: episode %zu class %zu has %d support and %d query rows, expected %zu and %zu",
+						  e, k, (int)cnt[0][k], (int)cnt[1][k], ep->shots, ep->queries);
+	}
+	for (size_t i = 0; i < N * (size_t)m->dim; i++) {
+		if (!isfinite(ep->z[i]))
+			return fd_err_set(&m->err, FDEN_E_NONFINITE, "fden_train_step: z[%zu] = %g is not finite",
+					  i, (double)ep->z[i]);
+		if (ep->z_log_sigma && !isfinite(ep->z_log_sigma[i]))
+			return fd_err_set(&m->err, FDEN_E_NONFINITE,
+					  "fden_train_step: z_log_sigma[%zu] = %g is not finite", i,
+					  (double)ep->z_log_sigma[i]);
+	}
+	return FDEN_OK;
+}
+
+static void bn_copy(struct fden_model *m, int save)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < FD_NNETS; k++) {
+		if (!m->net[k])
+			continue;
+		for (int i = 0; i < fd_mlp_nbuffers(m->net[k]); i++) {
+			struct fd_buffer *b = fd_mlp_buffer(m->net[k], i);
+			if (save)
+				memcpy(m->tw.bnsave + off, b->x, b->n * sizeof *b->x);
+			else
+				memcpy(b->x, m->tw.bnsave + off, b->n * sizeof *b->x);
+			off += b->n;
+		}
+	}
+}
+
+static double net_gnorm2(struct fd_mlp *n)
+{
+	double s = 0;
+
+	if (!n)
+		return 0;
+	for (int i = 0; i < fd_mlp_nparams(n); i++) {
+		struct fd_param *p = fd_mlp_param(n, i);
+		double t = fd_norm(p->g, p->n);
+		s += t * t;
+	}
+	return s;
+}
+
+static int net_finite(struct fd_mlp *n)
+{
+	if (!n)
+		return 1;
+	for (int i = 0; i < fd_mlp_nparams(n); i++) {
+		struct fd_param *p = fd_mlp_param(n, i);
+		for (size_t j = 0; j < p->n; j++)
+			if (!isfinite(p->g[j]))
+				return 0;
+	}
+	return 1;
+}
+
+/* D backward for one of the two gradients: dfi, dfs -> D's parameter grads;
+ * dz (N x D) receives dL/dzs when not NULL. */
+static void backward_d(struct fden_model *m, int N, const float *dfi, const float *dfs, float *dz)
+{
+	struct fd_train_ws *t = &m->tw;
+	size_t n2 = (size_t)N * 2 * m->dim;
+
+	fd_mlp_backward(m->net[FD_NET_D_IDE], dfi, t->dh);
+	fd_mlp_backward(m->net[FD_NET_D_STY], dfs, t->dh2);
+	for (size_t i = 0; i < n2; i++) /* dz_dec = dh_ide + dh_sty */
+		t->dh[i] += t->dh2[i];
+	fd_mlp_backward(m->net[FD_NET_D_DEC], t->dh, dz);
+}
+
+static int prepare(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)
+{
+	int rc = check_episodes(m, ep, s);
+
+	if (!rc)
+		rc = reserve(m, s);
+	return rc;
+}
+
+/* Forward, losses and all gradients (in each param's g) of a prepared
+ * batch; nothing committed: *log_ma_out is the MINE average after it. */
+static void compute(struct fden_model *m, const struct fden_episodes *ep, const struct shape *sp,
+		    struct fden_step_stats *st, double *log_ma_out, float *dz)
+{
+	struct fd_train_ws *t = &m->tw;
+	const struct fden_config *c = &m->cfg;
+	const int D = m->dim;
+	const struct shape s = *sp;
+	const float *h, *fi, *fs, *A, *B, *zt, *T, *r = NULL;
+	const float *ztgt;
+	double alpha = c->v[FDEN_P_ALPHA], beta = c->v[FDEN_P_BETA], gamma = c->v[FDEN_P_GAMMA];
+	double lambda = c->v[FDEN_P_GRL], lr_sum = 0, ce = 0, lm, lme, log_denom, clip_sum = 0;
+	int head = fd_cfg_int(c, FDEN_P_ALIGN_HEAD), clip = fd_cfg_int(c, FDEN_P_CLIP);
+	int stoch = fd_cfg_int(c, FDEN_P_STOCHASTIC) && ep->z_log_sigma;
+	float ss = fd_cfg_f(c, FDEN_P_STOCHASTIC_SCALE);
+	size_t N = s.N, off, correct = 0, nt = 0;
+
+	for (int k = 0; k < FD_NNETS; k++)
+		if (m->net[k])
+			fd_mlp_zero_grad(m->net[k]);
+
+	/* input: x = mu (+ s exp(logsig) eps); zs = (x - mean) / std; target (mu - mean) / std */
+	for (size_t i = 0; i < N; i++)
+		for (int d = 0; d < D; d++) {
+			size_t j = i * D + d;
+			float mu = ep->z[j], x = mu, mn = 0, sd = 1;
+			if (stoch)
+				x = mu + ss * expf(ep->z_log_sigma[j]) * fd_rng_normal(&m->rng);
+			if (m->has_std) {
+				mn = m->std_mean[d];
+				sd = m->std_std[d];
+			}
+			t->zin[j] = (x - mn) / sd;
+			t->ztgt[j] = (mu - mn) / sd;
+		}
+	ztgt = t->ztgt;
+
+	/* D: h = D_dec(zs); f_ide = D_ide(h); f_sty = D_sty(h) */
+	h = fd_mlp_forward(m->net[FD_NET_D_DEC], t->zin, (int)N, &m->rng);
+	fi = fd_mlp_forward(m->net[FD_NET_D_IDE], h, (int)N, &m->rng);
+	fs = fd_mlp_forward(m->net[FD_NET_D_STY], h, (int)N, &m->rng);
+	/* E: z~ = E_enc(E_ide(f_ide) ++ E_sty(f_sty)) */
+	A = fd_mlp_forward(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng);
+	B = fd_mlp_forward(m->net[FD_NET_E_STY], fs, (int)N, &m->rng);
+	for (size_t i = 0; i < N; i++) {
+		memcpy(t->cat + i * 2 * D, A + i * D, D * sizeof *A);
+		memcpy(t->cat + i * 2 * D + D, B + i * D, D * sizeof *B);
+	}
+	zt = fd_mlp_forward(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng);
+	/* L_R = (1/N) sum ||zs - z~||^2; dz~ = a 2 (z~ - zs) / N */
+	for (size_t j = 0; j < N * D; j++) {
+		double e = (double)zt[j] - ztgt[j];
+		lr_sum += e * e;
+		t->dzt[j] = (float)(alpha * 2.0 * e / (double)N);
+	}
+
+	/* T on [f_ide ++ f_sty ; f_ide ++ f_sty[perm]] in one batch of 2N rows */
+	fd_rng_perm(&m->rng, t->perm, (int)N);
+	for (size_t i = 0; i < N; i++) {
+		memcpy(t->tin + i * 2 * D, fi + i * D, D * sizeof *fi);
+		memcpy(t->tin + i * 2 * D + D, fs + i * D, D * sizeof *fs);
+		memcpy(t->tin + (N + i) * 2 * D, fi + i * D, D * sizeof *fi);
+		memcpy(t->tin + (N + i) * 2 * D + D, fs + (size_t)t->perm[i] * D, D * sizeof *fs);
+	}
+	T = fd_mlp_forward(m->net[FD_NET_STAT], t->tin, (int)(2 * N), &m->rng);
+	lm = fd_mine_dv(T, T + N, (int)N, &lme);
+	log_denom = lme;
+	if (fd_cfg_int(c, FDEN_P_MINE_MA))
+		log_denom = fd_mine_ma_update(m->mine_log_ma, m->mine_have_ma,
+					      c->v[FDEN_P_MINE_MA_RATE], lme);
+	*log_ma_out = log_denom;
+	/* T descends -g L_M: dt = -g dL_M/dt */
+	fd_mine_grad(T + N, (int)N, log_denom, (float)-gamma, t->dt, t->dt + N);
+	fd_mlp_backward(m->net[FD_NET_STAT], t->dt, t->dtin);
+	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df */
+	for (size_t i = 0; i < N; i++) {
+		const float *j0 = t->dtin + i * 2 * D, *m0 = t->dtin + (N + i) * 2 * D;
+		float *gi = t->dfim + i * D, *gs = t->dfsm + i * D;
+		for (int d = 0; d < D; d++) {
+			gi[d] = (float)(-lambda * ((double)j0[d] + m0[d]));
+			gs[d] = (float)(-lambda * j0[D + d]);
+		}
+	}
+	for (size_t i = 0; i < N; i++) {
+		const float *m0 = t->dtin + (N + i) * 2 * D + D;
+		float *gs = t->dfsm + (size_t)t->perm[i] * D;
+		for (int d = 0; d < D; d++)
+			gs[d] += (float)(-lambda * m0[d]);
+	}
+
+	/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
+	fd_mlp_backward(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
+	for (size_t i = 0; i < N; i++) {
+		memcpy(t->da + i * D, t->dcat + i * 2 * D, D * sizeof *t->da);
+		memcpy(t->db + i * D, t->dcat + i * 2 * D + D, D * sizeof *t->db);
+	}
+	fd_mlp_backward(m->net[FD_NET_E_IDE], t->da, t->dfi);
+	fd_mlp_backward(m->net[FD_NET_E_STY], t->db, t->dfs);
+
+	/* L_C: mean over all queries; gradient b / n_queries into d f_ide */
+	{
+		float sc = (float)(beta / (double)(s.E * s.nq));
+		if (head == FDEN_ALIGN_RELATION) {
+			for (size_t e = 0; e < s.E; e++) {
+				const float *S = fi + e * s.R * D;
+				fd_align_relation_pairs(S, (int)s.ns, S + s.ns * D, (int)s.nq, D,
+							t->pairs + e * s.nq * s.ns * 2 * D);
+			}
+			r = fd_mlp_forward(m->net[FD_NET_REL], t->pairs, (int)s.pairs, &m->rng);
+		}
+		for (size_t e = 0; e < s.E; e++) {
+			const float *S = fi + e * s.R * D, *Q = S + s.ns * D;
+			const int32_t *ys = ep->labels + e * s.R, *yq = ys + s.ns;
+			float *dS = t->dfi + e * s.R * D, *dQ = dS + s.ns * D;
+			float *lp = t->logp + e * s.nq * s.C;
+			if (head == FDEN_ALIGN_PROTOTYPICAL)
+				ce += fd_align_proto(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, D, lp, sc,
+						     dS, dQ, t->aws);
+			else if (head == FDEN_ALIGN_MATCHING)
+				ce += fd_align_matching(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, D, lp,
+							sc, dS, dQ, t->aws);
+			else
+				ce += fd_align_relation_loss(r + e * s.nq * s.ns, ys, (int)s.ns, yq,
+							     (int)s.nq, (int)s.C, lp, sc,
+							     t->dr + e * s.nq * s.ns, t->aws);
+			for (size_t q = 0; q < s.nq; q++, nt++)
+				correct += fd_argmax(lp + q * s.C, (int)s.C) == yq[q];
+		}
+		if (head == FDEN_ALIGN_RELATION) {
+			fd_mlp_backward(m->net[FD_NET_REL], t->dr, t->dpairs);
+			for (size_t e = 0; e < s.E; e++) {
+				float *dS = t->dfi + e * s.R * D;
+				fd_align_relation_scatter(t->dpairs + e * s.nq * s.ns * 2 * D, (int)s.ns,
+							  (int)s.nq, D, dS, dS + s.ns * D);
+			}
+		}
+	}
+
+	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
+	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL);
+	off = 0;
+	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
+		for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++) {
+			struct fd_param *p = fd_mlp_param(m->net[k], i);
+			memcpy(t->gsave + off, p->g, p->n * sizeof *p->g);
+			off += p->n;
+		}
+	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
+		fd_mlp_zero_grad(m->net[k]);
+	backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL);
+	off = 0;
+	{
+		int ntens = 0;
+		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
+			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++, ntens++) {
+				struct fd_param *p = fd_mlp_param(m->net[k], i);
+				/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m| */
+				clip_sum += fd_clip_adaptive(t->gsave + off, p->g, p->n, clip);
+				memcpy(p->g, t->gsave + off, p->n * sizeof *p->g);
+				off += p->n;
+			}
+		clip_sum /= ntens > 0 ? ntens : 1;
+	}
+	if (dz) {
+		/* dz = (dzs_u + dzs_m - dL_R/dz~ (the target's path)) / std */
+		for (size_t i = 0; i < N; i++)
+			for (int d = 0; d < D; d++) {
+				size_t j = i * D + d;
+				float sd = m->has_std ? m->std_std[d] : 1.0f;
+				dz[j] = (t->da[j] + t->db[j] - t->dzt[j]) / sd;
+			}
+	}
+
+	memset(st, 0, sizeof *st);
+	st->struct_size = sizeof *st;
+	st->l_r = lr_sum / (double)N;
+	st->l_c = ce / (double)(s.E * s.nq);
+	st->l_m = lm;
+	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m;
+	st->accuracy = (double)correct / (double)(nt ? nt : 1);
+	st->gnorm_disentangler = sqrt(net_gnorm2(m->net[FD_NET_D_DEC]) + net_gnorm2(m->net[FD_NET_D_IDE]) +
+				      net_gnorm2(m->net[FD_NET_D_STY]));
+	st->gnorm_entangler = sqrt(net_gnorm2(m->net[FD_NET_E_IDE]) + net_gnorm2(m->net[FD_NET_E_STY]) +
+				   net_gnorm2(m->net[FD_NET_E_ENC]));
+	st->gnorm_statistician = sqrt(net_gnorm2(m->net[FD_NET_STAT]));
+	st->gnorm_align = sqrt(net_gnorm2(m->net[FD_NET_REL]));
+	st->clip_scale = clip_sum;
+	st->step = m->step + 1;
+}
+
+int fd_train_grad(struct fden_model *m, const struct fden_episodes *ep,
+		  struct fden_step_stats *st, float *dz)
+{
+	struct shape s;
+	struct fd_rng rng0 = m->rng;
+	double log_ma;
+	int rc = prepare(m, ep, &s);
+
+	if (rc)
+		return rc;
+	bn_copy(m, 1);
+	compute(m, ep, &s, st, &log_ma, dz);
+	bn_copy(m, 0);
+	m->rng = rng0;
+	return FDEN_OK;
+}
+
+static void logf_model(struct fden_model *m, int level, const char *fmt, ...) FDEN_PRINTF(3, 4);
+
+static void logf_model(struct fden_model *m, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!m->log)
+		return;
+	va_start(ap, fmt);
+	m->log(m->log_ud, level, fmt, ap);
+	va_end(ap);
+}
+
+FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_episodes *episodes,
+				struct fden_step_stats *stats)
+{
+	struct fden_model *m = model;
+	struct fden_step_stats st;
+	struct shape s;
+	struct fd_rng rng0;
+	struct fd_adam opt;
+	double log_ma = 0;
+	int rc, bad = -1;
+
+	if (!model || !episodes)
+		return fd_err_set(model ? &model->err : NULL, FDEN_E_INVALID,
+				  "fden_train_step: %s is NULL", !model ? "model" : "episodes");
+	if (stats && stats->struct_size < offsetof(struct fden_step_stats, step) + sizeof stats->step)
+		return fd_err_set(&m->err, FDEN_E_INVALID,
+				  "fden_train_step: stats->struct_size %zu, expected >= %zu",
+				  stats->struct_size, sizeof *stats);
+	rc = prepare(m, episodes, &s);
+	if (rc)
+		return rc;
+	rng0 = m->rng;
+	bn_copy(m, 1);
+	compute(m, episodes, &s, &st, &log_ma, NULL);
+	if (!isfinite(st.loss) || !isfinite(log_ma))
+		bad = FD_NNETS;
+	for (int k = 0; k < FD_NNETS && bad < 0; k++)
+		if (!net_finite(m->net[k]))
+			bad = k;
+	if (bad >= 0) {
+		m->rng = rng0;
+		bn_copy(m, 0);
+		logf_model(m, FDEN_LOG_ERROR, "step %llu rejected: non-finite %s",
+			   (unsigned long long)m->step + 1, bad == FD_NNETS ? "loss" : "gradient");
+		return fd_err_set(&m->err, FDEN_E_NONFINITE,
+				  "fden_train_step: non-finite %s (L_R %g, L_C %g, L_M %g); step rejected",
+				  bad == FD_NNETS ? "loss" : "gradient of a sub-network", st.l_r, st.l_c,
+				  st.l_m);
+	}
+	opt.lr = fd_cfg_f(&m->cfg, FDEN_P_LR);
+	opt.beta1 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA1);
+	opt.beta2 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA2);
+	opt.eps = fd_cfg_f(&m->cfg, FDEN_P_ADAM_EPS);
+	for (int k = 0; k < FD_NNETS; k++)
+		if (m->net[k])
+			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++)
+				fd_adam_update(&opt, fd_mlp_param(m->net[k], i), m->step + 1);
+	m->step++;
+	if (fd_cfg_int(&m->cfg, FDEN_P_MINE_MA)) {
+		m->mine_log_ma = log_ma;
+		m->mine_have_ma = 1;
+	}
+	if (stats) {
+		size_t keep = stats->struct_size < sizeof st ? stats->struct_size : sizeof st;
+		st.struct_size = stats->struct_size;
+		memcpy(stats, &st, keep);
+	}
+	return FDEN_OK;
+}
