@@ -1,0 +1,593 @@
+/* The MLP: finite-difference checks of whole 3-layer nets (batch norm,
+ * dropout before or after, every activation) w.r.t. the input and every
+ * parameter; no allocation after fd_mlp_reserve; reentrant inference from
+ * two threads; layout, initialisers, argument checks. */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdcheck.h"
+#include "core/error.h"
+#include "kernels/rng.h"
+#include "nn/adam.h"
+#include "nn/mlp.h"
+
+/* ---- a counting allocator ---- */
+struct counter { long allocs, frees, fail_at; };
+
+static void *c_alloc(void *u, size_t n)
+{
+	struct counter *c = u;
+	if (c->fail_at > 0 && c->allocs + 1 == c->fail_at) {
+		c->allocs++;
+		return NULL;
+	}
+	c->allocs++;
+	return malloc(n);
+}
+
+static void c_free(void *u, void *p)
+{
+	struct counter *c = u;
+	c->frees++;
+	free(p);
+}
+
+static struct fd_mlp_cfg base_cfg(const struct fd_layer_spec *l, int nl, int in, int drop_before)
+{
+	struct fd_mlp_cfg c = {
+		.in = in, .nlayers = nl, .layers = l, .leaky_slope = 0.1f,
+		.drop_before = drop_before, .init = FD_INIT_GLOROT_NORMAL, .init_sigma = 0.02f,
+		.bn_momentum = 0.99f, .bn_eps = 1e-3f, .nthreads = 1,
+	};
+	return c;
+}
+
+static struct fd_mlp *make(const struct fd_mlp_cfg *c, uint64_t seed)
+{
+	struct fd_rng r;
+	struct fd_err err;
+	struct fd_mlp *m = NULL;
+
+	fd_rng_seed(&r, seed);
+	ck_assert_int_eq(fd_mlp_new(c, "net", NULL, &r, &err, &m), FDEN_OK);
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+/* ---- finite differences through the whole net ---- */
+#define N 8
+#define IN 5
+#define OUT 3
+
+struct mlp_ctx {
+	struct fd_mlp *m;
+	float X[N * IN], dY0[N * OUT];
+};
+
+static double mlp_loss(void *p)
+{
+	struct mlp_ctx *c = p;
+	struct fd_rng r;
+	const float *Y;
+
+	fd_rng_seed(&r, 55); /* same dropout masks in every forward */
+	Y = fd_mlp_forward(c->m, c->X, N, &r);
+	ck_assert_ptr_nonnull(Y);
+	return fdc_dot(c->dY0, Y, N * OUT);
+}
+
+static void check_net(const struct fd_layer_spec *l, int drop_before, int kinks, const char *tag)
+{
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, IN, drop_before);
+	struct mlp_ctx c;
+	struct fd_rng r;
+	struct fd_err err;
+	float dX[N * IN], *g[16];
+	char what[64];
+	int np, skipped = 0, total = 0;
+	/* nets with leaky ReLU: a shorter step meets fewer kinks (h = 1e-2 met
+	 * none here, measured max error 9e-5; see fdcheck.h) */
+	float h = kinks ? 1e-2f : 2e-2f;
+
+	c.m = make(&cfg, 1);
+	ck_assert_int_eq(fd_mlp_reserve(c.m, N, &err), FDEN_OK);
+	fd_rng_seed(&r, 2);
+	for (int i = 0; i < N * IN; i++)
+		c.X[i] = 2.0f * fd_rng_uniform(&r) - 1.0f;
+	for (int i = 0; i < N * OUT; i++)
+		c.dY0[i] = 2.0f * fd_rng_uniform(&r) - 1.0f;
+	/* analytic gradients of one forward/backward, copied out */
+	fd_mlp_zero_grad(c.m);
+	mlp_loss(&c);
+	fd_mlp_backward(c.m, c.dY0, dX);
+	np = fd_mlp_nparams(c.m);
+	ck_assert_int_le(np, 16);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(c.m, p);
+		g[p] = malloc(P->n * sizeof(float));
+		memcpy(g[p], P->g, P->n * sizeof(float));
+	}
+	snprintf(what, sizeof what, "%s dX", tag);
+	{
+		struct fdc_stats s = fdc_check(mlp_loss, &c, c.X, dX, N * IN, h, kinks, what);
+		skipped += s.skipped;
+		total += N * IN;
+	}
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(c.m, p);
+		struct fdc_stats s;
+		snprintf(what, sizeof what, "%s %s", tag, P->name);
+		s = fdc_check(mlp_loss, &c, P->w, g[p], P->n, h, kinks, what);
+		skipped += s.skipped;
+		total += (int)P->n;
+		free(g[p]);
+	}
+	/* kinks are rare: a few percent of coordinates at most */
+	ck_assert_msg(skipped * 20 <= total, "%s: %d of %d skipped at kinks", tag, skipped, total);
+	fd_mlp_free(c.m);
+}
+
+START_TEST(test_fd_paper_style)
+{
+	/* the paper's shape: BN on the first layer, leaky ReLU, dropout after
+	 * each hidden layer, linear output with bias */
+	static const struct fd_layer_spec l[3] = {
+		{ 8, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 7, 1, 0, 0.2f, FD_ACT_LEAKY },
+		{ OUT, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	check_net(l, 0, 1, "mlp(bn,leaky,drop-after)");
+}
+END_TEST
+
+START_TEST(test_fd_code_style)
+{
+	/* the authors' code: dropout before each dense layer, no bias; plus
+	 * smooth activations and BN on the output layer */
+	static const struct fd_layer_spec l[3] = {
+		{ 8, 0, 1, 0.2f, FD_ACT_SIGMOID },
+		{ 6, 1, 0, 0.3f, FD_ACT_TANH },
+		{ OUT, 0, 1, 0.1f, FD_ACT_LINEAR },
+	};
+	check_net(l, 1, 0, "mlp(drop-before,sigm,tanh)");
+}
+END_TEST
+
+START_TEST(test_backward_accumulates)
+{
+	static const struct fd_layer_spec l[2] = {
+		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY }, { 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 2, 4, 0);
+	struct fd_mlp *m = make(&cfg, 3);
+	struct fd_rng r;
+	struct fd_err err;
+	float X[10 * 4], dY[10 * 2], *g1[8], dX1[40], dX2[40];
+	int np = fd_mlp_nparams(m);
+
+	ck_assert_int_eq(fd_mlp_reserve(m, 10, &err), FDEN_OK);
+	fd_rng_seed(&r, 4);
+	fd_rng_fill_normal(&r, X, 40, 1.0f);
+	fd_rng_fill_normal(&r, dY, 20, 1.0f);
+	fd_mlp_zero_grad(m);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r));
+	fd_mlp_backward(m, dY, dX1);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		g1[p] = malloc(P->n * 4);
+		memcpy(g1[p], P->g, P->n * 4);
+	}
+	fd_mlp_backward(m, dY, dX2); /* adds again, writes dX again */
+	for (int i = 0; i < 40; i++)
+		ck_assert_float_eq(dX1[i], dX2[i]);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		for (size_t i = 0; i < P->n; i++)
+			ck_assert_float_eq_tol(P->g[i], 2.0f * g1[p][i], 1e-6f * (1 + fabsf(g1[p][i])));
+		free(g1[p]);
+	}
+	fd_mlp_zero_grad(m);
+	for (int p = 0; p < np; p++)
+		for (size_t i = 0; i < fd_mlp_param(m, p)->n; i++)
+			ck_assert_float_eq(fd_mlp_param(m, p)->g[i], 0.0f);
+	fd_mlp_free(m);
+}
+END_TEST
+
+START_TEST(test_no_alloc_after_reserve)
+{
+	static const struct fd_layer_spec l[3] = {
+		{ 32, 1, 1, 0.2f, FD_ACT_LEAKY }, { 32, 1, 0, 0.2f, FD_ACT_LEAKY },
+		{ 4, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, 16, 0);
+	struct counter cnt = { 0, 0, 0 };
+	struct fden_allocator al = { c_alloc, c_free, &cnt };
+	struct fd_adam opt = { 1e-3f, 0.9f, 0.999f, 1e-8f };
+	struct fd_mlp *m = NULL;
+	struct fd_rng r;
+	struct fd_err err;
+	float X[64 * 16], dY[64 * 4], dX[64 * 16], Y[64 * 4], *ws;
+	long before;
+
+	fd_rng_seed(&r, 5);
+	ck_assert_int_eq(fd_mlp_new(&cfg, "net", &al, &r, &err, &m), FDEN_OK);
+	ck_assert_int_eq(fd_mlp_reserve(m, 64, &err), FDEN_OK);
+	ws = malloc(fd_mlp_infer_ws(m, 64) * sizeof(float));
+	fd_rng_fill_normal(&r, X, 64 * 16, 1.0f);
+	fd_rng_fill_normal(&r, dY, 64 * 4, 1.0f);
+	before = cnt.allocs;
+	for (int it = 1; it <= 3; it++) {
+		fd_mlp_zero_grad(m);
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, it == 2 ? 17 : 64, &r));
+		fd_mlp_backward(m, dY, dX);
+		for (int p = 0; p < fd_mlp_nparams(m); p++)
+			fd_adam_update(&opt, fd_mlp_param(m, p), (uint64_t)it);
+		fd_mlp_infer(m, X, 64, Y, ws);
+	}
+	ck_assert_int_eq(fd_mlp_reserve(m, 32, &err), FDEN_OK); /* smaller: no-op */
+	ck_assert_int_eq(cnt.allocs, before);
+	fd_mlp_free(m);
+	ck_assert_int_eq(cnt.allocs, cnt.frees);
+	free(ws);
+}
+END_TEST
+
+START_TEST(test_nomem_cleans_up)
+{
+	static const struct fd_layer_spec l[2] = {
+		{ 8, 1, 1, 0.0f, FD_ACT_LEAKY }, { 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 2, 3, 0);
+	struct fd_rng r;
+	struct fd_err err;
+
+	for (long k = 1; k <= 6; k++) {
+		struct counter cnt = { 0, 0, k };
+		struct fden_allocator al = { c_alloc, c_free, &cnt };
+		struct fd_mlp *m = NULL;
+		int rc;
+
+		fd_rng_seed(&r, 6);
+		rc = fd_mlp_new(&cfg, "net", &al, &r, &err, &m);
+		if (rc == FDEN_OK) {
+			rc = fd_mlp_reserve(m, 4, &err);
+			fd_mlp_free(m);
+			if (rc == FDEN_OK) {
+				ck_assert_int_eq(cnt.allocs, cnt.frees);
+				break;
+			}
+		} else {
+			ck_assert_ptr_null(m);
+		}
+		ck_assert_int_eq(rc, FDEN_E_NOMEM);
+		ck_assert_ptr_nonnull(strstr(err.msg, "no memory"));
+		ck_assert_int_eq(cnt.allocs - 1, cnt.frees); /* all but the failed one freed */
+	}
+}
+END_TEST
+
+/* ---- reentrant inference ---- */
+struct infer_job {
+	const struct fd_mlp *m;
+	const float *X;
+	const float *Yref;
+	int n, bad;
+};
+
+static void *infer_thread(void *p)
+{
+	struct infer_job *j = p;
+	float *Y = malloc((size_t)j->n * fd_mlp_out(j->m) * sizeof(float));
+	float *ws = malloc(fd_mlp_infer_ws(j->m, j->n) * sizeof(float));
+
+	for (int it = 0; it < 50; it++) {
+		fd_mlp_infer(j->m, j->X, j->n, Y, ws);
+		if (memcmp(Y, j->Yref, (size_t)j->n * fd_mlp_out(j->m) * sizeof(float)))
+			j->bad++;
+	}
+	free(Y);
+	free(ws);
+	return NULL;
+}
+
+START_TEST(test_infer_reentrant)
+{
+	static const struct fd_layer_spec l[3] = {
+		{ 24, 1, 1, 0.2f, FD_ACT_LEAKY }, { 24, 1, 0, 0.2f, FD_ACT_TANH },
+		{ 5, 1, 1, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, 12, 0);
+	struct fd_mlp *m = make(&cfg, 7);
+	struct fd_rng r;
+	struct fd_err err;
+	struct infer_job job[2];
+	pthread_t th[2];
+	float X[2][33 * 12], Yref[2][33 * 5], *ws;
+	int n[2] = { 33, 7 };
+
+	/* a few training steps so the running statistics are not trivial */
+	ck_assert_int_eq(fd_mlp_reserve(m, 33, &err), FDEN_OK);
+	fd_rng_seed(&r, 8);
+	fd_rng_fill_normal(&r, X[0], 33 * 12, 1.0f);
+	fd_rng_fill_normal(&r, X[1], 33 * 12, 2.0f);
+	for (int it = 0; it < 3; it++)
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X[0], 33, &r));
+	ws = malloc(fd_mlp_infer_ws(m, 33) * sizeof(float));
+	for (int t = 0; t < 2; t++) {
+		fd_mlp_infer(m, X[t], n[t], Yref[t], ws);
+		job[t] = (struct infer_job){ m, X[t], Yref[t], n[t], 0 };
+	}
+	for (int t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_create(&th[t], NULL, infer_thread, &job[t]), 0);
+	for (int t = 0; t < 2; t++) {
+		pthread_join(th[t], NULL);
+		ck_assert_int_eq(job[t].bad, 0);
+	}
+	/* rows are independent in evaluation: row 3 alone gives the same */
+	{
+		float y1[5];
+		fd_mlp_infer(m, X[0] + 3 * 12, 1, y1, ws);
+		for (int j = 0; j < 5; j++)
+			ck_assert_float_eq_tol(y1[j], Yref[0][3 * 5 + j], 1e-5f);
+	}
+	free(ws);
+	fd_mlp_free(m);
+}
+END_TEST
+
+/* ---- layout and initialisers ---- */
+START_TEST(test_layout_and_init)
+{
+	static const struct fd_layer_spec l[3] = {
+		{ 300, 1, 1, 0.2f, FD_ACT_LEAKY }, { 200, 1, 0, 0.0f, FD_ACT_LEAKY },
+		{ 10, 0, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	static const char *names[] = { "net.0.w", "net.0.gamma", "net.0.beta", "net.1.w",
+				       "net.1.b", "net.2.w" };
+	static const size_t sizes[] = { 100 * 300, 300, 300, 300 * 200, 200, 200 * 10 };
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, 100, 0);
+	struct fd_mlp *m = make(&cfg, 9);
+	struct fd_param *p;
+	double s2 = 0;
+
+	ck_assert_int_eq(fd_mlp_in(m), 100);
+	ck_assert_int_eq(fd_mlp_out(m), 10);
+	ck_assert_int_eq(fd_mlp_nparams(m), 6);
+	for (int i = 0; i < 6; i++) {
+		p = fd_mlp_param(m, i);
+		ck_assert_str_eq(p->name, names[i]);
+		ck_assert_uint_eq(p->n, sizes[i]);
+		ck_assert_uint_eq((uintptr_t)p->w % 64, 0); /* aligned tensors */
+		ck_assert_uint_eq((uintptr_t)p->g % 64, 0);
+	}
+	ck_assert_ptr_null(fd_mlp_param(m, 6));
+	ck_assert_ptr_null(fd_mlp_param(m, -1));
+	ck_assert_int_eq(fd_mlp_nbuffers(m), 2);
+	ck_assert_str_eq(fd_mlp_buffer(m, 0)->name, "net.0.mean");
+	ck_assert_str_eq(fd_mlp_buffer(m, 1)->name, "net.0.var");
+	ck_assert_ptr_null(fd_mlp_buffer(m, 2));
+	for (int j = 0; j < 300; j++) {
+		ck_assert_float_eq(fd_mlp_buffer(m, 0)->x[j], 0.0f);
+		ck_assert_float_eq(fd_mlp_buffer(m, 1)->x[j], 1.0f);
+		ck_assert_float_eq(fd_mlp_param(m, 1)->w[j], 1.0f); /* gamma 1 */
+		ck_assert_float_eq(fd_mlp_param(m, 2)->w[j], 0.0f); /* beta 0 */
+	}
+	for (int j = 0; j < 200; j++)
+		ck_assert_float_eq(fd_mlp_param(m, 4)->w[j], 0.0f); /* bias 0 */
+	/* Glorot normal: std sqrt(2 / (300 + 200)) = 0.0632; se of the
+	 * variance estimate over 60000 draws ~0.6% */
+	p = fd_mlp_param(m, 3);
+	for (size_t i = 0; i < p->n; i++)
+		s2 += (double)p->w[i] * p->w[i];
+	ck_assert_double_le(fabs(s2 / p->n / (2.0 / 500) - 1.0), 0.03);
+	/* 6 n in out per dense layer */
+	ck_assert_double_eq(fd_mlp_train_flops(m, 8),
+			    6.0 * 8 * (100 * 300 + 300 * 200 + 200 * 10));
+	fd_mlp_free(m);
+
+	/* truncated normal: |w| <= 2 sigma; He normal: var 2 / fan_in */
+	cfg.init = FD_INIT_TRUNC_NORMAL;
+	cfg.init_sigma = 0.05f;
+	m = make(&cfg, 10);
+	p = fd_mlp_param(m, 0);
+	s2 = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		ck_assert_float_le(fabsf(p->w[i]), 0.1f);
+		s2 += (double)p->w[i] * p->w[i];
+	}
+	ck_assert_double_le(fabs(s2 / p->n / (0.05 * 0.05) - 0.7737), 0.03);
+	fd_mlp_free(m);
+	cfg.init = FD_INIT_HE_NORMAL;
+	m = make(&cfg, 11);
+	p = fd_mlp_param(m, 3);
+	s2 = 0;
+	for (size_t i = 0; i < p->n; i++)
+		s2 += (double)p->w[i] * p->w[i];
+	ck_assert_double_le(fabs(s2 / p->n / (2.0 / 300) - 1.0), 0.03);
+	fd_mlp_free(m);
+}
+END_TEST
+
+START_TEST(test_same_seed_same_net)
+{
+	static const struct fd_layer_spec l[2] = {
+		{ 16, 1, 1, 0.3f, FD_ACT_LEAKY }, { 3, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 2, 6, 0);
+	struct fd_mlp *a = make(&cfg, 12), *b = make(&cfg, 12), *c = make(&cfg, 13);
+	struct fd_rng ra, rb;
+	struct fd_err err;
+	float X[20 * 6];
+
+	ck_assert_int_eq(memcmp(fd_mlp_param(a, 0)->w, fd_mlp_param(b, 0)->w, 6 * 16 * 4), 0);
+	ck_assert_int_ne(memcmp(fd_mlp_param(a, 0)->w, fd_mlp_param(c, 0)->w, 6 * 16 * 4), 0);
+	ck_assert_int_eq(fd_mlp_reserve(a, 20, &err), 0);
+	ck_assert_int_eq(fd_mlp_reserve(b, 20, &err), 0);
+	fd_rng_seed(&ra, 14);
+	fd_rng_fill_normal(&ra, X, 20 * 6, 1.0f);
+	fd_rng_seed(&ra, 15);
+	fd_rng_seed(&rb, 15);
+	ck_assert_int_eq(memcmp(fd_mlp_forward(a, X, 20, &ra), fd_mlp_forward(b, X, 20, &rb),
+				20 * 3 * 4), 0);
+	fd_mlp_free(a);
+	fd_mlp_free(b);
+	fd_mlp_free(c);
+}
+END_TEST
+
+START_TEST(test_learns)
+{
+	/* a short regression: Adam drives the training loss down 10x */
+	static const struct fd_layer_spec l[3] = {
+		{ 32, 1, 1, 0.0f, FD_ACT_LEAKY }, { 32, 1, 0, 0.0f, FD_ACT_LEAKY },
+		{ 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, 4, 0);
+	struct fd_mlp *m = make(&cfg, 16);
+	struct fd_adam opt = { 1e-2f, 0.9f, 0.999f, 1e-8f };
+	struct fd_rng r;
+	struct fd_err err;
+	float X[64 * 4], T[64 * 2], dY[64 * 2];
+	double first = 0, last = 0;
+
+	ck_assert_int_eq(fd_mlp_reserve(m, 64, &err), 0);
+	fd_rng_seed(&r, 17);
+	fd_rng_fill_normal(&r, X, 64 * 4, 1.0f);
+	for (int i = 0; i < 64; i++) {
+		T[2 * i] = sinf(X[4 * i] + X[4 * i + 1]);
+		T[2 * i + 1] = X[4 * i + 2] * X[4 * i + 3];
+	}
+	for (int it = 1; it <= 300; it++) {
+		const float *Y = fd_mlp_forward(m, X, 64, &r);
+		double L = 0;
+		for (int i = 0; i < 128; i++) {
+			dY[i] = 2.0f * (Y[i] - T[i]) / 128;
+			L += (double)(Y[i] - T[i]) * (Y[i] - T[i]) / 128;
+		}
+		if (it == 1)
+			first = L;
+		last = L;
+		fd_mlp_zero_grad(m);
+		fd_mlp_backward(m, dY, NULL);
+		for (int p = 0; p < fd_mlp_nparams(m); p++)
+			fd_adam_update(&opt, fd_mlp_param(m, p), (uint64_t)it);
+	}
+	fprintf(stderr, "regression: loss %.4f -> %.4f\n", first, last);
+	ck_assert_double_lt(last, first / 10);
+	fd_mlp_free(m);
+}
+END_TEST
+
+/* ---- argument checks ---- */
+START_TEST(test_bad_args)
+{
+	struct fd_layer_spec l[2] = {
+		{ 4, 1, 0, 0.0f, FD_ACT_LEAKY }, { 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 2, 3, 0), c;
+	struct fd_mlp *m = (struct fd_mlp *)&cfg; /* must stay untouched on failure */
+	struct fd_rng r;
+	struct fd_err err;
+
+	fd_rng_seed(&r, 18);
+	fd_mlp_free(NULL); /* no-op */
+	ck_assert_int_eq(fd_mlp_new(NULL, "n", NULL, &r, &err, &m), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_last_error(), "cfg"));
+	ck_assert_int_eq(fd_mlp_new(&cfg, "n", NULL, NULL, &err, &m), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "init_rng"));
+#define BAD(FIELD, VAL, WORD)                                                 \
+	do {                                                                  \
+		c = cfg;                                                      \
+		c.FIELD = VAL;                                                \
+		ck_assert_int_eq(fd_mlp_new(&c, "n", NULL, &r, &err, &m), FDEN_E_INVALID); \
+		ck_assert_msg(strstr(err.msg, WORD), "message '%s' lacks '%s'", err.msg, WORD); \
+		ck_assert_str_eq(fden_last_error(), err.msg);                 \
+	} while (0)
+	BAD(in, 0, "input width");
+	BAD(nlayers, 0, "layer");
+	BAD(layers, NULL, "layer");
+	BAD(leaky_slope, -0.5f, "slope");
+	BAD(init, 9, "initialiser");
+	BAD(bn_momentum, 1.5f, "momentum");
+	BAD(bn_eps, 0.0f, "eps");
+	c = cfg;
+	c.init = FD_INIT_TRUNC_NORMAL;
+	c.init_sigma = 0.0f;
+	ck_assert_int_eq(fd_mlp_new(&c, "n", NULL, &r, &err, &m), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "sigma"));
+	l[1].width = 0;
+	ck_assert_int_eq(fd_mlp_new(&cfg, "n", NULL, &r, &err, &m), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "layer 1 width 0"));
+	l[1].width = 2;
+	l[0].dropout = 1.0f;
+	ck_assert_int_eq(fd_mlp_new(&cfg, "n", NULL, &r, &err, &m), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "dropout"));
+	l[0].dropout = 0.0f;
+	l[0].act = 7;
+	ck_assert_int_eq(fd_mlp_new(&cfg, "n", NULL, &r, &err, &m), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "activation 7"));
+	l[0].act = FD_ACT_LEAKY;
+	ck_assert_int_eq(fd_mlp_new(&cfg, "a_name_that_is_much_too_long_for_param_names", NULL, &r, &err, &m),
+			 FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.msg, "too long"));
+	ck_assert_ptr_eq(m, (struct fd_mlp *)&cfg);
+#undef BAD
+
+	/* a good net, misused */
+	m = make(&cfg, 19);
+	{
+		float X[3 * 5] = { 0 }, dY[2 * 5] = { 0 };
+		ck_assert_int_eq(fd_mlp_reserve(m, 0, &err), FDEN_E_INVALID);
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, &r)); /* nothing reserved */
+		fd_mlp_backward(m, dY, NULL);                      /* no forward: no-op */
+		ck_assert_int_eq(fd_mlp_reserve(m, 4, &err), FDEN_OK);
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 5, &r));  /* more than reserved */
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 0, &r));
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 4, NULL)); /* no dropout: no rng needed */
+		ck_assert_int_eq(fd_mlp_reserve(m, 5, &err), FDEN_OK); /* grows */
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 5, &r));
+	}
+	fd_mlp_free(m);
+	l[0].dropout = 0.5f;
+	m = make(&cfg, 20);
+	{
+		float X[3] = { 0 };
+		ck_assert_int_eq(fd_mlp_reserve(m, 1, &err), FDEN_OK);
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, NULL)); /* dropout needs an rng */
+	}
+	fd_mlp_free(m);
+}
+END_TEST
+
+static Suite *mlp_suite(void)
+{
+	Suite *s = suite_create("mlp");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_fd_paper_style);
+	tcase_add_test(tc, test_fd_code_style);
+	tcase_add_test(tc, test_backward_accumulates);
+	tcase_add_test(tc, test_no_alloc_after_reserve);
+	tcase_add_test(tc, test_nomem_cleans_up);
+	tcase_add_test(tc, test_infer_reentrant);
+	tcase_add_test(tc, test_layout_and_init);
+	tcase_add_test(tc, test_same_seed_same_net);
+	tcase_add_test(tc, test_learns);
+	tcase_add_test(tc, test_bad_args);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(mlp_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+}
