@@ -114,8 +114,10 @@ size_t data_n_classes(const struct fden_dataset *ds)
 	if (!seen)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (y[i] >= 0 && !seen[y[i]]++)
+		if (y[i] >= 0 && !seen[y[i]]) {
+			seen[y[i]] = 1;
 			k++;
+		}
 	free(seen);
 	return k;
 }

@@ -1,0 +1,277 @@
+/* Suite tools-eval: the evaluation building blocks of the fden tool
+ * (examples/fden/eval.c, cca.c, json.c) against hand-made cases whose
+ * answers are known in closed form. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cca.h"
+#include "eval.h"
+#include "json.h"
+
+static uint64_t rng_state;
+
+static double uniform(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL); /* splitmix64 */
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double normal(void)
+{
+	return sqrt(-2 * log(uniform())) * cos(2 * M_PI * uniform()); /* Box-Muller */
+}
+
+START_TEST(proto_nearest_mean)
+{
+	/* class means (0,0), (10,0), (0,10); two shots each */
+	const float sup[] = { -1, 0, 1, 0, 9, 1, 11, -1, 0, 9, 0, 11 };
+	const int32_t lab[] = { 0, 0, 1, 1, 2, 2 };
+	const float q[] = { 0.5f, 0.5f, 9, 0, 1, 8, 4, 0, 6, 0 };
+	int32_t pred[5];
+	double work[3 * 2 + 3];
+	ev_proto_predict(sup, lab, 6, 3, q, 5, 2, work, pred);
+	ck_assert_int_eq(pred[0], 0);
+	ck_assert_int_eq(pred[1], 1);
+	ck_assert_int_eq(pred[2], 2);
+	ck_assert_int_eq(pred[3], 0); /* 4 is nearer 0 than 10 */
+	ck_assert_int_eq(pred[4], 1); /* 6 is nearer 10 */
+	/* the mean, not the nearest shot: shots at 0 and 10 for class 0, 6 for class 1 */
+	const float s2[] = { 0, 10, 6 };
+	const int32_t l2[] = { 0, 0, 1 };
+	const float q2[] = { 9 };
+	double w2[2 + 2];
+	ev_proto_predict(s2, l2, 3, 2, q2, 1, 1, w2, pred);
+	ck_assert_int_eq(pred[0], 1); /* |9-5| > |9-6| */
+}
+END_TEST
+
+START_TEST(match_cosine_scale_invariant)
+{
+	const float sup[] = { 1, 0, 0, 1, -1, 0 };
+	const int32_t lab[] = { 0, 1, 2 };
+	float q[] = { 3, 0.5f, 0.2f, 7, -5, -1 };
+	int32_t pred[3], pred2[3];
+	double work[3 + 3];
+	ev_match_predict(sup, lab, 3, 3, q, 3, 2, work, pred);
+	ck_assert_int_eq(pred[0], 0);
+	ck_assert_int_eq(pred[1], 1);
+	ck_assert_int_eq(pred[2], 2);
+	for (int i = 0; i < 6; i++)
+		q[i] *= 100;
+	ev_match_predict(sup, lab, 3, 3, q, 3, 2, work, pred2);
+	ck_assert_mem_eq(pred, pred2, sizeof pred);
+	/* a query far along the support of class 1 but closer in Euclidean
+	 * distance to class 0's shot: cosine picks class 1 */
+	const float s3[] = { 1, 1, 100, 0 };
+	const int32_t l3[] = { 0, 1 };
+	const float q3[] = { 3, 0.1f };
+	double w3[2 + 2];
+	ev_match_predict(s3, l3, 2, 2, q3, 1, 2, w3, pred);
+	ck_assert_int_eq(pred[0], 1);
+}
+END_TEST
+
+START_TEST(ci95_formula)
+{
+	double v[100], mean, ci;
+	for (int i = 0; i < 100; i++)
+		v[i] = i % 2;
+	ev_mean_ci95(v, 100, &mean, &ci);
+	ck_assert_double_eq_tol(mean, 0.5, 1e-12);
+	/* sample std: sqrt(100 * 0.25 / 99) */
+	ck_assert_double_eq_tol(ci, 1.96 * sqrt(25.0 / 99.0) / 10.0, 1e-12);
+	for (int i = 0; i < 100; i++)
+		v[i] = 0.7;
+	ev_mean_ci95(v, 100, &mean, &ci);
+	ck_assert_double_eq_tol(ci, 0, 1e-12);
+}
+END_TEST
+
+START_TEST(psnr_known)
+{
+	float a[64], b[64];
+	for (int i = 0; i < 64; i++) {
+		a[i] = 0.25f;
+		b[i] = 0.35f;
+	}
+	ck_assert_double_eq_tol(ev_psnr(a, b, 64, 1.0), 20.0, 1e-4); /* mse 0.01 */
+	ck_assert_double_eq_tol(ev_psnr(a, b, 64, 255.0), 20.0 + 20 * log10(255.0), 1e-4);
+	ck_assert(isinf(ev_psnr(a, a, 64, 1.0)));
+}
+END_TEST
+
+START_TEST(loo_1nn)
+{
+	/* two tight clusters: perfect; alternating labels on a line: zero */
+	float x[40];
+	int32_t y[40];
+	for (int i = 0; i < 20; i++) {
+		x[i] = (float)(i < 10 ? 0.01 * i : 100 + 0.01 * i);
+		y[i] = i < 10 ? 3 : 7;
+	}
+	ck_assert_double_eq_tol(ev_loo_1nn(x, y, 20, 1), 1.0, 1e-12);
+	for (int i = 0; i < 40; i++) {
+		x[i] = (float)i;
+		y[i] = i % 2;
+	}
+	ck_assert_double_eq_tol(ev_loo_1nn(x, y, 40, 1), 0.0, 1e-12);
+}
+END_TEST
+
+START_TEST(cholesky_and_jacobi)
+{
+	double L[9] = { 2, 0, 0, -1, 3, 0, 0.5, 1, 1.5 }, A[9], eig[3];
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++) {
+			A[i * 3 + j] = 0;
+			for (int k = 0; k < 3; k++)
+				A[i * 3 + j] += L[i * 3 + k] * L[j * 3 + k]; /* A = L L^T */
+		}
+	ck_assert_int_eq(cca_cholesky(A, 3), 0);
+	for (int i = 0; i < 9; i++)
+		ck_assert_double_eq_tol(A[i], L[i], 1e-12);
+	double notpd[4] = { 1, 2, 2, 1 };
+	ck_assert_int_eq(cca_cholesky(notpd, 2), -1);
+	/* Q diag(5, 2, -1) Q^T with Q a rotation about z then x */
+	double c1 = cos(0.7), s1 = sin(0.7), c2 = cos(-1.1), s2 = sin(-1.1);
+	double Rz[9] = { c1, -s1, 0, s1, c1, 0, 0, 0, 1 }, Rx[9] = { 1, 0, 0, 0, c2, -s2, 0, s2, c2 };
+	double Q[9] = { 0 }, D[3] = { 5, 2, -1 }, M[9] = { 0 };
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			for (int k = 0; k < 3; k++)
+				Q[i * 3 + j] += Rz[i * 3 + k] * Rx[k * 3 + j];
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			for (int k = 0; k < 3; k++)
+				M[i * 3 + j] += Q[i * 3 + k] * D[k] * Q[j * 3 + k];
+	cca_jacobi_eigenvalues(M, 3, eig);
+	int found[3] = { 0 };
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 3; k++)
+			if (fabs(eig[i] - D[k]) < 1e-10)
+				found[k] = 1;
+	ck_assert(found[0] && found[1] && found[2]);
+}
+END_TEST
+
+START_TEST(cca_known_correlations)
+{
+	const size_t n = 20000, d = 3;
+	float *x = malloc(n * d * sizeof *x), *y = malloc(n * d * sizeof *y);
+	float *ym = malloc(n * d * sizeof *ym);
+	double corr[3], corr2[3];
+	const double rho[3] = { 0.9, 0.5, 0.0 };
+	/* an invertible mix of y's columns must not change the correlations */
+	const double mixm[9] = { 1, 2, 0, -1, 0.5, 3, 0.2, 0, 1 };
+	ck_assert(x && y && ym);
+	rng_state = 12345;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++) {
+			double a = normal(), e = normal();
+			x[i * d + j] = (float)(3 * a + 1);
+			y[i * d + j] = (float)(rho[j] * a + sqrt(1 - rho[j] * rho[j]) * e);
+		}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++) {
+			double s = 5;
+			for (size_t k = 0; k < d; k++)
+				s += mixm[j * 3 + k] * y[i * d + k];
+			ym[i * d + j] = (float)s;
+		}
+	ck_assert_int_eq(cca(x, y, n, d, d, 1e-6, corr), 0);
+	ck_assert_double_eq_tol(corr[0], 0.9, 0.02);
+	ck_assert_double_eq_tol(corr[1], 0.5, 0.03);
+	ck_assert_double_le(corr[2], 0.05);
+	ck_assert_int_eq(cca(x, ym, n, d, d, 1e-6, corr2), 0);
+	for (int k = 0; k < 3; k++)
+		ck_assert_double_eq_tol(corr[k], corr2[k], 1e-3);
+	/* unequal widths: x (3) vs the first column of y, correlation 0.9 */
+	float *y1 = malloc(n * sizeof *y1);
+	ck_assert(y1);
+	for (size_t i = 0; i < n; i++)
+		y1[i] = y[i * d];
+	ck_assert_int_eq(cca(x, y1, n, d, 1, 1e-6, corr), 0);
+	ck_assert_double_eq_tol(corr[0], 0.9, 0.02);
+	free(x);
+	free(y);
+	free(ym);
+	free(y1);
+}
+END_TEST
+
+START_TEST(json_writer)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	struct json j;
+	json_init(&j, f);
+	json_open(&j, NULL, '{');
+	json_str(&j, "name", "a\"b\\c\n");
+	json_num(&j, "x", 1.5);
+	json_num(&j, "nan", NAN);
+	json_open(&j, "list", '[');
+	json_int(&j, NULL, 3);
+	json_bool(&j, NULL, 1);
+	json_close(&j, ']');
+	json_open(&j, "empty", '{');
+	json_close(&j, '}');
+	json_close(&j, '}');
+	fclose(f);
+	ck_assert_str_eq(buf, "{\n  \"name\": \"a\\\"b\\\\c\\n\",\n  \"x\": 1.5,\n  \"nan\": null,\n"
+			      "  \"list\": [\n    3,\n    true\n  ],\n  \"empty\": {}\n}\n");
+	free(buf);
+}
+END_TEST
+
+START_TEST(report_json_fields)
+{
+	struct ev_report r;
+	memset(&r, 0, sizeof r);
+	r.n_tasks = 1;
+	r.task[0].ways = 5;
+	r.task[0].shots = 1;
+	r.task[0].done = 1;
+	r.task[0].mean[EV_IDE] = 0.5;
+	r.task[0].ci95[EV_IDE] = 0.01;
+	r.psnr_fden = NAN;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	ev_write_json(f, &r, "x");
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"f_ide\": {\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"mean\": 50,"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"psnr_fden_vs_host\": null"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"chance\": 20"));
+	free(buf);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("tools-eval");
+	TCase *tc = tcase_create("eval");
+	tcase_add_test(tc, proto_nearest_mean);
+	tcase_add_test(tc, match_cosine_scale_invariant);
+	tcase_add_test(tc, ci95_formula);
+	tcase_add_test(tc, psnr_known);
+	tcase_add_test(tc, loo_1nn);
+	tcase_add_test(tc, cholesky_and_jacobi);
+	tcase_add_test(tc, cca_known_correlations);
+	tcase_add_test(tc, json_writer);
+	tcase_add_test(tc, report_json_fields);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
