@@ -34,6 +34,7 @@ class TestConfig(unittest.TestCase):
         self.assertLessEqual(lo, 0.2)
         self.assertGreaterEqual(hi, 0.2)
         with fden.Config() as cfg:
+            cfg[Param.DROPOUT] = 0.2
             with self.assertRaises(fden.InvalidArgumentError) as cm:
                 cfg.set(Param.DROPOUT, hi + 1)
             self.assertTrue(cm.exception.detail)

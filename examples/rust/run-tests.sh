@@ -1,0 +1,38 @@
+#!/bin/sh
+# Build and test the Rust crate (cargo test --offline) against an installed libfden,
+# linked through `pkg-config --libs fden` as a consumer would.
+#
+# Which library (first match):
+#   FDEN_DESTDIR=/tmp/stage          a `meson install --destdir` tree (its fden.pc is
+#                                    used with PKG_CONFIG_SYSROOT_DIR=$FDEN_DESTDIR)
+#   FDEN_BUILD_DIR=/path/to/build    a meson build dir (default: <repo>/build); it is
+#                                    installed into a temporary destdir first
+# CARGO_TARGET_DIR defaults to $FDEN_BUILD_DIR/rust-target (or examples/rust/target).
+# Usage: examples/rust/run-tests.sh [cargo test args...]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tmp=
+cleanup() { [ -z "$tmp" ] || rm -rf "$tmp"; }
+trap cleanup EXIT
+
+if [ -z "${FDEN_DESTDIR:-}" ]; then
+	FDEN_BUILD_DIR=${FDEN_BUILD_DIR:-$root/build}
+	[ -d "$FDEN_BUILD_DIR" ] || { echo "no build dir $FDEN_BUILD_DIR: set FDEN_BUILD_DIR or FDEN_DESTDIR" >&2; exit 1; }
+	tmp=$(mktemp -d)
+	meson install -C "$FDEN_BUILD_DIR" --destdir "$tmp/stage" --no-rebuild --quiet >/dev/null
+	FDEN_DESTDIR=$tmp/stage
+	: "${CARGO_TARGET_DIR:=$FDEN_BUILD_DIR/rust-target}"
+fi
+FDEN_DESTDIR=$(cd "$FDEN_DESTDIR" && pwd)
+pc=$(find "$FDEN_DESTDIR" -name fden.pc | head -n 1)
+[ -n "$pc" ] || { echo "no fden.pc under $FDEN_DESTDIR" >&2; exit 1; }
+lib=$(find "$FDEN_DESTDIR" -name 'libfden.so*' | head -n 1)
+export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_SYSROOT_DIR="$FDEN_DESTDIR"
+export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
+unset FDEN_LIB_DIR
+echo "rust tests: pkg-config --libs fden = $(pkg-config --libs fden)"
+cd "$here"
+exec cargo test --offline "$@"

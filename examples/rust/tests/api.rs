@@ -1,0 +1,324 @@
+//! The safe wrapper against the real library: train, disentangle, entangle,
+//! save and load, host networks through the vtable, data and errors.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use fden::{status, Config, Dataset, Episodes, HostNet, InvNet, Model, Param, Sampler};
+
+const DIM: usize = 16;
+
+struct Rng(u64);
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(2685821657736338717) >> 11) as f64 / 9007199254740992.0
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform().max(1e-12), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// Class-structured latents: a centre per class plus low-rank style noise.
+fn latents(classes: usize, per: usize, seed: u64) -> (Vec<f32>, Vec<i32>) {
+    let mut r = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
+    let centres: Vec<f64> = (0..classes * DIM).map(|_| 2.0 * r.normal()).collect();
+    let basis: Vec<f64> = (0..3 * DIM).map(|_| r.normal()).collect();
+    let (mut z, mut y) = (Vec::new(), Vec::new());
+    for c in 0..classes {
+        for _ in 0..per {
+            let s: Vec<f64> = (0..3).map(|_| r.normal()).collect();
+            for j in 0..DIM {
+                let st: f64 = (0..3).map(|k| s[k] * basis[k * DIM + j]).sum();
+                z.push((centres[c * DIM + j] + st + 0.1 * r.normal()) as f32);
+            }
+            y.push(c as i32);
+        }
+    }
+    (z, y)
+}
+
+fn small_config(seed: f64) -> Config {
+    let mut cfg = Config::new().unwrap();
+    for (k, v) in [
+        (Param::Dim, DIM as f64),
+        (Param::DisWidth, 32.0),
+        (Param::DisTrunkDepth, 1.0),
+        (Param::DisHeadDepth, 1.0),
+        (Param::StatWidth1, 32.0),
+        (Param::StatWidth2, 16.0),
+        (Param::StatWidth3, 8.0),
+        (Param::EntBranchWidth, 16.0),
+        (Param::EntBranchDepth, 1.0),
+        (Param::EntTrunkWidth, 32.0),
+        (Param::EntTrunkDepth, 1.0),
+        (Param::Dropout, 0.0),
+        (Param::Lr, 1e-3),
+        (Param::Seed, seed),
+    ] {
+        cfg.set(k, v).unwrap();
+    }
+    cfg
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fden-rust-{}-{}", std::process::id(), name));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn version_matches_crate() {
+    assert_eq!(fden::version(), env!("CARGO_PKG_VERSION"));
+    let parts: Vec<u32> = fden::version().split('.').map(|p| p.parse().unwrap()).collect();
+    assert_eq!(fden::version_number(), parts[0] * 10000 + parts[1] * 100 + parts[2]);
+}
+
+#[test]
+fn config_errors_carry_detail() {
+    let mut cfg = Config::new().unwrap();
+    assert_eq!(cfg.get(Param::Dim).unwrap(), 256.0);
+    cfg.set(Param::Dim, 32.0).unwrap();
+    assert_eq!(cfg.get(Param::Dim).unwrap(), 32.0);
+    let (_, hi) = fden::bounds(Param::Dropout).unwrap();
+    let e = cfg.set(Param::Dropout, hi + 1.0).unwrap_err();
+    assert_eq!(e.status, status::INVALID);
+    assert!(!e.message.is_empty());
+    assert!(e.to_string().contains(&e.message));
+    assert_ne!(e.reason(), fden::strerror(status::IO));
+    assert_eq!(cfg.set_raw(9999, 1.0).unwrap_err().status, status::INVALID);
+}
+
+#[test]
+fn train_disentangle_entangle() {
+    let (z, y) = latents(10, 30, 1);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut sampler = Sampler::new(&ds, 5, 1, 1, 3).unwrap();
+    let mut model = Model::new(&small_config(7.0)).unwrap();
+    assert_eq!(model.dim(), DIM);
+
+    let err = |m: &Model| {
+        let (ide, sty) = m.disentangle(&z).unwrap();
+        let zt = m.entangle(&ide, &sty).unwrap();
+        zt.iter().zip(&z).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / z.len() as f64
+    };
+    let before = err(&model);
+    let mut last = None;
+    for _ in 0..200 {
+        let b = sampler.next_batch(8).unwrap();
+        last = Some(model.train_step(&b.episodes()).unwrap());
+    }
+    let st = last.unwrap();
+    assert_eq!(st.step, 200);
+    assert_eq!(model.step(), 200);
+    assert!(st.loss.is_finite() && (0.0..=1.0).contains(&st.accuracy));
+    assert!(err(&model) < before, "reconstruction did not improve");
+
+    let (ide, sty) = model.disentangle(&z[..7 * DIM]).unwrap();
+    assert_eq!((ide.len(), sty.len()), (7 * DIM, 7 * DIM));
+    assert_eq!(model.disentangle(&z[..7 * DIM]).unwrap().0, ide); // evaluation mode
+    let (dide, dsty) = model.disentangler().run(&z[..7 * DIM]).unwrap();
+    assert_eq!((dide, dsty), (ide.clone(), sty.clone()));
+    assert_eq!(model.entangler().run(&ide, &sty).unwrap(), model.entangle(&ide, &sty).unwrap());
+    assert!(model.factorizer().mine(&ide, &sty, 1).unwrap().is_finite());
+}
+
+#[test]
+fn same_seed_same_model() {
+    let (z, _) = latents(3, 4, 2);
+    let a = Model::new(&small_config(5.0)).unwrap();
+    let b = Model::new(&small_config(5.0)).unwrap();
+    let c = Model::new(&small_config(6.0)).unwrap();
+    assert_eq!(a.disentangle(&z).unwrap(), b.disentangle(&z).unwrap());
+    assert_ne!(a.disentangle(&z).unwrap(), c.disentangle(&z).unwrap());
+}
+
+#[test]
+fn save_and_load() {
+    let (z, y) = latents(10, 20, 3);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut sampler = Sampler::new(&ds, 5, 1, 1, 4).unwrap();
+    let mut model = Model::new(&small_config(7.0)).unwrap();
+    for _ in 0..5 {
+        model.train_step(&sampler.next_batch(4).unwrap().episodes()).unwrap();
+    }
+    let dir = tmp("save");
+    let path = dir.join("model.fden");
+    model.save(&path).unwrap();
+    let mut loaded = Model::load(&path).unwrap();
+    assert_eq!(loaded.step(), 5);
+    assert_eq!(loaded.dim(), DIM);
+    assert_eq!(loaded.disentangle(&z).unwrap(), model.disentangle(&z).unwrap());
+    assert_eq!(loaded.config().unwrap().get(Param::Seed).unwrap(), 7.0);
+    let b = sampler.next_batch(4).unwrap();
+    let s1 = model.train_step(&b.episodes()).unwrap();
+    let s2 = loaded.train_step(&b.episodes()).unwrap();
+    assert_eq!(s1.loss, s2.loss, "a loaded model continues training identically");
+
+    let e = Model::load(dir.join("missing.fden")).unwrap_err();
+    assert_eq!(e.status, status::IO);
+    assert!(e.message.contains("missing.fden"), "{e}");
+    std::fs::write(dir.join("junk.fden"), b"junk junk junk junk junk junk").unwrap();
+    let e = Model::load(dir.join("junk.fden")).unwrap_err();
+    assert!([status::FORMAT, status::CORRUPT, status::VERSION].contains(&e.status), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn argument_errors() {
+    let mut model = Model::new(&small_config(1.0)).unwrap();
+    let e = model.disentangle(&[0.0; 5]).unwrap_err();
+    assert_eq!(e.status, status::SHAPE);
+    let z = vec![0f32; 10 * DIM];
+    let labels = vec![0i32; 9];
+    let e = model.train_step(&Episodes::new(&z, &labels, 5, 1, 1)).unwrap_err();
+    assert_eq!(e.status, status::SHAPE);
+    // the library's own check: labels out of [0, ways)
+    let labels = vec![9i32; 10];
+    let e = model.train_step(&Episodes::new(&z, &labels, 5, 1, 1)).unwrap_err();
+    assert!(e.status == status::INVALID || e.status == status::SHAPE, "{e}");
+    assert!(!e.message.is_empty());
+    // non-finite input is rejected and the model is unchanged
+    let (zz, _) = latents(5, 2, 9);
+    let mut bad = zz.clone();
+    bad[3] = f32::NAN;
+    let lab: Vec<i32> = (0..10).map(|i| (i % 5) as i32).collect();
+    let before = model.disentangle(&zz).unwrap();
+    let e = model.train_step(&Episodes::new(&bad, &lab, 5, 1, 1)).unwrap_err();
+    assert!(e.status == status::NONFINITE || e.status == status::INVALID, "{e}");
+    assert_eq!(model.step(), 0);
+    assert_eq!(model.disentangle(&zz).unwrap(), before);
+}
+
+#[test]
+fn predict_few_shot() {
+    let (z, y) = latents(10, 20, 5);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let (train, test) = ds.split(5).unwrap();
+    assert_eq!(train.len() + test.len(), ds.len());
+    let mut model = Model::new(&small_config(3.0)).unwrap();
+    let mut s = Sampler::new(&train, 5, 1, 1, 1).unwrap();
+    for _ in 0..100 {
+        model.train_step(&s.next_batch(8).unwrap().episodes()).unwrap();
+    }
+    let mut ts = Sampler::new(&test, 5, 2, 4, 2).unwrap();
+    let (mut right, mut total) = (0, 0);
+    for _ in 0..10 {
+        let b = ts.next_batch(1).unwrap();
+        let ns = 5 * 2;
+        let (pred, prob) =
+            model.predict(&b.z[..ns * DIM], &b.labels[..ns], 5, &b.z[ns * DIM..]).unwrap();
+        assert_eq!(pred.len(), 20);
+        for (q, p) in pred.iter().enumerate() {
+            let row = &prob[q * 5..(q + 1) * 5];
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+            right += (*p == b.labels[ns + q]) as usize;
+            total += 1;
+        }
+    }
+    let acc = right as f64 / total as f64;
+    assert!(acc > 0.4, "few-shot accuracy {acc} on well separated classes (chance 0.2)");
+}
+
+/// A host network: z = 2x, x = z/2; counts drops.
+struct Doubler {
+    dropped: Arc<AtomicUsize>,
+    fail: bool,
+}
+
+impl HostNet for Doubler {
+    fn input_dim(&self) -> usize {
+        4
+    }
+    fn latent_dim(&self) -> usize {
+        4
+    }
+    fn encode(&mut self, x: &[f32], z: &mut [f32]) -> Result<(), String> {
+        if self.fail {
+            return Err("the host said no".into());
+        }
+        for (o, i) in z.iter_mut().zip(x) {
+            *o = 2.0 * i;
+        }
+        Ok(())
+    }
+    fn decode(&mut self, z: &[f32], x: &mut [f32]) -> Result<(), String> {
+        if self.fail {
+            panic!("host panic");
+        }
+        for (o, i) in x.iter_mut().zip(z) {
+            *o = i / 2.0;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Doubler {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn host_network_through_vtable() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let mut net = InvNet::from_host(Doubler { dropped: dropped.clone(), fail: false }).unwrap();
+    assert_eq!((net.input_dim(), net.latent_dim()), (4, 4));
+    let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+    let z = net.encode(&x).unwrap();
+    assert_eq!(z, x.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+    assert_eq!(net.decode(&z).unwrap(), x.to_vec());
+    assert_eq!(net.encode_dist(&x).unwrap_err().status, status::UNSUPPORTED);
+    assert_eq!(net.save(tmp("host").join("n")).unwrap_err().status, status::UNSUPPORTED);
+    drop(net);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "destroy dropped the host once");
+
+    let mut bad = InvNet::from_host(Doubler { dropped: dropped.clone(), fail: true }).unwrap();
+    let e = bad.encode(&x).unwrap_err();
+    assert_eq!(e.status, status::HOST);
+    assert!(e.message.contains("the host said no"), "{e}");
+    let e = bad.decode(&x).unwrap_err();
+    assert_eq!(e.status, status::HOST);
+    assert!(e.message.contains("panicked"), "{e}");
+}
+
+#[test]
+fn pca_fit_save_load() {
+    let mut r = Rng(11);
+    let (n, d, k) = (200, 24, 4);
+    let a: Vec<f64> = (0..n * k).map(|_| r.normal()).collect();
+    let b: Vec<f64> = (0..k * d).map(|_| r.normal()).collect();
+    let x: Vec<f32> = (0..n * d)
+        .map(|i| (0..k).map(|t| a[(i / d) * k + t] * b[t * d + i % d]).sum::<f64>() as f32 + 1.0)
+        .collect();
+    let mut net = InvNet::fit_pca(&x, d, k, 1).unwrap();
+    let zz = net.encode(&x).unwrap();
+    let back = net.decode(&zz).unwrap();
+    let maxerr = back.iter().zip(&x).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    assert!(maxerr < 0.05, "PCA of rank-{k} data reconstructs, max error {maxerr}");
+    let dir = tmp("pca");
+    net.save(dir.join("pca.fdn")).unwrap();
+    let mut loaded = InvNet::load(dir.join("pca.fdn")).unwrap();
+    assert_eq!(loaded.encode(&x).unwrap(), net.encode(&x).unwrap());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn dataset_roundtrip_npy() {
+    let (z, y) = latents(4, 5, 8);
+    let dir = tmp("npy");
+    fden::save_npy_f32(dir.join("z.npy"), &z, DIM).unwrap();
+    fden::save_npy_i32(dir.join("y.npy"), &y).unwrap();
+    let ds = Dataset::load_npy(dir.join("z.npy"), Some(&dir.join("y.npy"))).unwrap();
+    assert_eq!((ds.len(), ds.dim()), (20, DIM));
+    assert_eq!(ds.data(), &z[..]);
+    assert_eq!(ds.labels(), &y[..]);
+    let sel = ds.select(&[1, 3]).unwrap();
+    assert_eq!(sel.len(), 10);
+    assert!(sel.labels().iter().all(|&l| l == 1 || l == 3));
+    std::fs::remove_dir_all(dir).unwrap();
+}
