@@ -1,0 +1,148 @@
+// A C++17 consumer of libfden through the RAII wrapper in fden.hpp, built
+// with pkg-config only (see test.sh):
+//   c++ -std=c++17 main.cpp $(pkg-config --cflags --libs fden)
+// It plugs in a host network written as lambdas, trains a small model on
+// its latents, checks disentangle/entangle, saves and reloads the model,
+// and exits non-zero if anything is off.
+#include "fden.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+namespace {
+
+constexpr size_t in_dim = 12, dim = 12, classes = 8, per_class = 20;
+
+int failures = 0;
+
+void expect(bool ok, const char *what)
+{
+	std::printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+	failures += !ok;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const std::string dir = argc > 1 ? argv[1] : ".";
+	std::printf("libfden %s (header %s)\n", fden_version(), FDEN_VERSION_STRING);
+	expect(fden_version_number() == FDEN_VERSION_NUMBER, "header and library versions agree");
+
+	// Inputs: class centres plus noise.
+	std::mt19937 gen(1);
+	std::normal_distribution<float> normal;
+	std::vector<float> x;
+	std::vector<int32_t> y;
+	std::vector<float> centre(classes * in_dim);
+	for (auto &c : centre)
+		c = 2 * normal(gen);
+	for (size_t c = 0; c < classes; c++)
+		for (size_t k = 0; k < per_class; k++) {
+			for (size_t j = 0; j < in_dim; j++)
+				x.push_back(centre[c * in_dim + j] + 0.5f * normal(gen));
+			y.push_back(int32_t(c));
+		}
+
+	// A host network as two lambdas: z = x + 1, x = z - 1.
+	fden::invnet host(in_dim, dim,
+		[](const float *in, size_t n, float *out) { for (size_t i = 0; i < n * dim; i++) out[i] = in[i] + 1; },
+		[](const float *in, size_t n, float *out) { for (size_t i = 0; i < n * dim; i++) out[i] = in[i] - 1; });
+	std::vector<float> z = host.encode(x);
+	expect(std::fabs(host.decode(z)[5] - x[5]) < 1e-6f, "host network round trip");
+
+	// A host exception travels back through C as the original exception.
+	fden::invnet thrower(in_dim, dim,
+		[](const float *, size_t, float *) { throw std::runtime_error("host failure"); },
+		[](const float *, size_t, float *) {});
+	try {
+		thrower.encode(x);
+		expect(false, "host exception propagates");
+	} catch (const std::runtime_error &e) {
+		expect(std::string(e.what()) == "host failure", "host exception propagates");
+	}
+
+	// A small model; wrong settings throw fden::error with the detail.
+	fden::config cfg;
+	cfg.set(FDEN_P_DIM, dim).set(FDEN_P_DIS_WIDTH, 32).set(FDEN_P_STAT_WIDTH1, 32)
+		.set(FDEN_P_ENT_TRUNK_WIDTH, 32).set(FDEN_P_LR, 1e-3).set(FDEN_P_SEED, 3);
+	try {
+		cfg.set(FDEN_P_DIM, -5);
+		expect(false, "invalid setting throws");
+	} catch (const fden::error &e) {
+		expect(e.status() == FDEN_E_INVALID && !e.detail().empty(), "invalid setting throws");
+	}
+	fden::model m(cfg);
+
+	// Episodes: 5-way 1-shot 1-query, labels as the episode layout wants them.
+	std::uniform_int_distribution<size_t> pick(0, per_class - 1);
+	auto episodes = [&](size_t n_ep, std::vector<float> &ez, std::vector<int32_t> &el) {
+		ez.clear();
+		el.clear();
+		for (size_t e = 0; e < n_ep; e++) {
+			size_t first = (e * 3) % (classes - 4);
+			for (int part = 0; part < 2; part++)          /* support, then query */
+				for (size_t w = 0; w < 5; w++) {
+					size_t row = (first + w) * per_class + pick(gen);
+					ez.insert(ez.end(), z.begin() + row * dim, z.begin() + (row + 1) * dim);
+					el.push_back(int32_t(w));
+				}
+		}
+	};
+	std::vector<float> ez;
+	std::vector<int32_t> el;
+	auto recon = [&](const fden::model &mm) {
+		fden::factors f = mm.disentangle(z);
+		std::vector<float> zt = mm.entangle(f.ide, f.sty);
+		double se = 0;
+		for (size_t i = 0; i < z.size(); i++)
+			se += (zt[i] - z[i]) * (zt[i] - z[i]);
+		return se / double(z.size());
+	};
+	double before = recon(m);
+	fden_step_stats st{};
+	for (int i = 0; i < 150; i++) {
+		episodes(8, ez, el);
+		st = m.train_step(ez, el, 5, 1, 1);
+	}
+	double after = recon(m);
+	std::printf("step %llu: loss %.4f, accuracy %.2f, reconstruction mse %.4f -> %.4f\n",
+		    (unsigned long long)st.step, st.loss, st.accuracy, before, after);
+	expect(m.step() == 150 && std::isfinite(st.loss), "150 training steps");
+	expect(after < before, "entangler learns to reconstruct");
+
+	// Save, load, compare.
+	const std::string path = dir + "/cpp-model.fden";
+	m.save(path);
+	fden::model loaded = fden::model::load(path);
+	fden::factors a = m.disentangle(z), b = loaded.disentangle(z);
+	expect(loaded.step() == 150 && a.ide == b.ide && a.sty == b.sty, "save and load");
+	std::remove(path.c_str());
+	try {
+		fden::model::load(dir + "/no-such-model.fden");
+		expect(false, "loading a missing file throws");
+	} catch (const fden::error &e) {
+		expect(e.status() == FDEN_E_IO, "loading a missing file throws");
+	}
+
+	// Few-shot prediction on the first 5 classes.
+	std::vector<float> support, query;
+	std::vector<int32_t> sl, ql;
+	for (size_t c = 0; c < 5; c++)
+		for (size_t k = 0; k < 6; k++) {
+			auto &dst = k < 1 ? support : query;
+			size_t row = c * per_class + k;
+			dst.insert(dst.end(), z.begin() + row * dim, z.begin() + (row + 1) * dim);
+			(k < 1 ? sl : ql).push_back(int32_t(c));
+		}
+	std::vector<int32_t> pred = loaded.predict(support, sl, 5, query);
+	size_t right = 0;
+	for (size_t i = 0; i < pred.size(); i++)
+		right += pred[i] == ql[i];
+	std::printf("5-way 1-shot on training classes: %zu/%zu right\n", right, pred.size());
+	expect(right * 5 > pred.size() * 2, "prediction beats chance by far");
+
+	std::printf("%s\n", failures ? "C++ consumer: FAILED" : "C++ consumer: OK");
+	return failures ? 1 : 0;
+}
