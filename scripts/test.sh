@@ -3,15 +3,16 @@
 #   1. install missing Debian packages (scripts/install-deps.sh --tests)
 #   2. release build + `meson test` (all suites)
 #   3. ASan+UBSan build + `meson test` (all suites)
-#   4. Python, Rust and C++ binding tests, if their entry scripts exist,
+#   4. ThreadSanitizer build + the concurrency suite (scripts/tsan.sh)
+#   5. Python, Rust and C++ binding tests, if their entry scripts exist,
 #      against a `meson install --destdir` tree of the release build
-#   5. a bounded libFuzzer run, if fuzz/run.sh exists
+#   6. a bounded libFuzzer run, if fuzz/run.sh exists
 # Prints a summary; exits non-zero if any step failed.
 #
-# Options: --no-install --no-asan --no-bindings --no-fuzz --valgrind (adds
+# Options: --no-install --no-asan --no-tsan --no-bindings --no-fuzz --valgrind (adds
 # `meson test --setup valgrind` on the release build; slow)
-# Environment: BUILD_DIR (build), ASAN_BUILD_DIR (build-asan), FUZZ_BUILD_DIR
-# (build-fuzz), FUZZ_ARG (argument of fuzz/run.sh, default 60),
+# Environment: BUILD_DIR (build), ASAN_BUILD_DIR (build-asan), TSAN_BUILD_DIR
+# (build-tsan), FUZZ_BUILD_DIR (build-fuzz), FUZZ_ARG (argument of fuzz/run.sh, default 60),
 # MESON_TEST_ARGS (extra `meson test` arguments, e.g. --num-processes 2).
 # shellcheck disable=SC2086 # MESON_TEST_ARGS splits into words
 set -u
@@ -22,15 +23,16 @@ ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
 FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 FUZZ_ARG=${FUZZ_ARG:-60}
 MESON_TEST_ARGS=${MESON_TEST_ARGS:-}
-install=1 asan=1 bindings=1 fuzz=1 valgrind=0
+install=1 asan=1 tsan=1 bindings=1 fuzz=1 valgrind=0
 for a in "$@"; do
 	case "$a" in
 	--no-install) install=0 ;;
 	--no-asan) asan=0 ;;
+	--no-tsan) tsan=0 ;;
 	--no-bindings) bindings=0 ;;
 	--no-fuzz) fuzz=0 ;;
 	--valgrind) valgrind=1 ;;
-	-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
@@ -95,6 +97,12 @@ if [ $asan -eq 1 ]; then
 	else
 		step "asan build" 1
 	fi
+fi
+
+# --- ThreadSanitizer: many threads on one model -------------------------
+if [ $tsan -eq 1 ]; then
+	banner "ThreadSanitizer (${TSAN_BUILD_DIR:-build-tsan})"
+	./scripts/tsan.sh api-threads; step "tsan (api-threads)" $?
 fi
 
 # --- language bindings against an installed tree -------------------------

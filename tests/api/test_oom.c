@@ -1,0 +1,212 @@
+/* Out of memory and allocation discipline, through a counting allocator:
+ * - every allocation along model creation + a training step, and along
+ *   fden_model_load, is failed in turn: each attempt returns FDEN_E_NOMEM,
+ *   hands nothing out and leaks nothing (allocations == frees);
+ * - after a failed step the model still trains;
+ * - the steady state allocates nothing: the 2nd..Nth fden_train_step (same
+ *   or smaller batch) and serial fden_disentangle / fden_entangle. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tiny.h"
+
+#if defined(FDEN_SYM_fden_config_set_allocator) && defined(FDEN_SYM_fden_model_new) && \
+	defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_model_free)
+#define HAVE_TRAIN 1
+#endif
+
+#ifdef HAVE_TRAIN
+/* Model creation then one step, failing the k-th allocation. Returns the
+ * status of the first failing call (FDEN_OK if none failed). */
+static int create_and_step(struct counter *c, size_t k, const struct tiny_batch *b,
+			   int *failed_in_step)
+{
+	struct fden_allocator a = counting_allocator(c);
+	struct fden_config *cfg = tiny_config();
+	struct fden_model *m = (struct fden_model *)&m; /* poison: must stay untouched */
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->fail_at = k;
+	ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_OK);
+	rc = fden_model_new(cfg, &m);
+	fden_config_free(cfg);
+	*failed_in_step = 0;
+	if (rc != FDEN_OK) {
+		ck_assert_msg(m == (struct fden_model *)&m, "fden_model_new set *out on failure");
+		return rc;
+	}
+	rc = fden_train_step(m, &b->ep, NULL);
+	if (rc != FDEN_OK) {
+		*failed_in_step = 1;
+		ck_assert_uint_eq(fden_model_step(m), 0);
+		/* Memory is back: the same model takes the step. */
+		c->fail_at = 0;
+		ck_assert_msg(fden_train_step(m, &b->ep, NULL) == FDEN_OK,
+			      "step after an OOM failed: %s", fden_last_error());
+		ck_assert_uint_eq(fden_model_step(m), 1);
+	}
+	fden_model_free(m);
+	return rc;
+}
+
+START_TEST(oom_every_allocation_create_and_step)
+{
+	struct tiny_batch b;
+	struct counter c;
+	size_t k, total, in_step = 0;
+	int rc, fis;
+
+	tiny_batch_make(&b, TINY_DIM, 2, 3, 2, 1);
+	/* Count the allocations of a clean run. */
+	rc = create_and_step(&c, 0, &b, &fis);
+	ck_assert_int_eq(rc, FDEN_OK);
+	total = c.allocs;
+	ck_assert_uint_gt(total, 0);
+	ck_assert_uint_eq(c.allocs, c.frees);
+	for (k = 1; k <= total; k++) {
+		rc = create_and_step(&c, k, &b, &fis);
+		ck_assert_msg(rc == FDEN_E_NOMEM, "allocation %zu of %zu failed: status %d (%s)",
+			      k, total, rc, fden_last_error());
+		ck_assert_msg(fden_last_error()[0] != '\0', "no detail for OOM at %zu", k);
+		ck_assert_msg(c.allocs == c.frees, "allocation %zu failed: %zu allocs, %zu frees",
+			      k, c.allocs, c.frees);
+		in_step += (size_t)fis;
+	}
+	fprintf(stderr, "oom: %zu allocations along create+step (%zu in the step), all failed cleanly\n",
+		total, in_step);
+	tiny_batch_free(&b);
+}
+END_TEST
+
+#if defined(FDEN_SYM_fden_disentangle) && defined(FDEN_SYM_fden_entangle)
+START_TEST(steady_state_allocates_nothing)
+{
+	struct counter c;
+	struct fden_allocator a = counting_allocator(&c);
+	struct fden_config *cfg = tiny_config();
+	struct fden_model *m = NULL;
+	struct tiny_batch b, small;
+	size_t n = 700, before, i; /* more rows than one inference chunk */
+	float *z = malloc(n * TINY_DIM * sizeof *z), *fi = malloc(n * TINY_DIM * sizeof *fi);
+	float *fs = malloc(n * TINY_DIM * sizeof *fs), *zo = malloc(n * TINY_DIM * sizeof *zo);
+
+	memset(&c, 0, sizeof c);
+	ck_assert(z && fi && fs && zo);
+	tiny_fill(z, n * TINY_DIM);
+	tiny_batch_make(&b, TINY_DIM, 4, 3, 2, 2);
+	tiny_batch_make(&small, TINY_DIM, 2, 3, 2, 1);
+	ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+	fden_config_free(cfg);
+	ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
+	ck_assert_int_eq(fden_disentangle(m, z, n, fi, fs), FDEN_OK);
+	ck_assert_int_eq(fden_entangle(m, fi, fs, n, zo), FDEN_OK);
+
+	before = c.calls;
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
+		ck_assert_msg(c.calls == before, "train step %zu allocated %zu times", i + 2,
+			      c.calls - before);
+	}
+	ck_assert_int_eq(fden_train_step(m, &small.ep, NULL), FDEN_OK);
+	ck_assert_msg(c.calls == before, "a smaller batch allocated %zu times", c.calls - before);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(fden_disentangle(m, z, n, fi, fs), FDEN_OK);
+		ck_assert_int_eq(fden_disentangle(m, z, 5, fi, NULL), FDEN_OK);
+		ck_assert_int_eq(fden_entangle(m, fi, fs, n, zo), FDEN_OK);
+		ck_assert_msg(c.calls == before, "inference allocated %zu times", c.calls - before);
+	}
+	fden_model_free(m);
+	ck_assert_uint_eq(c.allocs, c.frees);
+	tiny_batch_free(&b);
+	tiny_batch_free(&small);
+	free(z);
+	free(fi);
+	free(fs);
+	free(zo);
+}
+END_TEST
+#endif
+
+#if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
+START_TEST(oom_every_allocation_load)
+{
+	struct fden_config *cfg = tiny_config();
+	struct fden_model *m = NULL, *l;
+	struct tiny_batch b;
+	struct counter c;
+	struct fden_allocator a = counting_allocator(&c);
+	char path[] = "/tmp/fden-oom-XXXXXX";
+	size_t k, total;
+	int fd = mkstemp(path), rc;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	tiny_batch_make(&b, TINY_DIM, 2, 3, 2, 1);
+	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+	fden_config_free(cfg);
+	ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
+	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
+	fden_model_free(m);
+
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(fden_model_load(path, &a, &l), FDEN_OK);
+	ck_assert_uint_eq(fden_model_step(l), 1);
+	fden_model_free(l);
+	total = c.allocs;
+	ck_assert_uint_gt(total, 0);
+	ck_assert_uint_eq(c.allocs, c.frees);
+	for (k = 1; k <= total; k++) {
+		memset(&c, 0, sizeof c);
+		c.fail_at = k;
+		l = (struct fden_model *)&l;
+		rc = fden_model_load(path, &a, &l);
+		ck_assert_msg(rc == FDEN_E_NOMEM, "load, allocation %zu of %zu failed: status %d (%s)",
+			      k, total, rc, fden_last_error());
+		ck_assert_msg(l == (struct fden_model *)&l, "fden_model_load set *out on failure");
+		ck_assert_msg(c.allocs == c.frees, "load, allocation %zu failed: %zu allocs, %zu frees",
+			      k, c.allocs, c.frees);
+	}
+	fprintf(stderr, "oom: %zu allocations along load, all failed cleanly\n", total);
+	unlink(path);
+	tiny_batch_free(&b);
+}
+END_TEST
+#endif
+#endif /* HAVE_TRAIN */
+
+static Suite *oom_suite(void)
+{
+	Suite *s = suite_create("api-oom");
+	TCase *tc = tcase_create("oom");
+
+	tcase_set_timeout(tc, 120);
+#ifdef HAVE_TRAIN
+	tcase_add_test(tc, oom_every_allocation_create_and_step);
+#if defined(FDEN_SYM_fden_disentangle) && defined(FDEN_SYM_fden_entangle)
+	tcase_add_test(tc, steady_state_allocates_nothing);
+#endif
+#if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
+	tcase_add_test(tc, oom_every_allocation_load);
+#endif
+#endif
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(oom_suite());
+	int failed, run;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	run = srunner_ntests_run(sr);
+	srunner_free(sr);
+	if (run == 0)
+		return 77; /* the model API has not landed yet */
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,178 @@
+/* Concurrency: many threads running fden_disentangle, fden_entangle and
+ * fden_predict on one trained model at once produce exactly the bits of a
+ * serial run (the model's workspace pool, chunking and BLIS calls must not
+ * share mutable state). Run it under ThreadSanitizer too (scripts/tsan.sh). */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tiny.h"
+
+#if defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_disentangle) && \
+	defined(FDEN_SYM_fden_entangle)
+
+#define THREADS 8
+#define ROUNDS 6
+#define N 600 /* more rows than one inference chunk */
+
+struct shared {
+	const struct fden_model *m;
+	const float *z;          /* N x dim */
+	const float *ide, *sty;  /* serial results */
+	const float *zt;         /* serial entangle of (ide, sty) */
+	const int32_t *pred;     /* serial predict, or NULL */
+	size_t dim;
+	pthread_barrier_t start;
+};
+
+struct worker {
+	struct shared *sh;
+	int id;
+	int mismatches;
+	int failures;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct shared *sh = w->sh;
+	size_t nd = (size_t)N * sh->dim, off, n, r;
+	float *ide = malloc(nd * sizeof *ide), *sty = malloc(nd * sizeof *sty);
+	float *zt = malloc(nd * sizeof *zt);
+	int32_t pred[N];
+
+	pthread_barrier_wait(&sh->start);
+	for (r = 0; r < ROUNDS; r++) {
+		/* Whole batch, and a per-thread slice at an odd offset. */
+		off = (size_t)(w->id * 37 + (int)r * 11) % (N / 2);
+		n = N - off;
+		if (fden_disentangle(sh->m, sh->z, N, ide, sty) != FDEN_OK ||
+		    fden_entangle(sh->m, sh->ide, sh->sty, N, zt) != FDEN_OK) {
+			w->failures++;
+			continue;
+		}
+		if (memcmp(ide, sh->ide, nd * sizeof *ide) || memcmp(sty, sh->sty, nd * sizeof *sty) ||
+		    memcmp(zt, sh->zt, nd * sizeof *zt))
+			w->mismatches++;
+		if (fden_disentangle(sh->m, sh->z + off * sh->dim, n, ide, NULL) != FDEN_OK) {
+			w->failures++;
+			continue;
+		}
+		if (memcmp(ide, sh->ide + off * sh->dim, n * sh->dim * sizeof *ide))
+			w->mismatches++;
+#ifdef FDEN_SYM_fden_predict
+		if (sh->pred) {
+			/* Support: the first 15 rows, classes i % 5; queries: the rest. */
+			int32_t sl[15];
+			size_t i;
+
+			for (i = 0; i < 15; i++)
+				sl[i] = (int32_t)(i % 5);
+			if (fden_predict(sh->m, sh->z, sl, 15, 5, sh->z + 15 * sh->dim, N - 15, pred,
+					 NULL) != FDEN_OK)
+				w->failures++;
+			else if (memcmp(pred, sh->pred, (N - 15) * sizeof *pred))
+				w->mismatches++;
+		}
+#endif
+	}
+	(void)pred;
+	free(ide);
+	free(sty);
+	free(zt);
+	return NULL;
+}
+
+START_TEST(threads_match_serial_bits)
+{
+	struct fden_config *cfg = tiny_config_w(16, 32);
+	struct fden_model *m = NULL;
+	struct tiny_batch b;
+	struct shared sh;
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	size_t dim = 16, nd = (size_t)N * dim, i;
+	float *z = malloc(nd * sizeof *z), *ide = malloc(nd * sizeof *ide);
+	float *sty = malloc(nd * sizeof *sty), *zt = malloc(nd * sizeof *zt);
+	int32_t *pred = NULL;
+	int mism = 0, fails = 0;
+
+	ck_assert(z && ide && sty && zt);
+	tiny_fill(z, nd);
+	tiny_batch_make(&b, dim, 4, 5, 2, 2);
+	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+	fden_config_free(cfg);
+	/* Train a little so batch-norm statistics and weights are not trivial. */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
+	ck_assert_int_eq(fden_disentangle(m, z, N, ide, sty), FDEN_OK);
+	ck_assert_int_eq(fden_entangle(m, ide, sty, N, zt), FDEN_OK);
+#ifdef FDEN_SYM_fden_predict
+	{
+		int32_t sl[15];
+
+		pred = malloc(N * sizeof *pred);
+		for (i = 0; i < 15; i++)
+			sl[i] = (int32_t)(i % 5);
+		ck_assert_int_eq(fden_predict(m, z, sl, 15, 5, z + 15 * dim, N - 15, pred, NULL),
+				 FDEN_OK);
+	}
+#endif
+	sh.m = m;
+	sh.z = z;
+	sh.ide = ide;
+	sh.sty = sty;
+	sh.zt = zt;
+	sh.pred = pred;
+	sh.dim = dim;
+	ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, THREADS), 0);
+	for (i = 0; i < THREADS; i++) {
+		w[i].sh = &sh;
+		w[i].id = (int)i;
+		w[i].mismatches = w[i].failures = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		mism += w[i].mismatches;
+		fails += w[i].failures;
+	}
+	pthread_barrier_destroy(&sh.start);
+	fprintf(stderr, "threads: %d threads x %d rounds: %d failures, %d mismatches\n", THREADS,
+		ROUNDS, fails, mism);
+	ck_assert_int_eq(fails, 0);
+	ck_assert_int_eq(mism, 0);
+	fden_model_free(m);
+	tiny_batch_free(&b);
+	free(z);
+	free(ide);
+	free(sty);
+	free(zt);
+	free(pred);
+}
+END_TEST
+#endif
+
+int main(void)
+{
+	Suite *s = suite_create("api-threads");
+	TCase *tc = tcase_create("threads");
+	SRunner *sr;
+	int failed, run;
+
+	tcase_set_timeout(tc, 60);
+#if defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_disentangle) && \
+	defined(FDEN_SYM_fden_entangle)
+	tcase_add_test(tc, threads_match_serial_bits);
+#endif
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	run = srunner_ntests_run(sr);
+	srunner_free(sr);
+	if (run == 0)
+		return 77;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
