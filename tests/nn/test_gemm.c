@@ -61,7 +61,8 @@ static double run_case(int ta, int tb, int m, int n, int k, float alpha, float b
 		for (int j = 0; j < n; j++)
 			err = fmax(err, fabs(C[(size_t)i * ldc + j] - R[(size_t)i * ldc + j]));
 		for (int j = n; j < ldc; j++)
-			ck_assert_float_eq(C[(size_t)i * ldc + j], C0[(size_t)i * ldc + j]);
+			if (C[(size_t)i * ldc + j] != C0[(size_t)i * ldc + j])
+				err = INFINITY; /* padding touched */
 	}
 	free(A);
 	free(B);
