@@ -90,6 +90,8 @@ int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_data
 void data_moments(const struct fden_dataset *ds, float *mean, float *std);
 /* Number of distinct labels. */
 size_t data_n_classes(const struct fden_dataset *ds);
+/* Number of classes with at least `need` (>= 1) rows. */
+size_t data_classes_with(const struct fden_dataset *ds, size_t need);
 
 /* ---- the steps, callable without a command line (the demo chains them) ---- */
 struct fit_args {

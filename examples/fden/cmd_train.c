@@ -201,6 +201,12 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 
 	if (!a->episodes || a->ways < 2 || !a->shots || !a->queries)
 		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2, --shots >= 1, --queries >= 1");
+	size_t have = data_classes_with(train_z, a->shots + a->queries);
+	if (have < a->ways) {
+		fprintf(stderr, "fden: %s: %zu-way episodes need %zu classes with %zu rows each; the "
+			"training data have %zu\n", cmd, a->ways, a->ways, a->shots + a->queries, have);
+		return EXIT_DATA;
+	}
 	if (a->resume && a->out && access(a->out, F_OK) == 0) {
 		rc = fden_model_load(a->out, NULL, &model);
 		if (rc)

@@ -100,7 +100,7 @@ bad:
 	return -1;
 }
 
-size_t data_n_classes(const struct fden_dataset *ds)
+size_t data_classes_with(const struct fden_dataset *ds, size_t need)
 {
 	size_t n = fden_dataset_size(ds), k = 0;
 	const int32_t *y = fden_dataset_labels(ds);
@@ -110,16 +110,19 @@ size_t data_n_classes(const struct fden_dataset *ds)
 			max = y[i];
 	if (max < 0)
 		return 0;
-	unsigned char *seen = calloc((size_t)max + 1, 1);
-	if (!seen)
+	size_t *cnt = calloc((size_t)max + 1, sizeof *cnt);
+	if (!cnt)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (y[i] >= 0 && !seen[y[i]]) {
-			seen[y[i]] = 1;
+		if (y[i] >= 0 && ++cnt[y[i]] == need)
 			k++;
-		}
-	free(seen);
+	free(cnt);
 	return k;
+}
+
+size_t data_n_classes(const struct fden_dataset *ds)
+{
+	return data_classes_with(ds, 1);
 }
 
 /* The classes present in ds and not in excl[0..n_excl). */

@@ -1,0 +1,243 @@
+/* Suite tools-e2e: the `fden` program end to end on a tiny synthetic IDX
+ * set written by the test (12 classes of 8x8 images: a class prototype with
+ * random brightness and noise). fit -> encode -> train -> resume -> eval ->
+ * translate, plus the exit codes of data mismatches and of an interrupted
+ * training. Models are a few dozen units wide and train for a few steps. */
+#include <check.h>
+
+#include "tools_util.h"
+
+/* A small model so that every step takes well under a millisecond. */
+#define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set",              \
+	"ent_branch_width=16", "--set", "stat_width1=32", "--set", "stat_width2=16", "--set", \
+	"stat_width3=8"
+#define TRAIN_DATA "--train-images", "train-x.idx", "--train-labels", "train-y.idx", "--split", "6"
+#define TEST_DATA "--test-images", "test-x.idx", "--test-labels", "test-y.idx", "--split", "6"
+
+static void data(void)
+{
+	if (!file_exists("train-x.idx")) {
+		write_idx_set("train-x.idx", "train-y.idx", 12, 30, 8, 11);
+		write_idx_set("test-x.idx", "test-y.idx", 12, 30, 8, 22);
+	}
+}
+
+static int count_lines(const char *name)
+{
+	char *b = read_all(name, NULL);
+	int n = 0;
+	if (!b)
+		return -1;
+	for (char *p = b; *p; p++)
+		n += *p == '\n';
+	free(b);
+	return n;
+}
+
+/* The JSON without its "seconds" line (timing differs between runs). */
+static char *json_without_time(const char *name)
+{
+	char *b = read_all(name, NULL);
+	if (!b)
+		return NULL;
+	char *p = strstr(b, "\"seconds\"");
+	if (p)
+		*p = '\0';
+	return b;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+START_TEST(pipeline)
+{
+	data();
+	/* fit a PCA on the 6 training classes */
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "net.fden",
+			     "--quiet", NULL), 0);
+	ck_assert(file_exists("net.fden"));
+	/* encode: a float32 .npy of 360 x 8 and its labels */
+	ck_assert_int_eq(run("encode", "--net", "net.fden", "--images", "test-x.idx", "--labels",
+			     "test-y.idx", "--out", "z.npy", "--labels-out", "y.npy", NULL), 0);
+	size_t len = 0;
+	char *npy = read_all("z.npy", &len);
+	ck_assert_ptr_nonnull(npy);
+	ck_assert(len > 10 && !memcmp(npy, "\x93NUMPY", 6));
+	ck_assert_ptr_nonnull(strstr(npy + 10, "(360, 8)"));
+	free(npy);
+	ck_assert(file_exists("y.npy"));
+	/* train 20 steps with checkpoints and a CSV log */
+	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, SMALL, "--steps", "20",
+			     "--checkpoint-every", "10", "--log-csv", "log.csv", "--out", "model.fden",
+			     "--progress-every", "0.001", NULL), 0);
+	ck_assert(file_exists("model.fden"));
+	ck_assert_int_eq(count_lines("log.csv"), 21);
+	/* off a terminal: plain progress lines, no carriage returns */
+	ck_assert_ptr_nonnull(strstr(run_err, "fden: train: 20 steps"));
+	ck_assert_ptr_null(strchr(run_err, '\r'));
+	/* resume to 30: only 10 more steps are logged */
+	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, "--steps", "30", "--resume",
+			     "--log-csv", "log.csv", "--out", "model.fden", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(run_err, "resuming 'model.fden' at step 20"));
+	ck_assert_int_eq(count_lines("log.csv"), 31);
+	ck_assert_ptr_nonnull(strstr(run_err, "30 in total"));
+	/* already there: nothing to do, still success */
+	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, "--steps", "30", "--resume",
+			     "--out", "model.fden", NULL), 0);
+	/* evaluate: table, JSON, the 20-way task skipped (6 test classes) */
+	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
+			     "--episodes", "40", "--queries", "5", "--json", "e1.json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(run_out, "f_ide, prototypical"));
+	ck_assert_ptr_nonnull(strstr(run_out, "5-way 1-shot"));
+	ck_assert_ptr_nonnull(strstr(run_out, "20-way 1-shot skipped"));
+	ck_assert_ptr_nonnull(strstr(run_out, "decode fidelity"));
+	char *j1 = json_without_time("e1.json");
+	ck_assert_ptr_nonnull(j1);
+	ck_assert_ptr_nonnull(strstr(j1, "\"f_sty\": {"));
+	ck_assert_ptr_nonnull(strstr(j1, "\"n_classes\": 6"));
+	ck_assert_ptr_nonnull(strstr(j1, "\"steps\": 30"));
+	ck_assert_ptr_null(strstr(j1, "\"psnr_fden_vs_host\": null"));
+	ck_assert_ptr_nonnull(strstr(j1, "\"predict_mismatch\": 0"));
+	/* raw z separates these classes well above chance (20%) */
+	char *zp = strstr(j1, "\"z_proto\": {\n");
+	ck_assert_ptr_nonnull(zp);
+	double acc = atof(strstr(zp, "\"mean\": ") + 8);
+	ck_assert_msg(acc > 50, "raw z 5-way 1-shot %.1f%%", acc);
+	/* same seed, same episodes, same numbers */
+	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
+			     "--episodes", "40", "--queries", "5", "--json", "e2.json", "--quiet",
+			     NULL), 0);
+	char *j2 = json_without_time("e2.json");
+	ck_assert_ptr_nonnull(j2);
+	ck_assert_str_eq(j1, j2);
+	free(j2);
+	/* another seed, other episodes */
+	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
+			     "--episodes", "40", "--queries", "5", "--seed", "7", "--json", "e3.json",
+			     NULL), 0);
+	j2 = json_without_time("e3.json");
+	ck_assert_ptr_nonnull(j2);
+	ck_assert_str_ne(j1, j2);
+	free(j1);
+	free(j2);
+	/* evaluate from latents alone: no PSNR */
+	ck_assert_int_eq(run("eval", "--model", "model.fden", "--images", "z.npy", "--labels",
+			     "y.npy", "--split", "6", "--episodes", "20", "--tasks", "5x1", "--json",
+			     "e4.json", NULL), 0);
+	j1 = read_all("e4.json", NULL);
+	ck_assert_ptr_nonnull(strstr(j1, "\"psnr_fden_vs_host\": null"));
+	free(j1);
+	/* translation grids: 5 x 6 tiles of 8x8 with 1-pixel gaps */
+	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
+			     "--pairs", "2", "--out", "grids", NULL), 0);
+	ck_assert(file_exists("grids/pair-000.png"));
+	ck_assert(file_exists("grids/pair-001.png"));
+	ck_assert(!file_exists("grids/pair-002.png"));
+	ck_assert(file_exists("grids/README.txt"));
+	unsigned char *png = (unsigned char *)read_all("grids/pair-001.png", &len);
+	ck_assert_ptr_nonnull(png);
+	ck_assert(len > 33 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8) && !memcmp(png + 12, "IHDR", 4));
+	ck_assert_uint_eq(be32(png + 16), 5 * 9 + 1);
+	ck_assert_uint_eq(be32(png + 20), 6 * 9 + 1);
+	free(png);
+	png = (unsigned char *)read_all("grids/swaps.png", &len);
+	ck_assert_ptr_nonnull(png);
+	ck_assert_uint_eq(be32(png + 16), 6 * 9 + 1);
+	ck_assert_uint_eq(be32(png + 20), 2 * 9 + 1);
+	free(png);
+	/* non-square inputs need a shape */
+	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
+			     "--width", "4", "--height", "4", "--out", "g2", NULL), 2);
+}
+END_TEST
+
+START_TEST(from_latents)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "6", TRAIN_DATA, "--out", "n6.fden",
+			     "--quiet", NULL), 0);
+	ck_assert_int_eq(run("encode", "--net", "n6.fden", "--images", "train-x.idx", "--labels",
+			     "train-y.idx", "--out", "z6.npy", "--labels-out", "y6.npy", NULL), 0);
+	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
+			     "--train-classes", "0-5", SMALL, "--steps", "5", "--out", "m6.fden",
+			     "--quiet", NULL), 0);
+	/* configuration errors: unknown key (2), out of range (2), a Dim the data do not have (5) */
+	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
+			     "--train-classes", "0-5", "--set", "no_such_key=1", "--steps", "5",
+			     "--out", "bad.fden", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(run_err, "unknown configuration key 'no_such_key'"));
+	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
+			     "--train-classes", "0-5", "--set", "dropout=7", "--steps", "5", "--out",
+			     "bad.fden", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(run_err, "fden: train: setting dropout=7: "));
+	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
+			     "--train-classes", "0-5", "--set", "dim=5", "--steps", "5", "--out",
+			     "bad.fden", NULL), 5);
+	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
+			     "--train-classes", "0-5", "--preset", "nonsense", "--steps", "5", "--out",
+			     "bad.fden", NULL), 2);
+	/* episodes wider than the training classes */
+	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
+			     "--train-classes", "0-5", "--ways", "7", "--steps", "5", "--out",
+			     "bad.fden", NULL), 5);
+	ck_assert(!file_exists("bad.fden"));
+	/* widths that do not match: Dim 6 model, Dim 8 test latents */
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
+			     "n8.fden", "--quiet", NULL), 0);
+	ck_assert_int_eq(run("eval", "--model", "m6.fden", "--net", "n8.fden", TEST_DATA,
+			     "--episodes", "5", NULL), 5);
+	ck_assert_ptr_nonnull(strstr(run_err, "fden: eval: "));
+	ck_assert_int_eq(run("translate", "--model", "m6.fden", "--net", "n8.fden", TEST_DATA,
+			     "--out", "g", NULL), 5);
+	/* a truncated model file */
+	size_t len;
+	char *m = read_all("m6.fden", &len);
+	ck_assert_ptr_nonnull(m);
+	write_file("cut.fden", m, len / 2);
+	free(m);
+	ck_assert_int_eq(run("eval", "--model", "cut.fden", TEST_DATA, NULL), 3);
+	ck_assert_ptr_nonnull(strstr(run_err, "fden: eval: loading model 'cut.fden': "));
+}
+END_TEST
+
+START_TEST(interrupt_saves)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
+			     "ni.fden", "--quiet", NULL), 0);
+	/* a long budget, interrupted after a second: checkpoint, status 130 */
+	int rc = run_signal(SIGINT, 1.5, "train", "--net", "ni.fden", TRAIN_DATA, SMALL, "--minutes",
+			    "5", "--checkpoint-every", "0", "--out", "mi.fden", NULL);
+	ck_assert_int_eq(rc, 130);
+	ck_assert_ptr_nonnull(strstr(run_err, "interrupted by signal 2"));
+	ck_assert(file_exists("mi.fden"));
+	/* the saved model is whole and resumable */
+	ck_assert_int_eq(run("eval", "--model", "mi.fden", "--net", "ni.fden", TEST_DATA,
+			     "--episodes", "5", "--tasks", "5x1", "--quiet", NULL), 0);
+	rc = run_signal(SIGTERM, 1.0, "train", "--net", "ni.fden", TRAIN_DATA, "--minutes", "5",
+			"--resume", "--out", "mi.fden", NULL);
+	ck_assert_int_eq(rc, 130);
+	ck_assert_ptr_nonnull(strstr(run_err, "resuming 'mi.fden'"));
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	if (tools_init(argc, argv))
+		return 1;
+	Suite *s = suite_create("tools-e2e");
+	TCase *tc = tcase_create("e2e");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, pipeline);
+	tcase_add_test(tc, from_latents);
+	tcase_add_test(tc, interrupt_saves);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rm_tree(work_dir);
+	return failed ? 1 : 0;
+}
