@@ -2,6 +2,8 @@
  * every element type, streamed in chunks so a hostile header never makes
  * us allocate more than the data actually present (times two). */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <limits.h>
 #include <string.h>
 #include <zlib.h>
@@ -180,6 +182,17 @@ static double elem(const unsigned char *p, int type, size_t i)
 	}
 }
 
+/* double -> float without the undefined behaviour of an out-of-range
+ * conversion: beyond FLT_MAX gives +-inf, NaN stays NaN. */
+static float to_f32(double d)
+{
+	if (d > FLT_MAX)
+		return HUGE_VALF;
+	if (d < -FLT_MAX)
+		return -HUGE_VALF;
+	return (float)d;
+}
+
 /* Grow an output array to hold at least need elements of esz bytes. */
 static int grow(void **arr, size_t *cap, size_t used, size_t need, size_t total, size_t esz,
 		struct bsrc *s)
@@ -287,7 +300,9 @@ static int parse(struct bsrc *s, int want, double scale, struct fd_array *out)
 			if (st)
 				goto fail;
 		}
-		if (want == FD_ARRAY_LABELS) {
+		if (k == 0) {
+			/* nothing whole arrived: arr may still be NULL */
+		} else if (want == FD_ARRAY_LABELS) {
 			int32_t *o = (int32_t *)arr + done;
 
 			for (i = 0; i < k; i++)
@@ -296,14 +311,14 @@ static int parse(struct bsrc *s, int want, double scale, struct fd_array *out)
 			float lut[256], *o = (float *)arr + done;
 
 			for (i = 0; i < 256; i++)
-				lut[i] = (float)((double)i * scale); /* v * scale */
+				lut[i] = to_f32((double)i * scale); /* v * scale */
 			for (i = 0; i < k; i++)
 				o[i] = lut[chunk[i]];
 		} else {
 			float *o = (float *)arr + done;
 
 			for (i = 0; i < k; i++)
-				o[i] = (float)(elem(chunk, type, i) * scale); /* v * scale */
+				o[i] = to_f32(elem(chunk, type, i) * scale); /* v * scale */
 		}
 		done += k;
 		if (got < want_n * esize) {

@@ -1,5 +1,7 @@
 /* NumPy .npy reader (a strict little parser for the header dict) and
  * writer (atomic, version 1.0 header padded to 64 bytes). */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +336,8 @@ int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 				double x;
 
 				memcpy(&x, &u, 8);
-				o[i] = (float)x;
+				/* out-of-range double -> float is undefined: saturate to +-inf */
+				o[i] = x > FLT_MAX ? HUGE_VALF : x < -FLT_MAX ? -HUGE_VALF : (float)x;
 			} else if (dt.kind == 'i') {
 				if (dt.size < 8 && (u >> (8 * dt.size - 1)) & 1)
 					u |= ~(uint64_t)0 << (8 * dt.size);

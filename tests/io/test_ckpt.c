@@ -461,6 +461,55 @@ START_TEST(test_alloc_failures)
 }
 END_TEST
 
+/* The seed corpus is written by fuzz/gen_corpus.py, an independent Python
+ * writer of the format: the reader must agree with it byte for byte. */
+START_TEST(test_python_written)
+{
+	const char *root = getenv("FDEN_SOURCE_ROOT");
+	struct fd_ckpt_reader *r;
+	struct fd_err err;
+	const void *d;
+	char path[1024];
+	size_t n, i;
+	struct {
+		const char *name;
+		int status;
+	} cases[] = {
+		{ "bad_crc", FDEN_E_CORRUPT }, { "future_version", FDEN_E_VERSION },
+		{ "truncated", FDEN_E_FORMAT }, { "duplicate", FDEN_E_FORMAT },
+		{ "bad_count", FDEN_E_FORMAT },
+	};
+
+	if (!root) {
+		fprintf(stderr, "FDEN_SOURCE_ROOT not set: skipped\n");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/fuzz/corpus/ckpt/valid_model", root);
+	ck_assert_msg(fd_ckpt_read(path, FD_CKPT_MODEL, NULL, &err, &r) == 0, "%s", err.msg);
+	ck_assert_uint_eq(fd_ckpt_count(r), 5);
+	ck_assert_int_eq(fd_ckpt_get(r, "dis.w0", FD_CKPT_F32, 12, &d, NULL), 0);
+	for (i = 0; i < 12; i++)
+		ck_assert_float_eq(((const float *)d)[i], (float)i);
+	ck_assert_int_eq(fd_ckpt_get(r, "step", FD_CKPT_U64, 1, &d, NULL), 0);
+	ck_assert_uint_eq(*(const uint64_t *)d, 42);
+	ck_assert_int_eq(fd_ckpt_get(r, "lr", FD_CKPT_F64, 1, &d, NULL), 0);
+	ck_assert_double_eq(*(const double *)d, 1e-4);
+	ck_assert_int_eq(fd_ckpt_get(r, "cfg", FD_CKPT_BYTES, 0, &d, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_mem_eq(d, "dim=8", 5);
+	fd_ckpt_reader_free(r);
+	snprintf(path, sizeof path, "%s/fuzz/corpus/ckpt/valid_empty", root);
+	ck_assert_int_eq(fd_ckpt_read(path, FD_CKPT_MODEL, NULL, &err, &r), 0);
+	ck_assert_uint_eq(fd_ckpt_count(r), 0);
+	fd_ckpt_reader_free(r);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(path, sizeof path, "%s/fuzz/corpus/ckpt/%s", root, cases[i].name);
+		ck_assert_msg(fd_ckpt_read(path, FD_CKPT_MODEL, NULL, &err, &r) == cases[i].status,
+			      "%s: %s", cases[i].name, err.msg);
+	}
+}
+END_TEST
+
 static Suite *ckpt_suite(void)
 {
 	Suite *s = suite_create("ckpt");
@@ -474,6 +523,7 @@ static Suite *ckpt_suite(void)
 	tcase_add_test(tc, test_writer_errors);
 	tcase_add_test(tc, test_atomic);
 	tcase_add_test(tc, test_alloc_failures);
+	tcase_add_test(tc, test_python_written);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -341,6 +341,33 @@ START_TEST(test_fashion_mnist)
 }
 END_TEST
 
+/* Inputs the fuzzer found, kept as regressions (run them under ASan+UBSan). */
+START_TEST(test_regressions)
+{
+	/* i32 data cut inside the first value: no output array exists yet */
+	static const unsigned char short_chunk[8] = { 0, 0, 0x0c, 1, 0x3a, 0x02, 0x03, 0x00 };
+	/* f64 values beyond float range saturate to +-inf instead of an undefined cast */
+	static const unsigned char f64[4 + 4 + 24] = {
+		0, 0, 0x0e, 1, 0, 0, 0, 3,
+		0x7e, 0x37, 0xe4, 0x3c, 0x88, 0x00, 0x75, 0x9c,  /* 1e300 */
+		0xfe, 0x37, 0xe4, 0x3c, 0x88, 0x00, 0x75, 0x9c,  /* -1e300 */
+		0x3f, 0xf0, 0, 0, 0, 0, 0, 0,                    /* 1.0 */
+	};
+	struct fd_array a;
+	struct fd_err err;
+
+	ck_assert_int_eq(fd_idx_read_mem(short_chunk, 8, "r", FD_ARRAY_FLOAT, 1, NULL, &err, &a),
+			 FDEN_E_FORMAT);
+	ck_assert_int_eq(fd_idx_read_mem(short_chunk, 8, "r", FD_ARRAY_LABELS, 1, NULL, &err, &a),
+			 FDEN_E_FORMAT);
+	ck_assert_int_eq(fd_idx_read_mem(f64, sizeof f64, "r", FD_ARRAY_FLOAT, 1, NULL, &err, &a), 0);
+	ck_assert(isinf(a.f32[0]) && a.f32[0] > 0);
+	ck_assert(isinf(a.f32[1]) && a.f32[1] < 0);
+	ck_assert_float_eq(a.f32[2], 1.0f);
+	fd_array_free(&a, NULL);
+}
+END_TEST
+
 static Suite *idx_suite(void)
 {
 	Suite *s = suite_create("idx");
@@ -351,6 +378,7 @@ static Suite *idx_suite(void)
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_dataset_idx);
 	tcase_add_test(tc, test_fashion_mnist);
+	tcase_add_test(tc, test_regressions);
 	suite_add_tcase(s, tc);
 	return s;
 }
