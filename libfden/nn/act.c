@@ -1,6 +1,11 @@
 /* Activation sweeps, with bias and dropout folded in. Each sweep is a
  * static always-inline body instantiated once per activation (act is a
  * constant in each instance), so every instance vectorises on its own. */
+/* Let GCC if-convert the float selects (leaky ReLU and its derivative) into
+ * vector blends; the library never reads floating-point exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "nn/act.h"
 
 #define FD_INLINE static inline __attribute__((always_inline))

@@ -1,5 +1,10 @@
 /* Batch norm with fused activation and dropout. Column statistics are
  * accumulated row by row (contiguous, vectorised along the width). */
+/* Let GCC if-convert the float selects (leaky ReLU and its derivative) into
+ * vector blends; the library never reads floating-point exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <math.h>
 
 #include "kernels/vec.h"

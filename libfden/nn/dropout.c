@@ -8,7 +8,7 @@ void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n)
 {
 	size_t i = 0;
 	double keep = 1.0 - (double)rate;
-	float scale;
+	float tbl[2];
 	uint64_t thr;
 
 	if (rate <= 0.0f) {
@@ -16,15 +16,18 @@ void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n)
 			mask[i] = 1.0f;
 		return;
 	}
-	scale = (float)(1.0 / keep);           /* 1 / (1 - rate) */
+	tbl[0] = 0.0f;
+	tbl[1] = (float)(1.0 / keep);          /* 1 / (1 - rate) */
 	thr = (uint64_t)(keep * 4294967296.0); /* (1 - rate) 2^32, < 2^32 */
+	/* table lookup, not a branch: keep/drop is random, so a branch would
+	 * mispredict at rate p(1-p) */
 	for (; i + 1 < n; i += 2) {
 		uint64_t r = fd_rng_u64(rng);
-		mask[i] = (r >> 32) < thr ? scale : 0.0f;
-		mask[i + 1] = (r & 0xffffffffu) < thr ? scale : 0.0f;
+		mask[i] = tbl[(r >> 32) < thr];
+		mask[i + 1] = tbl[(r & 0xffffffffu) < thr];
 	}
 	if (i < n)
-		mask[i] = (fd_rng_u64(rng) >> 32) < thr ? scale : 0.0f;
+		mask[i] = tbl[(fd_rng_u64(rng) >> 32) < thr];
 }
 
 void fd_dropout_forward(struct fd_rng *rng, float rate, const float *x,

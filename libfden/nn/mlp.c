@@ -188,9 +188,9 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 	m->bufs = nb ? fd_calloc(alloc, (size_t)nb, sizeof *m->bufs) : NULL;
 	m->block = fd_calloc(alloc, m->block_n, sizeof(float));
 	if (!m->L || !m->params || (nb && !m->bufs) || !m->block) {
+		size_t nf = m->block_n;
 		fd_mlp_free(m);
-		return fd_err_set(err, FDEN_E_NOMEM, "mlp: no memory for %zu parameters",
-				  m->block_n);
+		return fd_err_set(err, FDEN_E_NOMEM, "mlp: no memory for %zu parameter floats", nf);
 	}
 	m->grad0 = m->block + sec;
 
