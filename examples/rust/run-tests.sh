@@ -7,7 +7,8 @@
 #                                    used with PKG_CONFIG_SYSROOT_DIR=$FDEN_DESTDIR)
 #   FDEN_BUILD_DIR=/path/to/build    a meson build dir (default: <repo>/build); it is
 #                                    installed into a temporary destdir first
-# CARGO_TARGET_DIR defaults to $FDEN_BUILD_DIR/rust-target (or examples/rust/target).
+# CARGO_TARGET_DIR defaults to $FDEN_BUILD_DIR/rust-target when FDEN_BUILD_DIR is set,
+# else examples/rust/target (gitignored). cargo is looked up in PATH, then ~/.cargo/bin.
 # Usage: examples/rust/run-tests.sh [cargo test args...]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,6 @@ if [ -z "${FDEN_DESTDIR:-}" ]; then
 	tmp=$(mktemp -d)
 	meson install -C "$FDEN_BUILD_DIR" --destdir "$tmp/stage" --no-rebuild --quiet >/dev/null
 	FDEN_DESTDIR=$tmp/stage
-	: "${CARGO_TARGET_DIR:=$FDEN_BUILD_DIR/rust-target}"
 fi
 FDEN_DESTDIR=$(cd "$FDEN_DESTDIR" && pwd)
 pc=$(find "$FDEN_DESTDIR" -name fden.pc | head -n 1)
@@ -31,7 +31,11 @@ lib=$(find "$FDEN_DESTDIR" -name 'libfden.so*' | head -n 1)
 export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PKG_CONFIG_SYSROOT_DIR="$FDEN_DESTDIR"
 export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -n "${FDEN_BUILD_DIR:-}" ]; then
+	CARGO_TARGET_DIR=$FDEN_BUILD_DIR/rust-target
+fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
+command -v cargo >/dev/null 2>&1 || PATH="$PATH:$HOME/.cargo/bin"
 unset FDEN_LIB_DIR
 echo "rust tests: pkg-config --libs fden = $(pkg-config --libs fden)"
 cd "$here"

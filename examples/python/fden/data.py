@@ -113,6 +113,13 @@ class Sampler(Handle):
                         self.queries, int(seed))
         self._own(ptr, dataset)
 
+    @property
+    def ptr(self):
+        """The raw sampler; raises FDEN_E_STATE once it or its data set is closed."""
+        if self.dataset.closed:
+            raise errors.FdenError(errors.E_STATE, "the Sampler's Dataset is closed")
+        return Handle.ptr.fget(self)
+
     def next(self, n_episodes=1):
         """Draw episodes: {"z": rows x dim float32, "labels": int32 in [0, ways),
         "classes": n_episodes x ways original ids, "ways", "shots", "queries"}.

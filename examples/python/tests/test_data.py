@@ -98,6 +98,15 @@ class TestSampler(unittest.TestCase):
             np.testing.assert_array_equal(rows[:, 0], cls[lab])
             self.assertEqual(len(set(rows[:, 1].tolist())), per)
 
+    def test_closed_dataset_guard(self):
+        x, y = tagged()
+        ds = fden.Dataset.from_arrays(x, y)
+        s = fden.Sampler(ds, 3, 1, 1)
+        ds.close()
+        with self.assertRaises(fden.FdenError) as cm:
+            s.next(1)
+        self.assertEqual(cm.exception.status, fden.errors.E_STATE)
+
     def test_seeded(self):
         x, y = tagged()
         ds = fden.Dataset.from_arrays(x, y)
