@@ -19,13 +19,25 @@ struct fden_sampler; /**< seeded C-way K-shot Q-query episode sampler */
  * Load images and labels from IDX files (gzip-compressed or plain, any IDX
  * element type, any number of dimensions: each item is flattened to one
  * row). `scale` multiplies every value (1/255 for 8-bit images).
- * @param labels_path NULL: labels all 0
+ * @param labels_path NULL: labels all 0; else a 1-D IDX of ubyte, byte,
+ *        short or int labels
+ * @return FDEN_OK; FDEN_E_IO (open/read failure), FDEN_E_FORMAT (bad magic
+ *         or type, truncated, trailing bytes, corrupt gzip), FDEN_E_SHAPE
+ *         (label count differs from image count), FDEN_E_OVERFLOW,
+ *         FDEN_E_NOMEM; fden_last_error() names the file and the problem
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
 					       const char *labels_path, double scale,
 					       struct fden_dataset **out);
-/** Load a 2-D float32 (or float64) .npy and optional integer-label .npy. @since 0.1 */
+/**
+ * Load a 2-D float32 (or float64) .npy and optional integer-label .npy.
+ * Any numeric dtype is read as float; arrays of more than 2 dimensions are
+ * flattened to rows. Little-endian, C order only (fortran_order True is
+ * FDEN_E_FORMAT); labels (i1..i8, u1..u8) must fit int32.
+ * @return as fden_dataset_load_idx(); FDEN_E_VERSION for a .npy version > 3
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_dataset_load_npy(const char *x_path, const char *labels_path,
 					       struct fden_dataset **out);
 /** Make a data set from arrays (copied). @since 0.1 */
@@ -41,13 +53,18 @@ FDEN_EXPORT const float *fden_dataset_data(const struct fden_dataset *ds);
 FDEN_EXPORT const int32_t *fden_dataset_labels(const struct fden_dataset *ds);
 /**
  * The rows whose label is in classes[0..n_classes), as a new data set
- * (labels kept as they are).
+ * (labels kept as they are, rows in their original order).
+ * @return FDEN_E_INVALID when no row has one of the classes
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_select(const struct fden_dataset *ds,
 					     const int32_t *classes, size_t n_classes,
 					     struct fden_dataset **out);
-/** Rows with label < first_test, and the rest. @since 0.1 */
+/**
+ * Rows with label < first_test, and the rest (two new data sets).
+ * @return FDEN_E_INVALID when either part would be empty
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_dataset_split(const struct fden_dataset *ds, int32_t first_test,
 					    struct fden_dataset **train,
 					    struct fden_dataset **test);
@@ -72,6 +89,10 @@ FDEN_EXPORT FDEN_WUR int fden_png_save_gray(const char *path, const float *pixel
 /**
  * A sampler of episodes from a data set (borrowed; it must outlive the
  * sampler). Classes with fewer than shots+queries rows are never drawn.
+ * Draws are uniform: `ways` distinct classes, then shots+queries distinct
+ * rows of each, from the sampler's own generator seeded with `seed`.
+ * @return FDEN_OK; FDEN_E_INVALID (ways or shots 0, or fewer than `ways`
+ *         classes with shots+queries rows), FDEN_E_OVERFLOW, FDEN_E_NOMEM
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t ways,
