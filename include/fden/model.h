@@ -36,7 +36,7 @@ enum fden_param {
 	FDEN_P_ENT_BRANCH_DEPTH = 9, /**< hidden layers of E_ide, E_sty (2) */
 	FDEN_P_ENT_TRUNK_WIDTH = 10, /**< E_enc hidden width (512) */
 	FDEN_P_ENT_TRUNK_DEPTH = 11, /**< hidden layers of E_enc (3) */
-	FDEN_P_DROPOUT = 12,         /**< dropout rate on hidden layers (0.2) */
+	FDEN_P_DROPOUT = 12,         /**< dropout rate on hidden layers (default 0; paper 0.2) */
 	FDEN_P_DROPOUT_OUTPUT = 13,  /**< dropout on linear output layers too, as the paper's table (1) */
 	FDEN_P_LEAKY_SLOPE = 14,     /**< leaky ReLU slope (0.01) */
 	FDEN_P_BATCHNORM = 15,       /**< batch norm on each sub-network's first layer (1) */
@@ -48,14 +48,14 @@ enum fden_param {
 	FDEN_P_ADAM_BETA1 = 21,      /**< (0.5) */
 	FDEN_P_ADAM_BETA2 = 22,      /**< (0.999) */
 	FDEN_P_ADAM_EPS = 23,        /**< (1e-8) */
-	FDEN_P_INIT = 24,            /**< enum fden_init (FDEN_INIT_TRUNC_NORMAL) */
+	FDEN_P_INIT = 24,            /**< enum fden_init (default HE_NORMAL; paper TRUNC_NORMAL) */
 	FDEN_P_INIT_SIGMA = 25,      /**< sigma of the truncated normal (0.001) */
 	FDEN_P_SEED = 26,            /**< seed of the model's random generator (0..2^53) */
-	FDEN_P_ALIGN_HEAD = 27,      /**< enum fden_align_head */
-	FDEN_P_ALIGN_WIDTH = 28,     /**< relation head hidden width (Dim/2) */
+	FDEN_P_ALIGN_HEAD = 27,      /**< enum fden_align_head (default PROTOTYPICAL; paper RELATION) */
+	FDEN_P_ALIGN_WIDTH = 28,     /**< relation head hidden width, 2 layers (0 = Dim/2) */
 	FDEN_P_MINE_MA = 29,         /**< MINE moving-average bias correction on/off (0) */
 	FDEN_P_MINE_MA_RATE = 30,    /**< its rate (0.01) */
-	FDEN_P_STOCHASTIC = 31,      /**< sample z = mu + s*sigma*eps when log-sigma is given (0) */
+	FDEN_P_STOCHASTIC = 31,      /**< sample z = mu + s*sigma*eps when log-sigma is given (0); L_R's target stays mu */
 	FDEN_P_STOCHASTIC_SCALE = 32,/**< s (0.1, the authors' code) */
 	FDEN_P_CLIP = 33,            /**< adaptive gradient clipping on/off (1) */
 	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1) */
@@ -78,7 +78,7 @@ enum fden_align_head {
 
 /** Whole-configuration presets for fden_config_preset(). */
 enum fden_preset {
-	FDEN_PRESET_DEFAULT = 0, /**< the library's measured defaults */
+	FDEN_PRESET_DEFAULT = 0, /**< PAPER but dropout 0, He init, prototypical head (measured) */
 	FDEN_PRESET_PAPER = 1,   /**< Appendix B of the paper, as written */
 };
 

@@ -331,6 +331,43 @@ START_TEST(predict_relation)
 }
 END_TEST
 
+/* Stochastic input: z = mu + s exp(logsig) eps changes the step (and the
+ * rng), a log-sigma of -40 does not; off, log-sigma is ignored. */
+START_TEST(stochastic_input)
+{
+	struct fden_config *c = tu_small_config(4, FDEN_ALIGN_PROTOTYPICAL);
+	struct fden_model *m = NULL;
+	struct tu_episodes t;
+	struct fden_step_stats s0, s1, s2, s3;
+	struct fd_rng r0;
+
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_STOCHASTIC, 1), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_STOCHASTIC_SCALE, 1), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+	tu_episodes_make(&t, 2, 3, 2, 1, 4);
+	ck_assert_int_eq(fd_train_grad(m, &t.ep, &s0, NULL), FDEN_OK); /* no log-sigma: plain */
+	t.ep.z_log_sigma = t.ls;
+	r0 = m->rng;
+	ck_assert_int_eq(fd_train_grad(m, &t.ep, &s1, NULL), FDEN_OK);
+	ck_assert_mem_eq(&r0, &m->rng, sizeof r0); /* the test hook restores the rng */
+	ck_assert(s1.l_r != s0.l_r);
+	for (size_t i = 0; i < 2 * 3 * 3 * 4; i++)
+		t.ls[i] = -40;
+	ck_assert_int_eq(fd_train_grad(m, &t.ep, &s2, NULL), FDEN_OK);
+	ck_assert_double_eq_tol(s2.l_r, s0.l_r, 1e-9);
+	fden_model_free(m);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_STOCHASTIC, 0), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+	for (size_t i = 0; i < 2 * 3 * 3 * 4; i++)
+		t.ls[i] = 1;
+	ck_assert_int_eq(fd_train_grad(m, &t.ep, &s3, NULL), FDEN_OK);
+	ck_assert(s3.l_r == s0.l_r);
+	fden_model_free(m);
+	fden_config_free(c);
+	tu_episodes_free(&t);
+}
+END_TEST
+
 /* The paper preset builds the paper's widths; one step runs. */
 START_TEST(paper_preset)
 {
@@ -370,6 +407,7 @@ int main(void)
 	tcase_add_test(tc, predict_proto);
 	tcase_add_test(tc, predict_matching);
 	tcase_add_test(tc, predict_relation);
+	tcase_add_test(tc, stochastic_input);
 	tcase_add_test(tc, paper_preset);
 	suite_add_tcase(s, tc);
 	tu_run(s, &nf);

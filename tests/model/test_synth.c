@@ -200,7 +200,14 @@ static void std_of(const struct data *D, float *mean, float *sd)
 START_TEST(synthetic_factors)
 {
 	enum { E = 16, WAYS = 5, SHOTS = 1, QUER = 2, EVAL = 500 };
+	/* overrides for exploring (the assertions hold for the defaults only) */
 	int steps = getenv("FDEN_SYNTH_STEPS") ? atoi(getenv("FDEN_SYNTH_STEPS")) : 1500;
+	int head = getenv("FDEN_SYNTH_HEAD") ? atoi(getenv("FDEN_SYNTH_HEAD")) : FDEN_ALIGN_PROTOTYPICAL;
+	double drop = getenv("FDEN_SYNTH_DROPOUT") ? atof(getenv("FDEN_SYNTH_DROPOUT")) : 0.0;
+	int init = getenv("FDEN_SYNTH_INIT") ? atoi(getenv("FDEN_SYNTH_INIT")) : FDEN_INIT_HE_NORMAL;
+	int ma = getenv("FDEN_SYNTH_MA") ? atoi(getenv("FDEN_SYNTH_MA")) : 0;
+	int asserts = steps == 1500 && head == FDEN_ALIGN_PROTOTYPICAL && drop == 0.0 &&
+		      init == FDEN_INIT_HE_NORMAL && ma == 0;
 	struct data tr, te;
 	struct fden_config *c = NULL;
 	struct fden_model *m = NULL;
@@ -232,6 +239,10 @@ START_TEST(synthetic_factors)
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ENT_TRUNK_WIDTH, 64), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 1e-3), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_SEED, 1), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_ALIGN_HEAD, head), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_DROPOUT, drop), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_INIT, init), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_MINE_MA, ma), FDEN_OK);
 	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
 	fden_config_free(c);
 	ck_assert_int_eq(fden_model_set_standardization(m, mean, sd), FDEN_OK);
@@ -296,15 +307,16 @@ START_TEST(synthetic_factors)
 	}
 	mine1 = fresh_mine(fi, fs, te.n);
 	fprintf(stderr,
-		"synthetic (Dim %d, %d train / %d unseen classes, %d steps of %d episodes 5-way 1-shot):\n"
+		"synthetic (Dim %d, %d train / %d unseen classes, %d steps of %d episodes 5-way 1-shot;"
+		" head %d, dropout %g, init %d, MINE MA %d):\n"
 		"  5-way 1-shot on unseen classes: f_ide %.1f%% (untrained %.1f%%), f_sty %.1f%%, raw z %.1f%% (chance 20%%)\n"
-		"  reconstruction: mean ||z - z~||^2 / total variance = %.4f\n"
+		"  reconstruction: mean ||z - z~||^2 / total variance = %.6f\n"
 		"  fresh MINE estimate of I(f_ide; f_sty): untrained %.3f, trained %.3f nats\n"
 		"  model's L_M: first 50 steps %.3f, last 50 %.3f; last-50 query accuracy %.1f%%\n"
 		"  speed: %.1f steps/s (%d rows a step, 1 thread)\n",
-		DIM, NTRAIN, NTEST, steps, E, 100 * acc_ide, 100 * acc_ide0, 100 * acc_sty, 100 * acc_raw,
+		DIM, NTRAIN, NTEST, steps, E, head, drop, init, ma, 100 * acc_ide, 100 * acc_ide0, 100 * acc_sty, 100 * acc_raw,
 		mse / var, mine0, mine1, lm_first, lm_last, 100 * acc_last, steps / secs, (int)N);
-	if (steps >= 1500) {
+	if (asserts) {
 		ck_assert_msg(acc_ide > 0.6, "f_ide accuracy %.3f", acc_ide);
 		ck_assert_msg(acc_ide > acc_raw + 0.1, "f_ide %.3f vs raw %.3f", acc_ide, acc_raw);
 		ck_assert_msg(acc_sty < 0.35, "f_sty accuracy %.3f", acc_sty);
