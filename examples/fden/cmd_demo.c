@@ -19,6 +19,39 @@ static int add_set(void *ctx, const char *value)
 	return 0;
 }
 
+/* Autoencoder epochs that fit in 30% of the budget (1..10), from one timed
+ * epoch on a subset of the rows. */
+static int auto_epochs(const char *cmd, const struct fden_dataset *train, struct fit_args *fa,
+		       double budget)
+{
+	size_t n = fden_dataset_size(train), d = fden_dataset_dim(train);
+	size_t m = n < 3000 ? n : 3000;
+	struct fden_dataset *sub = NULL;
+	struct fden_invnet *probe = NULL;
+	struct fit_args pa = *fa;
+	int rc = fden_dataset_new(fden_dataset_data(train), fden_dataset_labels(train), m, d, &sub);
+	if (rc)
+		return cli_fail(cmd, rc, "timing the autoencoder");
+	pa.epochs = 1;
+	pa.out = NULL;
+	int q = cli_quiet;
+	cli_quiet = 1;
+	double t = cli_now();
+	rc = run_fit(cmd, sub, &pa, &probe);
+	t = cli_now() - t;
+	cli_quiet = q;
+	fden_invnet_free(probe);
+	fden_dataset_free(sub);
+	if (rc)
+		return rc;
+	double epoch = t * (double)n / (double)m; /* seconds per full epoch */
+	double e = 0.3 * 60 * budget / (epoch > 1e-3 ? epoch : 1e-3);
+	fa->epochs = e < 1 ? 1 : e > 10 ? 10 : (size_t)e;
+	cli_info("fden: %s: the autoencoder takes about %.0f s an epoch here: %zu epochs", cmd,
+		 epoch, fa->epochs);
+	return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	const char *cmd = "demo";
@@ -31,6 +64,7 @@ int cmd_demo(int argc, char **argv)
 	struct translate_args xa = { .pairs = 8, .seed = 1 };
 	int help = 0, quiet = 0;
 	fit_args_default(&fa);
+	fa.epochs = 0; /* auto */
 	train_args_default(&ta);
 	ev_options_default(&eo);
 	eo.n_tasks = 2; /* 5 unseen classes: 5-way 1-shot and 5-shot */
@@ -45,7 +79,7 @@ int cmd_demo(int argc, char **argv)
 		{ "kind", OPT_STR, &fa.kind, "ae|pca", "invertible network (default ae)", NULL, NULL },
 		{ "latent", OPT_SIZE, &fa.latent, "N", "latent width Dim (default 64)", NULL, NULL },
 		{ "hidden", OPT_SIZE, &fa.hidden, "N", "autoencoder hidden width (default 512)", NULL, NULL },
-		{ "ae-epochs", OPT_SIZE, &fa.epochs, "N", "autoencoder epochs (default 10)", NULL, NULL },
+		{ "ae-epochs", OPT_SIZE, &fa.epochs, "N", "autoencoder epochs (default: as many as fit in 30% of the budget, at most 10)", NULL, NULL },
 		{ "preset", OPT_STR, &ta.preset, "NAME", "FDEN configuration: default or paper", NULL, NULL },
 		{ "set", OPT_CALL, NULL, "KEY=VALUE", "FDEN configuration key (repeatable)", add_set, &ta },
 		{ "ways", OPT_SIZE, &ta.ways, "C", "training episode classes (default 5)", NULL, NULL },
@@ -116,6 +150,8 @@ int cmd_demo(int argc, char **argv)
 		 fden_dataset_size(train), split, fden_dataset_size(test));
 	cli_info("fden: %s: [2/5] fitting the invertible network on the training classes", cmd);
 	ts = cli_now();
+	if (!strcmp(fa.kind, "ae") && !fa.epochs && (rc = auto_epochs(cmd, train, &fa, budget)))
+		goto out;
 	if ((rc = run_fit(cmd, train, &fa, &net)))
 		goto out;
 	t_fit = cli_now() - ts;
