@@ -1,4 +1,5 @@
 /* Progress bar (terminal) or periodic plain lines (pipes, logs). */
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -55,9 +56,15 @@ static void draw(struct progress *p, uint64_t done, const char *extra, int final
 		for (int i = 0; i < 30; i++)
 			bar[i] = i < w ? '#' : '.';
 		bar[30] = '\0';
-		fprintf(p->out, "\r\033[K%s [%s] %3.0f%% %llu %s %.1f/s %s ETA %s %s%s", p->label, bar,
-			f < 0 ? 0 : 100 * f, (unsigned long long)done, p->unit, rate, ela, eta,
-			extra ? extra : "", final ? "\n" : "");
+		char line[512];
+		struct winsize ws;
+		int cols = ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+		snprintf(line, sizeof line, "%s [%s] %3.0f%% %llu %s %.1f/s %s ETA %s %s", p->label,
+			 bar, f < 0 ? 0 : 100 * f, (unsigned long long)done, p->unit, rate, ela, eta,
+			 extra ? extra : "");
+		if ((size_t)cols - 1 < sizeof line)
+			line[cols - 1] = '\0'; /* never wrap: \r only rewinds one line */
+		fprintf(p->out, "\r\033[K%s%s", line, final ? "\n" : "");
 	} else {
 		fprintf(p->out, "%s: %llu %s, %.1f/s, %s elapsed, %s%s left%s%s\n", p->label,
 			(unsigned long long)done, p->unit, rate, ela, f < 0 ? "~" : "", eta,
