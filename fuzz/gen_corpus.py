@@ -44,6 +44,9 @@ put("ckpt", "future_version", ckpt(good, version=9))
 put("ckpt", "truncated", ckpt(good)[:50])
 put("ckpt", "duplicate", ckpt(rec("a", 5, b"x") + rec("a", 5, b"y")))
 put("ckpt", "bad_count", ckpt(rec("a", 1, b"123456")))
+# raw payloads: the harness also wraps each input in a valid container
+put("ckpt", "payload_model", good)
+put("ckpt", "payload_dup", rec("a", 5, b"x") + rec("a", 5, b"y"))
 
 
 # --- IDX: {0, 0, type, ndim}, big-endian u32 dims, big-endian values ---
