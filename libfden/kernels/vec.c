@@ -1,5 +1,5 @@
 /* Element-wise ops: plain loops written for the auto-vectoriser. */
-#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/vec.h"
@@ -34,41 +34,57 @@ void fd_vec_mul(float *z, const float *x, const float *y, size_t n)
 		z[i] = x[i] * y[i];
 }
 
+/* Reductions in double with 8 independent partial sums: the compiler may
+ * not reorder a single floating-point sum, so we give it 8 lanes to
+ * vectorise and pipeline; the result is deterministic for a given n. */
+#define LANES 8
+
 double fd_vec_dot(const float *x, const float *y, size_t n)
 {
-	double s = 0.0;
+	double acc[LANES] = { 0 }, s = 0.0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (; i + LANES <= n; i += LANES)
+		for (int l = 0; l < LANES; l++)
+			acc[l] += (double)x[i + l] * y[i + l];
+	for (; i < n; i++)
 		s += (double)x[i] * y[i];
+	for (int l = 0; l < LANES; l++)
+		s += acc[l];
 	return s;
 }
 
 double fd_vec_sumsq(const float *x, size_t n)
 {
-	double s = 0.0;
-
-	for (size_t i = 0; i < n; i++)
-		s += (double)x[i] * x[i];
-	return s;
+	return fd_vec_dot(x, x, n);
 }
 
 double fd_vec_sum(const float *x, size_t n)
 {
-	double s = 0.0;
+	double acc[LANES] = { 0 }, s = 0.0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (; i + LANES <= n; i += LANES)
+		for (int l = 0; l < LANES; l++)
+			acc[l] += x[i + l];
+	for (; i < n; i++)
 		s += x[i];
+	for (int l = 0; l < LANES; l++)
+		s += acc[l];
 	return s;
 }
 
 int fd_vec_all_finite(const float *x, size_t n)
 {
-	/* x - x is 0 for finite x and NaN for inf/NaN */
-	float acc = 0.0f;
+	/* non-finite <=> exponent bits all ones; OR of a flag vectorises */
+	uint32_t bad = 0;
 
-	for (size_t i = 0; i < n; i++)
-		acc += x[i] - x[i];
-	return acc == 0.0f;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t u;
+		memcpy(&u, x + i, sizeof u); /* the bits, without aliasing */
+		bad |= (u & 0x7f800000u) == 0x7f800000u;
+	}
+	return !bad;
 }
 
 void fd_vec_colsum_add(float *restrict out, const float *restrict X, int rows, int cols)

@@ -8,6 +8,7 @@
  * two n x maxdim scratch panels for backward. Forward, backward and infer
  * allocate nothing. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,6 +148,16 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 		name = "mlp";
 
 	/* count tensors and floats; widths are ints, products fit size_t */
+	{
+		double est = 0;
+		in = cfg->in;
+		for (i = 0; i < cfg->nlayers; i++) {
+			est += ((double)in + 8) * cfg->layers[i].width + 64;
+			in = cfg->layers[i].width;
+		}
+		if (est * 4 * sizeof(float) > (double)(SIZE_MAX / 2))
+			return fd_err_set(err, FDEN_E_OVERFLOW, "mlp: parameter count overflows size_t");
+	}
 	in = cfg->in;
 	for (i = 0; i < cfg->nlayers; i++) {
 		const struct fd_layer_spec *s = &cfg->layers[i];
@@ -302,6 +313,15 @@ int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err)
 	if (n <= m->cap)
 		return FDEN_OK;
 	nn = (size_t)n;
+	{
+		/* size in double first: sums of n x width products may overflow */
+		double est = 2.0 * n * m->maxdim;
+		for (i = 0; i < m->nlayers; i++)
+			est += 5.0 * n * ((double)m->L[i].in + m->L[i].out) + 8 * PAD;
+		if (est * sizeof(float) > (double)(SIZE_MAX / 2))
+			return fd_err_set(err, FDEN_E_OVERFLOW, "mlp: a %d-row workspace "
+					  "overflows size_t", n);
+	}
 	for (i = 0; i < m->nlayers; i++) {
 		const struct layer *L = &m->L[i];
 		size_t xin = nn * L->in, xout = nn * L->out;
