@@ -15,7 +15,7 @@ TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy"
 # in ~/.cargo/bin are used as they are).
 RUST="cargo rustc"
 # --- demo list: extend here (fonts for the figure and image grids) ---
-DEMO="dataset-fashion-mnist python3-pil python3-numpy python3-matplotlib python3-sklearn fonts-dejavu-core"
+DEMO="dataset-fashion-mnist python3-pil python3-numpy python3-matplotlib python3-sklearn fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf fonts-liberation2 fonts-noto-core python3-fonttools"
 # --- end of demo list ---
 BENCH="python3-torch"
 
