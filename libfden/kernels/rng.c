@@ -12,11 +12,6 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 void fd_rng_seed(struct fd_rng *r, uint64_t seed)
 {
 	uint64_t x = seed;
@@ -31,17 +26,7 @@ void fd_rng_seed(struct fd_rng *r, uint64_t seed)
 
 uint64_t fd_rng_u64(struct fd_rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9; /* xoshiro256** scrambler */
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return fd_rng_next(r); /* xoshiro256** step, see rng.h */
 }
 
 uint32_t fd_rng_below(struct fd_rng *r, uint32_t n)

@@ -12,6 +12,24 @@ struct fd_rng {
 
 void fd_rng_seed(struct fd_rng *r, uint64_t seed);
 uint64_t fd_rng_u64(struct fd_rng *r);
+
+/* fd_rng_u64 inline, for hot loops (dropout masks): the same sequence. */
+static inline uint64_t fd_rng_next(struct fd_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t x = s[1] * 5;
+	uint64_t out = ((x << 7) | (x >> 57)) * 9; /* rotl(5 s1, 7) * 9 */
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = (s[3] << 45) | (s[3] >> 19); /* rotl(s3, 45) */
+	return out;
+}
+
 /* Uniform integer in [0, n), unbiased; n > 0. */
 uint32_t fd_rng_below(struct fd_rng *r, uint32_t n);
 /* Uniform in [0, 1). */

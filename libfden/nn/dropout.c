@@ -21,13 +21,17 @@ void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n)
 	thr = (uint64_t)(keep * 4294967296.0); /* (1 - rate) 2^32, < 2^32 */
 	/* table lookup, not a branch: keep/drop is random, so a branch would
 	 * mispredict at rate p(1-p) */
-	for (; i + 1 < n; i += 2) {
-		uint64_t r = fd_rng_u64(rng);
-		mask[i] = tbl[(r >> 32) < thr];
-		mask[i + 1] = tbl[(r & 0xffffffffu) < thr];
+	{
+		struct fd_rng st = *rng; /* state in registers for the loop */
+		for (; i + 1 < n; i += 2) {
+			uint64_t r = fd_rng_next(&st);
+			mask[i] = tbl[(r >> 32) < thr];
+			mask[i + 1] = tbl[(r & 0xffffffffu) < thr];
+		}
+		if (i < n)
+			mask[i] = tbl[(fd_rng_next(&st) >> 32) < thr];
+		*rng = st;
 	}
-	if (i < n)
-		mask[i] = tbl[(fd_rng_u64(rng) >> 32) < thr];
 }
 
 void fd_dropout_forward(struct fd_rng *rng, float rate, const float *x,
