@@ -131,6 +131,9 @@ class TestAutoencoder(unittest.TestCase):
             self.assertEqual((net.input_dim, net.latent_dim), (20, 8))
             y = net.decode(net.encode(x))
             self.assertTrue(np.all((y >= 0) & (y <= 1)))  # sigmoid output
+        # progress arrived through the va_list callback, formatted
+        self.assertTrue(lines)
+        self.assertFalse(any("%" in m for m in lines), lines)
 
 
 if __name__ == "__main__":

@@ -209,10 +209,21 @@ class TestModel(TempDir):
         lines = []
         self.m.set_log(lambda level, msg: lines.append((level, msg)))
         self.m.train_step(self.batch())
+        bad = self.batch()
+        bad["z"] = bad["z"].copy()
+        bad["z"][0, :] = 3e38  # finite input, but the loss overflows
+        with self.assertRaises(fden.NonFiniteError):
+            self.m.train_step(bad)  # a rejected step is logged at FDEN_LOG_ERROR
+        self.assertIn(10, [level for level, _ in lines])
         for level, msg in lines:
             self.assertIsInstance(msg, str)
+            self.assertNotIn("%", msg)  # formatted from the va_list
+        n = len(lines)
         self.m.set_log(None)
-        self.m.train_step(self.batch())
+        with self.assertRaises(fden.NonFiniteError):
+            self.m.train_step(bad)
+        self.assertEqual(len(lines), n)
+        self.assertEqual(self.m.step, 1)
 
     def test_model_from_config(self):
         with fden.Config(dim=8, dis_width=16, seed=1) as cfg:

@@ -322,3 +322,27 @@ fn dataset_roundtrip_npy() {
     assert!(sel.labels().iter().all(|&l| l == 1 || l == 3));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn log_callback_receives_formatted_lines() {
+    use std::sync::Mutex;
+    let (z, y) = latents(5, 4, 12);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut s = Sampler::new(&ds, 5, 1, 1, 1).unwrap();
+    let mut model = Model::new(&small_config(2.0)).unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<(i32, String)>::new()));
+    let sink = lines.clone();
+    model.set_log(Some(Box::new(move |level, msg| sink.lock().unwrap().push((level, msg.to_string())))));
+    let mut b = s.next_batch(2).unwrap();
+    for v in &mut b.z[..DIM] {
+        *v = 3e38; // finite input whose loss overflows: the step is rejected and logged
+    }
+    let e = model.train_step(&b.episodes()).unwrap_err();
+    assert_eq!(e.status, status::NONFINITE, "{e}");
+    assert_eq!(model.step(), 0);
+    let got = lines.lock().unwrap().clone();
+    assert!(got.iter().any(|(l, m)| *l == 10 && !m.contains('%') && !m.is_empty()), "{got:?}");
+    model.set_log(None);
+    assert!(model.train_step(&b.episodes()).is_err());
+    assert_eq!(lines.lock().unwrap().len(), got.len());
+}
