@@ -225,6 +225,25 @@ class TestModel(TempDir):
         self.assertEqual(len(lines), n)
         self.assertEqual(self.m.step, 1)
 
+    def test_concurrent_inference(self):
+        for s in range(5):
+            self.m.train_step(self.batch(seed=s))
+        want = self.m.disentangle(self.z)
+        import threading
+        bad = []
+
+        def work():
+            for _ in range(10):
+                got = self.m.disentangle(self.z)  # ctypes drops the GIL in C
+                if not (np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])):
+                    bad.append(1)
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(bad, [])
+
     def test_model_from_config(self):
         with fden.Config(dim=8, dis_width=16, seed=1) as cfg:
             m = fden.Model(cfg)
