@@ -74,7 +74,12 @@ def main():
 	ap.add_argument("--batches", default="16,64,256,1024")
 	ap.add_argument("--infer-batches", default="1,16,256,4096")
 	ap.add_argument("--no-torch", action="store_true")
+	ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+			help="time behind ratios, GFLOP/s and targets: wall (default) or process CPU "
+			     "time (steadier on a loaded machine; counts both threads' time at 2 threads)")
 	a = ap.parse_args()
+	K = "median" if a.clock == "wall" else "cpu"
+	load0 = os.getloadavg()
 
 	exe = os.path.join(a.build, "bench", "bench_fden")
 	peer = os.path.join(HERE, "torch_peer.py")
@@ -102,7 +107,9 @@ def main():
 			for r in run_child([PY, peer, "gemm", "--threads", str(t), "--reps", "5", "--min-time", mt], t, True):
 				records.append(r)
 				tmm[(t, r["m"], r["n"], r["k"])] = r
-	peak = {t: max([r["gflops"] for k, r in blis.items() if k[0] == t] or [0]) for t in threads}
+	for r in blis.values():
+		r["gf"] = 2.0 * r["m"] * r["n"] * r["k"] / r[K] * 1e-9
+	peak = {t: max([r["gf"] for k, r in blis.items() if k[0] == t] or [0]) for t in threads}
 
 	# 2. training steps
 	train = {}
@@ -137,6 +144,7 @@ def main():
 					records.append(r)
 					infer[(side, r["mode"], d, t, r.get("batch"))] = r
 	prog("done")
+	load1 = os.getloadavg()
 
 	if a.json:
 		with open(a.json, "w") as f:
@@ -148,23 +156,26 @@ def main():
 	tver = next((r["torch"] for r in records if r.get("side") == "torch"), "-")
 	P("libfden benchmark vs PyTorch %s and BLIS (%s kernels), %s, %d CPUs, %s" % (
 		tver, arch, platform.machine(), os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
-	P("times: median [min..max] of the repetitions, each a block of calls after a warm-up;")
-	P("ratio = libfden / PyTorch throughput (>1: libfden faster); mem = libfden / PyTorch peak RSS")
+	P("load average (1 min) %.2f at the start, %.2f at the end; clock for ratios, GFLOP/s and targets: %s" % (
+		load0[0], load1[0], "wall time" if a.clock == "wall" else "process CPU time"))
+	P("times: median [min..max] wall time of the repetitions, each a block of calls after a warm-up;")
+	P("ratio = libfden / PyTorch throughput (>1: libfden faster), cpu-r = the same from CPU time;")
+	P("mem = libfden / PyTorch peak RSS (<1: libfden smaller)")
 	P("")
 	P("BLIS sgemm (C = A B, row-major; T = transposed operand), GFLOP/s at the median time")
-	P("%-22s %4s %10s %20s %12s" % ("m x n x k", "thr", "GFLOP/s", "time [min..max]", "torch.mm"))
+	P("%-22s %4s %10s %28s %12s" % ("m x n x k", "thr", "GFLOP/s", "time [min..max]", "torch.mm"))
 	for k in sorted(blis, key=lambda k: (k[0], -k[1] * k[2] * k[3])):
 		r = blis[k]
 		shape = "%dx%dx%d%s" % (k[1], k[2], k[3], ("" if not (k[4] or k[5]) else " " + ("T" if k[4] else "N") + ("T" if k[5] else "N")))
 		tm = tmm.get((k[0], k[1], k[2], k[3])) if not (k[4] or k[5]) else None
-		P("%-22s %4d %10.1f %20s %12s" % (shape, k[0], r["gflops"], "%s [%s..%s]" % (fmt_t(r["median"]), fmt_t(r["min"]), fmt_t(r["max"])),
-						    "-" if not tm else "%.1f" % tm["gflops"]))
+		P("%-22s %4d %10.1f %28s %12s" % (shape, k[0], r["gf"], "%s [%s..%s]" % (fmt_t(r["median"]), fmt_t(r["min"]), fmt_t(r["max"])),
+						    "-" if not tm else "%.1f" % (2.0 * tm["m"] * tm["n"] * tm["k"] / tm[K] * 1e-9)))
 	P("BLIS peak used below (max over these shapes): " + ", ".join("%d thr %.1f GFLOP/s" % (t, peak[t]) for t in threads))
 	P("")
 	P("Training step (FDEN_PRESET_PAPER, dropout 0.2, prototypical head; 4-way 2-shot 2-query episodes, 16 rows each)")
-	P("%4s %3s %5s %9s | %-26s %9s | %-26s | %6s | %8s %6s | %8s %8s %5s" % (
+	P("%4s %3s %5s %9s | %-26s %9s | %-26s | %6s %6s | %8s %6s | %8s %8s %5s" % (
 		"dim", "thr", "batch", "GFLOP", "libfden steps/s [min..max]", "latents/s",
-		"PyTorch steps/s [min..max]", "ratio", "GFLOP/s", "%peak", "RSS MB", "torch MB", "mem"))
+		"PyTorch steps/s [min..max]", "ratio", "cpu-r", "GFLOP/s", "%peak", "RSS MB", "torch MB", "mem"))
 	for d in dims:
 		for t in threads:
 			for b in batches:
@@ -172,10 +183,10 @@ def main():
 				q = train.get(("torch", d, t, b))
 				fs = "%.1f [%.1f..%.1f]" % (1 / f["median"], 1 / f["max"], 1 / f["min"]) if f else "-"
 				qs = "%.1f [%.1f..%.1f]" % (1 / q["median"], 1 / q["max"], 1 / q["min"]) if q else "-"
-				gf = f["flops"] / f["median"] * 1e-9 if f else None
-				P("%4d %3d %5d %9.2f | %-26s %9s | %-26s | %6s | %8s %6s | %8s %8s %5s" % (
+				gf = f["flops"] / f[K] * 1e-9 if f else None
+				P("%4d %3d %5d %9.2f | %-26s %9s | %-26s | %6s %6s | %8s %6s | %8s %8s %5s" % (
 					d, t, b, (f["flops"] * 1e-9 if f else 0), fs, "%.0f" % (b / f["median"]) if f else "-", qs,
-					fr(ratio(q and q["median"], f and f["median"])), fr(gf, 1),
+					fr(ratio(q and q["median"], f and f["median"])), fr(ratio(q and q["cpu"], f and f["cpu"])), fr(gf, 1),
 					fr(gf and 100 * gf / peak[t], 1), "%.0f" % (f["peak_rss_kb"] / 1024) if f else "-",
 					"%.0f" % (q["peak_rss_kb"] / 1024) if q else "-",
 					fr(ratio(f and f["peak_rss_kb"], q and q["peak_rss_kb"]))))
@@ -187,8 +198,9 @@ def main():
 		"%.0f" % (base_f / 1024) if base_f else "-", "%.0f" % (base_t / 1024) if base_t else "-"))
 	P("")
 	P("Inference (evaluation mode): latency per call and rows/s")
-	P("%-11s %4s %3s %5s | %-24s %11s | %-24s | %6s | %8s %6s" % (
-		"op", "dim", "thr", "batch", "libfden latency [min..]", "rows/s", "PyTorch latency [min..]", "ratio", "GFLOP/s", "%peak"))
+	P("%-11s %4s %3s %5s | %-30s %11s | %-30s | %6s %6s | %8s %6s" % (
+		"op", "dim", "thr", "batch", "libfden latency [min..max]", "rows/s", "PyTorch latency [min..max]", "ratio", "cpu-r",
+		"GFLOP/s", "%peak"))
 	ib = [int(x) for x in a.infer_batches.split(",")]
 	for op in ("disentangle", "entangle"):
 		for d in dims:
@@ -196,13 +208,14 @@ def main():
 				for b in ib:
 					f = infer.get(("fden", op, d, t, b))
 					q = infer.get(("torch", op, d, t, b))
-					gf = f["flops"] / f["median"] * 1e-9 if f else None
-					P("%-11s %4d %3d %5d | %-24s %11s | %-24s | %6s | %8s %6s" % (
+					gf = f["flops"] / f[K] * 1e-9 if f else None
+					P("%-11s %4d %3d %5d | %-30s %11s | %-30s | %6s %6s | %8s %6s" % (
 						op, d, t, b,
 						"%s [%s..%s]" % (fmt_t(f["median"]), fmt_t(f["min"]), fmt_t(f["max"])) if f else "-",
 						"%.0f" % (b / f["median"]) if f else "-",
 						"%s [%s..%s]" % (fmt_t(q["median"]), fmt_t(q["min"]), fmt_t(q["max"])) if q else "-",
-						fr(ratio(q and q["median"], f and f["median"])), fr(gf, 1), fr(gf and 100 * gf / peak[t], 1)))
+						fr(ratio(q and q["median"], f and f["median"])), fr(ratio(q and q["cpu"], f and f["cpu"])),
+						fr(gf, 1), fr(gf and 100 * gf / peak[t], 1)))
 	for d in dims:
 		for t in threads:
 			f = infer.get(("fden", "infer_mem", d, t, None))
@@ -220,10 +233,10 @@ def main():
 
 	f = train.get(("fden", 512, 1, 16))
 	q = train.get(("torch", 512, 1, 16))
-	r = ratio(q and q["median"], f and f["median"])
+	r = ratio(q and q[K], f and f[K])
 	P("%s train dim 512, 1 thr, batch 16: libfden/PyTorch steps/s = %s (target >= 2)" % (verdict(None if r is None else r >= 2), fr(r)))
 	f = train.get(("fden", 512, 1, 1024))
-	gf = f["flops"] / f["median"] * 1e-9 if f else None
+	gf = f["flops"] / f[K] * 1e-9 if f else None
 	fp = gf / peak[1] if gf and peak.get(1) else None
 	P("%s train dim 512, 1 thr, batch 1024: %s GFLOP/s = %s%% of BLIS peak %.1f (target >= 80%%)" % (
 		verdict(None if fp is None else fp >= 0.8), fr(gf, 1), fr(fp and 100 * fp, 1), peak.get(1, 0)))
@@ -232,14 +245,14 @@ def main():
 			for t in threads:
 				f = infer.get(("fden", op, d, t, 1))
 				q = infer.get(("torch", op, d, t, 1))
-				r = ratio(f and f["median"], q and q["median"])
+				r = ratio(f and f[K], q and q[K])
 				P("%s %s dim %d, %d thr, batch 1: latency libfden/PyTorch = %s (target <= 0.5)" % (
 					verdict(None if r is None else r <= 0.5), op, d, t, fr(r)))
 	for op in ("disentangle", "entangle"):
 		for d in dims:
 			for t in threads:
 				f = infer.get(("fden", op, d, t, 4096))
-				gf = f["flops"] / f["median"] * 1e-9 if f else None
+				gf = f["flops"] / f[K] * 1e-9 if f else None
 				fp = gf / peak[t] if gf and peak.get(t) else None
 				P("%s %s dim %d, %d thr, batch 4096: %s GFLOP/s = %s%% of BLIS peak (target >= 90%%)" % (
 					verdict(None if fp is None else fp >= 0.9), op, d, t, fr(gf, 1), fr(fp and 100 * fp, 1)))

@@ -178,19 +178,24 @@ def timeit(fn, warmup, reps, min_time):
 		done += 1
 	per = (time.perf_counter() - t0) / done
 	k = max(1, int(math.ceil(min_time / max(per, 1e-9))))
-	out = []
+	out, cpu = [], []
 	for _ in range(reps):
 		t = time.perf_counter()
+		c = time.process_time()
 		for _ in range(k):
 			fn()
 		out.append((time.perf_counter() - t) / k)
+		cpu.append((time.process_time() - c) / k)
+	timeit.cpu = sorted(cpu)[len(cpu) // 2] if len(cpu) % 2 else 0.5 * (sorted(cpu)[len(cpu) // 2 - 1] + sorted(cpu)[len(cpu) // 2])
 	return out, k
 
 
 def summary(ts):
+	"""median, min, max wall seconds per call; cpu: median process CPU
+	seconds per call (all threads) of the same repetitions"""
 	s = sorted(ts)
 	return {"median": s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2]),
-		"min": s[0], "max": s[-1]}
+		"min": s[0], "max": s[-1], "cpu": timeit.cpu}
 
 
 def rss_kb():
