@@ -35,7 +35,10 @@ void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	csa = ta ? lda : 1;
 	rsb = tb ? 1 : ldb;
 	csb = tb ? ldb : 1;
-	bli_rntm_set_num_threads(nthreads > 0 ? nthreads : 1, &rntm);
+	/* below ~1 MFLOP a thread team costs more than it saves */
+	if (nthreads < 1 || (double)m * n * k < FD_GEMM_MT_MIN)
+		nthreads = 1;
+	bli_rntm_set_num_threads(nthreads, &rntm);
 	bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
 		     (float *)A, rsa, csa, (float *)B, rsb, csb,
 		     &beta, C, ldc, 1, NULL, &rntm);
