@@ -4,8 +4,9 @@ The shared library is found, in this order:
 
 1. the ``FDEN_LIBRARY`` environment variable: a path to ``libfden.so``;
 2. ``$FDEN_BUILD_DIR/libfden/libfden.so`` (a meson build directory);
-3. a build directory of the source tree this package sits in
-   (``<root>/build*/libfden/libfden.so``, the newest one);
+3. a build directory of the source tree this package sits in:
+   ``<root>/build``, else the newest ``<root>/build*`` that is not a
+   sanitizer or fuzzing build;
 4. ``ctypes.util.find_library("fden")`` (an installed library).
 
 Functions the loaded library does not export are replaced by stubs that
@@ -191,7 +192,13 @@ def _candidates():
         yield os.path.join(bdir, "libfden", "libfden.so")
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    builds = glob.glob(os.path.join(root, "build*", "libfden", "libfden.so"))
+    default = os.path.join(root, "build", "libfden", "libfden.so")
+    if os.path.exists(default):
+        yield default
+    # other build dirs, newest first; sanitizer and fuzz builds cannot be
+    # loaded into an uninstrumented python
+    builds = [b for b in glob.glob(os.path.join(root, "build*", "libfden", "libfden.so"))
+              if b != default and not any(k in b for k in ("asan", "tsan", "fuzz", "msan"))]
     builds.sort(key=os.path.getmtime, reverse=True)
     yield from builds
     found = ctypes.util.find_library("fden")
