@@ -172,7 +172,8 @@ static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, 
 	for (size_t e = 0; e < s->E; e++) {
 		const int32_t *y = ep->labels + e * R;
 		int32_t cnt[2][4096];
-		memset(cnt, 0, sizeof cnt);
+		memset(cnt[0], 0, s->C * sizeof cnt[0][0]);
+		memset(cnt[1], 0, s->C * sizeof cnt[1][0]);
 		for (size_t i = 0; i < R; i++) {
 			int part = i >= s->ns;
 			if (y[i] < 0 || (size_t)y[i] >= s->C)
