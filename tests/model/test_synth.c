@@ -238,7 +238,8 @@ START_TEST(synthetic_factors)
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ENT_BRANCH_WIDTH, 64), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ENT_TRUNK_WIDTH, 64), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 1e-3), FDEN_OK);
-	ck_assert_int_eq(fden_config_set(c, FDEN_P_SEED, 1), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_SEED, getenv("FDEN_SYNTH_SEED") ?
+					 atof(getenv("FDEN_SYNTH_SEED")) : 1), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ALIGN_HEAD, head), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DROPOUT, drop), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_INIT, init), FDEN_OK);
