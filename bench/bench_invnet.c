@@ -78,15 +78,16 @@ out:
 }
 
 static int report(const char *name, struct fden_invnet *net, const struct fden_dataset *seen,
-		  const struct fden_dataset *unseen, double secs)
+		  const struct fden_dataset *unseen, int seen_is_fit, double secs)
 {
 	double m1, p1, m2, p2;
 	int rc;
 
 	if ((rc = psnr(net, seen, &m1, &p1)) || (rc = psnr(net, unseen, &m2, &p2)))
 		return die("psnr", rc);
-	printf("%-12s fit %7.1f s | PSNR test, fitted classes: mean %.2f dB pooled %.2f dB | "
-	       "unseen classes: mean %.2f dB pooled %.2f dB\n", name, secs, m1, p1, m2, p2);
+	printf("%-12s fit %7.1f s | PSNR %s, fitted classes: mean %.2f dB pooled %.2f dB | "
+	       "unseen classes: mean %.2f dB pooled %.2f dB\n", name, secs,
+	       seen_is_fit ? "fit images" : "test images", m1, p1, m2, p2);
 	return 0;
 }
 
@@ -118,20 +119,21 @@ int main(int argc, char **argv)
 		return die(tei, rc);
 	/* fit on the training split's classes < first_test; evaluate on the
 	 * test split, fitted classes and unseen ones separately */
-	if ((rc = fden_dataset_split(train, first_test, &fit, &rest)))
-		return die("split train", rc);
-	if ((rc = fden_dataset_split(test, first_test, &seen, &unseen))) {
-		/* test files that hold only unseen classes (make-glyphs.py) */
+	if (fden_dataset_split(train, first_test, &fit, &rest) != FDEN_OK) {
+		/* every training row is below first_test (make-glyphs.py's files) */
+		fit = train;
+		train = NULL;
+	}
+	if (fden_dataset_split(test, first_test, &seen, &unseen) != FDEN_OK) {
+		/* the test file holds one side only: report it as unseen classes and
+		 * the fitted images themselves as the "fitted classes" figure */
 		seen = NULL;
-		if ((rc = fden_dataset_split(train, first_test, &seen, &unseen)))
-			return die("split test", rc);
-		fden_dataset_free(unseen);
 		unseen = test;
 		test = NULL;
 	}
 	printf("bench_invnet: fit on %zu images x %zu (classes < %d); test %zu fitted-class, "
 	       "%zu unseen-class images; latent %zu\n", fden_dataset_size(fit),
-	       fden_dataset_dim(fit), first_test, fden_dataset_size(seen),
+	       fden_dataset_dim(fit), first_test, seen ? fden_dataset_size(seen) : 0,
 	       fden_dataset_size(unseen), latent);
 
 	t0 = now_s();
@@ -139,7 +141,7 @@ int main(int argc, char **argv)
 				 fden_dataset_dim(fit), latent, 1, &pca);
 	if (rc)
 		return die("fit pca", rc);
-	if (report("pca", pca, seen, unseen, now_s() - t0))
+	if (report("pca", pca, seen ? seen : fit, unseen, !seen, now_s() - t0))
 		return 1;
 
 	fden_ae_options_default(&opt);
@@ -151,7 +153,7 @@ int main(int argc, char **argv)
 					 fden_dataset_dim(fit), latent, &opt, &ae);
 	if (rc)
 		return die("fit autoencoder", rc);
-	if (report("autoencoder", ae, seen, unseen, now_s() - t0))
+	if (report("autoencoder", ae, seen ? seen : fit, unseen, !seen, now_s() - t0))
 		return 1;
 
 	fden_invnet_free(pca);
