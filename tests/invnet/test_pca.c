@@ -258,6 +258,27 @@ START_TEST(test_save_load)
 	ck_assert_mem_eq(R1, R2, n * d * sizeof(float));
 	fden_invnet_free(a);
 	fden_invnet_free(b);
+	/* a truncated or altered file is an error, never a crash */
+	{
+		FILE *f = fopen(path, "r+b");
+		long len;
+		struct fden_invnet *c = (void *)0x1;
+		int rc;
+
+		ck_assert_ptr_nonnull(f);
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		fseek(f, len / 2, SEEK_SET);
+		fputc(fgetc(f) ^ 0x40, f); /* flip a bit in the compressed payload */
+		fclose(f);
+		rc = fden_invnet_load(path, &c);
+		ck_assert_msg(rc == FDEN_E_CORRUPT || rc == FDEN_E_FORMAT, "altered: %d", rc);
+		ck_assert_int_eq(truncate(path, len / 3), 0);
+		rc = fden_invnet_load(path, &c);
+		ck_assert_msg(rc == FDEN_E_FORMAT || rc == FDEN_E_CORRUPT, "truncated: %d", rc);
+		ck_assert_ptr_nonnull(strstr(fden_last_error(), path));
+		ck_assert_ptr_eq(c, (void *)0x1);
+	}
 	unlink(path);
 	free(X);
 	free(Z1);
