@@ -48,14 +48,25 @@ struct fden_invnet; /**< an invertible network: host-supplied or built in */
 FDEN_EXPORT FDEN_WUR int fden_invnet_new(const struct fden_invnet_ops *ops,
 					 size_t input_dim, size_t latent_dim,
 					 void *user_data, struct fden_invnet **out);
-/** Free; NULL is a no-op. @since 0.1 */
+/** Free; calls ops->destroy(user_data) once if given. NULL is a no-op. @since 0.1 */
 FDEN_EXPORT void fden_invnet_free(struct fden_invnet *net);
+/** Width of an input row (0 for NULL). @since 0.1 */
 FDEN_EXPORT size_t fden_invnet_input_dim(const struct fden_invnet *net);
+/** Width of a latent row (0 for NULL). @since 0.1 */
 FDEN_EXPORT size_t fden_invnet_latent_dim(const struct fden_invnet *net);
-/** Encode n inputs. @return FDEN_OK or FDEN_E_HOST when the callback failed. @since 0.1 */
+/**
+ * Encode n inputs (n x input_dim) into z (n x latent_dim), both caller-owned.
+ * n = 0 succeeds without calling the network. Built-in networks are
+ * reentrant: several threads may encode/decode through one of them.
+ * @return FDEN_OK, FDEN_E_INVALID (NULL pointer), FDEN_E_OVERFLOW, or
+ *         FDEN_E_HOST when the callback failed (fden_last_error() names the
+ *         callback and the value it returned)
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_invnet_encode(struct fden_invnet *net, const float *x,
 					    size_t n, float *z);
-/** Decode n latents. @since 0.1 */
+/** Decode n latents (n x latent_dim) into x (n x input_dim); as
+ *  fden_invnet_encode(). @since 0.1 */
 FDEN_EXPORT FDEN_WUR int fden_invnet_decode(struct fden_invnet *net, const float *z,
 					    size_t n, float *x);
 /** Mean and log-sigma; FDEN_E_UNSUPPORTED when the network has none. @since 0.1 */
@@ -63,7 +74,16 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_encode_dist(struct fden_invnet *net, const 
 						 size_t n, float *mu, float *log_sigma);
 
 /**
- * Fit a PCA invertible network (randomized SVD) on n inputs.
+ * Fit a PCA invertible network on n inputs (n x input_dim, row-major),
+ * by randomized SVD (latent_dim + 10 columns, two power iterations):
+ * encode z = (x - mean) V, decode x = z V^T + mean, V the top latent_dim
+ * principal directions (orthonormal; sign fixed so each direction's
+ * largest-magnitude entry is positive). The same seed gives the same bits.
+ * @param latent_dim in [1, input_dim]; input_dim at most 65536
+ * @param[out] out the network, owned by the caller (fden_invnet_free)
+ * @return FDEN_OK, FDEN_E_INVALID (NULL, n < 2, bad widths),
+ *         FDEN_E_NONFINITE (NaN or infinity in x), FDEN_E_OVERFLOW,
+ *         FDEN_E_NOMEM
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_fit_pca(const float *x, size_t n, size_t input_dim,
@@ -85,17 +105,38 @@ struct fden_ae_options {
 /** Fill *opt with the defaults. @since 0.1 */
 FDEN_EXPORT void fden_ae_options_default(struct fden_ae_options *opt);
 /**
- * Fit an MLP autoencoder (sigmoid output for inputs in [0, 1]).
- * @param opt optional (NULL: defaults)
+ * Fit an MLP autoencoder: encoder input -> hidden -> hidden -> latent
+ * (leaky ReLU, linear latent), decoder latent -> hidden -> hidden -> input
+ * with a sigmoid output, so inputs should lie in [0, 1]. Mean squared error,
+ * Adam, minibatches of rows shuffled each epoch from opt->seed (the last
+ * partial batch of an epoch is skipped). One FDEN_LOG_INFO line per epoch
+ * ("autoencoder epoch E/N: mse M (T s)") goes to opt->log.
+ * @param opt optional (NULL: defaults); struct_size must be set (use
+ *        fden_ae_options_default())
+ * @param[out] out the network, owned by the caller (fden_invnet_free)
+ * @return FDEN_OK, FDEN_E_INVALID, FDEN_E_VERSION (struct_size too small),
+ *         FDEN_E_NONFINITE (non-finite input or loss), FDEN_E_OVERFLOW,
+ *         FDEN_E_NOMEM
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_fit_autoencoder(const float *x, size_t n,
 						     size_t input_dim, size_t latent_dim,
 						     const struct fden_ae_options *opt,
 						     struct fden_invnet **out);
-/** Save a built-in network; FDEN_E_UNSUPPORTED for host networks. @since 0.1 */
+/**
+ * Save a built-in network (zlib checkpoint with magic, version and CRC,
+ * written atomically). @return FDEN_OK, FDEN_E_IO, FDEN_E_NOMEM, or
+ * FDEN_E_UNSUPPORTED for host networks. @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const char *path);
-/** Load a built-in network saved by fden_invnet_save(). @since 0.1 */
+/**
+ * Load a built-in network saved by fden_invnet_save(); it encodes and
+ * decodes bit-for-bit as the saved one did.
+ * @param[out] out the network, owned by the caller (fden_invnet_free)
+ * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder file,
+ *         truncated), FDEN_E_CORRUPT, FDEN_E_VERSION, FDEN_E_NOMEM
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_invnet_load(const char *path, struct fden_invnet **out);
 
 #ifdef __cplusplus
