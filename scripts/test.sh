@@ -12,7 +12,7 @@
 # Options: --no-install --no-asan --no-tsan --no-bindings --no-fuzz --valgrind (adds
 # `meson test --setup valgrind` on the release build; slow)
 # Environment: BUILD_DIR (build), ASAN_BUILD_DIR (build-asan), TSAN_BUILD_DIR
-# (build-tsan), FUZZ_BUILD_DIR (build-fuzz), FUZZ_ARG (argument of fuzz/run.sh, default 60),
+# (build-tsan), FUZZ_BUILD_DIR (build-fuzz), FUZZ_ARG (fuzz/run.sh: seconds per harness, or -runs=N; 60),
 # MESON_TEST_ARGS (extra `meson test` arguments, e.g. --num-processes 2).
 # shellcheck disable=SC2086 # MESON_TEST_ARGS splits into words
 set -u
@@ -40,6 +40,7 @@ PATH="$PATH:$HOME/.cargo/bin"
 export PATH
 
 summary=""
+counts=""
 failed=0
 start=$(date +%s)
 step() { # name status
@@ -49,6 +50,17 @@ step() { # name status
 	echo "=== $1: $r"
 }
 banner() { echo; echo "=== $*"; }
+# Run `meson test -C DIR ARGS...` as step NAME; keep meson's counts.
+mtest() { # name dir args...
+	n=$1 d=$2; shift 2
+	meson test -C "$d" --print-errorlogs "$@"
+	r=$?
+	log="$d/meson-logs/testlog.txt"
+	[ "${MESON_TEST_SETUP:-}" != "" ] && log="$d/meson-logs/testlog-$MESON_TEST_SETUP.txt"
+	[ -f "$log" ] && counts="$counts
+  $(printf '%-34s' "$n:") $(grep -E '^(Ok|Fail|Skipped|Timeout):' "$log" | tr -s ' ' | tr '\n' ' ')"
+	step "$n" $r
+}
 
 # meson setup, or reconfigure an existing directory with the same options.
 setup() { # dir options...
@@ -70,11 +82,11 @@ banner "release build ($BUILD_DIR)"
 if setup "$BUILD_DIR" -Dbuildtype=release -Dtests=enabled && ninja -C "$BUILD_DIR"; then
 	step "release build" 0
 	banner "meson test ($BUILD_DIR)"
-	meson test -C "$BUILD_DIR" --print-errorlogs $MESON_TEST_ARGS; step "meson test (release)" $?
+	mtest "meson test (release)" "$BUILD_DIR" $MESON_TEST_ARGS
 	if [ $valgrind -eq 1 ]; then
 		banner "meson test --setup valgrind ($BUILD_DIR)"
-		meson test -C "$BUILD_DIR" --setup valgrind --print-errorlogs $MESON_TEST_ARGS
-		step "meson test (valgrind)" $?
+		MESON_TEST_SETUP=valgrind mtest "meson test (valgrind)" "$BUILD_DIR" --setup valgrind \
+			$MESON_TEST_ARGS
 	fi
 	release_ok=1
 else
@@ -92,8 +104,7 @@ if [ $asan -eq 1 ]; then
 		# UBSan findings are fatal; leaks are reported by LeakSanitizer.
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1} \
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1} \
-		meson test -C "$ASAN_BUILD_DIR" --print-errorlogs -t 4 $MESON_TEST_ARGS
-		step "meson test (asan+ubsan)" $?
+		mtest "meson test (asan+ubsan)" "$ASAN_BUILD_DIR" -t 4 $MESON_TEST_ARGS
 	else
 		step "asan build" 1
 	fi
@@ -138,7 +149,7 @@ if [ $fuzz -eq 1 ] && [ -f fuzz/run.sh ]; then
 	if (CC=clang; export CC; setup "$FUZZ_BUILD_DIR" -Dfuzz=enabled -Dtests=disabled \
 		-Ddocs=disabled) && ninja -C "$FUZZ_BUILD_DIR"; then
 		banner "fuzz/run.sh $FUZZ_ARG"
-		FDEN_FUZZ_BUILD_DIR="$root/$FUZZ_BUILD_DIR" sh fuzz/run.sh "$FUZZ_ARG"
+		FDEN_FUZZ_BUILD="$root/$FUZZ_BUILD_DIR/fuzz" sh fuzz/run.sh "$FUZZ_ARG"
 		step "fuzz (bounded: $FUZZ_ARG)" $?
 	else
 		step "fuzz build" 1
@@ -148,11 +159,7 @@ fi
 end=$(date +%s)
 echo
 echo "=== summary ($((end - start)) s)$summary"
-for d in "$BUILD_DIR" "$ASAN_BUILD_DIR"; do
-	log="$d/meson-logs/testlog.txt"
-	[ -f "$log" ] || continue
-	echo "  $d: $(grep -E '^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout):' "$log" | tr -s ' ' | tr '\n' ' ')"
-done
+[ -n "$counts" ] && echo "=== meson's counts$counts"
 if [ $failed -ne 0 ]; then
 	echo "RESULT: FAILED"
 	exit 1

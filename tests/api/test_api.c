@@ -148,7 +148,7 @@ START_TEST(config_every_key_bounds)
 
 	ck_assert_int_eq(fden_config_new(&cfg), FDEN_OK);
 	ck_assert_ptr_nonnull(cfg);
-	for (key = FDEN_P_DIM; key <= FDEN_P_BN_MOMENTUM; key++) {
+	for (key = FDEN_P_DIM; key <= FDEN_P_LR_STAT; key++) {
 		const char *name = fden_config_key_name(key);
 		double lo, hi, v, before;
 		int k2;
@@ -183,7 +183,7 @@ START_TEST(config_every_key_bounds)
 		ck_assert(v == lo || v == hi);
 		nkeys++;
 	}
-	ck_assert_int_eq(nkeys, 35);
+	ck_assert_int_eq(nkeys, FDEN_P_LR_STAT);
 	fden_config_free(cfg);
 }
 END_TEST
@@ -197,8 +197,8 @@ START_TEST(config_bad_arguments)
 	/* Unknown keys: 0, one past the last, negative. */
 	ck_assert_int_eq(fden_config_set(cfg, 0, 1.0), FDEN_E_INVALID);
 	ck_detail("0");
-	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_BN_MOMENTUM + 1, 1.0), FDEN_E_INVALID);
-	ck_detail("36");
+	ck_assert_int_eq(fden_config_set(cfg, FDEN_P_LR_STAT + 1, 1.0), FDEN_E_INVALID);
+	ck_detail("45");
 	ck_assert_int_eq(fden_config_set(cfg, -5, 1.0), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_get(cfg, 9999, &v), FDEN_E_INVALID);
 	ck_assert(v == -1);
