@@ -60,6 +60,21 @@ enum fden_param {
 	FDEN_P_CLIP = 33,            /**< adaptive gradient clipping on/off (1) */
 	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1) */
 	FDEN_P_BN_MOMENTUM = 35,     /**< running-statistics momentum (0.99) */
+	FDEN_P_DISENTANGLER = 36,    /**< enum fden_disentangler_kind (FDEN_DIS_MLP) */
+	FDEN_P_IDE_DIM = 37,         /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */
+	FDEN_P_FLOW_LAYERS = 38,     /**< flow: affine coupling layers (8) */
+	FDEN_P_FLOW_WIDTH = 39,      /**< flow: coupling-net hidden width (256) */
+	FDEN_P_FLOW_DEPTH = 40,      /**< flow: coupling-net hidden layers (2) */
+	FDEN_P_FLOW_CLAMP = 41,      /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
+	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (0) */
+	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on f_sty (0) */
+	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
+};
+
+/** Disentangler kinds for FDEN_P_DISENTANGLER. */
+enum fden_disentangler_kind {
+	FDEN_DIS_MLP = 0,  /**< the paper's D and E: MLPs, E learnt to invert D */
+	FDEN_DIS_FLOW = 1, /**< affine-coupling flow: E is D's exact inverse (no E nets, L_R = 0) */
 };
 
 /** Initialisers for FDEN_P_INIT. */
@@ -122,6 +137,10 @@ FDEN_EXPORT FDEN_WUR int fden_model_new(const struct fden_config *cfg, struct fd
 FDEN_EXPORT void fden_model_free(struct fden_model *model);
 /** Latent width Dim. @since 0.1 */
 FDEN_EXPORT size_t fden_model_dim(const struct fden_model *model);
+/** Width of f_ide: Dim for the MLP disentangler, FDEN_P_IDE_DIM for the flow. @since 0.1 */
+FDEN_EXPORT size_t fden_model_ide_dim(const struct fden_model *model);
+/** Width of f_sty: Dim for the MLP disentangler, Dim - ide_dim for the flow. @since 0.1 */
+FDEN_EXPORT size_t fden_model_sty_dim(const struct fden_model *model);
 /** Number of optimisation steps taken. @since 0.1 */
 FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model);
 /** A copy of the model's configuration (owned by the caller). @since 0.1 */
@@ -163,12 +182,14 @@ struct fden_episodes {
 /** What one training step measured. */
 struct fden_step_stats {
 	size_t struct_size;        /**< sizeof(struct fden_step_stats), set by the caller */
-	double loss;               /**< alpha*L_R + beta*L_C - gamma*L_M */
+	double loss;               /**< alpha*L_R + beta*L_C - gamma*L_M (+ the independence terms) */
 	double l_r, l_c, l_m;      /**< reconstruction, alignment cross entropy, MINE bound */
 	double accuracy;           /**< fraction of queries classified right */
 	double gnorm_disentangler, gnorm_entangler, gnorm_statistician, gnorm_align;
 	double clip_scale;         /**< mean over D's tensors of ||g_a|| / ||g_m|| */
 	uint64_t step;             /**< steps taken, this one included */
+	double l_xcorr;            /**< mean squared cross-correlation (when FDEN_P_XCORR > 0) */
+	double l_sty_adv;          /**< style-uniformity loss, log(ways) at best (when FDEN_P_STY_ADV > 0) */
 };
 
 /**
@@ -185,15 +206,17 @@ FDEN_EXPORT FDEN_WUR int fden_train_step(struct fden_model *model,
 					 struct fden_step_stats *stats);
 
 /**
- * Disentangle n latents (n x Dim) into identity and style factors (each
- * n x Dim), evaluation mode. Thread-safe on a model not being trained.
+ * Disentangle n latents (n x Dim) into identity and style factors
+ * (n x fden_model_ide_dim() and n x fden_model_sty_dim(); both Dim for the
+ * MLP disentangler), evaluation mode. Thread-safe on a model not being trained.
  * @param f_ide, f_sty caller-owned outputs; either may be NULL
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_disentangle(const struct fden_model *model, const float *z,
 					  size_t n, float *f_ide, float *f_sty);
 /**
- * Entangle factors back into latents: z~ = E(f_ide, f_sty), n x Dim each.
+ * Entangle factors back into latents: z~ = E(f_ide, f_sty); the factors
+ * have the widths fden_disentangle() gives, z_out is n x Dim.
  * Thread-safe on a model not being trained.
  * @since 0.1
  */
@@ -232,7 +255,7 @@ FDEN_EXPORT FDEN_WUR int fden_factorizer_mine(const struct fden_factorizer *f,
 					      size_t n, uint64_t seed, double *estimate);
 /**
  * The alignment net's class probabilities for queries given a support set,
- * both as identity factors (rows of Dim floats).
+ * both as identity factors (rows of fden_model_ide_dim() floats).
  * @param[out] prob n_query x ways
  * @since 0.1
  */

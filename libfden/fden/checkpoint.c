@@ -79,6 +79,17 @@ FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path
 			rc = fd_ckpt_put(w, name, FD_CKPT_F32, b->x, b->n);
 		}
 	}
+	for (int i = 0; model->flow && i < fd_flow_nparams(model->flow) && !rc; i++) {
+		struct fd_param *p = fd_flow_param(model->flow, i);
+		snprintf(name, sizeof name, "flow#%d.w", i);
+		rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->w, p->n);
+		snprintf(name, sizeof name, "flow#%d.m", i);
+		if (!rc)
+			rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->m, p->n);
+		snprintf(name, sizeof name, "flow#%d.v", i);
+		if (!rc)
+			rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->v, p->n);
+	}
 	if (rc) {
 		fd_ckpt_writer_free(w);
 		return rc;
@@ -128,8 +139,19 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 		goto fail;
 	}
 	memset(&cfg, 0, sizeof cfg);
-	if (!rc)
-		rc = get_into(r, "config", FD_CKPT_F64, cfg.v, FD_NKEYS + 1, sizeof(double));
+	/* Keys a file predates keep the values that reproduce how it was
+	 * trained: the paper preset's, which leave every later option off. */
+	fd_config_fill(&cfg, FDEN_PRESET_PAPER);
+	if (!rc) {
+		size_t nk = 0;
+		rc = fd_ckpt_get(r, "config", FD_CKPT_F64, 0, &data, &nk);
+		if (!rc && (nk < FDEN_P_BN_MOMENTUM + 1 || nk > FD_NKEYS + 1))
+			rc = fd_err_set(NULL, nk > FD_NKEYS + 1 ? FDEN_E_VERSION : FDEN_E_FORMAT,
+					"fden_model_load: %s: %zu configuration keys, this library knows %d",
+					path, nk - 1, FD_NKEYS);
+		if (!rc)
+			memcpy(cfg.v, data, nk * sizeof(double));
+	}
 	if (rc)
 		goto fail;
 	rc = fd_config_check(&cfg, &err);
@@ -181,6 +203,17 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 			rec(name, k, "b", i);
 			rc = get_into(r, name, FD_CKPT_F32, b->x, b->n, sizeof(float));
 		}
+	}
+	for (int i = 0; m->flow && i < fd_flow_nparams(m->flow) && !rc; i++) {
+		struct fd_param *p = fd_flow_param(m->flow, i);
+		snprintf(name, sizeof name, "flow#%d.w", i);
+		rc = get_into(r, name, FD_CKPT_F32, p->w, p->n, sizeof(float));
+		snprintf(name, sizeof name, "flow#%d.m", i);
+		if (!rc)
+			rc = get_into(r, name, FD_CKPT_F32, p->m, p->n, sizeof(float));
+		snprintf(name, sizeof name, "flow#%d.v", i);
+		if (!rc)
+			rc = get_into(r, name, FD_CKPT_F32, p->v, p->n, sizeof(float));
 	}
 	(void)data;
 	if (rc)

@@ -55,6 +55,15 @@ static const struct key_info keys[FD_NKEYS + 1] = {
 	[FDEN_P_CLIP] = { "clip", 0, 1, 1, 1, 1 },
 	[FDEN_P_THREADS] = { "threads", 1, 256, 1, 1, 1 },
 	[FDEN_P_BN_MOMENTUM] = { "bn_momentum", 0, 1, 0, 0.99, 0.99 },
+	[FDEN_P_DISENTANGLER] = { "disentangler", 0, 1, 1, FDEN_DIS_MLP, FDEN_DIS_MLP },
+	[FDEN_P_IDE_DIM] = { "ide_dim", 0, WMAX, 1, 0, 0 },
+	[FDEN_P_FLOW_LAYERS] = { "flow_layers", 1, 64, 1, 8, 8 },
+	[FDEN_P_FLOW_WIDTH] = { "flow_width", 1, WMAX, 1, 256, 256 },
+	[FDEN_P_FLOW_DEPTH] = { "flow_depth", 0, 16, 1, 2, 2 },
+	[FDEN_P_FLOW_CLAMP] = { "flow_clamp", 0.01, 20, 0, 2, 2 },
+	[FDEN_P_XCORR] = { "xcorr", 0, 1e6, 0, 0, 0 },
+	[FDEN_P_STY_ADV] = { "sty_adv", 0, 1e6, 0, 0, 0 },
+	[FDEN_P_LR_STAT] = { "lr_stat", 0, 1e6, 0, 1, 1 },
 };
 
 static int key_valid(int key)
@@ -97,12 +106,41 @@ static int check_value(int key, double value, struct fd_err *err)
 
 int fd_config_check(const struct fden_config *c, struct fd_err *err)
 {
+	int dim = fd_cfg_int(c, FDEN_P_DIM), ide = fd_cfg_int(c, FDEN_P_IDE_DIM);
+
 	for (int k = 1; k <= FD_NKEYS; k++) {
 		int rc = check_value(k, c->v[k], err);
 		if (rc)
 			return rc;
 	}
+	if (fd_cfg_int(c, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW) {
+		if (dim < 2)
+			return fd_err_set(err, FDEN_E_INVALID,
+					  "config: the flow disentangler needs dim >= 2 (dim is %d)", dim);
+		if (ide >= dim)
+			return fd_err_set(err, FDEN_E_INVALID,
+					  "config: ide_dim %d must be below dim %d (f_sty gets the rest)",
+					  ide, dim);
+	}
 	return FDEN_OK;
+}
+
+int fd_cfg_ide_dim(const struct fden_config *c)
+{
+	int dim = fd_cfg_int(c, FDEN_P_DIM), ide = fd_cfg_int(c, FDEN_P_IDE_DIM);
+
+	if (fd_cfg_int(c, FDEN_P_DISENTANGLER) != FDEN_DIS_FLOW)
+		return dim;
+	return ide > 0 ? ide : dim / 2;
+}
+
+int fd_cfg_sty_dim(const struct fden_config *c)
+{
+	int dim = fd_cfg_int(c, FDEN_P_DIM);
+
+	if (fd_cfg_int(c, FDEN_P_DISENTANGLER) != FDEN_DIS_FLOW)
+		return dim;
+	return dim - fd_cfg_ide_dim(c);
 }
 
 FDEN_EXPORT int fden_config_new(struct fden_config **out)

@@ -7,7 +7,7 @@
 #include <fden/model.h>
 #include "core/error.h"
 
-#define FD_NKEYS 35 /* highest enum fden_param value */
+#define FD_NKEYS 44 /* highest enum fden_param value */
 
 struct fden_config {
 	double v[FD_NKEYS + 1];      /* v[key]; v[0] unused */
@@ -28,6 +28,11 @@ static inline float fd_cfg_f(const struct fden_config *c, int key)
 
 /* Relation head hidden width: FDEN_P_ALIGN_WIDTH, 0 meaning max(1, Dim/2). */
 int fd_cfg_align_width(const struct fden_config *c);
+
+/* Factor widths: Dim each for the MLP disentangler; for the flow, ide_dim
+ * (0 = Dim/2) and the rest. */
+int fd_cfg_ide_dim(const struct fden_config *c);
+int fd_cfg_sty_dim(const struct fden_config *c);
 
 /* Check every key against its bounds (for configs read from files). */
 int fd_config_check(const struct fden_config *c, struct fd_err *err);

@@ -41,6 +41,17 @@ int fd_model_disentangle(const struct fden_model *m, const float *z, size_t n,
 					zs[(size_t)i * D + d] = (x[(size_t)i * D + d] - m->std_mean[d]) / m->std_std[d];
 			x = zs;
 		}
+		if (m->flow) { /* F = flow(zs); f_ide = F[:, :di], f_sty = F[:, di:] */
+			fd_flow_infer(m->flow, x, c, h, mw);
+			for (int i = 0; i < c; i++) {
+				const float *F = h + (size_t)i * D;
+				if (f_ide)
+					memcpy(f_ide + (r0 + i) * m->di, F, m->di * sizeof *F);
+				if (f_sty)
+					memcpy(f_sty + (r0 + i) * m->ds, F + m->di, m->ds * sizeof *F);
+			}
+			continue;
+		}
 		fd_mlp_infer(m->net[FD_NET_D_DEC], x, c, h, mw);
 		if (f_ide)
 			fd_mlp_infer(m->net[FD_NET_D_IDE], h, c, f_ide + r0 * D, mw);
@@ -68,6 +79,15 @@ int fd_model_entangle(const struct fden_model *m, const float *f_ide, const floa
 	for (size_t r0 = 0; r0 < n; r0 += FD_CHUNK) {
 		int c = (int)(n - r0 < FD_CHUNK ? n - r0 : FD_CHUNK);
 		float *zo = z_out + r0 * D;
+		if (m->flow) { /* z = flow^-1(f_ide ++ f_sty), exact */
+			for (int i = 0; i < c; i++) {
+				memcpy(cat + (size_t)i * D, f_ide + (r0 + i) * m->di, m->di * sizeof *cat);
+				memcpy(cat + (size_t)i * D + m->di, f_sty + (r0 + i) * m->ds,
+				       m->ds * sizeof *cat);
+			}
+			fd_flow_inverse(m->flow, cat, c, zo, mw);
+			goto unstd;
+		}
 		fd_mlp_infer(m->net[FD_NET_E_IDE], f_ide + r0 * D, c, A, mw);
 		fd_mlp_infer(m->net[FD_NET_E_STY], f_sty + r0 * D, c, B, mw);
 		for (int i = 0; i < c; i++) { /* cat = E_ide(f_ide) ++ E_sty(f_sty) */
@@ -75,6 +95,7 @@ int fd_model_entangle(const struct fden_model *m, const float *f_ide, const floa
 			memcpy(cat + (size_t)i * 2 * D + D, B + (size_t)i * D, D * sizeof *B);
 		}
 		fd_mlp_infer(m->net[FD_NET_E_ENC], cat, c, zo, mw);
+unstd:
 		if (m->has_std) /* z = zs * std + mean */
 			for (int i = 0; i < c; i++)
 				for (int d = 0; d < D; d++)
@@ -116,9 +137,9 @@ FDEN_EXPORT int fden_entangle(const struct fden_model *model, const float *f_ide
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_entangle: n is 0");
 	if (n > SIZE_MAX / sizeof(float) / (size_t)model->dim)
 		return fd_err_set(NULL, FDEN_E_OVERFLOW, "fden_entangle: n = %zu rows overflow", n);
-	rc = check_finite(f_ide, n * model->dim, "fden_entangle", "f_ide");
+	rc = check_finite(f_ide, n * model->di, "fden_entangle", "f_ide");
 	if (!rc)
-		rc = check_finite(f_sty, n * model->dim, "fden_entangle", "f_sty");
+		rc = check_finite(f_sty, n * model->ds, "fden_entangle", "f_sty");
 	if (rc)
 		return rc;
 	return fd_model_entangle(model, f_ide, f_sty, n, z_out);
@@ -158,7 +179,7 @@ FDEN_EXPORT int fden_factorizer_mine(const struct fden_factorizer *f, const floa
 	if (n < 2 || n > (size_t)INT32_MAX / 2 || n > SIZE_MAX / sizeof(float) / (4 * D))
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "fden_factorizer_mine: n = %zu rows, expected 2..%d", n, INT32_MAX / 2);
-	tin = fd_malloc(m->a, 2 * n * 2 * D * sizeof *tin);
+	tin = fd_malloc(m->a, 2 * n * (size_t)(m->di + m->ds) * sizeof *tin);
 	t = fd_malloc(m->a, 2 * n * sizeof *t);
 	perm = fd_malloc(m->a, n * sizeof *perm);
 	mw = fd_malloc(m->a, fd_mlp_infer_ws(m->net[FD_NET_STAT], (int)(2 * n)) * sizeof *mw);
@@ -169,10 +190,11 @@ FDEN_EXPORT int fden_factorizer_mine(const struct fden_factorizer *f, const floa
 	fd_rng_seed(&rng, seed);
 	fd_rng_perm(&rng, perm, (int)n);
 	for (size_t i = 0; i < n; i++) { /* joint rows, then marginal rows f_ide ++ f_sty[perm] */
-		memcpy(tin + i * 2 * D, f_ide + i * D, D * sizeof *tin);
-		memcpy(tin + i * 2 * D + D, f_sty + i * D, D * sizeof *tin);
-		memcpy(tin + (n + i) * 2 * D, f_ide + i * D, D * sizeof *tin);
-		memcpy(tin + (n + i) * 2 * D + D, f_sty + (size_t)perm[i] * D, D * sizeof *tin);
+		const size_t DI = (size_t)m->di, DS = (size_t)m->ds, W = DI + DS;
+		memcpy(tin + i * W, f_ide + i * DI, DI * sizeof *tin);
+		memcpy(tin + i * W + DI, f_sty + i * DS, DS * sizeof *tin);
+		memcpy(tin + (n + i) * W, f_ide + i * DI, DI * sizeof *tin);
+		memcpy(tin + (n + i) * W + DI, f_sty + (size_t)perm[i] * DS, DS * sizeof *tin);
 	}
 	fd_mlp_infer(m->net[FD_NET_STAT], tin, (int)(2 * n), t, mw);
 	*estimate = fd_mine_dv(t, t + n, (int)n, NULL);
@@ -214,7 +236,7 @@ static int check_support(const int32_t *ys, size_t ns, size_t ways, const char *
 static int align_logp(const struct fden_model *m, const float *S, const int32_t *ys, int ns,
 		      int C, const float *Q, int nq, float *logp)
 {
-	const int D = m->dim;
+	const int D = m->di; /* identity-factor width */
 	int head = fd_cfg_int(&m->cfg, FDEN_P_ALIGN_HEAD), rc = FDEN_OK;
 	float *ws = NULL, *pairs = NULL, *r = NULL, *mw = NULL;
 	int qc = 1;
@@ -313,7 +335,7 @@ FDEN_EXPORT int fden_predict(const struct fden_model *model, const float *suppor
 		rc = check_finite(query_z, n_query * model->dim, fn, "query_z");
 	if (rc)
 		return rc;
-	D = (size_t)model->dim;
+	D = (size_t)model->di;
 	S = fd_malloc(model->a, n_support * D * sizeof *S);
 	Q = fd_malloc(model->a, n_query * D * sizeof *Q);
 	lp = prob ? prob : fd_malloc(model->a, n_query * ways * sizeof *lp);

@@ -62,6 +62,7 @@ FDEN_EXPORT void fden_model_free(struct fden_model *model)
 	a = model->a;
 	for (int i = 0; i < FD_NNETS; i++)
 		fd_mlp_free(model->net[i]);
+	fd_flow_free(model->flow);
 	fd_train_ws_free(model);
 	for (int i = 0; i < FD_POOL_SLOTS; i++)
 		fd_free(a, model->pool[i].buf);
@@ -87,29 +88,46 @@ int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
 	for (int i = 0; i < FD_POOL_SLOTS; i++)
 		atomic_init(&m->pool[i].busy, 0);
 
-	fill(hid, fd_cfg_int(cfg, FDEN_P_DIS_TRUNK_DEPTH), fd_cfg_int(cfg, FDEN_P_DIS_WIDTH));
-	rc = build_net(m, FD_NET_D_DEC, D, hid, fd_cfg_int(cfg, FDEN_P_DIS_TRUNK_DEPTH), 2 * D);
-	fill(hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), fd_cfg_int(cfg, FDEN_P_DIS_WIDTH));
-	if (!rc)
-		rc = build_net(m, FD_NET_D_IDE, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), D);
-	if (!rc)
-		rc = build_net(m, FD_NET_D_STY, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), D);
-	fill(hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_WIDTH));
-	if (!rc)
-		rc = build_net(m, FD_NET_E_IDE, D, hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), D);
-	if (!rc)
-		rc = build_net(m, FD_NET_E_STY, D, hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), D);
-	fill(hid, fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_DEPTH), fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_WIDTH));
-	if (!rc)
-		rc = build_net(m, FD_NET_E_ENC, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_DEPTH), D);
+	m->di = fd_cfg_ide_dim(cfg);
+	m->ds = fd_cfg_sty_dim(cfg);
+	if (fd_cfg_int(cfg, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW) {
+		struct fd_flow_cfg fc;
+
+		fc.dim = D;
+		fc.nlayers = fd_cfg_int(cfg, FDEN_P_FLOW_LAYERS);
+		fc.hidden = fd_cfg_int(cfg, FDEN_P_FLOW_WIDTH);
+		fc.depth = fd_cfg_int(cfg, FDEN_P_FLOW_DEPTH);
+		fc.clamp = fd_cfg_f(cfg, FDEN_P_FLOW_CLAMP);
+		fc.leaky_slope = fd_cfg_f(cfg, FDEN_P_LEAKY_SLOPE);
+		fc.init = fd_cfg_int(cfg, FDEN_P_INIT);
+		fc.init_sigma = fd_cfg_f(cfg, FDEN_P_INIT_SIGMA);
+		fc.nthreads = fd_cfg_int(cfg, FDEN_P_THREADS);
+		rc = fd_flow_new(&fc, m->a, &m->rng, &m->err, &m->flow);
+	} else {
+		fill(hid, fd_cfg_int(cfg, FDEN_P_DIS_TRUNK_DEPTH), fd_cfg_int(cfg, FDEN_P_DIS_WIDTH));
+		rc = build_net(m, FD_NET_D_DEC, D, hid, fd_cfg_int(cfg, FDEN_P_DIS_TRUNK_DEPTH), 2 * D);
+		fill(hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), fd_cfg_int(cfg, FDEN_P_DIS_WIDTH));
+		if (!rc)
+			rc = build_net(m, FD_NET_D_IDE, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), D);
+		if (!rc)
+			rc = build_net(m, FD_NET_D_STY, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_DIS_HEAD_DEPTH), D);
+		fill(hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_WIDTH));
+		if (!rc)
+			rc = build_net(m, FD_NET_E_IDE, D, hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), D);
+		if (!rc)
+			rc = build_net(m, FD_NET_E_STY, D, hid, fd_cfg_int(cfg, FDEN_P_ENT_BRANCH_DEPTH), D);
+		fill(hid, fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_DEPTH), fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_WIDTH));
+		if (!rc)
+			rc = build_net(m, FD_NET_E_ENC, 2 * D, hid, fd_cfg_int(cfg, FDEN_P_ENT_TRUNK_DEPTH), D);
+	}
 	hid[0] = fd_cfg_int(cfg, FDEN_P_STAT_WIDTH1);
 	hid[1] = fd_cfg_int(cfg, FDEN_P_STAT_WIDTH2);
 	hid[2] = fd_cfg_int(cfg, FDEN_P_STAT_WIDTH3);
 	if (!rc)
-		rc = build_net(m, FD_NET_STAT, 2 * D, hid, 3, 1);
+		rc = build_net(m, FD_NET_STAT, m->di + m->ds, hid, 3, 1);
 	if (!rc && fd_cfg_int(cfg, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION) {
 		hid[0] = hid[1] = fd_cfg_align_width(cfg);
-		rc = build_net(m, FD_NET_REL, 2 * D, hid, 2, 1);
+		rc = build_net(m, FD_NET_REL, 2 * m->di, hid, 2, 1);
 	}
 	if (rc) {
 		struct fd_err e = m->err;
@@ -129,6 +147,8 @@ int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
 				ws_max = (int)w;
 		}
 	}
+	if (m->flow && fd_flow_ws(m->flow, FD_CHUNK) > (size_t)ws_max)
+		ws_max = (int)fd_flow_ws(m->flow, FD_CHUNK);
 	/* zs, h (2D), fi, fs, cat (2D), a, b, zt: 10 D per row, + the nets' own */
 	m->slot_floats = (size_t)FD_CHUNK * 10 * D + (size_t)ws_max + 64;
 	*out = m;
@@ -152,6 +172,37 @@ FDEN_EXPORT int fden_model_new(const struct fden_config *cfg, struct fden_model 
 FDEN_EXPORT size_t fden_model_dim(const struct fden_model *model)
 {
 	return model ? (size_t)model->dim : 0;
+}
+
+FDEN_EXPORT size_t fden_model_ide_dim(const struct fden_model *model)
+{
+	return model ? (size_t)model->di : 0;
+}
+
+FDEN_EXPORT size_t fden_model_sty_dim(const struct fden_model *model)
+{
+	return model ? (size_t)model->ds : 0;
+}
+
+int fd_model_d_nparams(struct fden_model *m)
+{
+	if (m->flow)
+		return fd_flow_nparams(m->flow);
+	return fd_mlp_nparams(m->net[FD_NET_D_DEC]) + fd_mlp_nparams(m->net[FD_NET_D_IDE]) +
+	       fd_mlp_nparams(m->net[FD_NET_D_STY]);
+}
+
+struct fd_param *fd_model_d_param(struct fden_model *m, int i)
+{
+	if (m->flow)
+		return fd_flow_param(m->flow, i);
+	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++) {
+		int n = fd_mlp_nparams(m->net[k]);
+		if (i < n)
+			return fd_mlp_param(m->net[k], i);
+		i -= n;
+	}
+	return NULL;
 }
 
 FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model)

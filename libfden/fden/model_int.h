@@ -10,6 +10,7 @@
 #include <fden/model.h>
 #include "core/error.h"
 #include "fden/config.h"
+#include "fden/flow.h"
 #include "kernels/rng.h"
 #include "nn/mlp.h"
 
@@ -35,12 +36,15 @@ struct fd_ws_slot {
 
 /* Training buffers, grown on demand (see train.c). */
 struct fd_train_ws {
-	size_t cap_rows, cap_pairs, cap_logp, cap_aws; /* what the buffers hold */
+	size_t cap_rows, cap_pairs, cap_logp, cap_aws, cap_xws; /* what the buffers hold */
 	float *zin, *ztgt, *cat, *dzt, *dcat, *da, *db;
 	float *dfi, *dfs, *dfim, *dfsm, *dh, *dh2;
 	float *tin, *dt, *dtin, *logp, *aws;
 	float *pairs, *dr, *dpairs;
 	int32_t *perm;
+	float *fi, *fs; /* flow: contiguous copies of the factor columns */
+	float *dF;      /* flow: N x Dim gradient of the flow output */
+	float *xws;     /* cross-correlation / style-adversary workspace */
 	float *gsave;   /* D's g_u, all tensors back to back */
 	float *bnsave;  /* BN running statistics before the step */
 	size_t gsave_n, bnsave_n;
@@ -57,6 +61,8 @@ struct fden_model {
 	fden_log_fn log;
 	void *log_ud;
 	int dim;
+	int di, ds;            /* widths of f_ide and f_sty (Dim each unless flow) */
+	struct fd_flow *flow;  /* FDEN_DIS_FLOW: D is the flow, E its inverse; D and E nets NULL */
 	struct fd_mlp *net[FD_NNETS];
 	struct fd_rng rng;
 	uint64_t step;
@@ -86,6 +92,10 @@ int fd_model_entangle(const struct fden_model *m, const float *f_ide, const floa
 		      size_t n, float *z_out);
 
 void fd_train_ws_free(struct fden_model *m);
+
+/* D's parameter tensors, whichever kind D is (for clipping, checks, stats). */
+int fd_model_d_nparams(struct fden_model *m);
+struct fd_param *fd_model_d_param(struct fden_model *m, int i);
 
 /* Test hook: forward, losses and every gradient (left in each param's g)
  * of one training batch, the model otherwise left as it was (rng, BN

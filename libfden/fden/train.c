@@ -13,6 +13,10 @@
  * times -lambda backward) gives D g_m = +lambda g dL_M/dtheta, which D
  * descends. D's g_u and g_m come from two backward passes through D and
  * are combined per tensor by adaptive clipping (clip.c).
+ * With FDEN_DIS_FLOW, D is an invertible flow whose output columns split
+ * into f_ide and f_sty, E is its exact inverse, and L_R = 0 by construction.
+ * Optional independence terms (indep.c) join g_u: x L_X (cross-correlation)
+ * and v L_A (style-uniformity adversary on f_sty, per episode).
  * A step whose loss or gradients are not finite changes nothing: Adam,
  * the step count and the MINE average are only touched after the check,
  * and the rng state and BN running statistics are restored. */
@@ -24,6 +28,7 @@
 #include "core/alloc.h"
 #include "fden/align.h"
 #include "fden/clip.h"
+#include "fden/indep.h"
 #include "fden/mine.h"
 #include "fden/model_int.h"
 #include "nn/adam.h"
@@ -36,7 +41,7 @@ void fd_train_ws_free(struct fden_model *m)
 
 /* Sizes of the training buffers for one batch shape. */
 struct shape {
-	size_t N, E, R, ns, nq, C, pairs, nlogp, naws;
+	size_t N, E, R, ns, nq, C, pairs, nlogp, naws, nxws;
 };
 
 static size_t nfloats(const struct fden_model *m, const struct shape *s)
@@ -44,8 +49,9 @@ static size_t nfloats(const struct fden_model *m, const struct shape *s)
 	size_t D = (size_t)m->dim, N = s->N;
 	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat dcat dh dh2: 8 N D;
 	 * tin dtin: 8 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
-	return 25 * N * D + 3 * N + s->nlogp + s->naws + s->pairs * (4 * D + 1) +
-	       m->tw.gsave_n + m->tw.bnsave_n + 32 * 16;
+	/* flow: fi fs dF: 3 N D */
+	return 28 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	       m->tw.gsave_n + m->tw.bnsave_n + 36 * 16;
 }
 
 static int reserve(struct fden_model *m, const struct shape *s)
@@ -56,18 +62,18 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	float *blk;
 
 	if (t->zin && s->N <= t->cap_rows && s->pairs <= t->cap_pairs &&
-	    s->nlogp <= t->cap_logp && s->naws <= t->cap_aws)
+	    s->nlogp <= t->cap_logp && s->naws <= t->cap_aws && s->nxws <= t->cap_xws)
 		goto nets;
 	if (t->zin) { /* grow: keep the larger of old and new */
 		g.N = g.N > t->cap_rows ? g.N : t->cap_rows;
 		g.pairs = g.pairs > t->cap_pairs ? g.pairs : t->cap_pairs;
 		g.nlogp = g.nlogp > t->cap_logp ? g.nlogp : t->cap_logp;
 		g.naws = g.naws > t->cap_aws ? g.naws : t->cap_aws;
+		g.nxws = g.nxws > t->cap_xws ? g.nxws : t->cap_xws;
 	}
 	if (!t->gsave_n) {
-		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
-			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++)
-				t->gsave_n += fd_mlp_param(m->net[k], i)->n;
+		for (int i = 0; i < fd_model_d_nparams(m); i++)
+			t->gsave_n += fd_model_d_param(m, i)->n;
 		for (int k = 0; k < FD_NNETS; k++)
 			if (m->net[k])
 				for (int i = 0; i < fd_mlp_nbuffers(m->net[k]); i++)
@@ -107,6 +113,10 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(pairs, g.pairs * 2 * D);
 	TAKE(dpairs, g.pairs * 2 * D);
 	TAKE(dr, g.pairs);
+	TAKE(fi, g.N * D);
+	TAKE(fs, g.N * D);
+	TAKE(dF, g.N * D);
+	TAKE(xws, g.nxws);
 	TAKE(gsave, t->gsave_n);
 	TAKE(bnsave, t->bnsave_n);
 #undef TAKE
@@ -114,7 +124,13 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	t->cap_pairs = g.pairs;
 	t->cap_logp = g.nlogp;
 	t->cap_aws = g.naws;
+	t->cap_xws = g.nxws;
 nets:
+	if (m->flow) {
+		int rc = fd_flow_reserve(m->flow, (int)s->N, &m->err);
+		if (rc)
+			return rc;
+	}
 	for (int k = 0; k < FD_NNETS; k++) {
 		int n = (int)s->N, rc;
 		if (!m->net[k])
@@ -169,6 +185,12 @@ static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, 
 				  s->pairs);
 	s->nlogp = s->E * s->nq * s->C;
 	s->naws = fd_align_ws((int)s->ns, (int)s->nq, (int)s->C, m->dim);
+	s->nxws = fd_xcorr_ws((int)s->N, m->di, m->ds);
+	{
+		size_t u = fd_sty_uniform_ws((int)s->ns, (int)s->nq, (int)s->C, m->ds);
+		if (u > s->nxws)
+			s->nxws = u;
+	}
 	for (size_t e = 0; e < s->E; e++) {
 		const int32_t *y = ep->labels + e * R;
 		int32_t cnt[2][4096];
@@ -245,18 +267,59 @@ static int net_finite(struct fd_mlp *n)
 	return 1;
 }
 
-/* D backward for one of the two gradients: dfi, dfs -> D's parameter grads;
- * dz (N x D) receives dL/dzs when not NULL. */
+/* D backward for one of the two gradients: dfi (N x di), dfs (N x ds) ->
+ * D's parameter grads; dz (N x D) receives dL/dzs when not NULL. */
 static void backward_d(struct fden_model *m, int N, const float *dfi, const float *dfs, float *dz)
 {
 	struct fd_train_ws *t = &m->tw;
 	size_t n2 = (size_t)N * 2 * m->dim;
 
+	if (m->flow) { /* dF = dfi ++ dfs, row by row */
+		for (int i = 0; i < N; i++) {
+			memcpy(t->dF + (size_t)i * m->dim, dfi + (size_t)i * m->di, m->di * sizeof *dfi);
+			memcpy(t->dF + (size_t)i * m->dim + m->di, dfs + (size_t)i * m->ds,
+			       m->ds * sizeof *dfs);
+		}
+		fd_flow_backward(m->flow, t->dF, dz);
+		return;
+	}
 	fd_mlp_backward(m->net[FD_NET_D_IDE], dfi, t->dh);
 	fd_mlp_backward(m->net[FD_NET_D_STY], dfs, t->dh2);
 	for (size_t i = 0; i < n2; i++) /* dz_dec = dh_ide + dh_sty */
 		t->dh[i] += t->dh2[i];
 	fd_mlp_backward(m->net[FD_NET_D_DEC], t->dh, dz);
+}
+
+static void zero_grad_d(struct fden_model *m)
+{
+	if (m->flow)
+		fd_flow_zero_grad(m->flow);
+	else
+		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
+			fd_mlp_zero_grad(m->net[k]);
+}
+
+static double d_gnorm2(struct fden_model *m)
+{
+	double s = 0;
+
+	for (int i = 0; i < fd_model_d_nparams(m); i++) {
+		struct fd_param *p = fd_model_d_param(m, i);
+		double t = fd_norm(p->g, p->n);
+		s += t * t;
+	}
+	return s;
+}
+
+static int d_finite(struct fden_model *m)
+{
+	for (int i = 0; i < fd_model_d_nparams(m); i++) {
+		struct fd_param *p = fd_model_d_param(m, i);
+		for (size_t j = 0; j < p->n; j++)
+			if (!isfinite(p->g[j]))
+				return 0;
+	}
+	return 1;
 }
 
 static int prepare(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)
@@ -275,20 +338,25 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 {
 	struct fd_train_ws *t = &m->tw;
 	const struct fden_config *c = &m->cfg;
-	const int D = m->dim;
+	const int D = m->dim, DI = m->di, DS = m->ds, W = m->di + m->ds;
 	const struct shape s = *sp;
-	const float *h, *fi, *fs, *A, *B, *zt, *T, *r = NULL;
+	const float *fi, *fs, *T, *r = NULL;
 	const float *ztgt;
 	double alpha = c->v[FDEN_P_ALPHA], beta = c->v[FDEN_P_BETA], gamma = c->v[FDEN_P_GAMMA];
+	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV];
 	double lambda = c->v[FDEN_P_GRL], lr_sum = 0, ce = 0, lm, lme, log_denom, clip_sum = 0;
+	double lx = 0, la = 0;
 	int head = fd_cfg_int(c, FDEN_P_ALIGN_HEAD), clip = fd_cfg_int(c, FDEN_P_CLIP);
 	int stoch = fd_cfg_int(c, FDEN_P_STOCHASTIC) && ep->z_log_sigma;
+	int nth = fd_cfg_int(c, FDEN_P_THREADS);
 	float ss = fd_cfg_f(c, FDEN_P_STOCHASTIC_SCALE);
 	size_t N = s.N, off, correct = 0, nt = 0;
 
 	for (int k = 0; k < FD_NNETS; k++)
 		if (m->net[k])
 			fd_mlp_zero_grad(m->net[k]);
+	if (m->flow)
+		fd_flow_zero_grad(m->flow);
 
 	/* input: x = mu (+ s exp(logsig) eps); zs = (x - mean) / std; target (mu - mean) / std */
 	for (size_t i = 0; i < N; i++)
@@ -306,32 +374,46 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		}
 	ztgt = t->ztgt;
 
-	/* D: h = D_dec(zs); f_ide = D_ide(h); f_sty = D_sty(h) */
-	h = fd_mlp_forward(m->net[FD_NET_D_DEC], t->zin, (int)N, &m->rng);
-	fi = fd_mlp_forward(m->net[FD_NET_D_IDE], h, (int)N, &m->rng);
-	fs = fd_mlp_forward(m->net[FD_NET_D_STY], h, (int)N, &m->rng);
-	/* E: z~ = E_enc(E_ide(f_ide) ++ E_sty(f_sty)) */
-	A = fd_mlp_forward(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng);
-	B = fd_mlp_forward(m->net[FD_NET_E_STY], fs, (int)N, &m->rng);
-	for (size_t i = 0; i < N; i++) {
-		memcpy(t->cat + i * 2 * D, A + i * D, D * sizeof *A);
-		memcpy(t->cat + i * 2 * D + D, B + i * D, D * sizeof *B);
-	}
-	zt = fd_mlp_forward(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng);
-	/* L_R = (1/N) sum ||zs - z~||^2; dz~ = a 2 (z~ - zs) / N */
-	for (size_t j = 0; j < N * D; j++) {
-		double e = (double)zt[j] - ztgt[j];
-		lr_sum += e * e;
-		t->dzt[j] = (float)(alpha * 2.0 * e / (double)N);
+	if (m->flow) {
+		/* D: F = flow(zs), f_ide = F[:, :di], f_sty = F[:, di:]; E = flow^-1, L_R = 0 */
+		const float *F = fd_flow_forward(m->flow, t->zin, (int)N);
+		for (size_t i = 0; i < N; i++) {
+			memcpy(t->fi + i * DI, F + i * D, DI * sizeof *F);
+			memcpy(t->fs + i * DS, F + i * D + DI, DS * sizeof *F);
+		}
+		fi = t->fi;
+		fs = t->fs;
+		memset(t->dzt, 0, N * D * sizeof *t->dzt);
+	} else {
+		const float *h, *A, *B, *zt;
+
+		/* D: h = D_dec(zs); f_ide = D_ide(h); f_sty = D_sty(h) */
+		h = fd_mlp_forward(m->net[FD_NET_D_DEC], t->zin, (int)N, &m->rng);
+		fi = fd_mlp_forward(m->net[FD_NET_D_IDE], h, (int)N, &m->rng);
+		fs = fd_mlp_forward(m->net[FD_NET_D_STY], h, (int)N, &m->rng);
+		/* E: z~ = E_enc(E_ide(f_ide) ++ E_sty(f_sty)) */
+		A = fd_mlp_forward(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng);
+		B = fd_mlp_forward(m->net[FD_NET_E_STY], fs, (int)N, &m->rng);
+		for (size_t i = 0; i < N; i++) {
+			memcpy(t->cat + i * 2 * D, A + i * D, D * sizeof *A);
+			memcpy(t->cat + i * 2 * D + D, B + i * D, D * sizeof *B);
+		}
+		zt = fd_mlp_forward(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng);
+		/* L_R = (1/N) sum ||zs - z~||^2; dz~ = a 2 (z~ - zs) / N */
+		for (size_t j = 0; j < N * D; j++) {
+			double e = (double)zt[j] - ztgt[j];
+			lr_sum += e * e;
+			t->dzt[j] = (float)(alpha * 2.0 * e / (double)N);
+		}
 	}
 
 	/* T on [f_ide ++ f_sty ; f_ide ++ f_sty[perm]] in one batch of 2N rows */
 	fd_rng_perm(&m->rng, t->perm, (int)N);
 	for (size_t i = 0; i < N; i++) {
-		memcpy(t->tin + i * 2 * D, fi + i * D, D * sizeof *fi);
-		memcpy(t->tin + i * 2 * D + D, fs + i * D, D * sizeof *fs);
-		memcpy(t->tin + (N + i) * 2 * D, fi + i * D, D * sizeof *fi);
-		memcpy(t->tin + (N + i) * 2 * D + D, fs + (size_t)t->perm[i] * D, D * sizeof *fs);
+		memcpy(t->tin + i * W, fi + i * DI, DI * sizeof *fi);
+		memcpy(t->tin + i * W + DI, fs + i * DS, DS * sizeof *fs);
+		memcpy(t->tin + (N + i) * W, fi + i * DI, DI * sizeof *fi);
+		memcpy(t->tin + (N + i) * W + DI, fs + (size_t)t->perm[i] * DS, DS * sizeof *fs);
 	}
 	T = fd_mlp_forward(m->net[FD_NET_STAT], t->tin, (int)(2 * N), &m->rng);
 	lm = fd_mine_dv(T, T + N, (int)N, &lme);
@@ -345,51 +427,56 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	fd_mlp_backward(m->net[FD_NET_STAT], t->dt, t->dtin);
 	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df */
 	for (size_t i = 0; i < N; i++) {
-		const float *j0 = t->dtin + i * 2 * D, *m0 = t->dtin + (N + i) * 2 * D;
-		float *gi = t->dfim + i * D, *gs = t->dfsm + i * D;
-		for (int d = 0; d < D; d++) {
+		const float *j0 = t->dtin + i * W, *m0 = t->dtin + (N + i) * W;
+		float *gi = t->dfim + i * DI, *gs = t->dfsm + i * DS;
+		for (int d = 0; d < DI; d++)
 			gi[d] = (float)(-lambda * ((double)j0[d] + m0[d]));
-			gs[d] = (float)(-lambda * j0[D + d]);
-		}
+		for (int d = 0; d < DS; d++)
+			gs[d] = (float)(-lambda * j0[DI + d]);
 	}
 	for (size_t i = 0; i < N; i++) {
-		const float *m0 = t->dtin + (N + i) * 2 * D + D;
-		float *gs = t->dfsm + (size_t)t->perm[i] * D;
-		for (int d = 0; d < D; d++)
+		const float *m0 = t->dtin + (N + i) * W + DI;
+		float *gs = t->dfsm + (size_t)t->perm[i] * DS;
+		for (int d = 0; d < DS; d++)
 			gs[d] += (float)(-lambda * m0[d]);
 	}
 
-	/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
-	fd_mlp_backward(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
-	for (size_t i = 0; i < N; i++) {
-		memcpy(t->da + i * D, t->dcat + i * 2 * D, D * sizeof *t->da);
-		memcpy(t->db + i * D, t->dcat + i * 2 * D + D, D * sizeof *t->db);
+	if (m->flow) {
+		memset(t->dfi, 0, N * DI * sizeof *t->dfi);
+		memset(t->dfs, 0, N * DS * sizeof *t->dfs);
+	} else {
+		/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
+		fd_mlp_backward(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
+		for (size_t i = 0; i < N; i++) {
+			memcpy(t->da + i * D, t->dcat + i * 2 * D, D * sizeof *t->da);
+			memcpy(t->db + i * D, t->dcat + i * 2 * D + D, D * sizeof *t->db);
+		}
+		fd_mlp_backward(m->net[FD_NET_E_IDE], t->da, t->dfi);
+		fd_mlp_backward(m->net[FD_NET_E_STY], t->db, t->dfs);
 	}
-	fd_mlp_backward(m->net[FD_NET_E_IDE], t->da, t->dfi);
-	fd_mlp_backward(m->net[FD_NET_E_STY], t->db, t->dfs);
 
 	/* L_C: mean over all queries; gradient b / n_queries into d f_ide */
 	{
 		float sc = (float)(beta / (double)(s.E * s.nq));
 		if (head == FDEN_ALIGN_RELATION) {
 			for (size_t e = 0; e < s.E; e++) {
-				const float *S = fi + e * s.R * D;
-				fd_align_relation_pairs(S, (int)s.ns, S + s.ns * D, (int)s.nq, D,
-							t->pairs + e * s.nq * s.ns * 2 * D);
+				const float *S = fi + e * s.R * DI;
+				fd_align_relation_pairs(S, (int)s.ns, S + s.ns * DI, (int)s.nq, DI,
+							t->pairs + e * s.nq * s.ns * 2 * DI);
 			}
 			r = fd_mlp_forward(m->net[FD_NET_REL], t->pairs, (int)s.pairs, &m->rng);
 		}
 		for (size_t e = 0; e < s.E; e++) {
-			const float *S = fi + e * s.R * D, *Q = S + s.ns * D;
+			const float *S = fi + e * s.R * DI, *Q = S + s.ns * DI;
 			const int32_t *ys = ep->labels + e * s.R, *yq = ys + s.ns;
-			float *dS = t->dfi + e * s.R * D, *dQ = dS + s.ns * D;
+			float *dS = t->dfi + e * s.R * DI, *dQ = dS + s.ns * DI;
 			float *lp = t->logp + e * s.nq * s.C;
 			if (head == FDEN_ALIGN_PROTOTYPICAL)
-				ce += fd_align_proto(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, D, lp, sc,
-						     dS, dQ, t->aws);
+				ce += fd_align_proto(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, DI, lp,
+						     sc, dS, dQ, t->aws);
 			else if (head == FDEN_ALIGN_MATCHING)
-				ce += fd_align_matching(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, D, lp,
-							sc, dS, dQ, t->aws);
+				ce += fd_align_matching(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, DI,
+							lp, sc, dS, dQ, t->aws);
 			else
 				ce += fd_align_relation_loss(r + e * s.nq * s.ns, ys, (int)s.ns, yq,
 							     (int)s.nq, (int)s.C, lp, sc,
@@ -400,36 +487,47 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		if (head == FDEN_ALIGN_RELATION) {
 			fd_mlp_backward(m->net[FD_NET_REL], t->dr, t->dpairs);
 			for (size_t e = 0; e < s.E; e++) {
-				float *dS = t->dfi + e * s.R * D;
-				fd_align_relation_scatter(t->dpairs + e * s.nq * s.ns * 2 * D, (int)s.ns,
-							  (int)s.nq, D, dS, dS + s.ns * D);
+				float *dS = t->dfi + e * s.R * DI;
+				fd_align_relation_scatter(t->dpairs + e * s.nq * s.ns * 2 * DI, (int)s.ns,
+							  (int)s.nq, DI, dS, dS + s.ns * DI);
 			}
 		}
+	}
+
+	/* independence terms, part of g_u: x L_X and v L_A */
+	if (xw > 0)
+		lx = fd_xcorr(fi, DI, fs, DS, (int)N, (float)xw, t->dfi, t->dfs, t->xws, nth);
+	if (aw > 0) {
+		float sc = (float)(aw / (double)(s.E * s.nq));
+		for (size_t e = 0; e < s.E; e++) {
+			const float *S = fs + e * s.R * DS;
+			float *dS = t->dfs + e * s.R * DS;
+			la += fd_sty_uniform(S, ep->labels + e * s.R, (int)s.ns, S + s.ns * DS, (int)s.nq,
+					     (int)s.C, DS, sc, dS, dS + s.ns * DS, t->xws);
+		}
+		la /= (double)(s.E * s.nq);
 	}
 
 	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
 	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL);
 	off = 0;
-	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
-		for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++) {
-			struct fd_param *p = fd_mlp_param(m->net[k], i);
-			memcpy(t->gsave + off, p->g, p->n * sizeof *p->g);
-			off += p->n;
-		}
-	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
-		fd_mlp_zero_grad(m->net[k]);
+	for (int i = 0; i < fd_model_d_nparams(m); i++) {
+		struct fd_param *p = fd_model_d_param(m, i);
+		memcpy(t->gsave + off, p->g, p->n * sizeof *p->g);
+		off += p->n;
+	}
+	zero_grad_d(m);
 	backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL);
 	off = 0;
 	{
-		int ntens = 0;
-		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
-			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++, ntens++) {
-				struct fd_param *p = fd_mlp_param(m->net[k], i);
-				/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m| */
-				clip_sum += fd_clip_adaptive(t->gsave + off, p->g, p->n, clip);
-				memcpy(p->g, t->gsave + off, p->n * sizeof *p->g);
-				off += p->n;
-			}
+		int ntens = fd_model_d_nparams(m);
+		for (int i = 0; i < ntens; i++) {
+			struct fd_param *p = fd_model_d_param(m, i);
+			/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m| */
+			clip_sum += fd_clip_adaptive(t->gsave + off, p->g, p->n, clip);
+			memcpy(p->g, t->gsave + off, p->n * sizeof *p->g);
+			off += p->n;
+		}
 		clip_sum /= ntens > 0 ? ntens : 1;
 	}
 	if (dz) {
@@ -447,10 +545,11 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	st->l_r = lr_sum / (double)N;
 	st->l_c = ce / (double)(s.E * s.nq);
 	st->l_m = lm;
-	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m;
+	st->l_xcorr = lx;
+	st->l_sty_adv = la;
+	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m + xw * lx + aw * la;
 	st->accuracy = (double)correct / (double)(nt ? nt : 1);
-	st->gnorm_disentangler = sqrt(net_gnorm2(m->net[FD_NET_D_DEC]) + net_gnorm2(m->net[FD_NET_D_IDE]) +
-				      net_gnorm2(m->net[FD_NET_D_STY]));
+	st->gnorm_disentangler = sqrt(d_gnorm2(m));
 	st->gnorm_entangler = sqrt(net_gnorm2(m->net[FD_NET_E_IDE]) + net_gnorm2(m->net[FD_NET_E_STY]) +
 				   net_gnorm2(m->net[FD_NET_E_ENC]));
 	st->gnorm_statistician = sqrt(net_gnorm2(m->net[FD_NET_STAT]));
@@ -518,6 +617,8 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 	for (int k = 0; k < FD_NNETS && bad < 0; k++)
 		if (!net_finite(m->net[k]))
 			bad = k;
+	if (bad < 0 && m->flow && !d_finite(m))
+		bad = FD_NET_D_DEC;
 	if (bad >= 0) {
 		m->rng = rng0;
 		bn_copy(m, 0);
@@ -532,10 +633,18 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 	opt.beta1 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA1);
 	opt.beta2 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA2);
 	opt.eps = fd_cfg_f(&m->cfg, FDEN_P_ADAM_EPS);
-	for (int k = 0; k < FD_NNETS; k++)
-		if (m->net[k])
-			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++)
-				fd_adam_update(&opt, fd_mlp_param(m->net[k], i), m->step + 1);
+	for (int k = 0; k < FD_NNETS; k++) {
+		struct fd_adam o = opt;
+		if (!m->net[k])
+			continue;
+		if (k == FD_NET_STAT) /* the statistician may learn faster (FDEN_P_LR_STAT) */
+			o.lr = opt.lr * fd_cfg_f(&m->cfg, FDEN_P_LR_STAT);
+		for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++)
+			fd_adam_update(&o, fd_mlp_param(m->net[k], i), m->step + 1);
+	}
+	if (m->flow)
+		for (int i = 0; i < fd_flow_nparams(m->flow); i++)
+			fd_adam_update(&opt, fd_flow_param(m->flow, i), m->step + 1);
 	m->step++;
 	if (fd_cfg_int(&m->cfg, FDEN_P_MINE_MA)) {
 		m->mine_log_ma = log_ma;

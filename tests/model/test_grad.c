@@ -7,18 +7,34 @@
 #include "model_util.h"
 #include "fden/model_int.h"
 
-static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3;
+static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8;
+
+/* the independence terms and the disentangler kind of the next make_model */
+static int use_flow, use_indep;
 
 static struct fden_model *make_model(int head, int dim, int bn, int ma)
 {
 	struct fden_config *c = tu_small_config(dim, head);
 	struct fden_model *m = NULL;
 
+	if (use_flow) {
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_LAYERS, 3), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 8), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, 2), FDEN_OK);
+	}
+	if (use_indep) {
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_XCORR, X), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_ADV, V), FDEN_OK);
+	}
+
 	/* Batch norm centres pre-activations at 0, where leaky ReLU has its kink:
 	 * finite differences then cross kinks all the time. With batch norm on,
 	 * the slope is 1 (the activation's own gradient is checked in tests/nn);
-	 * without, the real slope 0.01. */
-	ck_assert_int_eq(fden_config_set(c, FDEN_P_LEAKY_SLOPE, bn ? 1.0 : 0.01), FDEN_OK);
+	 * without, the real slope 0.01. The flow and independence-term variants
+	 * use slope 1 too: what they check is the composition, not the kink. */
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_LEAKY_SLOPE, bn || use_flow || use_indep ? 1.0 : 0.01),
+			 FDEN_OK);
 
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ALPHA, A), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_BETA, B), FDEN_OK);
@@ -29,14 +45,41 @@ static struct fden_model *make_model(int head, int dim, int bn, int ma)
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_MINE_MA, ma), FDEN_OK);
 	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
 	fden_config_free(c);
+	if (use_flow) { /* move the flow off its identity start */
+		struct fd_rng r;
+		fd_rng_seed(&r, 5);
+		for (int i = 0; i < fd_flow_nparams(m->flow); i++) {
+			struct fd_param *p = fd_flow_param(m->flow, i);
+			for (size_t j = 0; j < p->n; j++)
+				p->w[j] += 0.05f * fd_rng_normal(&r);
+		}
+	}
 	return m;
+}
+
+/* Every parameter tensor with the index of its part (the flow counts as D). */
+static int all_params(struct fden_model *m, struct fd_param **ps, int *net)
+{
+	int n = 0;
+
+	for (int k = 0; k < FD_NNETS; k++)
+		if (m->net[k])
+			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++, n++) {
+				ps[n] = fd_mlp_param(m->net[k], i);
+				net[n] = k;
+			}
+	for (int i = 0; m->flow && i < fd_flow_nparams(m->flow); i++, n++) {
+		ps[n] = fd_flow_param(m->flow, i);
+		net[n] = FD_NET_D_DEC;
+	}
+	return n;
 }
 
 /* what each part descends: D (and z) the GRL view, everything else L */
 static double view(const struct fden_step_stats *s, int net)
 {
 	if (net <= FD_NET_D_STY || net < 0)
-		return A * s->l_r + B * s->l_c + LAM * G * s->l_m;
+		return A * s->l_r + B * s->l_c + LAM * G * s->l_m + X * s->l_xcorr + V * s->l_sty_adv;
 	return s->loss;
 }
 
@@ -69,6 +112,8 @@ static void check_model(int head, int bn, int use_std)
 	struct tu_episodes t;
 	struct fden_step_stats st;
 	float *dz, *g;
+	struct fd_param *ps[256];
+	int nets[256], np;
 	size_t N, total = 0, off = 0;
 	const float h = 2e-3f;
 	int checked = 0, bad = 0;
@@ -84,42 +129,40 @@ static void check_model(int head, int bn, int use_std)
 	ck_assert_int_eq(fd_train_grad(m, &t.ep, &st, dz), FDEN_OK);
 	ck_assert(isfinite(st.loss));
 	ck_assert(st.l_m == st.l_m);
-	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m, 1e-9);
-	for (int k = 0; k < FD_NNETS; k++)
-		if (m->net[k])
-			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++)
-				total += fd_mlp_param(m->net[k], i)->n;
+	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m +
+				(use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0), 1e-9);
+	if (use_indep)
+		ck_assert(st.l_xcorr > 0 && st.l_sty_adv >= log(3.0) - 1e-6);
+	if (use_flow)
+		ck_assert(st.l_r == 0.0);
+	np = all_params(m, ps, nets);
+	for (int i = 0; i < np; i++)
+		total += ps[i]->n;
 	g = malloc(total * sizeof *g);
-	for (int k = 0; k < FD_NNETS; k++)
-		if (m->net[k])
-			for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++) {
-				struct fd_param *p = fd_mlp_param(m->net[k], i);
-				memcpy(g + off, p->g, p->n * sizeof *g);
-				off += p->n;
-			}
+	for (int i = 0; i < np; i++) {
+		memcpy(g + off, ps[i]->g, ps[i]->n * sizeof *g);
+		off += ps[i]->n;
+	}
 	ck_assert_msg((head == FDEN_ALIGN_RELATION) == (m->net[FD_NET_REL] != NULL), "relation net");
 
 	/* parameters: a few entries of every tensor of every part */
 	off = 0;
-	for (int k = 0; k < FD_NNETS; k++) {
-		if (!m->net[k])
-			continue;
-		for (int i = 0; i < fd_mlp_nparams(m->net[k]); i++) {
-			struct fd_param *p = fd_mlp_param(m->net[k], i);
-			for (size_t j = 0; j < p->n; j += 1 + p->n / 3) {
-				double num = numeric(m, &t.ep, &p->w[j], k, h), an = g[off + j];
-				double err = fabs(num - an) / fmax(fabs(num) + fabs(an), 5e-2);
-				if (err > worst)
-					worst = err;
-				if (err > 3e-2) {
-					bad++;
-					fprintf(stderr, "head %d net %d %s[%zu]: analytic %g numeric %g\n", head,
-						k, p->name, j, an, num);
-				}
-				checked++;
+	for (int i = 0; i < np; i++) {
+		struct fd_param *p = ps[i];
+		int k = nets[i];
+		for (size_t j = 0; j < p->n; j += 1 + p->n / 3) {
+			double num = numeric(m, &t.ep, &p->w[j], k, h), an = g[off + j];
+			double err = fabs(num - an) / fmax(fabs(num) + fabs(an), 5e-2);
+			if (err > worst)
+				worst = err;
+			if (err > 3e-2) {
+				bad++;
+				fprintf(stderr, "head %d net %d %s[%zu]: analytic %g numeric %g\n", head,
+					k, p->name, j, an, num);
 			}
-			off += p->n;
+			checked++;
 		}
+		off += p->n;
 	}
 	/* inputs */
 	for (size_t j = 0; j < N * DIM; j += 5) {
@@ -133,8 +176,8 @@ static void check_model(int head, int bn, int use_std)
 		}
 		checked++;
 	}
-	fprintf(stderr, "grad check head %d bn %d std %d: %d entries, worst rel. error %.3g\n", head,
-		bn, use_std, checked, worst);
+	fprintf(stderr, "grad check head %d bn %d std %d flow %d indep %d: %d entries, worst rel. error %.3g\n",
+		head, bn, use_std, use_flow, use_indep, checked, worst);
 	/* a few kinks of leaky ReLU may make single entries miss; allow 2% of them */
 	ck_assert_msg(bad <= checked / 50, "%d of %d gradient entries off", bad, checked);
 	free(g);
@@ -158,6 +201,24 @@ END_TEST
 START_TEST(grad_relation)
 {
 	check_model(FDEN_ALIGN_RELATION, 1, 0);
+}
+END_TEST
+
+/* the flow disentangler (D = flow, no E nets) with the independence terms */
+START_TEST(grad_flow_indep)
+{
+	use_flow = use_indep = 1;
+	check_model(FDEN_ALIGN_PROTOTYPICAL, 0, 1);
+	use_flow = use_indep = 0;
+}
+END_TEST
+
+/* the MLP disentangler with the independence terms */
+START_TEST(grad_indep)
+{
+	use_indep = 1;
+	check_model(FDEN_ALIGN_MATCHING, 0, 0);
+	use_indep = 0;
 }
 END_TEST
 
@@ -248,6 +309,8 @@ int main(void)
 	tcase_add_test(tc, grad_matching);
 	tcase_add_test(tc, grad_relation);
 	tcase_add_test(tc, grad_no_bn_std);
+	tcase_add_test(tc, grad_flow_indep);
+	tcase_add_test(tc, grad_indep);
 	tcase_add_test(tc, grl_sign_matters);
 	tcase_add_test(tc, mine_moving_average);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,133 @@
+/* The flow disentangler through the public API: factor widths, an exact
+ * round trip z -> (f_ide, f_sty) -> z before and after training, training
+ * that lowers L_C, and a checkpoint that restores it bit for bit. */
+#include "model_util.h"
+
+enum { DIM = 8, IDE = 3 };
+
+static struct fden_model *flow_model(void)
+{
+	struct fden_config *c = tu_small_config(DIM, FDEN_ALIGN_PROTOTYPICAL);
+	struct fden_model *m = NULL;
+
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, IDE), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_LAYERS, 4), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 16), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 3e-3), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_XCORR, 0.5), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_ADV, 0.5), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+	fden_config_free(c);
+	return m;
+}
+
+static double roundtrip_err(struct fden_model *m, const float *z, size_t n)
+{
+	float *fi = malloc(n * IDE * sizeof *fi), *fs = malloc(n * (DIM - IDE) * sizeof *fs);
+	float *back = malloc(n * DIM * sizeof *back);
+	double worst = 0;
+
+	ck_assert_int_eq(fden_disentangle(m, z, n, fi, fs), FDEN_OK);
+	ck_assert_int_eq(fden_entangle(m, fi, fs, n, back), FDEN_OK);
+	for (size_t i = 0; i < n * DIM; i++)
+		worst = fmax(worst, fabs(back[i] - z[i]) / fmax(1.0, fabs(z[i])));
+	free(fi);
+	free(fs);
+	free(back);
+	return worst;
+}
+
+START_TEST(flow_widths_and_config)
+{
+	struct fden_model *m = flow_model();
+	struct fden_config *c = tu_small_config(DIM, 0);
+	struct fden_model *bad = NULL;
+
+	ck_assert_uint_eq(fden_model_ide_dim(m), IDE);
+	ck_assert_uint_eq(fden_model_sty_dim(m), DIM - IDE);
+	/* ide_dim must leave f_sty at least one column */
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, DIM), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &bad), FDEN_E_INVALID);
+	ck_assert_ptr_null(bad);
+	ck_assert(strstr(fden_last_error(), "ide_dim") != NULL);
+	/* the MLP disentangler keeps Dim-wide factors */
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_MLP), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &bad), FDEN_OK);
+	ck_assert_uint_eq(fden_model_ide_dim(bad), DIM);
+	ck_assert_uint_eq(fden_model_sty_dim(bad), DIM);
+	fden_model_free(bad);
+	fden_config_free(c);
+	fden_model_free(m);
+}
+END_TEST
+
+START_TEST(flow_trains_and_stays_exact)
+{
+	struct fden_model *m = flow_model(), *m2 = NULL;
+	struct tu_episodes t;
+	struct fden_step_stats st = { .struct_size = sizeof st };
+	const char *path = "test-flowmodel.ckpt";
+	double first = 0, last = 0, e0, e1;
+	float mean[DIM], sd[DIM];
+	float *a = malloc(24 * DIM * sizeof *a), *b = malloc(24 * DIM * sizeof *b);
+	int i;
+
+	for (i = 0; i < DIM; i++) {
+		mean[i] = 0.1f * i;
+		sd[i] = 1.0f + 0.2f * i;
+	}
+	ck_assert_int_eq(fden_model_set_standardization(m, mean, sd), FDEN_OK);
+	tu_episodes_make(&t, 4, 3, 2, 2, DIM);
+	e0 = roundtrip_err(m, t.z, 48);
+	for (i = 0; i < 150; i++) {
+		ck_assert_int_eq(fden_train_step(m, &t.ep, &st), FDEN_OK);
+		ck_assert(st.l_r == 0.0);
+		if (i < 10)
+			first += st.l_c / 10;
+		if (i >= 140)
+			last += st.l_c / 10;
+	}
+	e1 = roundtrip_err(m, t.z, 48);
+	fprintf(stderr, "flow model: L_C %.3f -> %.3f; round-trip error %.2g -> %.2g; xcorr %.3f, sty-adv %.3f\n",
+		first, last, e0, e1, st.l_xcorr, st.l_sty_adv);
+	ck_assert(last < 0.8 * first);
+	ck_assert(e0 < 1e-5 && e1 < 1e-4);
+	/* checkpoint: same outputs bit for bit, same next step */
+	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
+	ck_assert_int_eq(fden_model_load(path, NULL, &m2), FDEN_OK);
+	ck_assert_uint_eq(fden_model_ide_dim(m2), IDE);
+	ck_assert_int_eq(fden_disentangle(m, t.z, 24, a, NULL), FDEN_OK);
+	ck_assert_int_eq(fden_disentangle(m2, t.z, 24, b, NULL), FDEN_OK);
+	ck_assert(memcmp(a, b, 24 * IDE * sizeof *a) == 0);
+	ck_assert_int_eq(fden_train_step(m, &t.ep, &st), FDEN_OK);
+	first = st.loss;
+	ck_assert_int_eq(fden_train_step(m2, &t.ep, &st), FDEN_OK);
+	ck_assert(first == st.loss);
+	remove(path);
+	free(a);
+	free(b);
+	tu_episodes_free(&t);
+	fden_model_free(m);
+	fden_model_free(m2);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("flowmodel");
+	TCase *tc = tcase_create("flowmodel");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, flow_widths_and_config);
+	tcase_add_test(tc, flow_trains_and_stays_exact);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
