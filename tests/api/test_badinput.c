@@ -62,6 +62,17 @@ static int step_label_too_big(struct ctx *c) { c->labels[4] = (int32_t)c->ep.way
 static int step_label_negative(struct ctx *c) { c->labels[7] = -1; return fden_train_step(c->m, &c->ep, NULL); }
 static int step_nan(struct ctx *c) { c->z[5] = NAN; return fden_train_step(c->m, &c->ep, NULL); }
 static int step_inf(struct ctx *c) { c->z[3 * D + 1] = -INFINITY; return fden_train_step(c->m, &c->ep, NULL); }
+/* Finite input (up to 3e38) whose loss and gradients are not: the step is
+ * rejected and the model left as it was (the divergence rule). At 1e30 the
+ * library still steps: its double accumulators keep the loss finite. */
+static int step_diverges(struct ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->b.rows * D; i++)
+		c->z[i] *= 1e38f;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
 static int step_overflow(struct ctx *c) { c->ep.n_episodes = HUGE_N; return fden_train_step(c->m, &c->ep, NULL); }
 static int step_stats_size(struct ctx *c)
 {
@@ -408,6 +419,7 @@ static const struct row rows[] = {
 	ROW(step_nan, FDEN_E_NONFINITE, NULL, NEEDS_MODEL),
 	ROW(step_inf, FDEN_E_NONFINITE, NULL, NEEDS_MODEL),
 	ROW(step_overflow, FDEN_E_OVERFLOW, NULL, NEEDS_MODEL),
+	ROW(step_diverges, FDEN_E_NONFINITE, NULL, NEEDS_MODEL),
 	ROW(dis_null_model, FDEN_E_INVALID, "model", 0),
 	ROW(dis_null_z, FDEN_E_INVALID, "z", NEEDS_MODEL),
 	ROW(dis_zero_n, FDEN_E_INVALID, "n", NEEDS_MODEL),
