@@ -64,7 +64,7 @@ static int step_nan(struct ctx *c) { c->z[5] = NAN; return fden_train_step(c->m,
 static int step_inf(struct ctx *c) { c->z[3 * D + 1] = -INFINITY; return fden_train_step(c->m, &c->ep, NULL); }
 /* Finite input (up to 3e38) whose loss and gradients are not: the step is
  * rejected and the model left as it was (the divergence rule). At 1e30 the
- * library still steps: its double accumulators keep the loss finite. */
+ * step still succeeds: loss and gradients stay finite there. */
 static int step_diverges(struct ctx *c)
 {
 	size_t i;
