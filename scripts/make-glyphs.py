@@ -6,7 +6,7 @@ Debian 12 packages it needs (the demo list in scripts/install-deps.sh):
     fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf fonts-liberation2
     fonts-noto-core
 
-About 1,400 character classes from some 40 "alphabets" (Unicode blocks:
+About 1,475 character classes from 38 "alphabets" (Unicode blocks:
 Latin, IPA, Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic, Devanagari
 and other Indic scripts, Thai, Ethiopic, Cherokee, Canadian syllabics, Runic,
 Tifinagh, Coptic, Glagolitic, arrows, math operators, technical and misc
