@@ -6,11 +6,12 @@ Debian 12 packages it needs (the demo list in scripts/install-deps.sh):
     fonts-dejavu-core fonts-dejavu-extra fonts-freefont-ttf fonts-liberation2
     fonts-noto-core
 
-About 1,475 character classes from 38 "alphabets" (Unicode blocks:
-Latin, IPA, Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic, Devanagari
-and other Indic scripts, Thai, Ethiopic, Cherokee, Canadian syllabics, Runic,
-Tifinagh, Coptic, Glagolitic, arrows, math operators, technical and misc
-symbols, dingbats, ...), 20 samples per class, 28x28 grayscale, white ink on
+About 1,475 character classes from 38 "alphabets" (Unicode blocks: Latin,
+IPA, Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic, Thaana, Devanagari,
+Bengali, Gurmukhi, Gujarati, Tamil, Telugu, Kannada, Malayalam, Sinhala,
+Thai, Lao, Khmer, Myanmar, Ethiopic, Cherokee, Canadian syllabics, Ogham,
+Tifinagh, arrows, math operators, technical, geometric and misc symbols,
+dingbats, ...; blocks with fewer than MIN_FACES faces drop out), 20 samples per class, 28x28 grayscale, white ink on
 black, like MNIST.
 
 Per class, the samples come from every installed face (font, weight, style)
