@@ -11,8 +11,8 @@ IPA, Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic, Thaana, Devanagari,
 Bengali, Gurmukhi, Gujarati, Tamil, Telugu, Kannada, Malayalam, Sinhala,
 Thai, Lao, Khmer, Myanmar, Ethiopic, Cherokee, Canadian syllabics, Ogham,
 Tifinagh, arrows, math operators, technical, geometric and misc symbols,
-dingbats, ...; blocks with fewer than MIN_FACES faces drop out), 20 samples per class, 28x28 grayscale, white ink on
-black, like MNIST.
+dingbats, ...; blocks with fewer than MIN_FACES faces drop out), 20 samples
+per class, 28x28 grayscale, white ink on black, like MNIST.
 
 Per class, the samples come from every installed face (font, weight, style)
 that renders the code point: the face's cmap maps it and its rendering
