@@ -3,6 +3,7 @@
  *   fden_model_load, is failed in turn: each attempt returns FDEN_E_NOMEM,
  *   hands nothing out and leaks nothing (allocations == frees);
  * - after a failed step the model still trains;
+ * - the first inference calls fail cleanly at each of their allocations;
  * - the steady state allocates nothing: the 2nd..Nth fden_train_step (same
  *   or smaller batch) and serial fden_disentangle / fden_entangle. */
 #include <check.h>
@@ -129,6 +130,69 @@ START_TEST(steady_state_allocates_nothing)
 	free(zo);
 }
 END_TEST
+
+/* The first inference calls take their workspaces: fail each of those
+ * allocations in turn; the call reports FDEN_E_NOMEM, the next call works
+ * and gives the same bits as a model that never failed. */
+START_TEST(oom_every_allocation_first_inference)
+{
+	struct counter c;
+	struct fden_allocator a = counting_allocator(&c);
+	size_t n = 300, k, total = 0, nd = n * TINY_DIM;
+	float *z = malloc(nd * sizeof *z), *fi = malloc(nd * sizeof *fi);
+	float *fs = malloc(nd * sizeof *fs), *zo = malloc(nd * sizeof *zo);
+	float *ref_i = malloc(nd * sizeof *ref_i), *ref_o = malloc(nd * sizeof *ref_o);
+	int pass;
+
+	ck_assert(z && fi && fs && zo && ref_i && ref_o);
+	tiny_fill(z, nd);
+	for (k = 0; k == 0 || k <= total; k++) {
+		struct fden_config *cfg = tiny_config();
+		struct fden_model *m = NULL;
+		size_t before;
+		int rc1, rc2;
+
+		memset(&c, 0, sizeof c);
+		ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_OK);
+		ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+		fden_config_free(cfg);
+		before = c.calls;
+		c.fail_at = k ? before + k : 0;
+		rc1 = fden_disentangle(m, z, n, fi, fs);
+		rc2 = rc1 == FDEN_OK ? fden_entangle(m, fi, fs, n, zo) : FDEN_OK;
+		if (k == 0) {
+			ck_assert_int_eq(rc1, FDEN_OK);
+			ck_assert_int_eq(rc2, FDEN_OK);
+			total = c.calls - before;
+			memcpy(ref_i, fi, nd * sizeof *fi);
+			memcpy(ref_o, zo, nd * sizeof *zo);
+		} else {
+			ck_assert_msg((rc1 == FDEN_E_NOMEM) != (rc2 == FDEN_E_NOMEM) &&
+				      (rc1 == FDEN_OK || rc1 == FDEN_E_NOMEM) &&
+				      (rc2 == FDEN_OK || rc2 == FDEN_E_NOMEM),
+				      "inference allocation %zu of %zu: statuses %d, %d", k, total, rc1, rc2);
+			c.fail_at = 0;
+			for (pass = 0; pass < 2; pass++) {
+				ck_assert_int_eq(fden_disentangle(m, z, n, fi, fs), FDEN_OK);
+				ck_assert_int_eq(fden_entangle(m, fi, fs, n, zo), FDEN_OK);
+			}
+			ck_assert(memcmp(fi, ref_i, nd * sizeof *fi) == 0);
+			ck_assert(memcmp(zo, ref_o, nd * sizeof *zo) == 0);
+		}
+		fden_model_free(m);
+		ck_assert_msg(c.allocs == c.frees, "inference allocation %zu: %zu allocs, %zu frees",
+			      k, c.allocs, c.frees);
+	}
+	fprintf(stderr, "oom: %zu allocations along the first disentangle+entangle, all failed cleanly\n",
+		total);
+	free(z);
+	free(fi);
+	free(fs);
+	free(zo);
+	free(ref_i);
+	free(ref_o);
+}
+END_TEST
 #endif
 
 #if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
@@ -188,6 +252,7 @@ static Suite *oom_suite(void)
 	tcase_add_test(tc, oom_every_allocation_create_and_step);
 #if defined(FDEN_SYM_fden_disentangle) && defined(FDEN_SYM_fden_entangle)
 	tcase_add_test(tc, steady_state_allocates_nothing);
+	tcase_add_test(tc, oom_every_allocation_first_inference);
 #endif
 #if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
 	tcase_add_test(tc, oom_every_allocation_load);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # ABI check: the dynamic symbols libfden.so defines must be exactly the names
 # in libfden/fden.sym, all versioned FDEN_*, nothing else (no fd_*, no BLIS);
-# the version script's nodes are sorted; the SONAME is libfden.so.<major>.
+# the version script's nodes are sorted; the SONAME is libfden.so.<major>;
+# the library needs nothing but BLIS, zlib and libc/libm at run time.
 #   test_symbols.sh LIBFDEN_SO FDEN_SYM SO_MAJOR [NM] [READELF]
 set -eu
 so=$1 sym=$2 major=$3 NM=${4:-nm} READELF=${5:-readelf}
@@ -50,6 +51,15 @@ if [ "$soname" != "libfden.so.$major" ]; then
 	fail=1
 fi
 
+# Runtime dependencies: BLIS, zlib and the C library only (plus a
+# sanitizer's runtime in sanitizer builds).
+needed=$("$READELF" -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+extra=$(echo "$needed" | grep -vE '^(libblis|libz|libm|libc|libpthread|libgomp|libdl|ld-linux[^.]*|libasan|libubsan|libtsan|liblsan|libstdc\+\+|libgcc_s)\.so' || true)
+if [ -n "$extra" ]; then
+	echo "FAIL: unexpected runtime dependencies:"; echo "$extra" | sed 's/^/    /'
+	fail=1
+fi
+
 n=$(wc -l <"$tmp/lib")
-[ $fail -eq 0 ] && echo "ok: $n exported symbols match $sym; SONAME $soname"
+[ $fail -eq 0 ] && echo "ok: $n exported symbols match $sym; SONAME $soname; needs $(echo "$needed" | tr "\n" " ")"
 exit $fail

@@ -1,11 +1,13 @@
 /* Concurrency: many threads running fden_disentangle, fden_entangle and
  * fden_predict on one trained model at once produce exactly the bits of a
  * serial run (the model's workspace pool, chunking and BLIS calls must not
- * share mutable state). Run it under ThreadSanitizer too (scripts/tsan.sh). */
+ * share mutable state); fden_model_save from several of them at the same
+ * time writes the serial run's bytes. Run it under ThreadSanitizer too (scripts/tsan.sh). */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tiny.h"
 
@@ -23,6 +25,9 @@ struct shared {
 	const float *zt;         /* serial entangle of (ide, sty) */
 	const int32_t *pred;     /* serial predict, or NULL */
 	size_t dim, rounds;
+	const char *dir;         /* threads save to dir/<id> (NULL: no saving) */
+	const char *ref;         /* the serial save's bytes */
+	size_t ref_n;
 	pthread_barrier_t start;
 };
 
@@ -77,6 +82,28 @@ static void *work(void *arg)
 		}
 #endif
 	}
+#ifdef FDEN_SYM_fden_model_save
+	if (sh->dir && w->id % 2 == 0) {
+		char p[256];
+		FILE *f;
+		char *buf = malloc(sh->ref_n + 1);
+		size_t got;
+
+		snprintf(p, sizeof p, "%s/t%d.fden", sh->dir, w->id);
+		if (!buf || fden_model_save(sh->m, p) != FDEN_OK) {
+			w->failures++;
+		} else if ((f = fopen(p, "rb")) == NULL) {
+			w->failures++;
+		} else {
+			got = fread(buf, 1, sh->ref_n + 1, f);
+			fclose(f);
+			if (got != sh->ref_n || memcmp(buf, sh->ref, got))
+				w->mismatches++;
+			unlink(p);
+		}
+		free(buf);
+	}
+#endif
 	(void)pred;
 	free(ide);
 	free(sty);
@@ -127,6 +154,35 @@ START_TEST(threads_match_serial_bits)
 	sh.pred = pred;
 	sh.dim = dim;
 	sh.rounds = tiny_under_valgrind() ? 1 : ROUNDS_FULL;
+	sh.dir = NULL;
+	sh.ref = NULL;
+	sh.ref_n = 0;
+#ifdef FDEN_SYM_fden_model_save
+	{
+		static char dir[] = "/tmp/fden-threads-XXXXXX";
+		char p[256];
+		FILE *f;
+		long len;
+		char *ref;
+
+		ck_assert_ptr_nonnull(mkdtemp(dir));
+		snprintf(p, sizeof p, "%s/serial.fden", dir);
+		ck_assert_int_eq(fden_model_save(m, p), FDEN_OK);
+		f = fopen(p, "rb");
+		ck_assert_ptr_nonnull(f);
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		rewind(f);
+		ref = malloc((size_t)len);
+		ck_assert_ptr_nonnull(ref);
+		ck_assert_uint_eq(fread(ref, 1, (size_t)len, f), (size_t)len);
+		fclose(f);
+		unlink(p);
+		sh.dir = dir;
+		sh.ref = ref;
+		sh.ref_n = (size_t)len;
+	}
+#endif
 	ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, THREADS), 0);
 	for (i = 0; i < THREADS; i++) {
 		w[i].sh = &sh;
@@ -140,6 +196,9 @@ START_TEST(threads_match_serial_bits)
 		fails += w[i].failures;
 	}
 	pthread_barrier_destroy(&sh.start);
+	if (sh.dir)
+		rmdir(sh.dir);
+	free((char *)sh.ref);
 	fprintf(stderr, "threads: %d threads x %d rounds: %d failures, %d mismatches\n", THREADS,
 		(int)sh.rounds, fails, mism);
 	ck_assert_int_eq(fails, 0);
