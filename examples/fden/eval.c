@@ -733,6 +733,29 @@ void ev_print(FILE *f, const struct ev_report *r)
 	fprintf(f, "evaluation took %.1f s\n", r->seconds);
 }
 
+void ev_print_compact_header(FILE *f, const struct ev_report *r)
+{
+	fprintf(f, "%-24s %7s", "configuration", "steps");
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done) {
+			char h[32];
+			snprintf(h, sizeof h, "%zuw%zus", r->task[t].ways, r->task[t].shots);
+			fprintf(f, " %5s:ide %5s:sty %5s:z %5s:ret", h, h, h, h);
+		}
+	fprintf(f, " %7s %6s %7s\n", "PSNR", "CCA", "sty1NN");
+}
+
+void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
+{
+	fprintf(f, "%-24.24s %7llu", label ? label : "", (unsigned long long)r->steps);
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done)
+			fprintf(f, " %9.1f %9.1f %7.1f %9.1f", 100 * r->task[t].mean[EV_IDE],
+				100 * r->task[t].mean[EV_STY], 100 * r->task[t].mean[EV_Z_PROTO],
+				100 * r->task[t].retention);
+	fprintf(f, " %7.2f %6.3f %7.1f\n", r->psnr_fden, r->cca_top, 100 * r->nn_sty);
+}
+
 void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
 {
 	struct json j;

@@ -86,6 +86,12 @@ const char *ev_last_error(void);
 
 /* The accuracy table and the other measures, human-readable. */
 void ev_print(FILE *f, const struct ev_report *r);
+/* One line per configuration, for ablation tables: a header naming the
+ * columns (from the first report's tasks), then a row per report.
+ * Columns: steps, per task f_ide / f_sty / raw z (proto) and retention,
+ * PSNR, top CCA, f_sty 1-NN. Accuracies in percent. */
+void ev_print_compact_header(FILE *f, const struct ev_report *r);
+void ev_print_compact(FILE *f, const char *label, const struct ev_report *r);
 /* The report as one JSON object (fields named as in struct ev_report;
  * accuracies in percent). label: optional "name" field. */
 void ev_write_json(FILE *f, const struct ev_report *r, const char *label);

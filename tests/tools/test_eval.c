@@ -252,6 +252,27 @@ START_TEST(report_json_fields)
 	ck_assert_ptr_nonnull(strstr(buf, "\"psnr_fden_vs_host\": null"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"chance\": 20"));
 	free(buf);
+	/* the compact row lines up with its header: same number of columns */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	ev_print_compact_header(f, &r);
+	ev_print_compact(f, "cfg", &r);
+	fclose(f);
+	char *nl = strchr(buf, '\n');
+	ck_assert_ptr_nonnull(nl);
+	int cols[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		const char *p = k ? nl + 1 : buf, *e = k ? buf + strlen(buf) : nl;
+		for (int in = 0; p < e; p++) {
+			if (*p != ' ' && *p != '\n' && !in)
+				cols[k]++;
+			in = *p != ' ' && *p != '\n';
+		}
+	}
+	ck_assert_int_eq(cols[0], cols[1]);
+	ck_assert_ptr_nonnull(strstr(nl, " 50.0 "));
+	free(buf);
 }
 END_TEST
 
