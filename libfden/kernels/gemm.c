@@ -39,6 +39,13 @@ void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	if (nthreads < 1 || (double)m * n * k < FD_GEMM_MT_MIN)
 		nthreads = 1;
 	bli_rntm_set_num_threads(nthreads, &rntm);
+	/* BLIS 0.9's small/skinny ("sup") sgemm kernels read past the end of
+	 * their operands (flame/blis#635): on a caller's buffer that ends at a
+	 * page boundary that is a SIGSEGV in the host. The conventional path
+	 * packs its operands and reads exactly what it is given
+	 * (tests/invnet/test_guard.c). Measured here it is as fast or faster
+	 * from m = 16 up; only m = 1 products lose a little. */
+	bli_rntm_disable_l3_sup(&rntm);
 	bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
 		     (float *)A, rsa, csa, (float *)B, rsb, csb,
 		     &beta, C, ldc, 1, NULL, &rntm);
