@@ -21,7 +21,7 @@ directory of this source tree, or the system search path.
 """
 
 from . import _lib
-from .config import AlignHead, Config, Init, Param, Preset, bounds, key_name
+from .config import AlignHead, Config, DisentanglerKind, Init, Param, Preset, bounds, key_name
 from .data import Dataset, Sampler, save_npy
 from .errors import (FdenError, FileError, HostError, InvalidArgumentError, NonFiniteError,
                      ShapeError, last_error, strerror)
@@ -45,7 +45,7 @@ def version_number():
 __version__ = version()
 
 __all__ = [
-    "AlignHead", "Config", "Dataset", "Disentangler", "Entangler", "Factorizer",
+    "AlignHead", "Config", "Dataset", "Disentangler", "DisentanglerKind", "Entangler", "Factorizer",
     "FdenError", "FileError", "HostError", "Init", "InvNet", "InvalidArgumentError",
     "Model", "NonFiniteError", "Param", "Preset", "Sampler", "ShapeError", "StepStats",
     "bounds", "key_name", "last_error", "library_path", "save_npy", "strerror",

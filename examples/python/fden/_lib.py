@@ -70,6 +70,8 @@ class StepStatsC(ctypes.Structure):
         ("gnorm_align", ctypes.c_double),
         ("clip_scale", ctypes.c_double),
         ("step", ctypes.c_uint64),
+        ("l_xcorr", ctypes.c_double),
+        ("l_sty_adv", ctypes.c_double),
     ]
 
 
@@ -127,6 +129,8 @@ _PROTOTYPES = {
     "fden_model_new": (_I, [_P, c_void_pp]),
     "fden_model_free": (None, [_P]),
     "fden_model_dim": (_SZ, [_P]),
+    "fden_model_ide_dim": (_SZ, [_P]),
+    "fden_model_sty_dim": (_SZ, [_P]),
     "fden_model_step": (_U64, [_P]),
     "fden_model_config": (_I, [_P, c_void_pp]),
     "fden_model_last_error": (_S, [_P]),

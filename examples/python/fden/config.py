@@ -44,6 +44,21 @@ class Param(enum.IntEnum):
     CLIP = 33
     THREADS = 34
     BN_MOMENTUM = 35
+    DISENTANGLER = 36
+    IDE_DIM = 37
+    FLOW_LAYERS = 38
+    FLOW_WIDTH = 39
+    FLOW_DEPTH = 40
+    FLOW_CLAMP = 41
+    XCORR = 42
+    STY_ADV = 43
+    LR_STAT = 44
+
+
+class DisentanglerKind(enum.IntEnum):
+    """Values of Param.DISENTANGLER (enum fden_disentangler_kind)."""
+    MLP = 0
+    FLOW = 1
 
 
 class Init(enum.IntEnum):

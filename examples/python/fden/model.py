@@ -14,7 +14,8 @@ class StepStats:
     """What one training step measured (struct fden_step_stats).
 
     Attributes: loss, l_r, l_c, l_m, accuracy, gnorm_disentangler,
-    gnorm_entangler, gnorm_statistician, gnorm_align, clip_scale, step.
+    gnorm_entangler, gnorm_statistician, gnorm_align, clip_scale, step,
+    l_xcorr, l_sty_adv.
     """
 
     FIELDS = tuple(name for name, _ in _lib.StepStatsC._fields_ if name != "struct_size")
@@ -72,9 +73,8 @@ class Factorizer(_Part):
 
     def mine(self, f_ide, f_sty, seed=0):
         """Donsker-Varadhan estimate of I(f_ide; f_sty) on n rows (a float)."""
-        d = self.model.dim
-        f_ide = _arrays.f32(f_ide, "f_ide", cols=d)
-        f_sty = _arrays.f32(f_sty, "f_sty", cols=d, rows=f_ide.shape[0])
+        f_ide = _arrays.f32(f_ide, "f_ide", cols=self.model.ide_dim)
+        f_sty = _arrays.f32(f_sty, "f_sty", cols=self.model.sty_dim, rows=f_ide.shape[0])
         est = ctypes.c_double()
         errors.check(_lib.fn.factorizer_mine(self.ptr, _arrays.fptr(f_ide), _arrays.fptr(f_sty),
                                              f_ide.shape[0], int(seed), ctypes.byref(est)))
@@ -82,7 +82,7 @@ class Factorizer(_Part):
 
     def align(self, support_ide, support_labels, query_ide, ways=None):
         """Class probabilities (n_query x ways) of queries given a support set."""
-        d = self.model.dim
+        d = self.model.ide_dim
         s = _arrays.f32(support_ide, "support_ide", cols=d)
         lab = _arrays.i32(support_labels, "support_labels", n=s.shape[0])
         q = _arrays.f32(query_ide, "query_ide", cols=d)
@@ -138,6 +138,16 @@ class Model(Handle):
     def dim(self):
         """Latent width Dim."""
         return int(_lib.fn.model_dim(self.ptr))
+
+    @property
+    def ide_dim(self):
+        """Width of f_ide (Dim, or FDEN_P_IDE_DIM for the flow disentangler)."""
+        return int(_lib.fn.model_ide_dim(self.ptr))
+
+    @property
+    def sty_dim(self):
+        """Width of f_sty (Dim, or Dim - ide_dim for the flow disentangler)."""
+        return int(_lib.fn.model_sty_dim(self.ptr))
 
     @property
     def step(self):
@@ -232,29 +242,30 @@ class Model(Handle):
         return StepStats(st)
 
     def _factors(self, cfn, ptr, z):
-        d = self.dim
-        z = _arrays.f32(z, "z", cols=d)
+        z = _arrays.f32(z, "z", cols=self.dim)
         n = z.shape[0]
-        f_ide = np.empty((n, d), dtype=np.float32)
-        f_sty = np.empty((n, d), dtype=np.float32)
+        f_ide = np.empty((n, self.ide_dim), dtype=np.float32)
+        f_sty = np.empty((n, self.sty_dim), dtype=np.float32)
         errors.check(cfn(ptr, _arrays.fptr(z), n, _arrays.fptr(f_ide), _arrays.fptr(f_sty)))
         return f_ide, f_sty
 
     def _entangle(self, cfn, ptr, f_ide, f_sty):
-        d = self.dim
-        f_ide = _arrays.f32(f_ide, "f_ide", cols=d)
-        f_sty = _arrays.f32(f_sty, "f_sty", cols=d, rows=f_ide.shape[0])
-        out = np.empty_like(f_ide)
+        f_ide = _arrays.f32(f_ide, "f_ide", cols=self.ide_dim)
+        f_sty = _arrays.f32(f_sty, "f_sty", cols=self.sty_dim, rows=f_ide.shape[0])
+        out = np.empty((f_ide.shape[0], self.dim), dtype=np.float32)
         errors.check(cfn(ptr, _arrays.fptr(f_ide), _arrays.fptr(f_sty), f_ide.shape[0],
                          _arrays.fptr(out)))
         return out
 
     def disentangle(self, z):
-        """(f_ide, f_sty) = D(z), evaluation mode; z is n x Dim float32."""
+        """(f_ide, f_sty) = D(z), evaluation mode; z is n x Dim float32.
+
+        f_ide is n x ide_dim, f_sty n x sty_dim (both Dim unless the flow
+        disentangler splits Dim between them)."""
         return self._factors(_lib.fn.disentangle, self.ptr, z)
 
     def entangle(self, f_ide, f_sty):
-        """z~ = E(f_ide, f_sty), evaluation mode; n x Dim each."""
+        """z~ = E(f_ide, f_sty), evaluation mode; n x Dim out."""
         return self._entangle(_lib.fn.entangle, self.ptr, f_ide, f_sty)
 
     def predict(self, support_z, support_labels, query_z, ways=None, return_prob=False):

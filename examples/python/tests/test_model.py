@@ -66,6 +66,21 @@ class TestModel(TempDir):
         with small_model(seed=8) as other:
             self.assertFalse(np.array_equal(other.disentangle(self.z[:7])[0], ide))
 
+    def test_flow_disentangler_widths_and_exact_inverse(self):
+        with small_model(disentangler=int(fden.DisentanglerKind.FLOW), ide_dim=6,
+                         flow_layers=4, flow_width=16, xcorr=0.3, sty_adv=0.3) as m:
+            self.assertEqual((m.ide_dim, m.sty_dim), (6, 10))
+            for s in range(30):
+                st = m.train_step(self.batch(seed=s, n=8))
+            self.assertEqual(st.l_r, 0.0)
+            self.assertGreater(st.l_sty_adv, 0.0)
+            ide, sty = m.disentangle(self.z[:9])
+            self.assertEqual((ide.shape, sty.shape), ((9, 6), (9, 10)))
+            back = m.entangle(ide, sty)
+            np.testing.assert_allclose(back, self.z[:9], rtol=1e-4, atol=1e-4)
+            with self.assertRaises(ValueError):  # widths are checked before the call
+                m.entangle(sty, ide)
+
     def test_entangle_learns_reconstruction(self):
         def err():
             ide, sty = self.m.disentangle(self.z)
