@@ -101,10 +101,9 @@ if [ $asan -eq 1 ]; then
 		-Db_sanitize=address,undefined -Db_lundef=false && ninja -C "$ASAN_BUILD_DIR"; then
 		step "asan build" 0
 		banner "meson test ($ASAN_BUILD_DIR)"
-		# UBSan findings are fatal; leaks are reported by LeakSanitizer.
-		UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1} \
-		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1} \
-		mtest "meson test (asan+ubsan)" "$ASAN_BUILD_DIR" -t 4 $MESON_TEST_ARGS
+		# The 'asan' setup (tests/meson.build): every UBSan finding and leak is fatal.
+		MESON_TEST_SETUP=asan mtest "meson test (asan+ubsan)" "$ASAN_BUILD_DIR" --setup asan \
+			$MESON_TEST_ARGS
 	else
 		step "asan build" 1
 	fi

@@ -14,5 +14,4 @@ else
 fi
 ninja -C "$d"
 [ $# -eq 0 ] && set -- api-threads
-TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
-	exec meson test -C "$d" --print-errorlogs "$@"
+exec meson test -C "$d" --setup tsan --print-errorlogs "$@"
