@@ -43,6 +43,25 @@ pub enum Param {
     Clip = 33,
     Threads = 34,
     BnMomentum = 35,
+    Disentangler = 36,
+    IdeDim = 37,
+    FlowLayers = 38,
+    FlowWidth = 39,
+    FlowDepth = 40,
+    FlowClamp = 41,
+    Xcorr = 42,
+    StyAdv = 43,
+    LrStat = 44,
+}
+
+/// Values of [`Param::Disentangler`] (enum fden_disentangler_kind).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisentanglerKind {
+    /// The paper's MLP disentangler and entangler.
+    Mlp = 0,
+    /// An affine-coupling flow; the entangler is its exact inverse.
+    Flow = 1,
 }
 
 /// Values of [`Param::Init`] (enum fden_init).

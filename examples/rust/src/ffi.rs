@@ -79,6 +79,8 @@ pub struct fden_step_stats {
     pub gnorm_align: c_double,
     pub clip_scale: c_double,
     pub step: u64,
+    pub l_xcorr: c_double,
+    pub l_sty_adv: c_double,
 }
 
 pub const FDEN_INVNET_OPS_VERSION: c_uint = 1;
@@ -128,6 +130,8 @@ extern "C" {
     pub fn fden_model_new(cfg: *const fden_config, out: *mut *mut fden_model) -> c_int;
     pub fn fden_model_free(model: *mut fden_model);
     pub fn fden_model_dim(model: *const fden_model) -> usize;
+    pub fn fden_model_ide_dim(model: *const fden_model) -> usize;
+    pub fn fden_model_sty_dim(model: *const fden_model) -> usize;
     pub fn fden_model_step(model: *const fden_model) -> u64;
     pub fn fden_model_config(model: *const fden_model, out: *mut *mut fden_config) -> c_int;
     pub fn fden_model_last_error(model: *const fden_model) -> *const c_char;

@@ -28,7 +28,7 @@ mod data;
 mod invnet;
 mod model;
 
-pub use config::{bounds, key_name, AlignHead, Config, Init, Param, Preset};
+pub use config::{bounds, key_name, AlignHead, Config, DisentanglerKind, Init, Param, Preset};
 pub use data::{save_npy_f32, save_npy_i32, Batch, Dataset, Sampler};
 pub use invnet::{HostNet, InvNet};
 pub use model::{Disentangler, Entangler, Episodes, Factorizer, Model, StepStats};

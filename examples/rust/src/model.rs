@@ -88,6 +88,16 @@ impl Model {
         unsafe { ffi::fden_model_dim(self.ptr.as_ptr()) }
     }
 
+    /// Width of f_ide: Dim, or `ide_dim` for the flow disentangler.
+    pub fn ide_dim(&self) -> usize {
+        unsafe { ffi::fden_model_ide_dim(self.ptr.as_ptr()) }
+    }
+
+    /// Width of f_sty: Dim, or Dim - `ide_dim` for the flow disentangler.
+    pub fn sty_dim(&self) -> usize {
+        unsafe { ffi::fden_model_sty_dim(self.ptr.as_ptr()) }
+    }
+
     /// Optimisation steps taken.
     pub fn step(&self) -> u64 {
         unsafe { ffi::fden_model_step(self.ptr.as_ptr()) }
@@ -168,8 +178,8 @@ impl Model {
     /// `(f_ide, f_sty) = D(z)` for n rows of Dim floats (evaluation mode).
     pub fn disentangle(&self, z: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
         let n = rows("z", z, self.dim())?;
-        let mut ide = vec![0f32; z.len()];
-        let mut sty = vec![0f32; z.len()];
+        let mut ide = vec![0f32; n * self.ide_dim()];
+        let mut sty = vec![0f32; n * self.sty_dim()];
         check(unsafe {
             ffi::fden_disentangle(self.ptr.as_ptr(), z.as_ptr(), n, ide.as_mut_ptr(), sty.as_mut_ptr())
         })?;
@@ -178,9 +188,9 @@ impl Model {
 
     /// `z~ = E(f_ide, f_sty)` (evaluation mode).
     pub fn entangle(&self, f_ide: &[f32], f_sty: &[f32]) -> Result<Vec<f32>> {
-        let n = rows("f_ide", f_ide, self.dim())?;
-        same_len("f_sty", f_sty.len(), f_ide.len())?;
-        let mut z = vec![0f32; f_ide.len()];
+        let n = rows("f_ide", f_ide, self.ide_dim())?;
+        same_len("f_sty", f_sty.len(), n * self.sty_dim())?;
+        let mut z = vec![0f32; n * self.dim()];
         check(unsafe {
             ffi::fden_entangle(self.ptr.as_ptr(), f_ide.as_ptr(), f_sty.as_ptr(), n, z.as_mut_ptr())
         })?;
@@ -234,7 +244,7 @@ impl Model {
     /// F (statistician and alignment net), borrowed from the model.
     pub fn factorizer(&self) -> Factorizer<'_> {
         let p = unsafe { ffi::fden_model_factorizer(self.ptr.as_ptr()) };
-        Factorizer { ptr: p, dim: self.dim(), _model: PhantomData }
+        Factorizer { ptr: p, dim: self.ide_dim(), sty_dim: self.sty_dim(), _model: PhantomData }
     }
 }
 
@@ -269,8 +279,8 @@ impl Disentangler<'_> {
     pub fn run(&self, z: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
         let p = part(self.ptr)?;
         let n = rows("z", z, self.model.dim())?;
-        let mut ide = vec![0f32; z.len()];
-        let mut sty = vec![0f32; z.len()];
+        let mut ide = vec![0f32; n * self.model.ide_dim()];
+        let mut sty = vec![0f32; n * self.model.sty_dim()];
         check(unsafe { ffi::fden_disentangler_run(p, z.as_ptr(), n, ide.as_mut_ptr(), sty.as_mut_ptr()) })?;
         Ok((ide, sty))
     }
@@ -286,9 +296,9 @@ impl Entangler<'_> {
     /// Same contract as [`Model::entangle`].
     pub fn run(&self, f_ide: &[f32], f_sty: &[f32]) -> Result<Vec<f32>> {
         let p = part(self.ptr)?;
-        let n = rows("f_ide", f_ide, self.model.dim())?;
-        same_len("f_sty", f_sty.len(), f_ide.len())?;
-        let mut z = vec![0f32; f_ide.len()];
+        let n = rows("f_ide", f_ide, self.model.ide_dim())?;
+        same_len("f_sty", f_sty.len(), n * self.model.sty_dim())?;
+        let mut z = vec![0f32; n * self.model.dim()];
         check(unsafe { ffi::fden_entangler_run(p, f_ide.as_ptr(), f_sty.as_ptr(), n, z.as_mut_ptr()) })?;
         Ok(z)
     }
@@ -298,6 +308,7 @@ impl Entangler<'_> {
 pub struct Factorizer<'m> {
     ptr: *mut ffi::fden_factorizer,
     dim: usize,
+    sty_dim: usize,
     _model: PhantomData<&'m Model>,
 }
 
@@ -307,7 +318,7 @@ impl Factorizer<'_> {
     pub fn mine(&self, f_ide: &[f32], f_sty: &[f32], seed: u64) -> Result<f64> {
         let p = part(self.ptr)?;
         let n = rows("f_ide", f_ide, self.dim)?;
-        same_len("f_sty", f_sty.len(), f_ide.len())?;
+        same_len("f_sty", f_sty.len(), n * self.sty_dim)?;
         let mut est = 0.0;
         check(unsafe { ffi::fden_factorizer_mine(p, f_ide.as_ptr(), f_sty.as_ptr(), n, seed, &mut est) })?;
         Ok(est)

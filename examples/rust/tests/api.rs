@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use fden::{status, Config, Dataset, Episodes, HostNet, InvNet, Model, Param, Sampler};
+use fden::{status, Config, DisentanglerKind, Dataset, Episodes, HostNet, InvNet, Model, Param, Sampler};
 
 const DIM: usize = 16;
 
@@ -125,6 +125,33 @@ fn train_disentangle_entangle() {
     assert_eq!((dide, dsty), (ide.clone(), sty.clone()));
     assert_eq!(model.entangler().run(&ide, &sty).unwrap(), model.entangle(&ide, &sty).unwrap());
     assert!(model.factorizer().mine(&ide, &sty, 1).unwrap().is_finite());
+}
+
+#[test]
+fn flow_disentangler_is_exactly_inverted() {
+    let (z, y) = latents(10, 30, 2);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut sampler = Sampler::new(&ds, 5, 1, 1, 3).unwrap();
+    let mut cfg = small_config(3.0);
+    cfg.set(Param::Disentangler, DisentanglerKind::Flow as i32 as f64).unwrap();
+    cfg.set(Param::IdeDim, 5.0).unwrap();
+    cfg.set(Param::FlowLayers, 4.0).unwrap();
+    cfg.set(Param::FlowWidth, 16.0).unwrap();
+    cfg.set(Param::StyAdv, 0.5).unwrap();
+    let mut model = Model::new(&cfg).unwrap();
+    assert_eq!((model.ide_dim(), model.sty_dim()), (5, DIM - 5));
+    for _ in 0..30 {
+        let b = sampler.next_batch(8).unwrap();
+        let st = model.train_step(&b.episodes()).unwrap();
+        assert_eq!(st.l_r, 0.0);
+    }
+    let (ide, sty) = model.disentangle(&z[..9 * DIM]).unwrap();
+    assert_eq!((ide.len(), sty.len()), (9 * 5, 9 * (DIM - 5)));
+    let back = model.entangle(&ide, &sty).unwrap();
+    for (a, b) in back.iter().zip(&z[..9 * DIM]) {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    assert!(model.entangle(&sty, &ide).is_err());
 }
 
 #[test]
