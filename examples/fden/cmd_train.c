@@ -53,6 +53,8 @@ static int word_value(int key, const char *v, double *out)
 		{ FDEN_P_INIT, "trunc_normal", FDEN_INIT_TRUNC_NORMAL },
 		{ FDEN_P_INIT, "glorot_normal", FDEN_INIT_GLOROT_NORMAL },
 		{ FDEN_P_INIT, "he_normal", FDEN_INIT_HE_NORMAL },
+		{ FDEN_P_DISENTANGLER, "mlp", FDEN_DIS_MLP },
+		{ FDEN_P_DISENTANGLER, "flow", FDEN_DIS_FLOW },
 		{ 0, "on", 1 }, { 0, "off", 0 }, { 0, "true", 1 }, { 0, "false", 0 },
 		{ 0, "yes", 1 }, { 0, "no", 0 },
 	};
@@ -114,7 +116,7 @@ static int list_keys(void)
 		printf("%-20s %12g %12g   [%g, %g]\n", name, a, b, lo, hi);
 	}
 	printf("\nalign_head: prototypical (0), relation (1), matching (2); "
-	       "init: trunc_normal (0), glorot_normal (1), he_normal (2); flags: on/off\n");
+	       "init: trunc_normal (0), glorot_normal (1), he_normal (2);\ndisentangler: mlp (0), flow (1); flags: on/off\n");
 	fden_config_free(def);
 	fden_config_free(paper);
 	return 0;

@@ -51,6 +51,7 @@ int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet 
 {
 	size_t n = fden_dataset_size(test_z), d = fden_dataset_dim(test_z);
 	size_t din = fden_invnet_input_dim(net), P = a->pairs, w = a->width, h = a->height;
+	size_t di = fden_model_ide_dim(model), ds = fden_model_sty_dim(model);
 	const float *Z = fden_dataset_data(test_z);
 	const int32_t *y = fden_dataset_labels(test_z);
 	size_t *pa = NULL, *pb = NULL;
@@ -86,10 +87,10 @@ int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet 
 	pa = malloc(P * sizeof *pa);
 	pb = malloc(P * sizeof *pb);
 	zab = malloc(2 * P * d * sizeof *zab);
-	ide = malloc(2 * P * d * sizeof *ide);
-	sty = malloc(2 * P * d * sizeof *sty);
-	ei = malloc(P * 24 * d * sizeof *ei);
-	es = malloc(P * 24 * d * sizeof *es);
+	ide = malloc(2 * P * di * sizeof *ide);
+	sty = malloc(2 * P * ds * sizeof *sty);
+	ei = malloc(P * 24 * di * sizeof *ei);
+	es = malloc(P * 24 * ds * sizeof *es);
 	zall = malloc(P * PER_PAIR * d * sizeof *zall);
 	xall = malloc(P * PER_PAIR * din * sizeof *xall);
 	if (!pa || !pb || !zab || !ide || !sty || !ei || !es || !zall || !xall ||
@@ -114,10 +115,10 @@ int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet 
 	}
 	/* the 24 entangled latents of each pair */
 	for (size_t p = 0; p < P; p++) {
-		const float *iA = ide + 2 * p * d, *iB = iA + d, *sA = sty + 2 * p * d, *sB = sA + d;
-		float *I = ei + p * 24 * d, *S = es + p * 24 * d;
+		const float *iA = ide + 2 * p * di, *iB = iA + di, *sA = sty + 2 * p * ds, *sB = sA + ds;
+		float *I = ei + p * 24 * di, *S = es + p * 24 * ds;
 		size_t k = 0;
-#define PUT(i_, s_) (memcpy(I + k * d, i_, d * sizeof *I), memcpy(S + k * d, s_, d * sizeof *S), k++)
+#define PUT(i_, s_) (memcpy(I + k * di, i_, di * sizeof *I), memcpy(S + k * ds, s_, ds * sizeof *S), k++)
 		PUT(iA, sA);
 		PUT(iB, sB);
 		PUT(iA, sB);
@@ -127,17 +128,17 @@ int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet 
 			for (int c = 0; c < N_T; c++, k++) {
 				double t = 0.25 * c;
 				if (r < 2) { /* identity interpolation, style of A (r=0) or B (r=1) */
-					lerp(I + k * d, iA, iB, t, d);
-					memcpy(S + k * d, r ? sB : sA, d * sizeof *S);
+					lerp(I + k * di, iA, iB, t, di);
+					memcpy(S + k * ds, r ? sB : sA, ds * sizeof *S);
 				} else { /* style interpolation, identity of A or B */
-					memcpy(I + k * d, r == 3 ? iB : iA, d * sizeof *I);
-					lerp(S + k * d, sA, sB, t, d);
+					memcpy(I + k * di, r == 3 ? iB : iA, di * sizeof *I);
+					lerp(S + k * ds, sA, sB, t, ds);
 				}
 			}
 	}
 	for (size_t p = 0; p < P; p++) {
 		memcpy(zall + p * PER_PAIR * d, zab + 2 * p * d, 2 * d * sizeof *zall);
-		rc = fden_entangle(model, ei + p * 24 * d, es + p * 24 * d, 24,
+		rc = fden_entangle(model, ei + p * 24 * di, es + p * 24 * ds, 24,
 				   zall + (p * PER_PAIR + 2) * d);
 		if (rc) {
 			rc = cli_fail(cmd, rc, "entangling");

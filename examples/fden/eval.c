@@ -205,7 +205,7 @@ double ev_loo_1nn(const float *x, const int32_t *y, size_t n, size_t dim)
 /* ---- the run ---- */
 
 struct feats {
-	size_t n, dim;
+	size_t n, dim, di, ds; /* rows; widths of z, f_ide, f_sty */
 	const float *z;
 	float *ide, *sty, *zstd, *zt; /* zt = E(D(z)) */
 	const int32_t *y;
@@ -254,7 +254,9 @@ static int run_task(struct fden_model *model, const struct feats *F,
 {
 	struct ev_fewshot *res = &r->task[t];
 	size_t W = o->tasks[t].ways, K = o->tasks[t].shots, Q = o->queries, E = o->episodes;
-	size_t ns = W * K, nq = W * Q, R = ns + nq, dim = F->dim;
+	size_t ns = W * K, nq = W * Q, R = ns + nq, dim = F->dim, di = F->di, ds = F->ds;
+	size_t wmax = dim > di ? dim : di;
+	wmax = wmax > ds ? wmax : ds;
 	const size_t chunk = 50;
 	struct fden_factorizer *fac = fden_model_factorizer(model);
 	struct fden_sampler *smp = NULL;
@@ -274,14 +276,14 @@ static int run_task(struct fden_model *model, const struct feats *F,
 	float *xi = malloc(chunk * R * sizeof *xi);
 	int32_t *lab = malloc(chunk * R * sizeof *lab);
 	size_t *idx = malloc(R * sizeof *idx);
-	float *sup = malloc(ns * dim * sizeof *sup), *qry = malloc(nq * dim * sizeof *qry);
+	float *sup = malloc(ns * wmax * sizeof *sup), *qry = malloc(nq * wmax * sizeof *qry);
 	float *prob = malloc(nq * W * sizeof *prob);
 	int32_t *pred = malloc(nq * sizeof *pred), *pred2 = malloc(nq * sizeof *pred2);
-	double *work = malloc((W * dim + W + ns + W) * sizeof *work);
+	double *work = malloc((W * wmax + W + ns + W) * sizeof *work);
 	double *acc = malloc(EV_N_ROWS * E * sizeof *acc), *ret = malloc(E * sizeof *ret);
 	/* retention: per episode W swapped latents */
-	float *ri = malloc(chunk * W * dim * sizeof *ri), *rs = malloc(chunk * W * dim * sizeof *rs);
-	float *rz = malloc(chunk * W * dim * sizeof *rz), *rf = malloc(chunk * W * dim * sizeof *rf);
+	float *ri = malloc(chunk * W * di * sizeof *ri), *rs = malloc(chunk * W * ds * sizeof *rs);
+	float *rz = malloc(chunk * W * dim * sizeof *rz), *rf = malloc(chunk * W * di * sizeof *rf);
 	int32_t *rcls = malloc(chunk * W * sizeof *rcls);
 	if (!xi || !lab || !idx || !sup || !qry || !prob || !pred || !pred2 || !work || !acc ||
 	    !ret || !ri || !rs || !rz || !rf || !rcls) {
@@ -306,13 +308,14 @@ static int run_task(struct fden_model *model, const struct feats *F,
 			size_t ep = e0 + e;
 			for (size_t i = 0; i < R; i++)
 				idx[i] = (size_t)xi[e * R + i];
-			const float *src[EV_N_ROWS - 1] = { F->ide, F->sty, F->z, F->z, F->zstd };
+			const float *src[EV_N_ROWS] = { F->ide, F->sty, F->z, F->z, F->zstd, F->ide };
+			const size_t wid[EV_N_ROWS] = { di, ds, dim, dim, dim, di };
 			for (int k = 0; k < EV_N_ROWS; k++) {
-				const float *f = k == EV_HEAD ? F->ide : src[k];
-				gather(f, dim, idx, ns, sup);
-				gather(f, dim, idx + ns, nq, qry);
+				size_t w = wid[k];
+				gather(src[k], w, idx, ns, sup);
+				gather(src[k], w, idx + ns, nq, qry);
 				if (k == EV_Z_MATCH) {
-					ev_match_predict(sup, l, ns, W, qry, nq, dim, work, pred);
+					ev_match_predict(sup, l, ns, W, qry, nq, w, work, pred);
 				} else if (k == EV_HEAD) {
 					rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
 					if (rc) {
@@ -322,7 +325,7 @@ static int run_task(struct fden_model *model, const struct feats *F,
 					for (size_t q = 0; q < nq; q++)
 						pred[q] = (int32_t)argmax(prob + q * W, W);
 				} else {
-					ev_proto_predict(sup, l, ns, W, qry, nq, dim, work, pred);
+					ev_proto_predict(sup, l, ns, W, qry, nq, w, work, pred);
 				}
 				size_t right = 0;
 				for (size_t q = 0; q < nq; q++)
@@ -338,8 +341,8 @@ static int run_task(struct fden_model *model, const struct feats *F,
 					fail(rc, "fden_predict");
 					goto out;
 				}
-				gather(F->ide, dim, idx, ns, sup);
-				gather(F->ide, dim, idx + ns, nq, qry);
+				gather(F->ide, di, idx, ns, sup);
+				gather(F->ide, di, idx + ns, nq, qry);
 				rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
 				if (rc) {
 					fail(rc, "alignment head");
@@ -360,8 +363,8 @@ static int run_task(struct fden_model *model, const struct feats *F,
 						b = q;
 				}
 				size_t row = e * W + c;
-				memcpy(ri + row * dim, F->ide + idx[a] * dim, dim * sizeof *ri);
-				memcpy(rs + row * dim, F->sty + idx[b] * dim, dim * sizeof *rs);
+				memcpy(ri + row * di, F->ide + idx[a] * di, di * sizeof *ri);
+				memcpy(rs + row * ds, F->sty + idx[b] * ds, ds * sizeof *rs);
 				rcls[row] = (int32_t)c;
 			}
 		}
@@ -377,8 +380,8 @@ static int run_task(struct fden_model *model, const struct feats *F,
 			const int32_t *l = lab + e * R;
 			for (size_t i = 0; i < ns; i++)
 				idx[i] = (size_t)xi[e * R + i];
-			gather(F->ide, dim, idx, ns, sup);
-			ev_proto_predict(sup, l, ns, W, rf + e * W * dim, W, dim, work, pred);
+			gather(F->ide, di, idx, ns, sup);
+			ev_proto_predict(sup, l, ns, W, rf + e * W * di, W, di, work, pred);
 			size_t right = 0;
 			for (size_t c = 0; c < W; c++)
 				right += pred[c] == rcls[e * W + c];
@@ -474,14 +477,16 @@ out:
 static int independence(struct fden_model *model, const struct feats *F,
 			const struct ev_options *o, struct ev_report *r)
 {
-	size_t n = F->n, dim = F->dim;
+	size_t n = F->n, dim = F->dim, di = F->di, ds = F->ds;
+	size_t wmax = dim > di ? dim : di;
+	wmax = wmax > ds ? wmax : ds;
 	size_t mc = o->cca_rows && o->cca_rows < n ? o->cca_rows : n;
 	size_t mn = o->nn_rows && o->nn_rows < n ? o->nn_rows : n;
 	size_t m = mc > mn ? mc : mn;
 	size_t *idx = NULL;
-	float *a = malloc(m * dim * sizeof *a), *b = malloc(m * dim * sizeof *b);
+	float *a = malloc(m * wmax * sizeof *a), *b = malloc(m * wmax * sizeof *b);
 	int32_t *y = malloc(m * sizeof *y);
-	double *corr = malloc(dim * sizeof *corr);
+	double *corr = malloc(wmax * sizeof *corr);
 	int rc = FDEN_E_NOMEM;
 	if (!a || !b || !y || !corr) {
 		fail(rc, "CCA buffers");
@@ -493,14 +498,15 @@ static int independence(struct fden_model *model, const struct feats *F,
 		fail(rc, "CCA buffers");
 		goto out;
 	}
-	gather(F->ide, dim, idx, mc, a);
-	gather(F->sty, dim, idx, mc, b);
-	if (cca(a, b, mc, dim, dim, o->cca_ridge, corr) == 0) {
+	gather(F->ide, di, idx, mc, a);
+	gather(F->sty, ds, idx, mc, b);
+	if (cca(a, b, mc, di, ds, o->cca_ridge, corr) == 0) {
+		size_t k = di < ds ? di : ds;
 		double s = 0;
-		for (size_t i = 0; i < dim; i++)
+		for (size_t i = 0; i < k; i++)
 			s += corr[i];
 		r->cca_top = corr[0];
-		r->cca_mean = s / (double)dim;
+		r->cca_mean = s / (double)k;
 	}
 	/* the statistician's own estimate */
 	rc = fden_factorizer_mine(fden_model_factorizer(model), a, b, mc, o->seed, &r->mine);
@@ -515,10 +521,10 @@ static int independence(struct fden_model *model, const struct feats *F,
 	}
 	for (size_t i = 0; i < mn; i++)
 		y[i] = F->y[idx[i]];
-	gather(F->sty, dim, idx, mn, a);
-	r->nn_sty = ev_loo_1nn(a, y, mn, dim);
-	gather(F->ide, dim, idx, mn, a);
-	r->nn_ide = ev_loo_1nn(a, y, mn, dim);
+	gather(F->sty, ds, idx, mn, a);
+	r->nn_sty = ev_loo_1nn(a, y, mn, ds);
+	gather(F->ide, di, idx, mn, a);
+	r->nn_ide = ev_loo_1nn(a, y, mn, di);
 	gather(F->z, dim, idx, mn, a);
 	r->nn_z = ev_loo_1nn(a, y, mn, dim);
 	r->nn_rows = mn;
@@ -588,13 +594,17 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 		snprintf(ev_err, sizeof ev_err, "need at least 2 test rows, have %zu", F.n);
 		return FDEN_E_INVALID;
 	}
+	F.di = fden_model_ide_dim(model);
+	F.ds = fden_model_sty_dim(model);
 	r->n_test = F.n;
 	r->dim = F.dim;
+	r->ide_dim = F.di;
+	r->sty_dim = F.ds;
 	r->steps = fden_model_step(model);
 	r->n_classes = classes_with(F.y, F.n, 1);
 	size_t nd = F.n * F.dim;
-	F.ide = malloc(nd * sizeof *F.ide);
-	F.sty = malloc(nd * sizeof *F.sty);
+	F.ide = malloc(F.n * F.di * sizeof *F.ide);
+	F.sty = malloc(F.n * F.ds * sizeof *F.sty);
 	F.zstd = malloc(nd * sizeof *F.zstd);
 	F.zt = malloc(nd * sizeof *F.zt);
 	idxv = malloc(F.n * sizeof *idxv);
@@ -606,9 +616,10 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	/* factors and reconstructions of every test row, in batches */
 	for (size_t i = 0; i < F.n; i += 1024) {
 		size_t k = F.n - i < 1024 ? F.n - i : 1024, off = i * F.dim;
-		rc = fden_disentangle(model, F.z + off, k, F.ide + off, F.sty + off);
+		float *fi = F.ide + i * F.di, *fs = F.sty + i * F.ds;
+		rc = fden_disentangle(model, F.z + off, k, fi, fs);
 		if (!rc)
-			rc = fden_entangle(model, F.ide + off, F.sty + off, k, F.zt + off);
+			rc = fden_entangle(model, fi, fs, k, F.zt + off);
 		if (rc) {
 			fail(rc, "disentangling test rows %zu..%zu", i, i + k);
 			goto out;
@@ -672,9 +683,10 @@ out:
 
 void ev_print(FILE *f, const struct ev_report *r)
 {
-	fprintf(f, "FDEN evaluation on unseen classes: %zu test rows, %zu classes, Dim %zu, "
-		   "%llu training steps\n\n",
-		r->n_test, r->n_classes, r->dim, (unsigned long long)r->steps);
+	fprintf(f, "FDEN evaluation on unseen classes: %zu test rows, %zu classes, Dim %zu "
+		   "(f_ide %zu, f_sty %zu), %llu training steps\n\n",
+		r->n_test, r->n_classes, r->dim, r->ide_dim, r->sty_dim,
+		(unsigned long long)r->steps);
 	fprintf(f, "%-30s", "accuracy %, 95% CI");
 	for (size_t t = 0; t < r->n_tasks; t++)
 		if (r->task[t].done) {
@@ -766,6 +778,8 @@ void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
 	json_int(&j, "n_test", (long long)r->n_test);
 	json_int(&j, "n_classes", (long long)r->n_classes);
 	json_int(&j, "dim", (long long)r->dim);
+	json_int(&j, "ide_dim", (long long)r->ide_dim);
+	json_int(&j, "sty_dim", (long long)r->sty_dim);
 	json_int(&j, "steps", (long long)r->steps);
 	json_open(&j, "tasks", '[');
 	for (size_t t = 0; t < r->n_tasks; t++) {

@@ -56,6 +56,7 @@ struct ev_fewshot {
 
 struct ev_report {
 	size_t n_test, n_classes, dim;
+	size_t ide_dim, sty_dim;          /* factor widths (Dim each unless the flow splits Dim) */
 	uint64_t steps;                   /* model's training steps */
 	size_t n_tasks;
 	struct ev_fewshot task[EV_MAX_TASKS];

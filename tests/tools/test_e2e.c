@@ -153,6 +153,33 @@ START_TEST(pipeline)
 }
 END_TEST
 
+/* The flow disentangler: f_ide and f_sty split Dim, and E inverts D exactly. */
+START_TEST(flow_widths)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "nf.fden",
+			     "--quiet", NULL), 0);
+	ck_assert_int_eq(run("train", "--net", "nf.fden", TRAIN_DATA, "--set", "disentangler=flow",
+			     "--set", "ide_dim=3", "--set", "flow_width=16", "--set", "flow_layers=2",
+			     "--set", "stat_width1=16", "--set", "stat_width2=8", "--set",
+			     "stat_width3=8", "--steps", "5", "--out", "mf.fden", "--quiet", NULL), 0);
+	ck_assert_int_eq(run("eval", "--model", "mf.fden", "--net", "nf.fden", TEST_DATA,
+			     "--episodes", "20", "--queries", "5", "--tasks", "5x1", "--json", "ef.json",
+			     NULL), 0);
+	ck_assert_ptr_nonnull(strstr(run_out, "(f_ide 3, f_sty 5)"));
+	char *j = read_all("ef.json", NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(strstr(j, "\"ide_dim\": 3"));
+	ck_assert_ptr_nonnull(strstr(j, "\"sty_dim\": 5"));
+	double psnr = atof(strstr(j, "\"psnr_fden_vs_host\": ") + 21);
+	ck_assert_msg(psnr > 60, "flow PSNR %.1f dB", psnr);
+	free(j);
+	ck_assert_int_eq(run("translate", "--model", "mf.fden", "--net", "nf.fden", TEST_DATA,
+			     "--pairs", "1", "--out", "gf", NULL), 0);
+	ck_assert(file_exists("gf/pair-000.png"));
+}
+END_TEST
+
 START_TEST(from_latents)
 {
 	data();
@@ -231,6 +258,7 @@ int main(int argc, char **argv)
 	TCase *tc = tcase_create("e2e");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, pipeline);
+	tcase_add_test(tc, flow_widths);
 	tcase_add_test(tc, from_latents);
 	tcase_add_test(tc, interrupt_saves);
 	suite_add_tcase(s, tc);
