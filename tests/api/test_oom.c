@@ -196,6 +196,79 @@ END_TEST
 #endif
 
 #if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
+/* An allocator that fills every new block with one byte value. */
+static void *filling_alloc(void *ud, size_t n)
+{
+	void *p = malloc(n);
+
+	if (p)
+		memset(p, *(const unsigned char *)ud, n);
+	return p;
+}
+
+static void filling_free(void *ud, void *p)
+{
+	(void)ud;
+	free(p);
+}
+
+static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *n)
+{
+	struct fden_allocator a;
+	struct fden_config *cfg = tiny_config();
+	struct fden_model *m = NULL;
+	char path[] = "/tmp/fden-uninit-XXXXXX";
+	int fd = mkstemp(path);
+	char *buf;
+	FILE *f;
+	long len;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	a.alloc = filling_alloc;
+	a.free = filling_free;
+	a.user_data = &fill;
+	ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+	fden_config_free(cfg);
+	ck_assert_int_eq(fden_train_step(m, &b->ep, NULL), FDEN_OK);
+	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
+	fden_model_free(m);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)len);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	unlink(path);
+	*n = (size_t)len;
+	return buf;
+}
+
+/* A checkpoint holds only state the model set: two models whose memory
+ * starts as 0x00 and as 0xff bytes save the same file. (Otherwise the file
+ * would carry whatever the heap held: nondeterministic, and a leak.) */
+START_TEST(checkpoint_has_no_uninitialised_bytes)
+{
+	struct tiny_batch b;
+	size_t n0, n1;
+	char *f0, *f1;
+
+	tiny_batch_make(&b, TINY_DIM, 2, 3, 2, 1);
+	f0 = save_bytes(0x00, &b, &n0);
+	f1 = save_bytes(0xff, &b, &n1);
+	ck_assert_msg(n0 == n1 && memcmp(f0, f1, n0) == 0,
+		      "checkpoints differ with the allocator's fill byte (%zu vs %zu bytes): "
+		      "uninitialised memory is saved", n0, n1);
+	free(f0);
+	free(f1);
+	tiny_batch_free(&b);
+}
+END_TEST
+
 START_TEST(oom_every_allocation_load)
 {
 	struct fden_config *cfg = tiny_config();
@@ -256,6 +329,7 @@ static Suite *oom_suite(void)
 #endif
 #if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
 	tcase_add_test(tc, oom_every_allocation_load);
+	tcase_add_test(tc, checkpoint_has_no_uninitialised_bytes);
 #endif
 #endif
 	suite_add_tcase(s, tc);
