@@ -231,6 +231,38 @@ static int run_gemm(const struct opts *o)
 	return 0;
 }
 
+/* The BLIS rate right now, in this process: sgemm 1024^3 with the same
+ * thread count, timed by the same protocol just after a figure, so a loaded
+ * machine slows the reference as much as the figure it is compared with. */
+static int ref_rate(const struct opts *o, double *gf_wall, double *gf_cpu)
+{
+	struct gemm_ctx g = {.m = 1024, .n = 1024, .k = 1024};
+	struct opts q = *o;
+	struct timing t;
+	size_t nn = (size_t)1024 * 1024;
+	double f = 2.0 * 1024 * 1024 * 1024;
+
+	q.reps = o->reps < 3 ? 3 : o->reps;
+	q.warmup = 2;
+	bli_rntm_init(&g.rntm);
+	bli_rntm_set_num_threads(o->threads, &g.rntm);
+	g.A = alloc_floats(nn);
+	g.B = alloc_floats(nn);
+	g.C = alloc_floats(nn);
+	if (!g.A || !g.B || !g.C)
+		return -1;
+	fill_random(g.A, nn, 3);
+	fill_random(g.B, nn, 4);
+	if (time_calls(gemm_call, &g, &q, &t))
+		return -1;
+	*gf_wall = f / t.median * 1e-9;
+	*gf_cpu = f / t.cpu * 1e-9;
+	free(g.A);
+	free(g.B);
+	free(g.C);
+	return 0;
+}
+
 /* ---- analytic FLOPs ----------------------------------------------------- */
 
 /* Products of one net: 2*rows*in*out per product; `prods` products per layer,
@@ -366,8 +398,8 @@ static int run_train(const struct opts *o)
 	struct train_ctx t = {0};
 	struct timing tm;
 	struct arch a;
-	double ftr, fdi, fen;
-	long base_rss = cur_rss_kb();
+	double ftr, fdi, fen, rw, rc;
+	long base_rss = cur_rss_kb(), peak;
 	float *z;
 	int32_t *lab;
 	size_t n = (size_t)o->batch;
@@ -404,12 +436,16 @@ static int run_train(const struct opts *o)
 	if (time_calls(train_call, &t, o, &tm))
 		return 1;
 	flops_of(&a, (int)n, &ftr, &fdi, &fen);
+	peak = peak_rss_kb(); /* before the reference's buffers */
+	if (ref_rate(o, &rw, &rc))
+		return 1;
 	printf("{\"side\": \"fden\", \"mode\": \"train\", \"threads\": %d, \"dim\": %d, "
 	       "\"batch\": %zu, \"episodes\": %zu, \"ways\": %zu, \"shots\": %zu, \"queries\": %zu, "
 	       "\"calls\": %ld, \"median\": %.9g, \"min\": %.9g, \"max\": %.9g, \"cpu\": %.9g, "
-	       "\"flops\": %.6g, \"loss\": %.6g, \"base_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n",
+	       "\"flops\": %.6g, \"loss\": %.6g, \"ref_gflops\": %.6g, \"ref_gflops_cpu\": %.6g, "
+	       "\"base_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n",
 	       o->threads, o->dim, n, n / per, ways, shots, queries, tm.calls, tm.median,
-	       tm.min, tm.max, tm.cpu, ftr, t.st.loss, base_rss, peak_rss_kb());
+	       tm.min, tm.max, tm.cpu, ftr, t.st.loss, rw, rc, base_rss, peak);
 	fden_model_free(t.m);
 	free(z);
 	free(lab);
@@ -441,7 +477,7 @@ static int run_infer(const struct opts *o)
 	struct fden_config *cfg = NULL;
 	struct infer_ctx c = {0};
 	struct arch a;
-	long base_rss = cur_rss_kb();
+	long base_rss = cur_rss_kb(), peak = 0;
 	char list[256], *tok, *save = NULL;
 
 	if (make_config(o, &cfg))
@@ -455,7 +491,7 @@ static int run_infer(const struct opts *o)
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		size_t n = (size_t)strtoul(tok, NULL, 10), nd = n * (size_t)o->dim;
 		struct timing td, te;
-		double ftr, fdi, fen;
+		double ftr, fdi, fen, rw, rc;
 
 		if (!n)
 			continue;
@@ -473,14 +509,18 @@ static int run_infer(const struct opts *o)
 			return 1;
 		}
 		flops_of(&a, (int)n, &ftr, &fdi, &fen);
+		if (peak_rss_kb() > peak)
+			peak = peak_rss_kb(); /* before the reference's buffers */
+		if (ref_rate(o, &rw, &rc))
+			return 1;
 		printf("{\"side\": \"fden\", \"mode\": \"disentangle\", \"threads\": %d, \"dim\": %d, "
 		       "\"batch\": %zu, \"calls\": %ld, \"median\": %.9g, \"min\": %.9g, \"max\": %.9g, "
-		       "\"cpu\": %.9g, \"flops\": %.6g}\n", o->threads, o->dim, n, td.calls, td.median,
-		       td.min, td.max, td.cpu, fdi);
+		       "\"cpu\": %.9g, \"flops\": %.6g, \"ref_gflops\": %.6g, \"ref_gflops_cpu\": %.6g}\n",
+		       o->threads, o->dim, n, td.calls, td.median, td.min, td.max, td.cpu, fdi, rw, rc);
 		printf("{\"side\": \"fden\", \"mode\": \"entangle\", \"threads\": %d, \"dim\": %d, "
 		       "\"batch\": %zu, \"calls\": %ld, \"median\": %.9g, \"min\": %.9g, \"max\": %.9g, "
-		       "\"cpu\": %.9g, \"flops\": %.6g}\n", o->threads, o->dim, n, te.calls, te.median,
-		       te.min, te.max, te.cpu, fen);
+		       "\"cpu\": %.9g, \"flops\": %.6g, \"ref_gflops\": %.6g, \"ref_gflops_cpu\": %.6g}\n",
+		       o->threads, o->dim, n, te.calls, te.median, te.min, te.max, te.cpu, fen, rw, rc);
 		fflush(stdout);
 		free(c.z);
 		free(c.fi);
@@ -489,7 +529,7 @@ static int run_infer(const struct opts *o)
 	}
 	printf("{\"side\": \"fden\", \"mode\": \"infer_mem\", \"threads\": %d, \"dim\": %d, "
 	       "\"base_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n", o->threads, o->dim, base_rss,
-	       peak_rss_kb());
+	       peak);
 	fden_model_free(c.m);
 	return 0;
 }
