@@ -140,6 +140,10 @@ int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
 		fden_model_free(m);
 		return fd_err_set(NULL, FDEN_E_NOMEM, "fden_model_new: standardisation (%d floats)", D);
 	}
+	for (int d = 0; d < D; d++) { /* identity until set: saved as such */
+		m->std_mean[d] = 0.0f;
+		m->std_std[d] = 1.0f;
+	}
 	for (int i = 0; i < FD_NNETS; i++) {
 		if (m->net[i]) {
 			size_t w = fd_mlp_infer_ws(m->net[i], FD_CHUNK);
