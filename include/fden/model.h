@@ -67,7 +67,7 @@ enum fden_param {
 	FDEN_P_FLOW_DEPTH = 40,      /**< flow: coupling-net hidden layers (2) */
 	FDEN_P_FLOW_CLAMP = 41,      /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
 	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (0) */
-	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on f_sty (0) */
+	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (0) */
 	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
 };
 

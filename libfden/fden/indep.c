@@ -111,3 +111,33 @@ double fd_sty_uniform(const float *S, const int32_t *ys, int ns, const float *Q,
 	}
 	return L / C;
 }
+
+size_t fd_sty_adv_ws(int N, int ns, int nq, int C, int dim)
+{
+	/* Fh, dFh (N x dim), sd (dim), the per-episode workspace */
+	return 2 * (size_t)N * dim + (size_t)dim + fd_sty_uniform_ws(ns, nq, C, dim) + 64;
+}
+
+double fd_sty_adv(const float *F, int N, int dim, const int32_t *y, int E, int R, int ns,
+		  int nq, int C, float scale, float *dF, float *ws)
+{
+	float *Fh = ws, *dFh = Fh + (size_t)N * dim, *sd = dFh + (size_t)N * dim;
+	float *ews = sd + dim + 16;
+	float sc = scale / ((float)E * nq);
+	double L = 0;
+	int e;
+
+	standardize(F, N, dim, Fh, sd);
+	if (dF)
+		memset(dFh, 0, (size_t)N * dim * sizeof *dFh);
+	for (e = 0; e < E; e++) {
+		const float *S = Fh + (size_t)e * R * dim;
+		float *dS = dF ? dFh + (size_t)e * R * dim : NULL;
+
+		L += fd_sty_uniform(S, y + (size_t)e * R, ns, S + (size_t)ns * dim, nq, C, dim, sc, dS,
+				    dS ? dS + (size_t)ns * dim : NULL, ews);
+	}
+	if (dF)
+		standardize_backward(Fh, dFh, sd, N, dim, dF);
+	return L / ((double)E * nq);
+}

@@ -28,4 +28,13 @@ size_t fd_sty_uniform_ws(int ns, int nq, int C, int dim);
 double fd_sty_uniform(const float *S, const int32_t *ys, int ns, const float *Q, int nq,
 		      int C, int dim, float scale, float *dS, float *dQ, float *ws);
 
+/* The adversary on a whole training batch, scale-free: the columns of F
+ * (N x dim, E episodes of R rows: ns support then nq query rows, labels y)
+ * are standardised over the batch first, so f_sty cannot satisfy it by
+ * shrinking (equal distances) while keeping the class in its direction.
+ * Returns the mean over queries of the CE to uniform; ADDS scale * dL/dF. */
+size_t fd_sty_adv_ws(int N, int ns, int nq, int C, int dim);
+double fd_sty_adv(const float *F, int N, int dim, const int32_t *y, int E, int R, int ns,
+		  int nq, int C, float scale, float *dF, float *ws);
+
 #endif

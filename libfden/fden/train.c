@@ -187,7 +187,7 @@ static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, 
 	s->naws = fd_align_ws((int)s->ns, (int)s->nq, (int)s->C, m->dim);
 	s->nxws = fd_xcorr_ws((int)s->N, m->di, m->ds);
 	{
-		size_t u = fd_sty_uniform_ws((int)s->ns, (int)s->nq, (int)s->C, m->ds);
+		size_t u = fd_sty_adv_ws((int)s->N, (int)s->ns, (int)s->nq, (int)s->C, m->ds);
 		if (u > s->nxws)
 			s->nxws = u;
 	}
@@ -497,16 +497,9 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	/* independence terms, part of g_u: x L_X and v L_A */
 	if (xw > 0)
 		lx = fd_xcorr(fi, DI, fs, DS, (int)N, (float)xw, t->dfi, t->dfs, t->xws, nth);
-	if (aw > 0) {
-		float sc = (float)(aw / (double)(s.E * s.nq));
-		for (size_t e = 0; e < s.E; e++) {
-			const float *S = fs + e * s.R * DS;
-			float *dS = t->dfs + e * s.R * DS;
-			la += fd_sty_uniform(S, ep->labels + e * s.R, (int)s.ns, S + s.ns * DS, (int)s.nq,
-					     (int)s.C, DS, sc, dS, dS + s.ns * DS, t->xws);
-		}
-		la /= (double)(s.E * s.nq);
-	}
+	if (aw > 0)
+		la = fd_sty_adv(fs, (int)N, DS, ep->labels, (int)s.E, (int)s.R, (int)s.ns, (int)s.nq,
+				(int)s.C, (float)aw, t->dfs, t->xws);
 
 	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
 	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL);

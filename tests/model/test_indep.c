@@ -127,6 +127,47 @@ START_TEST(test_sty_uniform)
 }
 END_TEST
 
+START_TEST(test_sty_adv_batch)
+{
+	enum { E = 2, C = 3, K = 1, QQ = 2, R = C * (K + QQ), N = E * R, D = 4 };
+	float F[N * D], dF[N * D] = { 0 }, G[N * D];
+	int32_t y[N];
+	float *ws = malloc(fd_sty_adv_ws(N, C * K, C * QQ, C, D) * sizeof(float));
+	const float h = 1e-2f;
+	double L, L2, worst = 0;
+	int i;
+
+	for (int e = 0; e < E; e++)
+		for (i = 0; i < R; i++)
+			y[e * R + i] = i < C * K ? i % C : (i - C * K) % C;
+	fill(F, N * D, 12);
+	L = fd_sty_adv(F, N, D, y, E, R, C * K, C * QQ, C, 1.0f, dF, ws);
+	ck_assert(L >= log((double)C) - 1e-6);
+	/* scale-free: the same loss for 10 times smaller factors (down to the
+	 * variance floor 1e-5 of the standardisation) */
+	for (i = 0; i < N * D; i++)
+		G[i] = F[i] * 0.1f;
+	L2 = fd_sty_adv(G, N, D, y, E, R, C * K, C * QQ, C, 1.0f, NULL, ws);
+	ck_assert_msg(fabs(L - L2) < 1e-2 * L, "scaled: %g vs %g", L, L2);
+	for (i = 0; i < N * D; i++) {
+		float keep = F[i];
+		double up, dn, num, err;
+
+		F[i] = keep + h;
+		up = fd_sty_adv(F, N, D, y, E, R, C * K, C * QQ, C, 1.0f, NULL, ws);
+		F[i] = keep - h;
+		dn = fd_sty_adv(F, N, D, y, E, R, C * K, C * QQ, C, 1.0f, NULL, ws);
+		F[i] = keep;
+		num = (up - dn) / (2 * h);
+		err = fabs(num - dF[i]) / fmax(0.1, fabs(num));
+		worst = fmax(worst, err);
+		ck_assert_msg(err < 2e-2, "grad %d: analytic %g numeric %g", i, dF[i], num);
+	}
+	fprintf(stderr, "sty-adv (batch-standardised): worst gradient relative error %.3g\n", worst);
+	free(ws);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("indep");
@@ -137,6 +178,7 @@ int main(void)
 	tcase_add_test(tc, test_xcorr_value);
 	tcase_add_test(tc, test_xcorr_grad);
 	tcase_add_test(tc, test_sty_uniform);
+	tcase_add_test(tc, test_sty_adv_batch);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
