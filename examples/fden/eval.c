@@ -352,16 +352,18 @@ static int run_task(struct fden_model *model, const struct feats *F,
 					r->predict_mismatch += pred2[q] != (int32_t)argmax(prob + q * W, W);
 				r->predict_checked += nq;
 			}
-			/* swapped latents: A = first query of class c, B = a query of another class */
+			/* swapped latents: A = the first support row of class c (so the
+			 * episode knows A: retention measures what the swap keeps, not how
+			 * well one shot generalises), B = a query of another class */
 			for (size_t c = 0; c < W; c++) {
 				size_t a = R, b = R;
 				size_t cb = (c + 1 + (size_t)(mix(&pair_rng) % (W - 1))) % W;
-				for (size_t q = ns; q < R; q++) {
-					if (a == R && (size_t)l[q] == c)
+				for (size_t q = 0; q < ns && a == R; q++)
+					if ((size_t)l[q] == c)
 						a = q;
+				for (size_t q = ns; q < R; q++)
 					if (b == R && (size_t)l[q] == cb)
 						b = q;
-				}
 				size_t row = e * W + c;
 				memcpy(ri + row * di, F->ide + idx[a] * di, di * sizeof *ri);
 				memcpy(rs + row * ds, F->sty + idx[b] * ds, ds * sizeof *rs);
@@ -721,7 +723,8 @@ void ev_print(FILE *f, const struct ev_report *r)
 				r->task[t].shots + r->task[t].queries);
 	if (r->n_tasks && r->task[0].done)
 		fprintf(f, "(%zu episodes per task, %zu queries per class; retention: f_ide of "
-			   "E(f_ide(A), f_sty(B)) classified as A's class)\n",
+			   "E(f_ide(A), f_sty(B)) classified as A's class,\n A a support row of the "
+			   "episode, B a query of another class)\n",
 			r->task[0].episodes, r->task[0].queries);
 	fputc('\n', f);
 	if (!isnan(r->psnr_fden))
