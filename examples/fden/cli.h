@@ -157,5 +157,6 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_translate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
 
 #endif

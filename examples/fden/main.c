@@ -15,6 +15,7 @@ static const struct {
 	{ "eval", cmd_eval, "few-shot evaluation on unseen classes, fidelity, independence" },
 	{ "translate", cmd_translate, "identity/style translation grids as PNG (paper Fig. 4)" },
 	{ "demo", cmd_demo, "everything on Fashion-MNIST, in under 15 minutes" },
+	{ "ablate", cmd_ablate, "train and evaluate a list of configurations, one table" },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
