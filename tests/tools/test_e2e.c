@@ -180,6 +180,39 @@ START_TEST(flow_widths)
 }
 END_TEST
 
+/* The ablation harness: one row per configuration, same episodes for all,
+ * JSON per configuration, usage errors exit 2. */
+START_TEST(ablate_table)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "na.fden",
+			     "--quiet", NULL), 0);
+	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, "--test-images", "test-x.idx",
+			     "--test-labels", "test-y.idx", "--steps", "4", "--episodes", "20",
+			     "--json-dir", "abl", "--quiet",
+			     "--config", "mlp:dis_width=16,ent_trunk_width=16,ent_branch_width=8,"
+			     "stat_width1=16,stat_width2=8,stat_width3=8",
+			     "--config", "flow:disentangler=flow,ide_dim=4,flow_width=16,flow_layers=2,"
+			     "stat_width1=16,stat_width2=8,stat_width3=8,sty_adv=1,xcorr=1,ways=3",
+			     NULL), 0);
+	ck_assert_ptr_nonnull(strstr(run_out, "configuration"));
+	ck_assert_ptr_nonnull(strstr(run_out, "\nmlp "));
+	ck_assert_ptr_nonnull(strstr(run_out, "\nflow "));
+	ck_assert(file_exists("abl/mlp.json") && file_exists("abl/flow.json"));
+	char *j = read_all("abl/flow.json", NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(strstr(j, "\"ide_dim\": 4"));
+	ck_assert_ptr_nonnull(strstr(j, "\"steps\": 4"));
+	free(j);
+	/* no configuration, a malformed one, an unknown key */
+	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, NULL), 2);
+	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, "--config", "noname", NULL), 2);
+	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, "--test-images", "test-x.idx",
+			     "--test-labels", "test-y.idx", "--steps", "2", "--config", "x:nokey=1",
+			     NULL), 2);
+}
+END_TEST
+
 START_TEST(from_latents)
 {
 	data();
@@ -259,6 +292,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, pipeline);
 	tcase_add_test(tc, flow_widths);
+	tcase_add_test(tc, ablate_table);
 	tcase_add_test(tc, from_latents);
 	tcase_add_test(tc, interrupt_saves);
 	suite_add_tcase(s, tc);
