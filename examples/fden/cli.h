@@ -109,6 +109,7 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 	    struct fden_invnet **out);
 
 #define TRAIN_MAX_SETS 64
+#define TRAIN_AUTO_WAYS 20 /* ways = 0: this many, or all classes when fewer */
 struct train_args {
 	const char *preset;    /* "default" or "paper" */
 	const char *sets[TRAIN_MAX_SETS]; /* "key=value" */

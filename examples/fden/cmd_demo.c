@@ -4,6 +4,7 @@
  * on the 5 unseen classes, write translation grids. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "eval.h"
@@ -103,7 +104,10 @@ int cmd_demo(int argc, char **argv)
 			 "translation grids (grids/). With the defaults it finishes in under 15\n"
 			 "minutes on 2 cores.\n\n"
 			 "Outputs in DIR: net.fden (autoencoder), model.fden (FDEN), train-log.csv,\n"
-			 "eval.txt, eval.json, grids/*.png, summary.txt.",
+			 "eval.txt, eval.json, grids/*.png, summary.txt.\n\n"
+			 "Any IDX data set laid out the same way works: --data DIR with\n"
+			 "train-images/-labels and t10k- (or test-) images/labels, --split N. The\n"
+			 "glyph set of scripts/make-glyphs.py: --data data/glyphs --split 1106.",
 			 t, NULL);
 		return 0;
 	}
@@ -122,6 +126,10 @@ int cmd_demo(int argc, char **argv)
 	d.train_labels = cli_path(f_trl, sizeof f_trl, data, "train-labels-idx1-ubyte.gz");
 	d.test_images = cli_path(f_tei, sizeof f_tei, data, "t10k-images-idx3-ubyte.gz");
 	d.test_labels = cli_path(f_tel, sizeof f_tel, data, "t10k-labels-idx1-ubyte.gz");
+	if (access(d.test_images, F_OK) != 0) { /* scripts/make-glyphs.py names them test-* */
+		d.test_images = cli_path(f_tei, sizeof f_tei, data, "test-images-idx3-ubyte.gz");
+		d.test_labels = cli_path(f_tel, sizeof f_tel, data, "test-labels-idx1-ubyte.gz");
+	}
 	d.split = split;
 	fa.seed = ta.seed;
 	fa.threads = ta.threads = threads;

@@ -193,17 +193,23 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 {
 	struct fden_model *model = NULL;
 	struct fden_sampler *smp = NULL;
+	struct train_args auto_ways;
 	size_t dim = fden_dataset_dim(train_z);
-	size_t rows = a->episodes * a->ways * (a->shots + a->queries);
 	float *z = NULL;
 	int32_t *lab = NULL;
 	FILE *csv = NULL;
 	struct sigaction sa, old_int, old_term;
 	int rc, resumed = 0, bad = 0;
 
-	if (!a->episodes || a->ways < 2 || !a->shots || !a->queries)
-		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2, --shots >= 1, --queries >= 1");
+	if (!a->episodes || a->ways == 1 || !a->shots || !a->queries)
+		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2 (or 0: auto), --shots >= 1, --queries >= 1");
 	size_t have = data_classes_with(train_z, a->shots + a->queries);
+	if (!a->ways) { /* auto: TRAIN_AUTO_WAYS, or every class when there are fewer */
+		auto_ways = *a;
+		auto_ways.ways = have < TRAIN_AUTO_WAYS ? (have < 2 ? 2 : have) : TRAIN_AUTO_WAYS;
+		a = &auto_ways;
+	}
+	size_t rows = a->episodes * a->ways * (a->shots + a->queries);
 	if (have < a->ways) {
 		fprintf(stderr, "fden: %s: %zu-way episodes need %zu classes with %zu rows each; the "
 			"training data have %zu\n", cmd, a->ways, a->ways, a->shots + a->queries, have);
