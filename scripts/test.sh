@@ -42,9 +42,19 @@ export PATH
 summary=""
 counts=""
 failed=0
+n_pass=0 # tests passed and failed over every step, for the closing line
+n_fail=0
 start=$(date +%s)
+meson_step=0
 step() { # name status
 	if [ "$2" -eq 0 ]; then r=ok; elif [ "$2" -eq 77 ]; then r=skipped; else r=FAILED; failed=1; fi
+	# a step that is not a meson run counts as one test (bindings, tsan, fuzz)
+	if [ $meson_step -eq 0 ] && [ "$2" -ne 77 ]; then
+		case "$1" in
+		*build*|install-deps|"meson install"*) [ "$2" -eq 0 ] || n_fail=$((n_fail + 1)) ;;
+		*) if [ "$2" -eq 0 ]; then n_pass=$((n_pass + 1)); else n_fail=$((n_fail + 1)); fi ;;
+		esac
+	fi
 	summary="$summary
   $(printf '%-34s' "$1") $r"
 	echo "=== $1: $r"
@@ -57,9 +67,18 @@ mtest() { # name dir args...
 	r=$?
 	log="$d/meson-logs/testlog.txt"
 	[ "${MESON_TEST_SETUP:-}" != "" ] && log="$d/meson-logs/testlog-$MESON_TEST_SETUP.txt"
-	[ -f "$log" ] && counts="$counts
+	if [ -f "$log" ]; then
+		counts="$counts
   $(printf '%-34s' "$n:") $(grep -E '^(Ok|Fail|Skipped|Timeout):' "$log" | tr -s ' ' | tr '\n' ' ')"
+		ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+		bad=$(sed -n 's/^\(Fail\|Timeout\|Unexpected Pass\): *\([0-9]*\).*/\2/p' "$log" |
+			awk '{ s += $1 } END { print s + 0 }')
+		n_pass=$((n_pass + ${ok:-0}))
+		n_fail=$((n_fail + ${bad:-0}))
+	fi
+	meson_step=1
 	step "$n" $r
+	meson_step=0
 }
 
 # meson setup, or reconfigure an existing directory with the same options.
@@ -159,6 +178,7 @@ end=$(date +%s)
 echo
 echo "=== summary ($((end - start)) s)$summary"
 [ -n "$counts" ] && echo "=== meson's counts$counts"
+echo "TOTAL: $n_pass passed, $n_fail failed"
 if [ $failed -ne 0 ]; then
 	echo "RESULT: FAILED"
 	exit 1
