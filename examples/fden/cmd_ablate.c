@@ -57,7 +57,7 @@ static int parse_spec(const char *cmd, const char *spec, char *buf, size_t len,
 		if (ep) {
 			char *end;
 			unsigned long v = strtoul(eq + 1, &end, 10);
-			if (*end || !v)
+			if (*end || (!v && ep != &ta->ways))
 				return cli_usage(cmd, "config '%s': %s=%s is not a positive count", name,
 						 tok, eq + 1);
 			*ep = v;

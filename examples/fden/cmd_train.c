@@ -19,10 +19,10 @@ void train_args_default(struct train_args *a)
 	memset(a, 0, sizeof *a);
 	a->preset = "default";
 	a->standardize = 1;
-	a->ways = 5;
+	a->ways = 0;     /* auto: 20, or every class when fewer (docs/method.md) */
 	a->shots = 1;
-	a->queries = 1;
-	a->episodes = 16;
+	a->queries = 5;
+	a->episodes = 4;
 	a->checkpoint_every = 1000;
 	a->seed = 1;
 	a->threads = 1;
@@ -414,10 +414,10 @@ int cmd_train(int argc, char **argv)
 		{ "standardize", OPT_FLAG, &a.standardize, NULL, "standardise latents per dimension inside the model (on)", NULL, NULL },
 		{ "steps", OPT_U64, &a.steps, "N", "stop when the model has N steps", NULL, NULL },
 		{ "minutes", OPT_DBL, &a.minutes, "M", "stop after M minutes (default 5 when no --steps)", NULL, NULL },
-		{ "ways", OPT_SIZE, &a.ways, "C", "classes per training episode (default 5)", NULL, NULL },
+		{ "ways", OPT_SIZE, &a.ways, "C", "classes per training episode (default 0: 20, or all when fewer)", NULL, NULL },
 		{ "shots", OPT_SIZE, &a.shots, "K", "support rows per class (default 1)", NULL, NULL },
-		{ "queries", OPT_SIZE, &a.queries, "Q", "query rows per class (default 1)", NULL, NULL },
-		{ "episodes", OPT_SIZE, &a.episodes, "N", "episodes per step (default 16)", NULL, NULL },
+		{ "queries", OPT_SIZE, &a.queries, "Q", "query rows per class (default 5)", NULL, NULL },
+		{ "episodes", OPT_SIZE, &a.episodes, "N", "episodes per step (default 4)", NULL, NULL },
 		{ "checkpoint-every", OPT_U64, &a.checkpoint_every, "N", "save --out every N steps (default 1000; 0: at the end)", NULL, NULL },
 		{ "resume", OPT_FLAG, &a.resume, NULL, "continue from --out if it exists", NULL, NULL },
 		{ "log-csv", OPT_STR, &a.log_csv, "FILE", "write per-step losses as CSV", NULL, NULL },

@@ -576,7 +576,7 @@ START_TEST(bad_input_row)
 {
 	const struct row *r = &rows[_i];
 	struct ctx *c = calloc(1, sizeof *c);
-	float ide0[9 * D], ide1[9 * D];
+	float ide0[9 * D] = { 0 }, ide1[9 * D] = { 0 }; /* f_ide may be narrower than D */
 	uint64_t step0 = 0, step1 = 0;
 	char *ck0 = NULL, *ck1 = NULL, ckpath[160];
 	size_t n0 = 0, n1 = 0;

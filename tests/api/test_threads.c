@@ -24,7 +24,7 @@ struct shared {
 	const float *ide, *sty;  /* serial results */
 	const float *zt;         /* serial entangle of (ide, sty) */
 	const int32_t *pred;     /* serial predict, or NULL */
-	size_t dim, rounds;
+	size_t dim, di, ds, rounds; /* Dim, f_ide and f_sty widths */
 	const char *dir;         /* threads save to dir/<id> (NULL: no saving) */
 	const char *ref;         /* the serial save's bytes */
 	size_t ref_n;
@@ -43,6 +43,7 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct shared *sh = w->sh;
 	size_t nd = (size_t)N * sh->dim, off, n, r;
+	size_t ni = (size_t)N * sh->di, ns = (size_t)N * sh->ds;
 	float *ide = malloc(nd * sizeof *ide), *sty = malloc(nd * sizeof *sty);
 	float *zt = malloc(nd * sizeof *zt);
 	int32_t pred[N];
@@ -57,14 +58,14 @@ static void *work(void *arg)
 			w->failures++;
 			continue;
 		}
-		if (memcmp(ide, sh->ide, nd * sizeof *ide) || memcmp(sty, sh->sty, nd * sizeof *sty) ||
+		if (memcmp(ide, sh->ide, ni * sizeof *ide) || memcmp(sty, sh->sty, ns * sizeof *sty) ||
 		    memcmp(zt, sh->zt, nd * sizeof *zt))
 			w->mismatches++;
 		if (fden_disentangle(sh->m, sh->z + off * sh->dim, n, ide, NULL) != FDEN_OK) {
 			w->failures++;
 			continue;
 		}
-		if (memcmp(ide, sh->ide + off * sh->dim, n * sh->dim * sizeof *ide))
+		if (memcmp(ide, sh->ide + off * sh->di, n * sh->di * sizeof *ide))
 			w->mismatches++;
 #ifdef FDEN_SYM_fden_predict
 		if (sh->pred) {
@@ -153,6 +154,8 @@ START_TEST(threads_match_serial_bits)
 	sh.zt = zt;
 	sh.pred = pred;
 	sh.dim = dim;
+	sh.di = fden_model_ide_dim(m);
+	sh.ds = fden_model_sty_dim(m);
 	sh.rounds = tiny_under_valgrind() ? 1 : ROUNDS_FULL;
 	sh.dir = NULL;
 	sh.ref = NULL;

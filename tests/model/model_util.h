@@ -33,6 +33,11 @@ static inline struct fden_config *tu_small_config(int dim, int head)
 
 	ck_assert_int_eq(fden_config_new(&c), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DIM, dim), FDEN_OK);
+	/* the paper's MLP disentangler and no extra terms, unless a test asks */
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_MLP), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_XCORR, 0), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_ADV, 0), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 1e-4), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DIS_WIDTH, 8), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DIS_TRUNK_DEPTH, 2), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DIS_HEAD_DEPTH, 1), FDEN_OK);
