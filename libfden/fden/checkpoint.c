@@ -21,6 +21,23 @@ static void rec(char *buf, int k, const char *what, int i)
 	snprintf(buf, 64, "%s#%s%d", tag[k], what, i);
 }
 
+/* A parameter tensor and its Adam moments as "<tag>#<i>.w|.m|.v". */
+static int put_param(struct fd_ckpt_writer *w, const char *tg, int i, const struct fd_param *p)
+{
+	char name[80];
+	int rc;
+
+	snprintf(name, sizeof name, "%s#%d.w", tg, i);
+	rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->w, p->n);
+	snprintf(name, sizeof name, "%s#%d.m", tg, i);
+	if (!rc)
+		rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->m, p->n);
+	snprintf(name, sizeof name, "%s#%d.v", tg, i);
+	if (!rc)
+		rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->v, p->n);
+	return rc;
+}
+
 FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path)
 {
 	struct fd_ckpt_writer *w;
@@ -62,34 +79,16 @@ FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path
 		struct fd_mlp *n = model->net[k];
 		if (!n)
 			continue;
-		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++) {
-			struct fd_param *p = fd_mlp_param(n, i);
-			snprintf(name, sizeof name, "%s#%d.w", tag[k], i);
-			rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->w, p->n);
-			snprintf(name, sizeof name, "%s#%d.m", tag[k], i);
-			if (!rc)
-				rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->m, p->n);
-			snprintf(name, sizeof name, "%s#%d.v", tag[k], i);
-			if (!rc)
-				rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->v, p->n);
-		}
+		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++)
+			rc = put_param(w, tag[k], i, fd_mlp_param(n, i));
 		for (int i = 0; i < fd_mlp_nbuffers(n) && !rc; i++) {
 			struct fd_buffer *b = fd_mlp_buffer(n, i);
 			rec(name, k, "b", i);
 			rc = fd_ckpt_put(w, name, FD_CKPT_F32, b->x, b->n);
 		}
 	}
-	for (int i = 0; model->flow && i < fd_flow_nparams(model->flow) && !rc; i++) {
-		struct fd_param *p = fd_flow_param(model->flow, i);
-		snprintf(name, sizeof name, "flow#%d.w", i);
-		rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->w, p->n);
-		snprintf(name, sizeof name, "flow#%d.m", i);
-		if (!rc)
-			rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->m, p->n);
-		snprintf(name, sizeof name, "flow#%d.v", i);
-		if (!rc)
-			rc = fd_ckpt_put(w, name, FD_CKPT_F32, p->v, p->n);
-	}
+	for (int i = 0; model->flow && i < fd_flow_nparams(model->flow) && !rc; i++)
+		rc = put_param(w, "flow", i, fd_flow_param(model->flow, i));
 	if (rc) {
 		fd_ckpt_writer_free(w);
 		return rc;
@@ -105,6 +104,22 @@ static int get_into(struct fd_ckpt_reader *r, const char *name, int type, void *
 
 	if (!rc)
 		memcpy(dst, data, count * elem);
+	return rc;
+}
+
+static int get_param(struct fd_ckpt_reader *r, const char *tg, int i, struct fd_param *p)
+{
+	char name[80];
+	int rc;
+
+	snprintf(name, sizeof name, "%s#%d.w", tg, i);
+	rc = get_into(r, name, FD_CKPT_F32, p->w, p->n, sizeof(float));
+	snprintf(name, sizeof name, "%s#%d.m", tg, i);
+	if (!rc)
+		rc = get_into(r, name, FD_CKPT_F32, p->m, p->n, sizeof(float));
+	snprintf(name, sizeof name, "%s#%d.v", tg, i);
+	if (!rc)
+		rc = get_into(r, name, FD_CKPT_F32, p->v, p->n, sizeof(float));
 	return rc;
 }
 
@@ -187,34 +202,16 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 		struct fd_mlp *n = m->net[k];
 		if (!n)
 			continue;
-		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++) {
-			struct fd_param *p = fd_mlp_param(n, i);
-			snprintf(name, sizeof name, "%s#%d.w", tag[k], i);
-			rc = get_into(r, name, FD_CKPT_F32, p->w, p->n, sizeof(float));
-			snprintf(name, sizeof name, "%s#%d.m", tag[k], i);
-			if (!rc)
-				rc = get_into(r, name, FD_CKPT_F32, p->m, p->n, sizeof(float));
-			snprintf(name, sizeof name, "%s#%d.v", tag[k], i);
-			if (!rc)
-				rc = get_into(r, name, FD_CKPT_F32, p->v, p->n, sizeof(float));
-		}
+		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++)
+			rc = get_param(r, tag[k], i, fd_mlp_param(n, i));
 		for (int i = 0; i < fd_mlp_nbuffers(n) && !rc; i++) {
 			struct fd_buffer *b = fd_mlp_buffer(n, i);
 			rec(name, k, "b", i);
 			rc = get_into(r, name, FD_CKPT_F32, b->x, b->n, sizeof(float));
 		}
 	}
-	for (int i = 0; m->flow && i < fd_flow_nparams(m->flow) && !rc; i++) {
-		struct fd_param *p = fd_flow_param(m->flow, i);
-		snprintf(name, sizeof name, "flow#%d.w", i);
-		rc = get_into(r, name, FD_CKPT_F32, p->w, p->n, sizeof(float));
-		snprintf(name, sizeof name, "flow#%d.m", i);
-		if (!rc)
-			rc = get_into(r, name, FD_CKPT_F32, p->m, p->n, sizeof(float));
-		snprintf(name, sizeof name, "flow#%d.v", i);
-		if (!rc)
-			rc = get_into(r, name, FD_CKPT_F32, p->v, p->n, sizeof(float));
-	}
+	for (int i = 0; m->flow && i < fd_flow_nparams(m->flow) && !rc; i++)
+		rc = get_param(r, "flow", i, fd_flow_param(m->flow, i));
 	(void)data;
 	if (rc)
 		goto fail;
