@@ -108,7 +108,8 @@ enum fden_log_level {
  * a callback registered on a handle.
  * @param user_data what was registered with the callback
  * @param level an enum fden_log_level value
- * @param format printf format; args its arguments
+ * @param format printf format
+ * @param args its arguments
  */
 typedef void (*fden_log_fn)(void *user_data, int level, const char *format,
 			    va_list args) FDEN_PRINTF(3, 0);

@@ -19,12 +19,15 @@ struct fden_sampler; /**< seeded C-way K-shot Q-query episode sampler */
  * Load images and labels from IDX files (gzip-compressed or plain, any IDX
  * element type, any number of dimensions: each item is flattened to one
  * row). `scale` multiplies every value (1/255 for 8-bit images).
+ * @param images_path IDX file of the items
  * @param labels_path NULL: labels all 0; else a 1-D IDX of ubyte, byte,
  *        short or int labels
  * @return FDEN_OK; FDEN_E_IO (open/read failure), FDEN_E_FORMAT (bad magic
  *         or type, truncated, trailing bytes, corrupt gzip), FDEN_E_SHAPE
  *         (label count differs from image count), FDEN_E_OVERFLOW,
  *         FDEN_E_NOMEM; fden_last_error() names the file and the problem
+ * @param scale factor applied to every value
+ * @param[out] out the data set, owned by the caller (fden_dataset_free)
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
@@ -45,7 +48,9 @@ FDEN_EXPORT FDEN_WUR int fden_dataset_new(const float *x, const int32_t *labels,
 					  size_t dim, struct fden_dataset **out);
 /** Free; NULL is a no-op. @since 0.1 */
 FDEN_EXPORT void fden_dataset_free(struct fden_dataset *ds);
+/** Number of rows. @since 0.1 */
 FDEN_EXPORT size_t fden_dataset_size(const struct fden_dataset *ds);
+/** Floats per row. @since 0.1 */
 FDEN_EXPORT size_t fden_dataset_dim(const struct fden_dataset *ds);
 /** Row-major data, borrowed. @since 0.1 */
 FDEN_EXPORT const float *fden_dataset_data(const struct fden_dataset *ds);
@@ -77,6 +82,8 @@ FDEN_EXPORT FDEN_WUR int fden_npy_save_i32(const char *path, const int32_t *v, s
 /**
  * Write a grayscale image as an 8-bit PNG (written to a temporary file and
  * renamed into place).
+ * @param path file to write
+ * @param width, height image size in pixels
  * @param pixels height rows of width values; each is clamped to [0, 1]
  *        (NaN -> 0) and mapped to round(255 v)
  * @return FDEN_OK, FDEN_E_INVALID (NULL, zero or over 2^31-1 size),
@@ -98,9 +105,12 @@ FDEN_EXPORT FDEN_WUR int fden_png_save_gray(const char *path, const float *pixel
 FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t ways,
 					  size_t shots, size_t queries, uint64_t seed,
 					  struct fden_sampler **out);
+/** Free; NULL is a no-op. @since 0.1 */
 FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s);
 /**
  * Draw n_episodes episodes in the layout of struct fden_episodes.
+ * @param s the sampler (its generator advances)
+ * @param n_episodes episodes to draw
  * @param[out] x n_episodes*ways*(shots+queries) x dim
  * @param[out] labels episode-local labels in [0, ways)
  * @param[out] classes optional: n_episodes*ways original class ids

@@ -79,7 +79,11 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_encode_dist(struct fden_invnet *net, const 
  * encode z = (x - mean) V, decode x = z V^T + mean, V the top latent_dim
  * principal directions (orthonormal; sign fixed so each direction's
  * largest-magnitude entry is positive). The same seed gives the same bits.
+ * @param x n x input_dim inputs, row-major
+ * @param n number of inputs (at least 2)
+ * @param input_dim width of an input
  * @param latent_dim in [1, input_dim]; input_dim at most 65536
+ * @param seed seed of the randomized SVD
  * @param[out] out the network, owned by the caller (fden_invnet_free)
  * @return FDEN_OK, FDEN_E_INVALID (NULL, n < 2, bad widths),
  *         FDEN_E_NONFINITE (NaN or infinity in x), FDEN_E_OVERFLOW,
@@ -111,6 +115,9 @@ FDEN_EXPORT void fden_ae_options_default(struct fden_ae_options *opt);
  * Adam, minibatches of rows shuffled each epoch from opt->seed (the last
  * partial batch of an epoch is skipped). One FDEN_LOG_INFO line per epoch
  * ("autoencoder epoch E/N: mse M (T s)") goes to opt->log.
+ * @param x n x input_dim inputs in [0, 1], row-major
+ * @param n number of inputs
+ * @param input_dim, latent_dim widths of an input and of a latent
  * @param opt optional (NULL: defaults); struct_size must be set (use
  *        fden_ae_options_default())
  * @param[out] out the network, owned by the caller (fden_invnet_free)
@@ -132,6 +139,7 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const c
 /**
  * Load a built-in network saved by fden_invnet_save(); it encodes and
  * decodes bit-for-bit as the saved one did.
+ * @param path file written by fden_invnet_save()
  * @param[out] out the network, owned by the caller (fden_invnet_free)
  * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder file,
  *         truncated), FDEN_E_CORRUPT, FDEN_E_VERSION, FDEN_E_NOMEM

@@ -44,7 +44,7 @@ enum fden_param {
 	FDEN_P_BETA = 17,            /**< weight of L_C (1) */
 	FDEN_P_GAMMA = 18,           /**< weight of L_M (0.5) */
 	FDEN_P_GRL = 19,             /**< gradient reversal constant lambda (1) */
-	FDEN_P_LR = 20,              /**< Adam learning rate (1e-4) */
+	FDEN_P_LR = 20,              /**< Adam learning rate (default 1e-3; paper 1e-4) */
 	FDEN_P_ADAM_BETA1 = 21,      /**< (0.5) */
 	FDEN_P_ADAM_BETA2 = 22,      /**< (0.999) */
 	FDEN_P_ADAM_EPS = 23,        /**< (1e-8) */
@@ -60,14 +60,14 @@ enum fden_param {
 	FDEN_P_CLIP = 33,            /**< adaptive gradient clipping on/off (1) */
 	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1) */
 	FDEN_P_BN_MOMENTUM = 35,     /**< running-statistics momentum (0.99) */
-	FDEN_P_DISENTANGLER = 36,    /**< enum fden_disentangler_kind (FDEN_DIS_MLP) */
+	FDEN_P_DISENTANGLER = 36,    /**< enum fden_disentangler_kind (default FDEN_DIS_FLOW; paper FDEN_DIS_MLP) */
 	FDEN_P_IDE_DIM = 37,         /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */
 	FDEN_P_FLOW_LAYERS = 38,     /**< flow: affine coupling layers (8) */
 	FDEN_P_FLOW_WIDTH = 39,      /**< flow: coupling-net hidden width (256) */
 	FDEN_P_FLOW_DEPTH = 40,      /**< flow: coupling-net hidden layers (2) */
 	FDEN_P_FLOW_CLAMP = 41,      /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
-	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (0) */
-	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (0) */
+	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (default 10; paper 0) */
+	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0.3; paper 0) */
 	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
 };
 
@@ -93,7 +93,7 @@ enum fden_align_head {
 
 /** Whole-configuration presets for fden_config_preset(). */
 enum fden_preset {
-	FDEN_PRESET_DEFAULT = 0, /**< PAPER but dropout 0, He init, prototypical head (measured) */
+	FDEN_PRESET_DEFAULT = 0, /**< measured defaults: flow disentangler, cross-correlation 10, style adversary 0.3, lr 1e-3, dropout 0, He init, prototypical head */
 	FDEN_PRESET_PAPER = 1,   /**< Appendix B of the paper, as written */
 };
 
@@ -129,6 +129,7 @@ FDEN_EXPORT FDEN_WUR int fden_config_set_allocator(struct fden_config *cfg,
 /**
  * Create a model from a configuration; parameters are initialised from
  * FDEN_P_SEED. The configuration may be freed afterwards.
+ * @param cfg the settings (copied)
  * @param[out] out the model, owned by the caller (fden_model_free)
  * @since 0.1
  */
@@ -158,9 +159,11 @@ FDEN_EXPORT void fden_model_set_log(struct fden_model *model, fden_log_fn fn, vo
 FDEN_EXPORT FDEN_WUR int fden_model_set_standardization(struct fden_model *model,
 							const float *mean, const float *std);
 
-/** The parts, borrowed from the model (valid while it lives). @since 0.1 */
+/** The parts, borrowed from the model (valid while it lives): D. @since 0.1 */
 FDEN_EXPORT struct fden_disentangler *fden_model_disentangler(struct fden_model *model);
+/** F (statistician and alignment net), borrowed. @since 0.1 */
 FDEN_EXPORT struct fden_factorizer *fden_model_factorizer(struct fden_model *model);
+/** E, borrowed. @since 0.1 */
 FDEN_EXPORT struct fden_entangler *fden_model_entangler(struct fden_model *model);
 
 /**
@@ -197,6 +200,8 @@ struct fden_step_stats {
  * batch statistics). A step whose loss or gradients are not finite is
  * rejected with FDEN_E_NONFINITE and leaves the model as it was.
  * No allocation in the steady state (same or smaller batch shape).
+ * @param model the model to update (not concurrently with any other call on it)
+ * @param episodes the batch, struct_size set by the caller
  * @param stats optional (NULL): filled on success
  * @return FDEN_OK, FDEN_E_INVALID, FDEN_E_SHAPE, FDEN_E_NONFINITE, FDEN_E_NOMEM
  * @since 0.1
@@ -209,6 +214,9 @@ FDEN_EXPORT FDEN_WUR int fden_train_step(struct fden_model *model,
  * Disentangle n latents (n x Dim) into identity and style factors
  * (n x fden_model_ide_dim() and n x fden_model_sty_dim(); both Dim for the
  * MLP disentangler), evaluation mode. Thread-safe on a model not being trained.
+ * @param model the model
+ * @param z n x Dim latents, row-major
+ * @param n number of latents
  * @param f_ide, f_sty caller-owned outputs; either may be NULL
  * @since 0.1
  */
@@ -226,6 +234,12 @@ FDEN_EXPORT FDEN_WUR int fden_entangle(const struct fden_model *model, const flo
 /**
  * Few-shot prediction from the identity factor: classify each query latent
  * by the model's alignment head against a labelled support set.
+ * @param model the model
+ * @param support_z n_support x Dim latents of the labelled examples
+ * @param n_support number of support rows
+ * @param ways number of classes
+ * @param query_z n_query x Dim latents to classify
+ * @param n_query number of queries
  * @param support_labels values in [0, ways); every class needs >= 1 row
  * @param[out] pred n_query class indices
  * @param[out] prob optional (NULL): n_query x ways probabilities
@@ -256,6 +270,13 @@ FDEN_EXPORT FDEN_WUR int fden_factorizer_mine(const struct fden_factorizer *f,
 /**
  * The alignment net's class probabilities for queries given a support set,
  * both as identity factors (rows of fden_model_ide_dim() floats).
+ * @param f the factorizer (borrowed from a model)
+ * @param support_ide n_support identity factors
+ * @param support_labels values in [0, ways), one per support row
+ * @param n_support number of support rows
+ * @param ways number of classes
+ * @param query_ide n_query identity factors
+ * @param n_query number of queries
  * @param[out] prob n_query x ways
  * @since 0.1
  */
@@ -276,6 +297,7 @@ FDEN_EXPORT FDEN_WUR int fden_factorizer_align(const struct fden_factorizer *f,
 FDEN_EXPORT FDEN_WUR int fden_model_save(const struct fden_model *model, const char *path);
 /**
  * Load a model saved by fden_model_save().
+ * @param path file written by fden_model_save()
  * @param alloc optional (NULL: malloc)
  * @param[out] out the model, owned by the caller
  * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT, FDEN_E_VERSION, FDEN_E_CORRUPT,
