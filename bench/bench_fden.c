@@ -19,9 +19,10 @@
  * 16 rows an episode, so 16/64/256/1024 rows are exactly 1/4/16/64 episodes
  * (5-way episodes cannot give those row counts: 5 does not divide them).
  *
- * Model: FDEN_PRESET_PAPER (the paper's widths, batch norm on each
- * sub-network's first layer, dropout 0.2 on every layer, leaky ReLU 0.01,
- * Adam 1e-4 / 0.5 / 0.999, clipping on), prototypical alignment head.
+ * Model: FDEN_PRESET_PAPER (the paper's MLP disentangler and widths, batch
+ * norm on each sub-network's first layer, dropout 0.2 on every layer, leaky
+ * ReLU 0.01, Adam 1e-4 / 0.5 / 0.999, clipping on, no cross-correlation or
+ * style-adversary terms), prototypical alignment head.
  */
 #include <errno.h>
 #include <math.h>
@@ -365,6 +366,9 @@ static int make_config(const struct opts *o, struct fden_config **out)
 	    (rc = fden_config_set(c, FDEN_P_THREADS, o->threads)) ||
 	    (rc = fden_config_set(c, FDEN_P_DROPOUT, o->dropout)) ||
 	    (rc = fden_config_set(c, FDEN_P_ALIGN_HEAD, FDEN_ALIGN_PROTOTYPICAL)) ||
+	    (rc = fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_MLP)) || /* the paper's D, */
+	    (rc = fden_config_set(c, FDEN_P_XCORR, 0)) ||                   /* no extra terms */
+	    (rc = fden_config_set(c, FDEN_P_STY_ADV, 0)) ||
 	    (rc = fden_config_set(c, FDEN_P_SEED, o->seed))) {
 		fprintf(stderr, "bench_fden: config: %s: %s\n", fden_strerror(rc), fden_last_error());
 		fden_config_free(c);
