@@ -103,6 +103,10 @@ public:
 	}
 	void save(const std::string &path) const { check(fden_model_save(h_.get(), path.c_str())); }
 	size_t dim() const noexcept { return fden_model_dim(h_.get()); }
+	/** Width of f_ide (Dim, or ide_dim for the flow disentangler). */
+	size_t ide_dim() const noexcept { return fden_model_ide_dim(h_.get()); }
+	/** Width of f_sty (Dim, or Dim - ide_dim for the flow disentangler). */
+	size_t sty_dim() const noexcept { return fden_model_sty_dim(h_.get()); }
 	uint64_t step() const noexcept { return fden_model_step(h_.get()); }
 
 	/// One training step on episodes (ways*shots support rows, then queries, per episode).
@@ -129,17 +133,17 @@ public:
 	factors disentangle(const std::vector<float> &z) const
 	{
 		size_t n = detail::rows_of(z, dim(), "z");
-		factors f{std::vector<float>(z.size()), std::vector<float>(z.size())};
+		factors f{std::vector<float>(n * ide_dim()), std::vector<float>(n * sty_dim())};
 		check(fden_disentangle(h_.get(), z.data(), n, f.ide.data(), f.sty.data()));
 		return f;
 	}
 
 	std::vector<float> entangle(const std::vector<float> &ide, const std::vector<float> &sty) const
 	{
-		size_t n = detail::rows_of(ide, dim(), "f_ide");
-		if (sty.size() != ide.size())
-			throw error(FDEN_E_SHAPE, "f_sty and f_ide differ in size");
-		std::vector<float> z(ide.size());
+		size_t n = detail::rows_of(ide, ide_dim(), "f_ide");
+		if (sty.size() != n * sty_dim())
+			throw error(FDEN_E_SHAPE, "f_sty does not hold as many rows as f_ide");
+		std::vector<float> z(n * dim());
 		check(fden_entangle(h_.get(), ide.data(), sty.data(), n, z.data()));
 		return z;
 	}

@@ -66,7 +66,10 @@ int main(int argc, char **argv)
 	// A small model; wrong settings throw fden::error with the detail.
 	fden::config cfg;
 	cfg.set(FDEN_P_DIM, dim).set(FDEN_P_DIS_WIDTH, 32).set(FDEN_P_STAT_WIDTH1, 32)
-		.set(FDEN_P_ENT_TRUNK_WIDTH, 32).set(FDEN_P_LR, 1e-3).set(FDEN_P_SEED, 3);
+		.set(FDEN_P_ENT_TRUNK_WIDTH, 32).set(FDEN_P_LR, 1e-3).set(FDEN_P_SEED, 3)
+		/* the paper's MLP D and E, whose E learns to reconstruct (the
+		 * default flow inverts exactly from the start) */
+		.set(FDEN_P_DISENTANGLER, FDEN_DIS_MLP).set(FDEN_P_XCORR, 0).set(FDEN_P_STY_ADV, 0);
 	try {
 		cfg.set(FDEN_P_DIM, -5);
 		expect(false, "invalid setting throws");

@@ -185,6 +185,14 @@ static int restrict_rows(const char *cmd, const struct data_opts *d, int which,
 		struct fden_dataset *a = NULL, *b = NULL;
 		if (d->split != floor(d->split) || d->split > INT32_MAX)
 			return cli_usage(cmd, "--split needs a whole number");
+		{ /* separate files already on the wanted side (the glyph set): keep them */
+			const int32_t *l = fden_dataset_labels(*ds);
+			size_t nr = fden_dataset_size(*ds), i;
+			for (i = 0; i < nr && (which ? l[i] >= d->split : l[i] < d->split); i++)
+				;
+			if (i == nr)
+				goto check;
+		}
 		rc = fden_dataset_split(*ds, (int32_t)d->split, &a, &b);
 		if (rc)
 			return cli_fail(cmd, rc, "splitting classes at %g", d->split);

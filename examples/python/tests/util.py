@@ -46,7 +46,8 @@ def latents(n_classes=10, per_class=30, dim=16, seed=0):
 
 SMALL = dict(dim=16, dis_width=32, dis_trunk_depth=1, dis_head_depth=1, stat_width1=32,
              stat_width2=16, stat_width3=8, ent_branch_width=16, ent_branch_depth=1,
-             ent_trunk_width=32, ent_trunk_depth=1, dropout=0, lr=1e-3, seed=7)
+             ent_trunk_width=32, ent_trunk_depth=1, dropout=0, lr=1e-3, seed=7,
+             disentangler=0, xcorr=0, sty_adv=0)  # the paper's MLP D and E unless a test asks
 
 
 def small_model(**over):

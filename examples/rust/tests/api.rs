@@ -59,6 +59,10 @@ fn small_config(seed: f64) -> Config {
         (Param::Dropout, 0.0),
         (Param::Lr, 1e-3),
         (Param::Seed, seed),
+        // the paper's MLP D and E (the default is the flow) unless a test asks
+        (Param::Disentangler, DisentanglerKind::Mlp as i32 as f64),
+        (Param::Xcorr, 0.0),
+        (Param::StyAdv, 0.0),
     ] {
         cfg.set(k, v).unwrap();
     }
