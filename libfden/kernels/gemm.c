@@ -4,8 +4,66 @@
  * local rntm_t per call: BLIS reads BLIS_NUM_THREADS only once, and a local
  * runtime object keeps concurrent callers independent. */
 #include <blis.h>
+#include <math.h>
 
 #include "kernels/gemm.h"
+
+/* One row (batch-1 inference) of C = alpha a B + beta c, B k x n row-major.
+ * BLIS packs all of B for a one-row product and then runs its 6x16 kernel
+ * on one live row; a row sweep streams B once at 2-5x the speed, so rows go
+ * through here: acc[j] = sum_p a[p] B[p][j] as one fused multiply-add per p
+ * in order p = 0, 1, ... from acc = 0, then c = alpha acc (beta 0) or
+ * beta c + alpha acc. That is BLIS's own order for a row while k fits one
+ * of its k blocks (bit-identical for k <= 64 with n a multiple of 16,
+ * tests/nn/test_fastpath.c); for longer k BLIS's result depends on its
+ * blocking, which differs between its paths and batch sizes anyway. Reads
+ * exactly k x n of B and k of a (no over-read). AVX2+FMA, chosen at run
+ * time; anything else goes to BLIS. */
+#define ROW_NB 512
+
+__attribute__((target("avx2,fma")))
+static void row_nn(int n, int k, float alpha, const float *x, int incx,
+		   const float *B, int ldb, float beta, float *c)
+{
+	float acc[ROW_NB] __attribute__((aligned(64)));
+
+	for (int j0 = 0; j0 < n; j0 += ROW_NB) {
+		int nb = n - j0 < ROW_NB ? n - j0 : ROW_NB, p = 0;
+		const float *b = B + j0;
+
+		for (int j = 0; j < nb; j++)
+			acc[j] = 0.0f;
+		for (; p + 4 <= k; p += 4) { /* 4 rows of B per sweep of acc */
+			const float *restrict b0 = b + (size_t)p * ldb, *restrict b1 = b0 + ldb;
+			const float *restrict b2 = b1 + ldb, *restrict b3 = b2 + ldb;
+			float x0 = x[(size_t)p * incx], x1 = x[(size_t)(p + 1) * incx];
+			float x2 = x[(size_t)(p + 2) * incx], x3 = x[(size_t)(p + 3) * incx];
+
+			for (int j = 0; j < nb; j++) /* acc += x_p B[p] for p..p+3, in order */
+				acc[j] = fmaf(x3, b3[j], fmaf(x2, b2[j], fmaf(x1, b1[j],
+						fmaf(x0, b0[j], acc[j]))));
+		}
+		for (; p < k; p++) {
+			const float *restrict b0 = b + (size_t)p * ldb;
+			float x0 = x[(size_t)p * incx];
+
+			for (int j = 0; j < nb; j++)
+				acc[j] = fmaf(x0, b0[j], acc[j]);
+		}
+		if (beta == 0.0f) /* c = alpha acc, old c never read */
+			for (int j = 0; j < nb; j++)
+				c[j0 + j] = alpha * acc[j];
+		else              /* c = beta c + alpha acc */
+			for (int j = 0; j < nb; j++)
+				c[j0 + j] = fmaf(beta, c[j0 + j], alpha * acc[j]);
+	}
+}
+
+/* cpu features were read by libgcc's constructor: a load and a bit test */
+static int row_kernel_ok(void)
+{
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 
 void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	     const float *A, int lda, const float *B, int ldb,
@@ -39,6 +97,10 @@ void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	if (nthreads < 1 || (double)m * n * k < FD_GEMM_MT_MIN)
 		nthreads = 1;
 	bli_rntm_set_num_threads(nthreads, &rntm);
+	if (m == 1 && nthreads == 1 && !tb && n % 16 == 0 && row_kernel_ok()) {
+		row_nn(n, k, alpha, A, (int)csa, B, ldb, beta, C);
+		return;
+	}
 	/* BLIS 0.9's small/skinny ("sup") sgemm kernels read past the end of
 	 * their operands (flame/blis#635): on a caller's buffer that ends at a
 	 * page boundary that is a SIGSEGV in the host. The conventional path

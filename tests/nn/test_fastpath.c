@@ -1,0 +1,131 @@
+/* The performance paths (bench/README.md): fd_gemm's one-row kernel against
+ * a naive double product and, where BLIS's own one-row order is the same
+ * (k <= 64, n a multiple of 16, AVX2+FMA), against bli_sgemm bit for bit. */
+#include <blis.h>
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm.h"
+#include "kernels/rng.h"
+
+static float *randv(struct fd_rng *r, size_t n)
+{
+	float *x = malloc(n * sizeof *x);
+
+	ck_assert_ptr_nonnull(x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = 2.0f * fd_rng_uniform(r) - 1.0f;
+	return x;
+}
+
+/* c (1 x n, padded to n + 5) = alpha op(a) B + beta c, against double */
+static void row_case(int ta, int n, int k, float alpha, float beta)
+{
+	struct fd_rng r;
+	int ldb = n + 3, lda = ta ? 7 : k; /* ta: a is a column of a k x 7 matrix */
+	float *A, *B, *C, *C0;
+
+	fd_rng_seed(&r, (uint64_t)(n * 131 + k * 7 + ta));
+	A = randv(&r, (size_t)k * lda);
+	B = randv(&r, (size_t)k * ldb);
+	C = randv(&r, (size_t)n + 5);
+	C0 = malloc(((size_t)n + 5) * sizeof *C0);
+	ck_assert_ptr_nonnull(C0);
+	if (beta == 0.0f)
+		C[n / 2] = NAN; /* beta 0 must overwrite, not multiply */
+	memcpy(C0, C, ((size_t)n + 5) * sizeof *C);
+	fd_gemm(ta, 0, 1, n, k, alpha, A, lda, B, ldb, beta, C, n, 1);
+	for (int j = 0; j < n; j++) {
+		double s = 0;
+
+		for (int p = 0; p < k; p++)
+			s += (double)(ta ? A[(size_t)p * lda] : A[p]) * B[(size_t)p * ldb + j];
+		s = alpha * s + (beta == 0.0f ? 0.0 : (double)beta * C0[j]);
+		ck_assert_msg(fabs(C[j] - s) <= 1e-5 * (k + 1),
+			      "n %d k %d ta %d: c[%d] = %g, expected %g", n, k, ta, j, (double)C[j], s);
+	}
+	for (int j = n; j < n + 5; j++) /* padding untouched */
+		ck_assert(C[j] == C0[j]);
+	free(A);
+	free(B);
+	free(C);
+	free(C0);
+}
+
+START_TEST(row_matches_double)
+{
+	static const int ns[] = { 16, 48, 512, 1024, 1040 }, ks[] = { 1, 3, 4, 5, 64, 100, 1000 };
+
+	for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+		for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+			for (int ta = 0; ta < 2; ta++) {
+				row_case(ta, ns[a], ks[b], 1.0f, 0.0f);
+				row_case(ta, ns[a], ks[b], 0.5f, 1.0f);
+				row_case(ta, ns[a], ks[b], 1.0f, -2.0f);
+			}
+}
+END_TEST
+
+/* Same bits as BLIS's one-row sgemm (as fd_gemm configures it) where the
+ * two share an order. */
+START_TEST(row_same_bits_as_blis)
+{
+	static const int ns[] = { 16, 64, 256, 512, 1024 }, ks[] = { 1, 2, 7, 8, 33, 64 };
+	struct fd_rng r;
+	rntm_t rntm = BLIS_RNTM_INITIALIZER;
+
+	const char *pre = getenv("LD_PRELOAD");
+
+	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+		return; /* the row kernel is not used: fd_gemm is BLIS itself */
+	if (pre && strstr(pre, "vgpreload"))
+		return; /* valgrind's FMA emulation does not round like the hardware */
+	bli_rntm_set_num_threads(1, &rntm);
+	bli_rntm_disable_l3_sup(&rntm); /* BLIS as fd_gemm calls it */
+	fd_rng_seed(&r, 9);
+	for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+		for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+			for (int bz = 0; bz < 2; bz++) {
+				int n = ns[a], k = ks[b];
+				float *A = randv(&r, (size_t)k), *B = randv(&r, (size_t)k * n);
+				float *C1 = randv(&r, (size_t)n), *C2 = malloc((size_t)n * sizeof *C2);
+				float one = 1.0f, beta = bz ? 1.0f : 0.0f;
+
+				ck_assert_ptr_nonnull(C2);
+				memcpy(C2, C1, (size_t)n * sizeof *C1);
+				fd_gemm(0, 0, 1, n, k, 1.0f, A, k, B, n, beta, C1, n, 1);
+				bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, 1, n, k, &one, A, k, 1,
+					     B, n, 1, &beta, C2, n, 1, NULL, &rntm);
+				ck_assert_msg(!memcmp(C1, C2, (size_t)n * sizeof *C1),
+					      "n %d k %d beta %g: bits differ from BLIS", n, k, (double)beta);
+				free(A);
+				free(B);
+				free(C1);
+				free(C2);
+			}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("fastpath");
+	TCase *t = tcase_create("fastpath");
+
+	tcase_add_test(t, row_matches_double);
+	tcase_add_test(t, row_same_bits_as_blis);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+}
