@@ -15,15 +15,22 @@ void fd_dense_forward(const float *X, int n, int in, int out,
 	fd_act_forward(act, slope, H, b, mask, Y, n, out);
 }
 
-void fd_dense_backward(const float *X, const float *dH, int n, int in, int out,
-		       const float *W, float *dW, float *db, float *dX, int nthreads)
+void fd_dense_backward_ex(const float *X, const float *dH, int n, int in, int out,
+			  const float *W, float beta_w, float *dW, float *db, float *dX,
+			  int nthreads)
 {
-	/* dW += X^T dH */
-	fd_gemm(1, 0, in, out, n, 1.0f, X, in, dH, out, 1.0f, dW, out, nthreads);
+	/* dW = X^T dH + beta_w dW */
+	fd_gemm(1, 0, in, out, n, 1.0f, X, in, dH, out, beta_w, dW, out, nthreads);
 	/* db += colsum dH */
 	if (db)
 		fd_vec_colsum_add(db, dH, n, out);
 	/* dX = dH W^T */
 	if (dX)
 		fd_gemm(0, 1, n, in, out, 1.0f, dH, out, W, out, 0.0f, dX, in, nthreads);
+}
+
+void fd_dense_backward(const float *X, const float *dH, int n, int in, int out,
+		       const float *W, float *dW, float *db, float *dX, int nthreads)
+{
+	fd_dense_backward_ex(X, dH, n, in, out, W, 1.0f, dW, db, dX, nthreads); /* dW += X^T dH */
 }

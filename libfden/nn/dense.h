@@ -15,5 +15,9 @@ void fd_dense_forward(const float *X, int n, int in, int out,
  * dX = dH W^T (dX may be NULL). */
 void fd_dense_backward(const float *X, const float *dH, int n, int in, int out,
 		       const float *W, float *dW, float *db, float *dX, int nthreads);
+/* The same with dW = X^T dH + beta_w dW (beta_w 0 overwrites dW; db still adds). */
+void fd_dense_backward_ex(const float *X, const float *dH, int n, int in, int out,
+			  const float *W, float beta_w, float *dW, float *db, float *dX,
+			  int nthreads);
 
 #endif

@@ -406,7 +406,9 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 	return x;
 }
 
-void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
+/* set: gradients are overwritten (dW product with beta 0, the small bias and
+ * BN vectors cleared first) instead of accumulated */
+static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 {
 	float *s1 = m->s1, *s2 = m->s2;
 	const float *g = dY;
@@ -419,19 +421,37 @@ void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
 		float *dst;
 
 		/* s1 = dL/d(x W + b) */
-		if (L->bn)
+		if (L->bn) {
+			if (set) {
+				fd_vec_zero(L->dgamma, (size_t)L->out);
+				fd_vec_zero(L->dbeta, (size_t)L->out);
+			}
 			fd_bn_backward(L->h, L->a, g, L->mask_out, n, L->out, L->gamma, L->binv,
 				       L->act, m->slope, L->dgamma, L->dbeta, s1, L->bscr);
-		else
+		} else {
+			if (set && L->bias)
+				fd_vec_zero(L->db, (size_t)L->out);
 			fd_act_backward(L->act, m->slope, L->a, g, L->mask_out, s1,
 					L->bias ? L->db : NULL, n, L->out);
+		}
 		dst = i > 0 ? s2 : dX;
-		/* dW += x^T s1; dst = s1 W^T */
-		fd_dense_backward(L->x, s1, n, L->in, L->out, L->W, L->dW, NULL, dst, m->nthreads);
+		/* dW (+)= x^T s1; dst = s1 W^T */
+		fd_dense_backward_ex(L->x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
+				     NULL, dst, m->nthreads);
 		if (dst && L->drop_in) /* through the input dropout */
 			fd_dropout_backward(L->mask_in, dst, dst, (size_t)n * L->in);
 		g = s2;
 	}
+}
+
+void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
+{
+	backward(m, dY, dX, 0);
+}
+
+void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX)
+{
+	backward(m, dY, dX, 1);
 }
 
 size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n)

@@ -81,6 +81,11 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
  * gradients into each param's g; writes dX (n x in) when dX is not NULL.
  * May be called more than once per forward (each call adds again). */
 void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX);
+/* The same, but the parameter gradients are SET to this backward's values
+ * (the weight products run with beta 0), so no fd_mlp_zero_grad() pass is
+ * needed before it; same bits as zero_grad + fd_mlp_backward (up to the
+ * sign of exact zeros). */
+void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX);
 
 /* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
  * ws holds fd_mlp_infer_ws(m, n) floats. Any n >= 1. */

@@ -1,14 +1,17 @@
 /* The performance paths (bench/README.md): fd_gemm's one-row kernel against
  * a naive double product and, where BLIS's own one-row order is the same
- * (k <= 64, n a multiple of 16, AVX2+FMA), against bli_sgemm bit for bit. */
+ * (k <= 64, n a multiple of 16, AVX2+FMA), against bli_sgemm bit for bit;
+ * and fd_mlp_backward_set against zero_grad + fd_mlp_backward. */
 #include <blis.h>
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
+#include "nn/mlp.h"
 
 static float *randv(struct fd_rng *r, size_t n)
 {
@@ -108,6 +111,67 @@ START_TEST(row_same_bits_as_blis)
 }
 END_TEST
 
+/* backward_set over stale gradients == zero_grad + backward */
+START_TEST(backward_set_equals_zero_then_add)
+{
+	struct fd_layer_spec l[3] = {
+		{ .width = 24, .bias = 1, .batchnorm = 1, .dropout = 0.2f, .act = FD_ACT_LEAKY },
+		{ .width = 16, .bias = 1, .batchnorm = 0, .dropout = 0.2f, .act = FD_ACT_LEAKY },
+		{ .width = 5, .bias = 1, .batchnorm = 0, .dropout = 0.0f, .act = FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg c = {
+		.in = 9, .nlayers = 3, .layers = l, .leaky_slope = 0.01f, .drop_before = 0,
+		.init = FD_INIT_GLOROT_NORMAL, .init_sigma = 0.02f, .bn_momentum = 0.99f,
+		.bn_eps = 1e-3f, .nthreads = 1,
+	};
+	enum { NR = 13 };
+	struct fd_rng r, dr;
+	struct fd_err err;
+	struct fd_mlp *m = NULL;
+	float *X, *dY, dX1[NR * 9], dX2[NR * 9], **g1;
+	int np;
+
+	fd_rng_seed(&r, 4);
+	ck_assert_int_eq(fd_mlp_new(&c, "t", NULL, &r, &err, &m), FDEN_OK);
+	ck_assert_int_eq(fd_mlp_reserve(m, NR, &err), FDEN_OK);
+	X = randv(&r, NR * 9);
+	dY = randv(&r, NR * 5);
+	fd_rng_seed(&dr, 77);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, NR, &dr));
+	np = fd_mlp_nparams(m);
+	g1 = calloc((size_t)np, sizeof *g1);
+	ck_assert_ptr_nonnull(g1);
+	fd_mlp_zero_grad(m);
+	fd_mlp_backward(m, dY, dX1);
+	for (int i = 0; i < np; i++) {
+		struct fd_param *p = fd_mlp_param(m, i);
+
+		g1[i] = malloc(p->n * sizeof **g1);
+		ck_assert_ptr_nonnull(g1[i]);
+		memcpy(g1[i], p->g, p->n * sizeof **g1);
+		for (size_t j = 0; j < p->n; j++) /* stale values, NaN included */
+			p->g[j] = j % 3 ? 1e30f : NAN;
+	}
+	for (int rep = 0; rep < 2; rep++) { /* twice: a second set does not add */
+		fd_mlp_backward_set(m, dY, dX2);
+		for (int i = 0; i < np; i++) {
+			struct fd_param *p = fd_mlp_param(m, i);
+
+			for (size_t j = 0; j < p->n; j++)
+				ck_assert_msg(p->g[j] == g1[i][j], "rep %d %s[%zu]: %g vs %g", rep,
+					      p->name, j, (double)p->g[j], (double)g1[i][j]);
+		}
+		ck_assert(!memcmp(dX1, dX2, sizeof dX1));
+	}
+	for (int i = 0; i < np; i++)
+		free(g1[i]);
+	free(g1);
+	free(X);
+	free(dY);
+	fd_mlp_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("fastpath");
@@ -115,6 +179,7 @@ static Suite *suite(void)
 
 	tcase_add_test(t, row_matches_double);
 	tcase_add_test(t, row_same_bits_as_blis);
+	tcase_add_test(t, backward_set_equals_zero_then_add);
 	suite_add_tcase(s, t);
 	return s;
 }
