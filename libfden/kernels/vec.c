@@ -39,6 +39,7 @@ void fd_vec_mul(float *z, const float *x, const float *y, size_t n)
  * vectorise and pipeline; the result is deterministic for a given n. */
 #define LANES 8
 
+__attribute__((target_clones("avx2", "default"))) /* same per-lane order: same bits */
 double fd_vec_dot(const float *x, const float *y, size_t n)
 {
 	double acc[LANES] = { 0 }, s = 0.0;
@@ -49,6 +50,26 @@ double fd_vec_dot(const float *x, const float *y, size_t n)
 			acc[l] += (double)x[i + l] * y[i + l];
 	for (; i < n; i++)
 		s += (double)x[i] * y[i];
+	for (int l = 0; l < LANES; l++)
+		s += acc[l];
+	return s;
+}
+
+__attribute__((target_clones("avx2", "default")))
+double fd_vec_copy_sumsq(float *restrict y, const float *restrict x, size_t n)
+{
+	double acc[LANES] = { 0 }, s = 0.0;
+	size_t i = 0;
+
+	for (; i + LANES <= n; i += LANES)
+		for (int l = 0; l < LANES; l++) {
+			y[i + l] = x[i + l];
+			acc[l] += (double)x[i + l] * x[i + l];
+		}
+	for (; i < n; i++) {
+		y[i] = x[i];
+		s += (double)x[i] * x[i];
+	}
 	for (int l = 0; l < LANES; l++)
 		s += acc[l];
 	return s;

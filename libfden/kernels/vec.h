@@ -17,6 +17,8 @@ void fd_vec_axpy(float *restrict y, float a, const float *restrict x, size_t n);
 void fd_vec_mul(float *z, const float *x, const float *y, size_t n);
 /* sum x y, accumulated in double */
 double fd_vec_dot(const float *x, const float *y, size_t n);
+/* y = x and return sum x^2 (one pass; the sum as fd_vec_sumsq, same bits) */
+double fd_vec_copy_sumsq(float *restrict y, const float *restrict x, size_t n);
 /* sum x^2, accumulated in double */
 double fd_vec_sumsq(const float *x, size_t n);
 /* sum x, accumulated in double */

@@ -1,7 +1,8 @@
 /* The performance paths (bench/README.md): fd_gemm's one-row kernel against
  * a naive double product and, where BLIS's own one-row order is the same
  * (k <= 64, n a multiple of 16, AVX2+FMA), against bli_sgemm bit for bit;
- * and fd_mlp_backward_set against zero_grad + fd_mlp_backward. */
+ * fd_mlp_backward_set against zero_grad + fd_mlp_backward; the fused
+ * copy + sum of squares against the plain one. */
 #include <blis.h>
 #include <check.h>
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "kernels/vec.h"
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
 #include "nn/mlp.h"
@@ -172,6 +174,28 @@ START_TEST(backward_set_equals_zero_then_add)
 }
 END_TEST
 
+/* copy + sum of squares in one pass == memcpy + fd_vec_sumsq, bit for bit */
+START_TEST(copy_sumsq_same_bits)
+{
+	struct fd_rng r;
+
+	fd_rng_seed(&r, 12);
+	for (size_t n = 0; n < 70; n += 3) {
+		float *x = randv(&r, n + 1), *y = malloc((n + 1) * sizeof *y);
+		double s;
+
+		ck_assert_ptr_nonnull(y);
+		y[n] = 42.0f;
+		s = fd_vec_copy_sumsq(y, x, n);
+		ck_assert(s == fd_vec_sumsq(x, n));
+		ck_assert(!memcmp(x, y, n * sizeof *x));
+		ck_assert(y[n] == 42.0f); /* nothing past n */
+		free(x);
+		free(y);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("fastpath");
@@ -180,6 +204,7 @@ static Suite *suite(void)
 	tcase_add_test(t, row_matches_double);
 	tcase_add_test(t, row_same_bits_as_blis);
 	tcase_add_test(t, backward_set_equals_zero_then_add);
+	tcase_add_test(t, copy_sumsq_same_bits);
 	suite_add_tcase(s, t);
 	return s;
 }
