@@ -46,6 +46,7 @@ struct fd_train_ws {
 	float *dF;      /* flow: N x Dim gradient of the flow output */
 	float *xws;     /* cross-correlation / style-adversary workspace */
 	float *gsave;   /* D's g_u, all tensors back to back */
+	double *gu2;    /* ||g_u||^2 per D tensor */
 	float *bnsave;  /* BN running statistics before the step */
 	size_t gsave_n, bnsave_n;
 };

@@ -31,6 +31,7 @@
 #include "fden/indep.h"
 #include "fden/mine.h"
 #include "fden/model_int.h"
+#include "kernels/vec.h"
 #include "nn/adam.h"
 
 void fd_train_ws_free(struct fden_model *m)
@@ -44,14 +45,15 @@ struct shape {
 	size_t N, E, R, ns, nq, C, pairs, nlogp, naws, nxws;
 };
 
-static size_t nfloats(const struct fden_model *m, const struct shape *s)
+static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
 	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat dcat dh dh2: 8 N D;
 	 * tin dtin: 8 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
 	/* flow: fi fs dF: 3 N D */
 	return 28 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
-	       m->tw.gsave_n + m->tw.bnsave_n + 36 * 16;
+	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
+	       37 * 16;
 }
 
 static int reserve(struct fden_model *m, const struct shape *s)
@@ -119,6 +121,7 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(xws, g.nxws);
 	TAKE(gsave, t->gsave_n);
 	TAKE(bnsave, t->bnsave_n);
+	TAKE(gu2, 2 * (size_t)fd_model_d_nparams(m)); /* doubles */
 #undef TAKE
 	t->cap_rows = g.N;
 	t->cap_pairs = g.pairs;
@@ -240,6 +243,9 @@ static void bn_copy(struct fden_model *m, int save)
 	}
 }
 
+/* ||g||^2 over a net's tensors in double: not finite iff a gradient element
+ * is not (float squares cannot overflow a double sum), so it doubles as the
+ * step's finiteness check. */
 static double net_gnorm2(struct fd_mlp *n)
 {
 	double s = 0;
@@ -248,23 +254,9 @@ static double net_gnorm2(struct fd_mlp *n)
 		return 0;
 	for (int i = 0; i < fd_mlp_nparams(n); i++) {
 		struct fd_param *p = fd_mlp_param(n, i);
-		double t = fd_norm(p->g, p->n);
-		s += t * t;
+		s += fd_vec_sumsq(p->g, p->n);
 	}
 	return s;
-}
-
-static int net_finite(struct fd_mlp *n)
-{
-	if (!n)
-		return 1;
-	for (int i = 0; i < fd_mlp_nparams(n); i++) {
-		struct fd_param *p = fd_mlp_param(n, i);
-		for (size_t j = 0; j < p->n; j++)
-			if (!isfinite(p->g[j]))
-				return 0;
-	}
-	return 1;
 }
 
 /* D backward for one of the two gradients: dfi (N x di), dfs (N x ds) ->
@@ -283,11 +275,12 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 		fd_flow_backward(m->flow, t->dF, dz);
 		return;
 	}
-	fd_mlp_backward(m->net[FD_NET_D_IDE], dfi, t->dh);
-	fd_mlp_backward(m->net[FD_NET_D_STY], dfs, t->dh2);
+	/* gradients set, not added: no zeroing pass before either of the two */
+	fd_mlp_backward_set(m->net[FD_NET_D_IDE], dfi, t->dh);
+	fd_mlp_backward_set(m->net[FD_NET_D_STY], dfs, t->dh2);
 	for (size_t i = 0; i < n2; i++) /* dz_dec = dh_ide + dh_sty */
 		t->dh[i] += t->dh2[i];
-	fd_mlp_backward(m->net[FD_NET_D_DEC], t->dh, dz);
+	fd_mlp_backward_set(m->net[FD_NET_D_DEC], t->dh, dz);
 }
 
 static void zero_grad_d(struct fden_model *m)
@@ -297,29 +290,6 @@ static void zero_grad_d(struct fden_model *m)
 	else
 		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
 			fd_mlp_zero_grad(m->net[k]);
-}
-
-static double d_gnorm2(struct fden_model *m)
-{
-	double s = 0;
-
-	for (int i = 0; i < fd_model_d_nparams(m); i++) {
-		struct fd_param *p = fd_model_d_param(m, i);
-		double t = fd_norm(p->g, p->n);
-		s += t * t;
-	}
-	return s;
-}
-
-static int d_finite(struct fden_model *m)
-{
-	for (int i = 0; i < fd_model_d_nparams(m); i++) {
-		struct fd_param *p = fd_model_d_param(m, i);
-		for (size_t j = 0; j < p->n; j++)
-			if (!isfinite(p->g[j]))
-				return 0;
-	}
-	return 1;
 }
 
 static int prepare(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)
@@ -334,7 +304,8 @@ static int prepare(struct fden_model *m, const struct fden_episodes *ep, struct 
 /* Forward, losses and all gradients (in each param's g) of a prepared
  * batch; nothing committed: *log_ma_out is the MINE average after it. */
 static void compute(struct fden_model *m, const struct fden_episodes *ep, const struct shape *sp,
-		    struct fden_step_stats *st, double *log_ma_out, float *dz)
+		    struct fden_step_stats *st, double *log_ma_out, float *dz,
+		    double gn2[FD_NNETS])
 {
 	struct fd_train_ws *t = &m->tw;
 	const struct fden_config *c = &m->cfg;
@@ -352,11 +323,15 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	float ss = fd_cfg_f(c, FDEN_P_STOCHASTIC_SCALE);
 	size_t N = s.N, off, correct = 0, nt = 0;
 
+	/* D (MLP), E and T gradients are set by their backward passes (run once
+	 * each, D's twice); the others accumulate from zero */
 	for (int k = 0; k < FD_NNETS; k++)
-		if (m->net[k])
+		if (m->net[k] && (k == FD_NET_REL || (m->flow && k <= FD_NET_D_STY)))
 			fd_mlp_zero_grad(m->net[k]);
 	if (m->flow)
 		fd_flow_zero_grad(m->flow);
+	for (int k = 0; k < FD_NNETS; k++)
+		gn2[k] = 0;
 
 	/* input: x = mu (+ s exp(logsig) eps); zs = (x - mean) / std; target (mu - mean) / std */
 	for (size_t i = 0; i < N; i++)
@@ -424,7 +399,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	*log_ma_out = log_denom;
 	/* T descends -g L_M: dt = -g dL_M/dt */
 	fd_mine_grad(T + N, (int)N, log_denom, (float)-gamma, t->dt, t->dt + N);
-	fd_mlp_backward(m->net[FD_NET_STAT], t->dt, t->dtin);
+	fd_mlp_backward_set(m->net[FD_NET_STAT], t->dt, t->dtin);
 	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df */
 	for (size_t i = 0; i < N; i++) {
 		const float *j0 = t->dtin + i * W, *m0 = t->dtin + (N + i) * W;
@@ -446,13 +421,13 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		memset(t->dfs, 0, N * DS * sizeof *t->dfs);
 	} else {
 		/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
-		fd_mlp_backward(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
+		fd_mlp_backward_set(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
 		for (size_t i = 0; i < N; i++) {
 			memcpy(t->da + i * D, t->dcat + i * 2 * D, D * sizeof *t->da);
 			memcpy(t->db + i * D, t->dcat + i * 2 * D + D, D * sizeof *t->db);
 		}
-		fd_mlp_backward(m->net[FD_NET_E_IDE], t->da, t->dfi);
-		fd_mlp_backward(m->net[FD_NET_E_STY], t->db, t->dfs);
+		fd_mlp_backward_set(m->net[FD_NET_E_IDE], t->da, t->dfi);
+		fd_mlp_backward_set(m->net[FD_NET_E_STY], t->db, t->dfs);
 	}
 
 	/* L_C: mean over all queries; gradient b / n_queries into d f_ide */
@@ -504,21 +479,23 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
 	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL);
 	off = 0;
-	for (int i = 0; i < fd_model_d_nparams(m); i++) {
+	for (int i = 0; i < fd_model_d_nparams(m); i++) { /* save g_u, ||g_u||^2 on the way */
 		struct fd_param *p = fd_model_d_param(m, i);
-		memcpy(t->gsave + off, p->g, p->n * sizeof *p->g);
+		t->gu2[i] = fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
 		off += p->n;
 	}
-	zero_grad_d(m);
+	if (m->flow)
+		zero_grad_d(m);
 	backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL);
 	off = 0;
 	{
 		int ntens = fd_model_d_nparams(m);
 		for (int i = 0; i < ntens; i++) {
 			struct fd_param *p = fd_model_d_param(m, i);
-			/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m| */
-			clip_sum += fd_clip_adaptive(t->gsave + off, p->g, p->n, clip);
-			memcpy(p->g, t->gsave + off, p->n * sizeof *p->g);
+			double sq;
+			/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m|, and ||g||^2 */
+			clip_sum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->n, clip, &sq);
+			gn2[FD_NET_D_DEC] += sq; /* all of D (MLP or flow) counted here */
 			off += p->n;
 		}
 		clip_sum /= ntens > 0 ? ntens : 1;
@@ -542,11 +519,12 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	st->l_sty_adv = la;
 	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m + xw * lx + aw * la;
 	st->accuracy = (double)correct / (double)(nt ? nt : 1);
-	st->gnorm_disentangler = sqrt(d_gnorm2(m));
-	st->gnorm_entangler = sqrt(net_gnorm2(m->net[FD_NET_E_IDE]) + net_gnorm2(m->net[FD_NET_E_STY]) +
-				   net_gnorm2(m->net[FD_NET_E_ENC]));
-	st->gnorm_statistician = sqrt(net_gnorm2(m->net[FD_NET_STAT]));
-	st->gnorm_align = sqrt(net_gnorm2(m->net[FD_NET_REL]));
+	for (int k = FD_NET_E_IDE; k < FD_NNETS; k++) /* D's came with the clipping */
+		gn2[k] = net_gnorm2(m->net[k]);
+	st->gnorm_disentangler = sqrt(gn2[FD_NET_D_DEC]);
+	st->gnorm_entangler = sqrt(gn2[FD_NET_E_IDE] + gn2[FD_NET_E_STY] + gn2[FD_NET_E_ENC]);
+	st->gnorm_statistician = sqrt(gn2[FD_NET_STAT]);
+	st->gnorm_align = sqrt(gn2[FD_NET_REL]);
 	st->clip_scale = clip_sum;
 	st->step = m->step + 1;
 }
@@ -556,13 +534,13 @@ int fd_train_grad(struct fden_model *m, const struct fden_episodes *ep,
 {
 	struct shape s;
 	struct fd_rng rng0 = m->rng;
-	double log_ma;
+	double log_ma, gn2[FD_NNETS];
 	int rc = prepare(m, ep, &s);
 
 	if (rc)
 		return rc;
 	bn_copy(m, 1);
-	compute(m, ep, &s, st, &log_ma, dz);
+	compute(m, ep, &s, st, &log_ma, dz, gn2);
 	bn_copy(m, 0);
 	m->rng = rng0;
 	return FDEN_OK;
@@ -589,7 +567,7 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 	struct shape s;
 	struct fd_rng rng0;
 	struct fd_adam opt;
-	double log_ma = 0;
+	double log_ma = 0, gn2[FD_NNETS];
 	int rc, bad = -1;
 
 	if (!model || !episodes)
@@ -604,14 +582,12 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 		return rc;
 	rng0 = m->rng;
 	bn_copy(m, 1);
-	compute(m, episodes, &s, &st, &log_ma, NULL);
+	compute(m, episodes, &s, &st, &log_ma, NULL, gn2);
 	if (!isfinite(st.loss) || !isfinite(log_ma))
 		bad = FD_NNETS;
-	for (int k = 0; k < FD_NNETS && bad < 0; k++)
-		if (!net_finite(m->net[k]))
+	for (int k = 0; k < FD_NNETS && bad < 0; k++) /* gn2: see net_gnorm2 */
+		if (!isfinite(gn2[k]))
 			bad = k;
-	if (bad < 0 && m->flow && !d_finite(m))
-		bad = FD_NET_D_DEC;
 	if (bad >= 0) {
 		m->rng = rng0;
 		bn_copy(m, 0);

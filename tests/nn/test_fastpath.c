@@ -2,7 +2,7 @@
  * a naive double product and, where BLIS's own one-row order is the same
  * (k <= 64, n a multiple of 16, AVX2+FMA), against bli_sgemm bit for bit;
  * fd_mlp_backward_set against zero_grad + fd_mlp_backward; the fused
- * copy + sum of squares against the plain one. */
+ * reductions (fd_vec_copy_sumsq, fd_clip_combine) against the plain ones. */
 #include <blis.h>
 #include <check.h>
 #include <math.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "fden/clip.h"
 #include "kernels/vec.h"
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
@@ -196,6 +197,41 @@ START_TEST(copy_sumsq_same_bits)
 }
 END_TEST
 
+/* fd_clip_combine == fd_clip_adaptive (values, factor) and its sum of
+ * squares is the result's; a non-finite g_m gives a non-finite sum */
+START_TEST(clip_combine_matches)
+{
+	struct fd_rng r;
+
+	fd_rng_seed(&r, 13);
+	for (int clip = 0; clip < 2; clip++)
+		for (size_t n = 1; n < 300; n += 37)
+			for (int big = 0; big < 2; big++) {
+				float *gu = randv(&r, n), *gm = randv(&r, n), *a = malloc(n * sizeof *a);
+				double f1, f2, sq;
+
+				ck_assert_ptr_nonnull(a);
+				for (size_t i = 0; i < n; i++)
+					gm[i] *= big ? 30.0f : 0.01f; /* clipped or not */
+				memcpy(a, gu, n * sizeof *a);
+				f1 = fd_clip_adaptive(a, gm, n, clip);          /* a = g_u + f g_m */
+				f2 = fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, n, clip, &sq); /* gm = ... */
+				ck_assert_double_eq_tol(f1, f2, 1e-12 * (1 + f1));
+				for (size_t i = 0; i < n; i++)
+					ck_assert_float_eq_tol(gm[i], a[i], 1e-6f * (1 + fabsf(a[i])));
+				ck_assert_double_eq_tol(sq, fd_vec_sumsq(gm, n), 1e-9 * (1 + sq));
+				if (clip && big)
+					ck_assert(f2 < 1.0);
+				gm[n / 2] = NAN;
+				fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, n, clip, &sq);
+				ck_assert(!isfinite(sq));
+				free(gu);
+				free(gm);
+				free(a);
+			}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("fastpath");
@@ -205,6 +241,7 @@ static Suite *suite(void)
 	tcase_add_test(t, row_same_bits_as_blis);
 	tcase_add_test(t, backward_set_equals_zero_then_add);
 	tcase_add_test(t, copy_sumsq_same_bits);
+	tcase_add_test(t, clip_combine_matches);
 	suite_add_tcase(s, t);
 	return s;
 }
