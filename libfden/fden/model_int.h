@@ -27,7 +27,7 @@ enum fd_net {
 };
 
 #define FD_POOL_SLOTS 4
-#define FD_CHUNK 256 /* inference rows per chunk: fixed, so results never depend on it */
+#define FD_CHUNK 1024 /* inference rows per chunk: fixed, so results never depend on it */
 
 struct fd_ws_slot {
 	atomic_int busy;
