@@ -97,7 +97,8 @@ void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	if (nthreads < 1 || (double)m * n * k < FD_GEMM_MT_MIN)
 		nthreads = 1;
 	bli_rntm_set_num_threads(nthreads, &rntm);
-	if (m == 1 && nthreads == 1 && !tb && n % 16 == 0 && row_kernel_ok()) {
+	/* one row: the sweep, whatever nthreads (no thread team pays off) */
+	if (m == 1 && !tb && n % 16 == 0 && row_kernel_ok()) {
 		row_nn(n, k, alpha, A, (int)csa, B, ldb, beta, C);
 		return;
 	}
