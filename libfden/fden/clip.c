@@ -1,6 +1,7 @@
 /* Adaptive gradient clipping: g_a = min(||g_u||, ||g_m||) g_m / ||g_m||. */
 #include <math.h>
 
+#include "core/clones.h"
 #include "fden/clip.h"
 #include "kernels/vec.h"
 
@@ -21,7 +22,7 @@ static double lanes_sum(const double *a)
 }
 
 /* the AVX2 clone sums 4 lanes a step (same per-lane order: same bits) */
-__attribute__((target_clones("avx2", "default")))
+FD_CLONES
 double fd_clip_combine(const float *restrict g_u, double nu2, float *restrict g, size_t n,
 		       int clip, double *sumsq)
 {

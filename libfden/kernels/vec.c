@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/clones.h"
 #include "kernels/vec.h"
 
 void fd_vec_zero(float *x, size_t n)
@@ -39,7 +40,7 @@ void fd_vec_mul(float *z, const float *x, const float *y, size_t n)
  * vectorise and pipeline; the result is deterministic for a given n. */
 #define LANES 8
 
-__attribute__((target_clones("avx2", "default"))) /* same per-lane order: same bits */
+FD_CLONES /* same per-lane order: same bits */
 double fd_vec_dot(const float *x, const float *y, size_t n)
 {
 	double acc[LANES] = { 0 }, s = 0.0;
@@ -55,7 +56,7 @@ double fd_vec_dot(const float *x, const float *y, size_t n)
 	return s;
 }
 
-__attribute__((target_clones("avx2", "default")))
+FD_CLONES
 double fd_vec_copy_sumsq(float *restrict y, const float *restrict x, size_t n)
 {
 	double acc[LANES] = { 0 }, s = 0.0;

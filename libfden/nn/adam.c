@@ -1,12 +1,13 @@
 /* Adam, one fused pass over w, g, m, v. */
 #include <math.h>
 
+#include "core/clones.h"
 #include "nn/adam.h"
 
 /* Memory bound but for the square root and division: an AVX2 clone (chosen
  * at load time) does them 8 wide. Same operations, no contraction (ISO C
  * mode), so the same bits as the baseline clone. */
-__attribute__((target_clones("avx2", "default")))
+FD_CLONES
 void fd_adam_update(const struct fd_adam *opt, struct fd_param *p, uint64_t t)
 {
 	float *restrict w = p->w, *restrict m = p->m, *restrict v = p->v;
