@@ -2,7 +2,7 @@
 # The few-shot job on the printed-glyph set (hundreds of character classes,
 # made from Debian's fonts by scripts/make-glyphs.py): install what is
 # missing (build + demo packages: python3-pil, the fonts), make a release
-# build like scripts/demo.sh, generate data/glyphs once, then run `fden demo`
+# build through scripts/demo.sh, generate data/glyphs once, then run `fden demo`
 # on it: autoencoder on the training classes, FDEN on its latents, few-shot
 # evaluation on the unseen classes, translation grids. Outputs: out/glyphs.
 #   scripts/glyphs.sh [fden demo options...]   (e.g. --budget, see fden(1))
@@ -13,18 +13,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 data=data/glyphs
 
 if [ "${NO_INSTALL:-0}" != 1 ]; then
-	./scripts/install-deps.sh --demo
-fi
-if [ -f "$BUILD_DIR/build.ninja" ]; then
-	meson configure "$BUILD_DIR" -Dbuildtype=release >/dev/null
-else
-	meson setup "$BUILD_DIR" -Dbuildtype=release
-fi
-ninja -C "$BUILD_DIR"
-fden="$BUILD_DIR/examples/fden/fden"
-if [ ! -x "$fden" ]; then
-	echo "glyphs.sh: $fden was not built" >&2
-	exit 1
+	./scripts/install-deps.sh --demo # python3-pil and the fonts, for the generator
 fi
 
 if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
@@ -40,4 +29,5 @@ if [ "$split" -le 0 ]; then
 	echo "glyphs.sh: no training classes in $data/classes.tsv" >&2
 	exit 1
 fi
-exec "$fden" demo --data "$data" --split "$split" --out out/glyphs "$@"
+# demo.sh builds (release) and runs `fden demo`; packages are in place already
+NO_INSTALL=1 exec ./scripts/demo.sh --data "$data" --split "$split" --out out/glyphs "$@"
