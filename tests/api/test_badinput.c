@@ -545,25 +545,6 @@ static void fingerprint(struct ctx *c, float *ide, uint64_t *step)
 #endif
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *p;
-	long len;
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	ck_assert_int_ge(len, 0);
-	rewind(f);
-	p = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(fread(p, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	*n = (size_t)len;
-	return p;
-}
-
 static void rm_rf(const char *dir)
 {
 	char cmd[160];
@@ -605,7 +586,7 @@ START_TEST(bad_input_row)
 		fingerprint(c, ide0, &step0);
 #ifdef HAVE_CKPT
 		ck_assert_int_eq(fden_model_save(c->m, ckpath), FDEN_OK);
-		ck0 = slurp(ckpath, &n0);
+		ck0 = tiny_slurp(ckpath, &n0);
 #endif
 	}
 #endif
@@ -642,7 +623,7 @@ START_TEST(bad_input_row)
 		ck_assert_msg(memcmp(ide0, ide1, sizeof ide0) == 0, "%s: D's output changed", r->name);
 #if defined(HAVE_MODEL) && defined(HAVE_CKPT)
 		ck_assert_int_eq(fden_model_save(c->m, ckpath), FDEN_OK);
-		ck1 = slurp(ckpath, &n1);
+		ck1 = tiny_slurp(ckpath, &n1);
 		ck_assert_msg(n0 == n1 && memcmp(ck0, ck1, n0) == 0,
 			      "%s: the checkpoint changed (parameters, optimiser or random state)",
 			      r->name);
@@ -691,9 +672,9 @@ START_TEST(fingerprint_detects_change)
 	ck_assert_int_eq(fden_model_save(c->m, p2), FDEN_OK);
 	ck_assert_int_eq(fden_train_step(c->m, &c->b.ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(c->m, p3), FDEN_OK);
-	a = slurp(p1, &na);
-	b = slurp(p2, &nb);
-	d = slurp(p3, &nd);
+	a = tiny_slurp(p1, &na);
+	b = tiny_slurp(p2, &nb);
+	d = tiny_slurp(p3, &nd);
 	ck_assert_msg(na == nb && memcmp(a, b, na) == 0, "saving twice gives different bytes");
 	ck_assert_msg(na != nd || memcmp(a, d, na) != 0, "a training step did not change the file");
 	free(a);

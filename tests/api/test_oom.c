@@ -220,8 +220,6 @@ static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *
 	char path[] = "/tmp/fden-uninit-XXXXXX";
 	int fd = mkstemp(path);
 	char *buf;
-	FILE *f;
-	long len;
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
@@ -234,17 +232,8 @@ static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *
 	ck_assert_int_eq(fden_train_step(m, &b->ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
 	fden_model_free(m);
-	f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)len);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	buf = tiny_slurp(path, n);
 	unlink(path);
-	*n = (size_t)len;
 	return buf;
 }
 

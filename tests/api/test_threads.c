@@ -164,26 +164,15 @@ START_TEST(threads_match_serial_bits)
 	{
 		static char dir[] = "/tmp/fden-threads-XXXXXX";
 		char p[256];
-		FILE *f;
-		long len;
 		char *ref;
 
 		ck_assert_ptr_nonnull(mkdtemp(dir));
 		snprintf(p, sizeof p, "%s/serial.fden", dir);
 		ck_assert_int_eq(fden_model_save(m, p), FDEN_OK);
-		f = fopen(p, "rb");
-		ck_assert_ptr_nonnull(f);
-		fseek(f, 0, SEEK_END);
-		len = ftell(f);
-		rewind(f);
-		ref = malloc((size_t)len);
-		ck_assert_ptr_nonnull(ref);
-		ck_assert_uint_eq(fread(ref, 1, (size_t)len, f), (size_t)len);
-		fclose(f);
+		ref = tiny_slurp(p, &sh.ref_n);
 		unlink(p);
 		sh.dir = dir;
 		sh.ref = ref;
-		sh.ref_n = (size_t)len;
 	}
 #endif
 	ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, THREADS), 0);
