@@ -248,7 +248,20 @@ static size_t classes_with(const int32_t *y, size_t n, size_t need)
 	return k;
 }
 
-static int run_task(struct fden_model *model, const struct feats *F,
+/* Host round trip of n latents: zo = encode(decode(z)), f = f_ide(zo);
+ * img: n x input_dim scratch. */
+static int host_round_trip(struct fden_model *model, struct fden_invnet *net, const float *z,
+			   size_t n, float *img, float *zo, float *f)
+{
+	int rc = fden_invnet_decode(net, z, n, img);
+	if (!rc)
+		rc = fden_invnet_encode(net, img, n, zo);
+	if (!rc)
+		rc = fden_disentangle(model, zo, n, f, NULL);
+	return rc;
+}
+
+static int run_task(struct fden_model *model, struct fden_invnet *net, const struct feats *F,
 		    const struct fden_dataset *index, const struct ev_options *o, size_t t,
 		    struct ev_report *r)
 {
@@ -270,6 +283,8 @@ static int run_task(struct fden_model *model, const struct feats *F,
 	for (int k = 0; k < EV_N_ROWS; k++)
 		res->mean[k] = res->ci95[k] = NAN;
 	res->retention = res->retention_ci95 = NAN;
+	res->retention_host = res->retention_host_ci95 = NAN;
+	res->retention_host_ref = res->retention_host_ref_ci95 = NAN;
 	if (classes_with(F->y, F->n, K + Q) < W)
 		return FDEN_OK; /* skipped */
 
@@ -285,8 +300,17 @@ static int run_task(struct fden_model *model, const struct feats *F,
 	float *ri = malloc(chunk * W * di * sizeof *ri), *rs = malloc(chunk * W * ds * sizeof *rs);
 	float *rz = malloc(chunk * W * dim * sizeof *rz), *rf = malloc(chunk * W * di * sizeof *rf);
 	int32_t *rcls = malloc(chunk * W * sizeof *rcls);
+	/* through the host: decoded images, re-encoded latents, A's own latents */
+	size_t din = net ? fden_invnet_input_dim(net) : 0;
+	float *himg = net ? malloc(chunk * W * din * sizeof *himg) : NULL;
+	float *hz = net ? malloc(chunk * W * dim * sizeof *hz) : NULL;
+	float *hza = net ? malloc(chunk * W * dim * sizeof *hza) : NULL;
+	float *hf = net ? malloc(chunk * W * di * sizeof *hf) : NULL;
+	float *hfa = net ? malloc(chunk * W * di * sizeof *hfa) : NULL;
+	double *hret = net ? malloc(2 * E * sizeof *hret) : NULL;
 	if (!xi || !lab || !idx || !sup || !qry || !prob || !pred || !pred2 || !work || !acc ||
-	    !ret || !ri || !rs || !rz || !rf || !rcls) {
+	    !ret || !ri || !rs || !rz || !rf || !rcls ||
+	    (net && (!himg || !hz || !hza || !hf || !hfa || !hret))) {
 		rc = fail(FDEN_E_NOMEM, "evaluation buffers");
 		goto out;
 	}
@@ -367,6 +391,8 @@ static int run_task(struct fden_model *model, const struct feats *F,
 				size_t row = e * W + c;
 				memcpy(ri + row * di, F->ide + idx[a] * di, di * sizeof *ri);
 				memcpy(rs + row * ds, F->sty + idx[b] * ds, ds * sizeof *rs);
+				if (net)
+					memcpy(hza + row * dim, F->z + idx[a] * dim, dim * sizeof *hza);
 				rcls[row] = (int32_t)c;
 			}
 		}
@@ -378,6 +404,15 @@ static int run_task(struct fden_model *model, const struct feats *F,
 			fail(rc, "swapped latents");
 			goto out;
 		}
+		if (net) {
+			rc = host_round_trip(model, net, rz, m * W, himg, hz, hf);
+			if (!rc)
+				rc = host_round_trip(model, net, hza, m * W, himg, hz, hfa);
+			if (rc) {
+				fail(rc, "swapped latents through the host");
+				goto out;
+			}
+		}
 		for (size_t e = 0; e < m; e++) {
 			const int32_t *l = lab + e * R;
 			for (size_t i = 0; i < ns; i++)
@@ -388,7 +423,19 @@ static int run_task(struct fden_model *model, const struct feats *F,
 			for (size_t c = 0; c < W; c++)
 				right += pred[c] == rcls[e * W + c];
 			ret[e0 + e] = (double)right / (double)W;
+			for (int h = 0; net && h < 2; h++) {
+				ev_proto_predict(sup, l, ns, W, (h ? hfa : hf) + e * W * di, W, di, work,
+						 pred);
+				right = 0;
+				for (size_t c = 0; c < W; c++)
+					right += pred[c] == rcls[e * W + c];
+				hret[h * E + e0 + e] = (double)right / (double)W;
+			}
 		}
+	}
+	if (net) {
+		ev_mean_ci95(hret, E, &res->retention_host, &res->retention_host_ci95);
+		ev_mean_ci95(hret + E, E, &res->retention_host_ref, &res->retention_host_ref_ci95);
 	}
 	for (int k = 0; k < EV_N_ROWS; k++)
 		ev_mean_ci95(acc + k * E, E, &res->mean[k], &res->ci95[k]);
@@ -414,6 +461,12 @@ out:
 	free(rz);
 	free(rf);
 	free(rcls);
+	free(himg);
+	free(hz);
+	free(hza);
+	free(hf);
+	free(hfa);
+	free(hret);
 	return rc;
 }
 
@@ -664,7 +717,7 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	}
 	r->n_tasks = o->n_tasks;
 	for (size_t t = 0; t < o->n_tasks; t++)
-		if ((rc = run_task(model, &F, index, o, t, r)))
+		if ((rc = run_task(model, net, &F, index, o, t, r)))
 			goto out;
 	if (net && (rc = fidelity(net, &F, test_x, o, r)))
 		goto out;
@@ -716,6 +769,20 @@ void ev_print(FILE *f, const struct ev_report *r)
 			fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention,
 				100 * r->task[t].retention_ci95);
 	fputc('\n', f);
+	if (r->n_tasks && r->task[0].done && !isnan(r->task[0].retention_host)) {
+		fprintf(f, "%-30s", "  through the host");
+		for (size_t t = 0; t < r->n_tasks; t++)
+			if (r->task[t].done)
+				fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention_host,
+					100 * r->task[t].retention_host_ci95);
+		fputc('\n', f);
+		fprintf(f, "%-30s", "  host round trip of A itself");
+		for (size_t t = 0; t < r->n_tasks; t++)
+			if (r->task[t].done)
+				fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention_host_ref,
+					100 * r->task[t].retention_host_ref_ci95);
+		fputc('\n', f);
+	}
 	for (size_t t = 0; t < r->n_tasks; t++)
 		if (!r->task[t].done)
 			fprintf(f, "(%zu-way %zu-shot skipped: fewer than %zu classes with %zu rows)\n",
@@ -724,7 +791,8 @@ void ev_print(FILE *f, const struct ev_report *r)
 	if (r->n_tasks && r->task[0].done)
 		fprintf(f, "(%zu episodes per task, %zu queries per class; retention: f_ide of "
 			   "E(f_ide(A), f_sty(B)) classified as A's class,\n A a support row of the "
-			   "episode, B a query of another class)\n",
+			   "episode, B a query of another class;\n through the host: f_ide of "
+			   "encode(decode(that latent)), the swap as the host sees it)\n",
 			r->task[0].episodes, r->task[0].queries);
 	fputc('\n', f);
 	if (!isnan(r->psnr_fden))
@@ -755,7 +823,7 @@ void ev_print_compact_header(FILE *f, const struct ev_report *r)
 		if (r->task[t].done) {
 			char h[32];
 			snprintf(h, sizeof h, "%zuw%zus", r->task[t].ways, r->task[t].shots);
-			fprintf(f, " %5s:ide %5s:sty %5s:z %5s:ret", h, h, h, h);
+			fprintf(f, " %5s:ide %5s:sty %5s:z %5s:ret %5s:hret", h, h, h, h, h);
 		}
 	fprintf(f, " %7s %6s %7s\n", "PSNR", "CCA", "sty1NN");
 }
@@ -765,9 +833,9 @@ void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
 	fprintf(f, "%-24.24s %7llu", label ? label : "", (unsigned long long)r->steps);
 	for (size_t t = 0; t < r->n_tasks; t++)
 		if (r->task[t].done)
-			fprintf(f, " %9.1f %9.1f %7.1f %9.1f", 100 * r->task[t].mean[EV_IDE],
+			fprintf(f, " %9.1f %9.1f %7.1f %9.1f %10.1f", 100 * r->task[t].mean[EV_IDE],
 				100 * r->task[t].mean[EV_STY], 100 * r->task[t].mean[EV_Z_PROTO],
-				100 * r->task[t].retention);
+				100 * r->task[t].retention, 100 * r->task[t].retention_host);
 	fprintf(f, " %7.2f %6.3f %7.1f\n", r->psnr_fden, r->cca_top, 100 * r->nn_sty);
 }
 
@@ -806,6 +874,9 @@ void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
 		json_num(&j, "mean", 100 * k->retention);
 		json_num(&j, "ci95", 100 * k->retention_ci95);
 		json_int(&j, "pairs", (long long)k->retention_pairs);
+		json_num(&j, "host", 100 * k->retention_host);
+		json_num(&j, "host_ci95", 100 * k->retention_host_ci95);
+		json_num(&j, "host_reference", 100 * k->retention_host_ref);
 		json_close(&j, '}');
 		json_close(&j, '}');
 	}

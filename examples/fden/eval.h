@@ -52,6 +52,11 @@ struct ev_fewshot {
 	double ci95[EV_N_ROWS];           /* 1.96 * std / sqrt(episodes) */
 	double retention, retention_ci95; /* swapped latents classified as A's class */
 	size_t retention_pairs;
+	/* the same through the host (with a network): f_ide of
+	 * encode(decode(E(f_ide(A), f_sty(B)))) classified as A's class; and the
+	 * reference, A's own latent through encode(decode(z_A)) (NaN: no network) */
+	double retention_host, retention_host_ci95;
+	double retention_host_ref, retention_host_ref_ci95;
 };
 
 struct ev_report {

@@ -69,6 +69,7 @@ enum fden_param {
 	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (default 10; paper 0) */
 	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0.3; paper 0) */
 	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
+	FDEN_P_FLOW_NLL = 45,        /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (paper 0) */
 };
 
 /** Disentangler kinds for FDEN_P_DISENTANGLER. */
@@ -193,6 +194,7 @@ struct fden_step_stats {
 	uint64_t step;             /**< steps taken, this one included */
 	double l_xcorr;            /**< mean squared cross-correlation (when FDEN_P_XCORR > 0) */
 	double l_sty_adv;          /**< style-uniformity loss, log(ways) at best (when FDEN_P_STY_ADV > 0) */
+	double l_nll;              /**< flow density term (1/(N Dim)) sum (||F||^2/2 - log|det|) (when FDEN_P_FLOW_NLL > 0) */
 };
 
 /**

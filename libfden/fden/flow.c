@@ -22,6 +22,7 @@ struct fd_flow {
 	struct fd_flow_cfg cfg;
 	int d1, d2, cap;
 	int n;              /* rows of the last training forward */
+	double logdet;      /* sum over rows and layers of s: log|det dY/dX| of that forward */
 	struct flow_layer layer[FLOW_MAX_LAYERS];
 	float *y;          /* n x dim: output of the last training forward */
 	float *dcur, *dnext; /* n x dim: backward buffers */
@@ -194,9 +195,11 @@ static void split_row(const int32_t *perm, int d1, int d2, const float *x, float
 		x2[j] = x[perm[d1 + j]];
 }
 
-/* y2 = x2 * exp(s) + t, s = c tanh(r / c); h = [r, t]; s_out may be NULL. */
-static void couple_row(int d2, float c, const float *h, const float *x2, float *y2, float *s_out)
+/* y2 = x2 * exp(s) + t, s = c tanh(r / c); h = [r, t]; s_out may be NULL.
+ * Returns sum_j s_j, the row's log|det| of this coupling. */
+static double couple_row(int d2, float c, const float *h, const float *x2, float *y2, float *s_out)
 {
+	double ld = 0;
 	int j;
 
 	for (j = 0; j < d2; j++) {
@@ -204,8 +207,10 @@ static void couple_row(int d2, float c, const float *h, const float *x2, float *
 
 		if (s_out)
 			s_out[j] = s;
+		ld += s;
 		y2[j] = x2[j] * expf(s) + h[d2 + j];
 	}
+	return ld;
 }
 
 const float *fd_flow_forward(struct fd_flow *f, const float *X, int n)
@@ -213,6 +218,7 @@ const float *fd_flow_forward(struct fd_flow *f, const float *X, int n)
 	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2;
 	const float c = f->cfg.clamp;
 	const float *in = X;
+	double ld = 0;
 	int l, i;
 
 	f->n = n;
@@ -230,15 +236,21 @@ const float *fd_flow_forward(struct fd_flow *f, const float *X, int n)
 			float *y = f->y + (size_t)i * dim;
 
 			memcpy(y, L->x1 + (size_t)i * d1, (size_t)d1 * sizeof(float));
-			couple_row(d2, c, h + (size_t)i * 2 * d2, L->x2 + (size_t)i * d2, y + d1,
-				   L->s + (size_t)i * d2);
+			ld += couple_row(d2, c, h + (size_t)i * 2 * d2, L->x2 + (size_t)i * d2, y + d1,
+					 L->s + (size_t)i * d2);
 		}
 		in = f->y;
 	}
+	f->logdet = ld;
 	return f->y;
 }
 
-void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX)
+double fd_flow_logdet(const struct fd_flow *f)
+{
+	return f->logdet;
+}
+
+void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX, float ds)
 {
 	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, n = f->n;
 	const float c = f->cfg.clamp;
@@ -249,7 +261,7 @@ void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX)
 		const float *dy = (l == f->cfg.nlayers - 1) ? dY : f->dcur;
 		float *dx = f->dnext;
 
-		/* dx2 = dy2 e^s; ds = dy2 x2 e^s; dr = ds (1 - (s/c)^2); dt = dy2 */
+		/* dx2 = dy2 e^s; dL/ds = dy2 x2 e^s + ds (log-det term); dr = dL/ds (1 - (s/c)^2); dt = dy2 */
 		for (i = 0; i < n; i++) {
 			const float *dy2 = dy + (size_t)i * dim + d1;
 			const float *x2 = L->x2 + (size_t)i * d2, *s = L->s + (size_t)i * d2;
@@ -260,7 +272,7 @@ void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX)
 				float e = expf(s[j]), q = s[j] / c;
 
 				dxr[L->perm[d1 + j]] = dy2[j] * e;
-				dh[j] = dy2[j] * x2[j] * e * (1.0f - q * q);
+				dh[j] = (dy2[j] * x2[j] * e + ds) * (1.0f - q * q);
 				dh[d2 + j] = dy2[j];
 			}
 		}
@@ -310,7 +322,7 @@ void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, flo
 			float *y = Y + (size_t)i * dim;
 
 			memcpy(y, x1 + (size_t)i * d1, (size_t)d1 * sizeof(float));
-			couple_row(d2, f->cfg.clamp, h + (size_t)i * 2 * d2, y + d1, y + d1, NULL);
+			(void)couple_row(d2, f->cfg.clamp, h + (size_t)i * 2 * d2, y + d1, y + d1, NULL);
 		}
 		if (l + 1 < f->cfg.nlayers)
 			memcpy(tmp, Y, (size_t)n * dim * sizeof(float));

@@ -39,9 +39,13 @@ void fd_flow_set_threads(struct fd_flow *f, int nthreads);
 int fd_flow_reserve(struct fd_flow *f, int n, struct fd_err *err);
 /* Training forward of n rows; returns Y (n x dim) inside the workspace. */
 const float *fd_flow_forward(struct fd_flow *f, const float *X, int n);
+/* log|det dY/dX| of the last training forward, summed over its rows
+ * (= sum over layers, rows and columns of s). */
+double fd_flow_logdet(const struct fd_flow *f);
 /* Backward of the last forward: adds parameter gradients; dX may be NULL.
- * dY is not modified. */
-void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX);
+ * dY is not modified. ds is dL/d(log-det) of every row (0: the loss does
+ * not involve the log-determinant; -w/(n dim) for the term -w logdet/(n dim)). */
+void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX, float ds);
 
 /* Reentrant evaluation: forward and exact inverse, ws of fd_flow_ws(f, n) floats. */
 void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, float *ws);

@@ -16,7 +16,8 @@
  * With FDEN_DIS_FLOW, D is an invertible flow whose output columns split
  * into f_ide and f_sty, E is its exact inverse, and L_R = 0 by construction.
  * Optional independence terms (indep.c) join g_u: x L_X (cross-correlation)
- * and v L_A (style-uniformity adversary on f_sty, per episode).
+ * and v L_A (style-uniformity adversary on f_sty, per episode); with the
+ * flow, n L_N (the density of zs under a standard normal on its output).
  * A step whose loss or gradients are not finite changes nothing: Adam,
  * the step count and the MINE average are only touched after the check,
  * and the rng state and BN running statistics are restored. */
@@ -261,7 +262,8 @@ static double net_gnorm2(struct fd_mlp *n)
 
 /* D backward for one of the two gradients: dfi (N x di), dfs (N x ds) ->
  * D's parameter grads; dz (N x D) receives dL/dzs when not NULL. */
-static void backward_d(struct fden_model *m, int N, const float *dfi, const float *dfs, float *dz)
+static void backward_d(struct fden_model *m, int N, const float *dfi, const float *dfs, float *dz,
+		       float dlogdet)
 {
 	struct fd_train_ws *t = &m->tw;
 	size_t n2 = (size_t)N * 2 * m->dim;
@@ -272,7 +274,7 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 			memcpy(t->dF + (size_t)i * m->dim + m->di, dfs + (size_t)i * m->ds,
 			       m->ds * sizeof *dfs);
 		}
-		fd_flow_backward(m->flow, t->dF, dz);
+		fd_flow_backward(m->flow, t->dF, dz, dlogdet);
 		return;
 	}
 	/* gradients set, not added: no zeroing pass before either of the two */
@@ -316,7 +318,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	double alpha = c->v[FDEN_P_ALPHA], beta = c->v[FDEN_P_BETA], gamma = c->v[FDEN_P_GAMMA];
 	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV];
 	double lambda = c->v[FDEN_P_GRL], lr_sum = 0, ce = 0, lm, lme, log_denom, clip_sum = 0;
-	double lx = 0, la = 0;
+	double lx = 0, la = 0, ln = 0, nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0;
+	float dlogdet = 0;
 	int head = fd_cfg_int(c, FDEN_P_ALIGN_HEAD), clip = fd_cfg_int(c, FDEN_P_CLIP);
 	int stoch = fd_cfg_int(c, FDEN_P_STOCHASTIC) && ep->z_log_sigma;
 	int nth = fd_cfg_int(c, FDEN_P_THREADS);
@@ -476,8 +479,25 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		la = fd_sty_adv(fs, (int)N, DS, ep->labels, (int)s.E, (int)s.R, (int)s.ns, (int)s.nq,
 				(int)s.C, (float)aw, t->dfs, t->xws);
 
+	/* flow density: n L_N, L_N = (1/(N D)) sum_rows (||F||^2 / 2 - log|det|);
+	 * dF += n F / (N D), dL/dlogdet = -n / (N D) */
+	if (nw > 0) {
+		double sq = 0, k = 1.0 / ((double)N * D);
+		float g = (float)(nw * k);
+		for (size_t i = 0; i < N * DI; i++) {
+			sq += (double)fi[i] * fi[i];
+			t->dfi[i] += g * fi[i];
+		}
+		for (size_t i = 0; i < N * DS; i++) {
+			sq += (double)fs[i] * fs[i];
+			t->dfs[i] += g * fs[i];
+		}
+		ln = k * (0.5 * sq - fd_flow_logdet(m->flow));
+		dlogdet = -g;
+	}
+
 	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
-	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL);
+	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet);
 	off = 0;
 	for (int i = 0; i < fd_model_d_nparams(m); i++) { /* save g_u, ||g_u||^2 on the way */
 		struct fd_param *p = fd_model_d_param(m, i);
@@ -486,7 +506,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	}
 	if (m->flow)
 		zero_grad_d(m);
-	backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL);
+	backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f);
 	off = 0;
 	{
 		int ntens = fd_model_d_nparams(m);
@@ -517,7 +537,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	st->l_m = lm;
 	st->l_xcorr = lx;
 	st->l_sty_adv = la;
-	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m + xw * lx + aw * la;
+	st->l_nll = ln;
+	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m + xw * lx + aw * la + nw * ln;
 	st->accuracy = (double)correct / (double)(nt ? nt : 1);
 	for (int k = FD_NET_E_IDE; k < FD_NNETS; k++) /* D's came with the clipping */
 		gn2[k] = net_gnorm2(m->net[k]);

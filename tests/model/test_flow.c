@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fden/flow.h"
 
@@ -77,10 +78,14 @@ START_TEST(test_inverse_exact)
 }
 END_TEST
 
+/* weight of the log-determinant in loss() (0 or the test's choice) */
+static float ld_weight;
+
+/* sum dy0 . Y + w log|det| */
 static double loss(struct fd_flow *f, const float *x, const float *dy0)
 {
 	const float *y = fd_flow_forward(f, x, N);
-	double l = 0;
+	double l = ld_weight * fd_flow_logdet(f);
 	int i;
 
 	for (i = 0; i < N * DIM; i++)
@@ -88,7 +93,73 @@ static double loss(struct fd_flow *f, const float *x, const float *dy0)
 	return l;
 }
 
-START_TEST(test_gradients)
+/* log|det| of a DIM x DIM matrix (row-major, destroyed) by partial pivoting */
+static double logabsdet(double *a)
+{
+	double ld = 0;
+
+	for (int c = 0; c < DIM; c++) {
+		int p = c;
+		for (int r = c + 1; r < DIM; r++)
+			if (fabs(a[r * DIM + c]) > fabs(a[p * DIM + c]))
+				p = r;
+		for (int k = 0; k < DIM; k++) {
+			double t = a[c * DIM + k];
+			a[c * DIM + k] = a[p * DIM + k];
+			a[p * DIM + k] = t;
+		}
+		ld += log(fabs(a[c * DIM + c]));
+		for (int r = c + 1; r < DIM; r++) {
+			double q = a[r * DIM + c] / a[c * DIM + c];
+			for (int k = c; k < DIM; k++)
+				a[r * DIM + k] -= q * a[c * DIM + k];
+		}
+	}
+	return ld;
+}
+
+/* fd_flow_logdet against log|det J| of a finite-difference Jacobian, row by
+ * row; and, summed, over a batch. */
+START_TEST(test_logdet)
+{
+	struct fd_flow *f = make_flow(6);
+	float x[N * DIM];
+	double J[DIM * DIM], total = 0, worst = 0;
+	const float h = 1e-2f;
+
+	fill(x, N * DIM, 21);
+	for (int i = 0; i < N; i++) {
+		float *xr = x + i * DIM;
+		double ld;
+
+		for (int c = 0; c < DIM; c++) {
+			float keep = xr[c], yp[DIM];
+			const float *y;
+
+			xr[c] = keep + h;
+			y = fd_flow_forward(f, xr, 1);
+			memcpy(yp, y, sizeof yp);
+			xr[c] = keep - h;
+			y = fd_flow_forward(f, xr, 1);
+			xr[c] = keep;
+			for (int r = 0; r < DIM; r++)
+				J[r * DIM + c] = ((double)yp[r] - y[r]) / (2 * h); /* dy_r / dx_c */
+		}
+		fd_flow_forward(f, xr, 1);
+		ld = fd_flow_logdet(f);
+		total += ld;
+		worst = fmax(worst, fabs(ld - logabsdet(J)));
+	}
+	fprintf(stderr, "flow: log-det worst error %.3g\n", worst);
+	ck_assert_msg(worst < 1e-2, "log-det off by %g", worst);
+	fd_flow_forward(f, x, N);
+	ck_assert_double_eq_tol(fd_flow_logdet(f), total, 1e-4);
+	ck_assert(fabs(total) > 0.1); /* not a volume-preserving start */
+	fd_flow_free(f);
+}
+END_TEST
+
+static void check_gradients(float w)
 {
 	struct fd_flow *f = make_flow(3);
 	float x[N * DIM], dy0[N * DIM], dx[N * DIM];
@@ -101,7 +172,7 @@ START_TEST(test_gradients)
 	fill(dy0, N * DIM, 4);
 	fd_flow_zero_grad(f);
 	fd_flow_forward(f, x, N);
-	fd_flow_backward(f, dy0, dx);
+	fd_flow_backward(f, dy0, dx, ld_weight);
 	for (i = 0; i < N * DIM; i++) {
 		float keep = x[i];
 		double num, err;
@@ -133,8 +204,24 @@ START_TEST(test_gradients)
 				      p->g[j], num);
 		}
 	}
-	fprintf(stderr, "flow: worst gradient relative error %.3g\n", worst);
+	fprintf(stderr, "flow: log-det weight %g: worst gradient relative error %.3g\n", (double)w,
+		worst);
 	fd_flow_free(f);
+}
+
+START_TEST(test_gradients)
+{
+	ld_weight = 0;
+	check_gradients(0);
+}
+END_TEST
+
+/* with the log-determinant in the loss (the density term's gradient path) */
+START_TEST(test_gradients_logdet)
+{
+	ld_weight = -1.7f;
+	check_gradients(ld_weight);
+	ld_weight = 0;
 }
 END_TEST
 
@@ -162,6 +249,8 @@ int main(void)
 
 	tcase_add_test(tc, test_inverse_exact);
 	tcase_add_test(tc, test_gradients);
+	tcase_add_test(tc, test_gradients_logdet);
+	tcase_add_test(tc, test_logdet);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

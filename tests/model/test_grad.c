@@ -7,10 +7,11 @@
 #include "model_util.h"
 #include "fden/model_int.h"
 
-static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8;
+static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8, NW = 0.7;
 
-/* the independence terms and the disentangler kind of the next make_model */
-static int use_flow, use_indep;
+/* the independence terms, the flow's density term and the disentangler
+ * kind of the next make_model */
+static int use_flow, use_indep, use_nll;
 
 static struct fden_model *make_model(int head, int dim, int bn, int ma)
 {
@@ -22,6 +23,7 @@ static struct fden_model *make_model(int head, int dim, int bn, int ma)
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_LAYERS, 3), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 8), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, 2), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_NLL, use_nll ? NW : 0.0), FDEN_OK);
 	}
 	if (use_indep) {
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_XCORR, X), FDEN_OK);
@@ -79,7 +81,8 @@ static int all_params(struct fden_model *m, struct fd_param **ps, int *net)
 static double view(const struct fden_step_stats *s, int net)
 {
 	if (net <= FD_NET_D_STY || net < 0)
-		return A * s->l_r + B * s->l_c + LAM * G * s->l_m + X * s->l_xcorr + V * s->l_sty_adv;
+		return A * s->l_r + B * s->l_c + LAM * G * s->l_m + X * s->l_xcorr + V * s->l_sty_adv +
+		       NW * s->l_nll;
 	return s->loss;
 }
 
@@ -134,7 +137,9 @@ static void check_model(int head, int bn, int use_std)
 	ck_assert(isfinite(st.loss));
 	ck_assert(st.l_m == st.l_m);
 	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m +
-				(use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0), 1e-9);
+				(use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0) +
+				(use_nll ? NW * st.l_nll : 0), 1e-9);
+	ck_assert((st.l_nll != 0) == (use_flow && use_nll));
 	if (use_indep)
 		ck_assert(st.l_xcorr > 0 && st.l_sty_adv >= log(3.0) - 1e-6);
 	if (use_flow)
@@ -180,8 +185,8 @@ static void check_model(int head, int bn, int use_std)
 		}
 		checked++;
 	}
-	fprintf(stderr, "grad check head %d bn %d std %d flow %d indep %d: %d entries, worst rel. error %.3g\n",
-		head, bn, use_std, use_flow, use_indep, checked, worst);
+	fprintf(stderr, "grad check head %d bn %d std %d flow %d indep %d nll %d: %d entries, worst rel. error %.3g\n",
+		head, bn, use_std, use_flow, use_indep, use_nll, checked, worst);
 	/* a few kinks of leaky ReLU may make single entries miss; allow 2% of them */
 	ck_assert_msg(bad <= checked / 50, "%d of %d gradient entries off", bad, checked);
 	free(g);
@@ -214,6 +219,15 @@ START_TEST(grad_flow_indep)
 	use_flow = use_indep = 1;
 	check_model(FDEN_ALIGN_PROTOTYPICAL, 0, 1);
 	use_flow = use_indep = 0;
+}
+END_TEST
+
+/* the flow with its density term (log-determinant included) */
+START_TEST(grad_flow_nll)
+{
+	use_flow = use_indep = use_nll = 1;
+	check_model(FDEN_ALIGN_PROTOTYPICAL, 0, 1);
+	use_flow = use_indep = use_nll = 0;
 }
 END_TEST
 
@@ -314,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, grad_relation);
 	tcase_add_test(tc, grad_no_bn_std);
 	tcase_add_test(tc, grad_flow_indep);
+	tcase_add_test(tc, grad_flow_nll);
 	tcase_add_test(tc, grad_indep);
 	tcase_add_test(tc, grl_sign_matters);
 	tcase_add_test(tc, mine_moving_average);

@@ -105,6 +105,15 @@ START_TEST(pipeline)
 	ck_assert_ptr_nonnull(zp);
 	double acc = atof(strstr(zp, "\"mean\": ") + 8);
 	ck_assert_msg(acc > 50, "raw z 5-way 1-shot %.1f%%", acc);
+	/* swaps through the host: measured, and A's own round trip keeps A's
+	 * class far above chance (the reference the swap is judged against) */
+	ck_assert_ptr_nonnull(strstr(run_out, "through the host"));
+	char *hr = strstr(j1, "\"host_reference\": ");
+	ck_assert_ptr_nonnull(hr);
+	ck_assert_msg(atof(hr + 18) > 50, "host round trip of A: %.1f%%", atof(hr + 18));
+	hr = strstr(j1, "\"host\": ");
+	ck_assert_ptr_nonnull(hr);
+	ck_assert_msg(atof(hr + 8) >= 0 && atof(hr + 8) <= 100, "host retention %s", hr);
 	/* same seed, same episodes, same numbers */
 	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
 			     "--episodes", "40", "--queries", "5", "--json", "e2.json", "--quiet",
@@ -128,6 +137,7 @@ START_TEST(pipeline)
 			     "e4.json", NULL), 0);
 	j1 = read_all("e4.json", NULL);
 	ck_assert_ptr_nonnull(strstr(j1, "\"psnr_fden_vs_host\": null"));
+	ck_assert_ptr_nonnull(strstr(j1, "\"host\": null"));
 	free(j1);
 	/* translation grids: 5 x 6 tiles of 8x8 with 1-pixel gaps */
 	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,

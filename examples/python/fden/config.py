@@ -53,6 +53,7 @@ class Param(enum.IntEnum):
     XCORR = 42
     STY_ADV = 43
     LR_STAT = 44
+    FLOW_NLL = 45
 
 
 class DisentanglerKind(enum.IntEnum):
