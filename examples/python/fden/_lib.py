@@ -72,6 +72,7 @@ class StepStatsC(ctypes.Structure):
         ("step", ctypes.c_uint64),
         ("l_xcorr", ctypes.c_double),
         ("l_sty_adv", ctypes.c_double),
+        ("l_nll", ctypes.c_double),
     ]
 
 

@@ -15,7 +15,7 @@ class StepStats:
 
     Attributes: loss, l_r, l_c, l_m, accuracy, gnorm_disentangler,
     gnorm_entangler, gnorm_statistician, gnorm_align, clip_scale, step,
-    l_xcorr, l_sty_adv.
+    l_xcorr, l_sty_adv, l_nll.
     """
 
     FIELDS = tuple(name for name, _ in _lib.StepStatsC._fields_ if name != "struct_size")

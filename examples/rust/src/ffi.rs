@@ -81,6 +81,7 @@ pub struct fden_step_stats {
     pub step: u64,
     pub l_xcorr: c_double,
     pub l_sty_adv: c_double,
+    pub l_nll: c_double,
 }
 
 pub const FDEN_INVNET_OPS_VERSION: c_uint = 1;
