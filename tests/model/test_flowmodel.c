@@ -2,6 +2,7 @@
  * round trip z -> (f_ide, f_sty) -> z before and after training, training
  * that lowers L_C, and a checkpoint that restores it bit for bit. */
 #include "model_util.h"
+#include "kernels/rng.h"
 
 enum { DIM = 8, IDE = 3 };
 
@@ -114,6 +115,99 @@ START_TEST(flow_trains_and_stays_exact)
 }
 END_TEST
 
+/* Largest |C - I| over the covariance C of [f_ide, f_sty] on n rows;
+ * *var: the mean of C's diagonal. */
+static double cov_dev(struct fden_model *m, const float *z, size_t n, double *var)
+{
+	float *fi = malloc(n * IDE * sizeof *fi), *fs = malloc(n * (DIM - IDE) * sizeof *fs);
+	double F[DIM], mean[DIM] = { 0 }, C[DIM][DIM] = { { 0 } }, worst = 0;
+
+	ck_assert_int_eq(fden_disentangle(m, z, n, fi, fs), FDEN_OK);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			for (int d = 0; d < DIM; d++)
+				F[d] = d < IDE ? fi[i * IDE + d] : fs[i * (DIM - IDE) + d - IDE];
+			for (int a = 0; a < DIM; a++) {
+				if (!pass)
+					mean[a] += F[a] / (double)n;
+				else
+					for (int b = 0; b < DIM; b++)
+						C[a][b] += (F[a] - mean[a]) * (F[b] - mean[b]) / (double)n;
+			}
+		}
+	*var = 0;
+	for (int a = 0; a < DIM; a++) {
+		*var += C[a][a] / DIM;
+		for (int b = 0; b < DIM; b++)
+			worst = fmax(worst, fabs(C[a][b] - (a == b)));
+	}
+	free(fi);
+	free(fs);
+	return worst;
+}
+
+/* The density term alone (FDEN_P_FLOW_NLL, other losses off) turns skewed,
+ * correlated, badly scaled latents towards a standard normal: L_N falls and
+ * the factors' covariance approaches the identity. A wrong log-det sign
+ * would shrink the outputs instead (covariance towards 0). */
+START_TEST(flow_density_gaussianizes)
+{
+	struct fden_model *m = NULL;
+	struct tu_episodes t;
+	struct fden_step_stats st = { .struct_size = sizeof st };
+	struct fd_rng r;
+	double first = 0, last = 0, d0, d1, v0, v1;
+	const size_t n = 48;
+	int i;
+
+	{
+		struct fden_config *cfg = tu_small_config(DIM, FDEN_ALIGN_PROTOTYPICAL);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_IDE_DIM, IDE), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_FLOW_LAYERS, 4), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_FLOW_WIDTH, 16), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_LR, 3e-3), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_BETA, 0), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_GAMMA, 0), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_XCORR, 0), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_STY_ADV, 0), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_FLOW_NLL, 1), FDEN_OK);
+		ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+		fden_config_free(cfg);
+	}
+	tu_episodes_make(&t, 4, 3, 2, 2, DIM);
+	/* z: scales 0.3..3, a squared (skewed) column, correlated neighbours */
+	fd_rng_seed(&r, 99);
+	for (size_t k = 0; k < n; k++) {
+		float u[DIM];
+		for (int d = 0; d < DIM; d++)
+			u[d] = fd_rng_normal(&r);
+		for (int d = 0; d < DIM; d++)
+			t.z[k * DIM + d] = (0.3f + 0.4f * d) * u[d] + (d ? 0.8f * u[d - 1] : 0) +
+					   (d == 2 ? u[0] * u[0] : 0);
+	}
+	d0 = cov_dev(m, t.z, n, &v0);
+	for (i = 0; i < 400; i++) {
+		ck_assert_int_eq(fden_train_step(m, &t.ep, &st), FDEN_OK);
+		ck_assert(st.l_nll != 0);
+		if (i < 10)
+			first += st.l_nll / 10;
+		if (i >= 390)
+			last += st.l_nll / 10;
+	}
+	d1 = cov_dev(m, t.z, n, &v1);
+	fprintf(stderr, "flow density: L_N %.3f -> %.3f; max |cov - I| %.3f -> %.3f; mean variance %.3f -> %.3f\n",
+		first, last, d0, d1, v0, v1);
+	ck_assert_msg(last < first - 0.2, "L_N %g -> %g", first, last);
+	/* 48 rows: the flow fits them closely but not exactly */
+	ck_assert_msg(d1 < 0.2 * d0, "|cov - I| %g -> %g", d0, d1);
+	ck_assert_msg(v1 > 0.6 && v1 < 1.5, "mean variance %g -> %g", v0, v1);
+	ck_assert(roundtrip_err(m, t.z, n) < 1e-4);
+	tu_episodes_free(&t);
+	fden_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("flowmodel");
@@ -124,6 +218,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, flow_widths_and_config);
 	tcase_add_test(tc, flow_trains_and_stays_exact);
+	tcase_add_test(tc, flow_density_gaussianizes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
