@@ -4,7 +4,7 @@
  *   bench_fden train --dim D --batch N --threads T
  *   bench_fden infer --dim D --threads T [--batches 1,16,256,4096]
  *   bench_fden flops --dim D --batch N            analytic product FLOPs only
- * common: --warmup W --reps R --min-time S --dropout P --seed S
+ * common: --warmup W --reps R --min-time S --dropout P --seed S --ref 0|1 (0: no sgemm reference)
  *
  * One JSON line per figure on stdout (bench/run.py reads them and prints the
  * table). Run one configuration per process: peak_rss_kb is this process's
@@ -38,7 +38,7 @@
 
 struct opts {
 	const char *mode;
-	int dim, batch, threads, warmup, reps, seed;
+	int dim, batch, threads, warmup, reps, seed, ref;
 	double min_time, dropout;
 	const char *batches;
 };
@@ -237,6 +237,10 @@ static int run_gemm(const struct opts *o)
  * machine slows the reference as much as the figure it is compared with. */
 static int ref_rate(const struct opts *o, double *gf_wall, double *gf_cpu)
 {
+	if (!o->ref) { /* --ref 0: profiling the figure alone */
+		*gf_wall = *gf_cpu = 0;
+		return 0;
+	}
 	struct gemm_ctx g = {.m = 1024, .n = 1024, .k = 1024};
 	struct opts q = *o;
 	struct timing t;
@@ -557,14 +561,14 @@ static int run_flops(const struct opts *o)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_fden gemm|train|infer|flops [--dim D] [--batch N] "
-		"[--batches a,b,..] [--threads T] [--warmup W] [--reps R] [--min-time S] "
+		"[--batches a,b,..] [--threads T] [--warmup W] [--reps R] [--min-time S] [--ref 0|1] "
 		"[--dropout P] [--seed S]\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {.dim = 512, .batch = 16, .threads = 1, .warmup = 3, .reps = 5,
-			 .seed = 1, .min_time = 0.2, .dropout = 0.2, .batches = "1,16,256,4096"};
+			 .seed = 1, .ref = 1, .min_time = 0.2, .dropout = 0.2, .batches = "1,16,256,4096"};
 
 	if (argc < 2) {
 		usage();
@@ -597,6 +601,8 @@ int main(int argc, char **argv)
 			o.dropout = atof(v);
 		else if (!strcmp(k, "--seed"))
 			o.seed = atoi(v);
+		else if (!strcmp(k, "--ref")) /* 0: skip the sgemm 1024^3 reference */
+			o.ref = atoi(v);
 		else {
 			usage();
 			return 2;

@@ -1,6 +1,6 @@
 /* Aligned memory through the user's allocator. Each block is over-allocated
- * by FD_ALIGN bytes; the offset back to the raw pointer sits just before the
- * aligned address. */
+ * by FD_ALIGN bytes in front (the offset back to the raw pointer sits just
+ * before the aligned address) and FD_GEMM_PAD bytes behind (alloc.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +26,9 @@ void *fd_malloc(const struct fden_allocator *a, size_t n)
 {
 	unsigned char *raw, *p;
 
-	if (n == 0 || n > SIZE_MAX - FD_ALIGN)
+	if (n == 0 || n > SIZE_MAX - FD_ALIGN - FD_GEMM_PAD)
 		return NULL;
-	raw = raw_alloc(a, n + FD_ALIGN);
+	raw = raw_alloc(a, n + FD_ALIGN + FD_GEMM_PAD); /* [<= 64 front][n][>= FD_GEMM_PAD] */
 	if (!raw)
 		return NULL;
 	p = (unsigned char *)(((uintptr_t)raw + FD_ALIGN) & ~(uintptr_t)(FD_ALIGN - 1));

@@ -1,12 +1,23 @@
 /* Memory through a user allocator (struct fden_allocator, NULL = malloc).
- * Blocks are 64-byte aligned, so BLIS and vector loops get aligned rows. */
+ * Blocks are 64-byte aligned, so BLIS and vector loops get aligned rows.
+ *
+ * Every block is followed by FD_GEMM_PAD readable bytes of the same
+ * allocation (never handed out, never written), so any matrix stored inside
+ * library memory may be an operand of fd_gemm_padded (kernels/gemm.h):
+ * BLIS 0.9's small-matrix kernels read up to one leading dimension past the
+ * last element of an operand (measured: bench/sup_probe.c, bench/README.md).
+ * 16 KiB + 64 covers two rows of FD_GEMM_PAD_LD = 2048 floats; untouched
+ * tail pages are never resident. */
 #ifndef FD_CORE_ALLOC_H
 #define FD_CORE_ALLOC_H
 
 #include <stddef.h>
 #include <fden/core.h>
 
-/* NULL on failure or when n is 0. */
+#define FD_GEMM_PAD_LD 2048                          /* floats */
+#define FD_GEMM_PAD (2 * FD_GEMM_PAD_LD * 4 + 64)    /* bytes */
+
+/* NULL on failure or when n is 0; FD_GEMM_PAD readable bytes follow the n. */
 void *fd_malloc(const struct fden_allocator *a, size_t n);
 /* Zeroed count*size bytes; NULL on failure or when count*size overflows. */
 void *fd_calloc(const struct fden_allocator *a, size_t count, size_t size);

@@ -59,15 +59,30 @@ static void row_nn(int n, int k, float alpha, const float *x, int incx,
 	}
 }
 
+/* Where BLIS's sup kernels beat its conventional path (zen3, 1 thread,
+ * bench/README.md): plain products (X W) at every size sup takes; B
+ * transposed (dH W^T) up to k = 512; A transposed (X^T dH, the weight
+ * gradients, k = rows) only for narrow outputs, n <= 64: wider ones run
+ * 10-50% slower through sup. Larger products BLIS sends to its conventional
+ * path by itself. */
+static int sup_pays(int ta, int tb, int n, int k)
+{
+	if (ta)
+		return n <= 64;
+	if (tb)
+		return k <= 512;
+	return 1;
+}
+
 /* cpu features were read by libgcc's constructor: a load and a bit test */
 static int row_kernel_ok(void)
 {
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
-	     const float *A, int lda, const float *B, int ldb,
-	     float beta, float *C, int ldc, int nthreads)
+static void gemm(int ta, int tb, int m, int n, int k, float alpha,
+		 const float *A, int lda, const float *B, int ldb,
+		 float beta, float *C, int ldc, int nthreads, int sup)
 {
 	rntm_t rntm = BLIS_RNTM_INITIALIZER;
 	inc_t rsa, csa, rsb, csb;
@@ -107,9 +122,28 @@ void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	 * page boundary that is a SIGSEGV in the host. The conventional path
 	 * packs its operands and reads exactly what it is given
 	 * (tests/invnet/test_guard.c). Measured here it is as fast or faster
-	 * from m = 16 up; only m = 1 products lose a little. */
-	bli_rntm_disable_l3_sup(&rntm);
+	 * from m = 16 up; only m = 1 products lose a little. fd_gemm_padded
+	 * keeps sup for operands in padded library memory. */
+	if (sup && lda <= FD_GEMM_PAD_LD && ldb <= FD_GEMM_PAD_LD && ldc <= FD_GEMM_PAD_LD &&
+	    sup_pays(ta, tb, n, k))
+		bli_rntm_enable_l3_sup(&rntm);
+	else
+		bli_rntm_disable_l3_sup(&rntm);
 	bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
 		     (float *)A, rsa, csa, (float *)B, rsb, csb,
 		     &beta, C, ldc, 1, NULL, &rntm);
+}
+
+void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
+	     const float *A, int lda, const float *B, int ldb,
+	     float beta, float *C, int ldc, int nthreads)
+{
+	gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, nthreads, 0);
+}
+
+void fd_gemm_padded(int ta, int tb, int m, int n, int k, float alpha,
+		    const float *A, int lda, const float *B, int ldb,
+		    float beta, float *C, int ldc, int nthreads)
+{
+	gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, nthreads, 1);
 }

@@ -3,6 +3,8 @@
 #ifndef FD_KERNELS_GEMM_H
 #define FD_KERNELS_GEMM_H
 
+#include "core/alloc.h" /* FD_GEMM_PAD */
+
 /* C[m x n] = alpha * op(A) op(B) + beta * C
  * op(A) is m x k: A is m x k (lda >= k) or, with ta, k x m (lda >= m).
  * op(B) is k x n: B is k x n (ldb >= n) or, with tb, n x k (ldb >= k).
@@ -12,5 +14,19 @@
 void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
 	     const float *A, int lda, const float *B, int ldb,
 	     float beta, float *C, int ldc, int nthreads);
+
+/* The same product, allowed to take BLIS's small-matrix ("sup") kernels
+ * (16x512x512: 95 GFLOP/s against 63 without). Those read past the end of
+ * their operands, so every one of A, B and C must be library memory
+ * (inside an fd_malloc block: FD_GEMM_PAD readable bytes follow it, see
+ * core/alloc.h), never a caller's buffer. Measured over-read (BLIS 0.9,
+ * haswell/zen sup kernels, bench/sup_probe.c): at most one row of the
+ * operand's own leading dimension (4 ld bytes) for A and B, 12 bytes for C,
+ * nothing before the start, no write outside C's m x n. Products with a
+ * leading dimension above FD_GEMM_PAD_LD take the conventional path. Same
+ * results as fd_gemm up to the order of the sums. */
+void fd_gemm_padded(int ta, int tb, int m, int n, int k, float alpha,
+		    const float *A, int lda, const float *B, int ldb,
+		    float beta, float *C, int ldc, int nthreads);
 
 #endif

@@ -10,14 +10,21 @@
 void fd_dense_forward(const float *X, int n, int in, int out,
 		      const float *W, const float *b, int act, float slope,
 		      const float *mask, float *H, float *Y, int nthreads);
+/* The same when X, W and H all lie in library memory (fd_malloc blocks):
+ * the product may take BLIS's small-matrix kernels (fd_gemm_padded). */
+void fd_dense_forward_padded(const float *X, int n, int in, int out,
+			     const float *W, const float *b, int act, float slope,
+			     const float *mask, float *H, float *Y, int nthreads);
 
 /* Given dH = dL/d(X W + b): dW += X^T dH; db += colsum dH (db may be NULL);
  * dX = dH W^T (dX may be NULL). */
 void fd_dense_backward(const float *X, const float *dH, int n, int in, int out,
 		       const float *W, float *dW, float *db, float *dX, int nthreads);
-/* The same with dW = X^T dH + beta_w dW (beta_w 0 overwrites dW; db still adds). */
+/* The same with dW = X^T dH + beta_w dW (beta_w 0 overwrites dW; db still
+ * adds); padded: every operand (X, dH, W, dW, dX) is library memory, so the
+ * products may take fd_gemm_padded. */
 void fd_dense_backward_ex(const float *X, const float *dH, int n, int in, int out,
 			  const float *W, float beta_w, float *dW, float *db, float *dX,
-			  int nthreads);
+			  int nthreads, int padded);
 
 #endif

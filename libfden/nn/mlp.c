@@ -390,15 +390,15 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 			fd_dropout_mask(rng, L->rate, L->mask_out, xout);
 		if (L->bn) {
 			/* h = x W; xhat, a = act(gamma xhat + beta), y = a mask */
-			fd_dense_forward(x, n, L->in, L->out, L->W, NULL, FD_ACT_LINEAR, 0.0f,
-					 NULL, L->h, NULL, m->nthreads);
+			fd_dense_forward_padded(x, n, L->in, L->out, L->W, NULL, FD_ACT_LINEAR, 0.0f,
+						NULL, L->h, NULL, m->nthreads);
 			fd_bn_forward_train(L->h, n, L->out, L->gamma, L->beta, m->bn_eps,
 					    m->bn_momentum, L->rmean, L->rvar, L->bmean, L->binv,
 					    L->act, m->slope, L->mask_out, L->a, L->y);
 		} else {
 			/* a = act(x W + b), y = a mask */
-			fd_dense_forward(x, n, L->in, L->out, L->W, L->b, L->act, m->slope,
-					 L->mask_out, L->a, L->y, m->nthreads);
+			fd_dense_forward_padded(x, n, L->in, L->out, L->W, L->b, L->act, m->slope,
+						L->mask_out, L->a, L->y, m->nthreads);
 		}
 		x = L->drop_out ? L->y : L->a;
 	}
@@ -437,7 +437,7 @@ static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 		dst = i > 0 ? s2 : dX;
 		/* dW (+)= x^T s1; dst = s1 W^T */
 		fd_dense_backward_ex(L->x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
-				     NULL, dst, m->nthreads);
+				     NULL, dst, m->nthreads, 1);
 		if (dst && L->drop_in) /* through the input dropout */
 			fd_dropout_backward(L->mask_in, dst, dst, (size_t)n * L->in);
 		g = s2;
@@ -475,16 +475,20 @@ void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float
 	for (i = 0; i < m->nlayers; i++) {
 		const struct layer *L = &m->L[i];
 		float *dst = i == m->nlayers - 1 ? Y : buf[i & 1];
+		/* X and Y may be the caller's: only products between ws buffers pad */
+		void (*fwd)(const float *, int, int, int, const float *, const float *, int, float,
+			    const float *, float *, float *, int) =
+			i > 0 && i < m->nlayers - 1 ? fd_dense_forward_padded : fd_dense_forward;
 
 		if (L->bn) {
 			/* h = x W; y = act(gamma (h - mean) / sqrt(var + eps) + beta) */
-			fd_dense_forward(x, n, L->in, L->out, L->W, NULL, FD_ACT_LINEAR, 0.0f,
-					 NULL, dst, NULL, m->nthreads);
+			fwd(x, n, L->in, L->out, L->W, NULL, FD_ACT_LINEAR, 0.0f, NULL, dst, NULL,
+			    m->nthreads);
 			fd_bn_infer(dst, n, L->out, L->gamma, L->beta, L->rmean, L->rvar,
 				    m->bn_eps, L->act, m->slope, dst, scr);
 		} else {
-			fd_dense_forward(x, n, L->in, L->out, L->W, L->b, L->act, m->slope,
-					 NULL, dst, NULL, m->nthreads);
+			fwd(x, n, L->in, L->out, L->W, L->b, L->act, m->slope, NULL, dst, NULL,
+			    m->nthreads);
 		}
 		x = dst;
 	}

@@ -74,7 +74,10 @@ int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err);
 
 /* Training-mode forward of n rows (n <= reserved). X is borrowed until the
  * next forward (kept for backward). Returns the output (n x out) inside the
- * workspace, valid until the next forward. rng draws the dropout masks. */
+ * workspace, valid until the next forward. rng draws the dropout masks.
+ * X here, and dY and dX of the backward calls, must be library memory (in
+ * an fd_malloc block, never a caller's buffer): the products take
+ * fd_gemm_padded, which reads past its operands (kernels/gemm.h). */
 const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng);
 
 /* Backward of the last training forward: dY is n x out. Adds the parameter
@@ -88,7 +91,8 @@ void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX);
 void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX);
 
 /* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
- * ws holds fd_mlp_infer_ws(m, n) floats. Any n >= 1. */
+ * ws holds fd_mlp_infer_ws(m, n) floats and is library memory (fd_malloc);
+ * X and Y may be the caller's. Any n >= 1. */
 void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float *ws);
 size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n);
 
