@@ -135,19 +135,14 @@ nets:
 		if (rc)
 			return rc;
 	}
-	for (int k = 0; k < FD_NNETS; k++) {
-		int n = (int)s->N, rc;
-		if (!m->net[k])
-			continue;
-		if (k == FD_NET_STAT)
-			n = (int)(2 * s->N);
-		else if (k == FD_NET_REL)
-			n = (int)s->pairs;
-		rc = fd_mlp_reserve(m->net[k], n, &m->err);
-		if (rc)
-			return rc;
+	{
+		int rows[FD_NNETS];
+		for (int k = 0; k < FD_NNETS; k++) /* the statistician sees 2N rows */
+			rows[k] = k == FD_NET_STAT ? (int)(2 * s->N) :
+				  k == FD_NET_REL ? (int)s->pairs : (int)s->N;
+		/* the nets run one after another: one pair of scratch panels for all */
+		return fd_mlp_reserve_group(m->net, rows, FD_NNETS, &m->err);
 	}
-	return FDEN_OK;
 }
 
 static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)

@@ -36,10 +36,8 @@ FD_INLINE void fwd_sweep(int act, float slope, float *restrict h, int n, int w,
 	}
 }
 
-void fd_bn_forward_train(float *h, int n, int w, const float *gamma, const float *beta,
-			 float eps, float momentum, float *run_mean, float *run_var,
-			 float *mean, float *inv_std, int act, float slope,
-			 const float *mask, float *a, float *y)
+void fd_bn_stats(const float *h, int n, int w, float eps, float momentum, float *run_mean,
+		 float *run_var, float *mean, float *inv_std)
 {
 	float rn = 1.0f / (float)n;
 	/* unbiased correction n / (n - 1); n = 1 has no spread to correct */
@@ -66,6 +64,14 @@ void fd_bn_forward_train(float *h, int n, int w, const float *gamma, const float
 			run_var[j] = momentum * run_var[j] + (1.0f - momentum) * var * unb;
 		inv_std[j] = 1.0f / sqrtf(var + eps); /* 1 / sqrt(var + eps) */
 	}
+}
+
+void fd_bn_forward_train(float *h, int n, int w, const float *gamma, const float *beta,
+			 float eps, float momentum, float *run_mean, float *run_var,
+			 float *mean, float *inv_std, int act, float slope,
+			 const float *mask, float *a, float *y)
+{
+	fd_bn_stats(h, n, w, eps, momentum, run_mean, run_var, mean, inv_std);
 	switch (act) {
 	case FD_ACT_LEAKY: fwd_sweep(FD_ACT_LEAKY, slope, h, n, w, gamma, beta, mean, inv_std, mask, a, y); break;
 	case FD_ACT_SIGMOID: fwd_sweep(FD_ACT_SIGMOID, slope, h, n, w, gamma, beta, mean, inv_std, mask, a, y); break;
@@ -110,6 +116,61 @@ void fd_bn_backward(const float *xhat, const float *a, const float *dy, const fl
 	case FD_ACT_SIGMOID: bwd_sums(FD_ACT_SIGMOID, slope, xhat, a, dy, mask, n, w, dh, sdz, sdzx); break;
 	case FD_ACT_TANH: bwd_sums(FD_ACT_TANH, slope, xhat, a, dy, mask, n, w, dh, sdz, sdzx); break;
 	default: bwd_sums(FD_ACT_LINEAR, slope, xhat, a, dy, mask, n, w, dh, sdz, sdzx); break;
+	}
+	for (int j = 0; j < w; j++) {
+		dgamma[j] += sdzx[j]; /* dgamma += sum dz xhat */
+		dbeta[j] += sdz[j];   /* dbeta += sum dz */
+		sdz[j] *= rn;         /* mean dz */
+		sdzx[j] *= rn;        /* mean dz xhat */
+	}
+	/* dh = gamma inv_std (dz - mean dz - xhat mean(dz xhat)) */
+	for (int i = 0; i < n; i++) {
+		const float *restrict xr = xhat + (size_t)i * w;
+		float *restrict dr = dh + (size_t)i * w;
+		for (int j = 0; j < w; j++)
+			dr[j] = gamma[j] * inv_std[j] * (dr[j] - sdz[j] - xr[j] * sdzx[j]);
+	}
+}
+
+/* dz = dy act'(a) [* keep], a = act(gamma xhat + beta) recomputed (the
+ * forward's own expression, so the same bits); dh may alias dy */
+FD_INLINE void bwd_sums_x(int act, float slope, const float *restrict xhat,
+			  const float *dy, const unsigned char *restrict keep, float kscale,
+			  int n, int w, const float *restrict gamma, const float *restrict beta,
+			  float *dh, float *restrict sdz, float *restrict sdzx)
+{
+	for (int i = 0; i < n; i++) {
+		const float *xr = xhat + (size_t)i * w;
+		const float *gr = dy + (size_t)i * w;
+		const unsigned char *kr = keep ? keep + (size_t)i * w : NULL;
+		float *dr = dh + (size_t)i * w;
+
+		for (int j = 0; j < w; j++) {
+			float a = fd_act_f(act, gamma[j] * xr[j] + beta[j], slope); /* act(g xhat + b) */
+			float dz = gr[j] * fd_act_dfy(act, a, slope);               /* dz = dy act'(a) */
+			if (kr)
+				dz *= kr[j] ? kscale : 0.0f;                         /* dropout keep */
+			dr[j] = dz;
+			sdz[j] += dz;                                                /* sum dz */
+			sdzx[j] += dz * xr[j];                                       /* sum dz xhat */
+		}
+	}
+}
+
+void fd_bn_backward_x(const float *xhat, const float *dy, const unsigned char *keep,
+		      float kscale, int n, int w, const float *gamma, const float *beta,
+		      const float *inv_std, int act, float slope, float *dgamma, float *dbeta,
+		      float *dh, float *scratch)
+{
+	float *sdz = scratch, *sdzx = scratch + w;
+	float rn = 1.0f / (float)n;
+
+	fd_vec_zero(scratch, 2 * (size_t)w);
+	switch (act) {
+	case FD_ACT_LEAKY: bwd_sums_x(FD_ACT_LEAKY, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
+	case FD_ACT_SIGMOID: bwd_sums_x(FD_ACT_SIGMOID, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
+	case FD_ACT_TANH: bwd_sums_x(FD_ACT_TANH, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
+	default: bwd_sums_x(FD_ACT_LINEAR, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
 	}
 	for (int j = 0; j < w; j++) {
 		dgamma[j] += sdzx[j]; /* dgamma += sum dz xhat */

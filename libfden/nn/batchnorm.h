@@ -15,6 +15,11 @@ void fd_bn_forward_train(float *h, int n, int w, const float *gamma, const float
 			 float *mean, float *inv_std, int act, float slope,
 			 const float *mask, float *a, float *y);
 
+/* The statistics half of fd_bn_forward_train: mean, inv_std (w each) and the
+ * running statistics (may be NULL) from the pre-norm values h. */
+void fd_bn_stats(const float *h, int n, int w, float eps, float momentum, float *run_mean,
+		 float *run_var, float *mean, float *inv_std);
+
 /* Backward through dropout mask (may be NULL), activation and batch norm:
  * dz = dy mask act'(a); dgamma += sum dz xhat; dbeta += sum dz;
  * dh = gamma inv_std (dz - mean(dz) - xhat mean(dz xhat)).
@@ -23,6 +28,14 @@ void fd_bn_backward(const float *xhat, const float *a, const float *dy, const fl
 		    int n, int w, const float *gamma, const float *inv_std,
 		    int act, float slope, float *dgamma, float *dbeta, float *dh,
 		    float *scratch);
+
+/* The same from xhat alone (the MLP keeps one cache per layer): a =
+ * act(gamma xhat + beta) is recomputed; keep (n x w bytes, may be NULL) is
+ * the dropout decision, a kept element scaled by kscale = 1/(1 - rate). */
+void fd_bn_backward_x(const float *xhat, const float *dy, const unsigned char *keep,
+		      float kscale, int n, int w, const float *gamma, const float *beta,
+		      const float *inv_std, int act, float slope, float *dgamma, float *dbeta,
+		      float *dh, float *scratch);
 
 /* Evaluation: y = act(gamma (h - run_mean) / sqrt(run_var + eps) + beta).
  * y may alias h; scratch holds 2 w floats. */

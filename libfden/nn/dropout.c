@@ -34,6 +34,30 @@ void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n)
 	}
 }
 
+void fd_dropout_keep(struct fd_rng *rng, float rate, unsigned char *keep, size_t n)
+{
+	size_t i = 0;
+	uint64_t thr;
+
+	if (rate <= 0.0f) {
+		for (; i < n; i++)
+			keep[i] = 1;
+		return;
+	}
+	thr = (uint64_t)((1.0 - (double)rate) * 4294967296.0); /* (1 - rate) 2^32 */
+	{
+		struct fd_rng st = *rng;
+		for (; i + 1 < n; i += 2) { /* two decisions per draw, as fd_dropout_mask */
+			uint64_t r = fd_rng_next(&st);
+			keep[i] = (r >> 32) < thr;
+			keep[i + 1] = (r & 0xffffffffu) < thr;
+		}
+		if (i < n)
+			keep[i] = (fd_rng_next(&st) >> 32) < thr;
+		*rng = st;
+	}
+}
+
 void fd_dropout_forward(struct fd_rng *rng, float rate, const float *x,
 			float *mask, float *y, size_t n)
 {

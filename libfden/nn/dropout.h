@@ -10,6 +10,9 @@
 
 /* mask[i] = (u_i < 1 - rate) ? 1/(1 - rate) : 0; rate in [0, 1). */
 void fd_dropout_mask(struct fd_rng *rng, float rate, float *mask, size_t n);
+/* The same decisions as bytes: keep[i] = 1 (kept) or 0, drawn from the rng
+ * exactly as fd_dropout_mask draws them (same stream, same outcome). */
+void fd_dropout_keep(struct fd_rng *rng, float rate, unsigned char *keep, size_t n);
 /* Draw a mask, then y = x * mask (y may alias x). */
 void fd_dropout_forward(struct fd_rng *rng, float rate, const float *x,
 			float *mask, float *y, size_t n);

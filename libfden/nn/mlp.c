@@ -4,9 +4,19 @@
  * Memory: one block made at creation holds, each tensor padded to 64 bytes,
  * [all weights][all gradients][all Adam m][all Adam v][running stats]
  * [per-BN-layer batch mean, inv std, 2w scratch]. The training workspace
- * (fd_mlp_reserve) holds the caches of one forward for up to `cap` rows plus
- * two n x maxdim scratch panels for backward. Forward, backward and infer
- * allocate nothing. */
+ * (fd_mlp_reserve) keeps, for up to `cap` rows, ONE float cache per layer -
+ * xhat for a batch-norm layer, the activation a otherwise - plus the dropout
+ * decisions as bytes; everything else backward needs (a of a batch-norm
+ * layer, a layer's dropped input) is recomputed from those with the
+ * forward's own expressions, so the bits are the forward's. A last layer
+ * that is linear, without batch norm, with dropout after it keeps only its
+ * dropped output. Two cap x maxdim panels carry the transient values (the
+ * dropped outputs in forward, the gradients and recomputed inputs in
+ * backward); nets trained one after another share one pair of panels
+ * (fd_mlp_reserve_group). Forward, backward and infer allocate nothing. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math") /* vector blends for the keep selects */
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,23 +32,23 @@
 #include "nn/init.h"
 #include "nn/mlp.h"
 
+#define FD_INLINE static inline __attribute__((always_inline))
+
 #define PAD 16 /* floats per 64 bytes */
 
 struct layer {
 	int in, out, bias, bn, act;
-	float rate;
+	float rate, kscale;           /* dropout rate, 1/(1 - rate) */
 	int drop_in, drop_out;        /* dropout before / after this layer */
 	/* parameters and gradients (in the block) */
 	float *W, *b, *gamma, *beta;
 	float *dW, *db, *dgamma, *dbeta;
 	float *rmean, *rvar;          /* running statistics */
 	float *bmean, *binv, *bscr;   /* batch mean, 1/sqrt(var+eps), 2w scratch */
-	/* training caches (in the workspace) */
-	float *xd, *mask_in;          /* dropped input and its mask (drop_in) */
-	float *h;                     /* xhat (bn) */
-	float *a;                     /* activation */
-	float *y, *mask_out;          /* dropped output and its mask (drop_out) */
-	const float *x;               /* input of the dense product, last forward */
+	/* training caches (in the workspace), cap x width each */
+	float *c;                     /* xhat (bn) or activation a; NULL when not needed */
+	float *y;                     /* last layer: the output when c cannot be it */
+	unsigned char *kin, *kout;    /* dropout keep bytes (drop_in: in wide, drop_out: out) */
 };
 
 struct fd_mlp {
@@ -56,8 +66,12 @@ struct fd_mlp {
 	size_t block_n;
 	float *grad0;                 /* start of the gradient section */
 	size_t pfloats;               /* floats of one section (padded) */
-	float *ws;
-	float *s1, *s2;               /* backward panels, cap x maxdim each */
+	float *ws;                    /* caches, owned */
+	float *pan_own;               /* panels this net allocated (shared with its group) */
+	size_t pan_own_n;             /* floats of each panel in pan_own */
+	float *p1, *p2;               /* the two panels in use (own or a group's) */
+	size_t pan_n;                 /* floats of each panel in use */
+	const float *X;               /* input of the last forward */
 	int cap, nlast;
 };
 
@@ -121,6 +135,7 @@ void fd_mlp_free(struct fd_mlp *m)
 		return;
 	a = alloc_of(m);
 	fd_free(a, m->ws);
+	fd_free(a, m->pan_own);
 	fd_free(a, m->block);
 	fd_free(a, m->bufs);
 	fd_free(a, m->params);
@@ -225,6 +240,7 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 		L->bias = !L->bn && s->bias;
 		L->act = s->act;
 		L->rate = s->dropout;
+		L->kscale = (float)(1.0 / (1.0 - (double)s->dropout)); /* as fd_dropout_mask */
 		L->drop_in = s->dropout > 0.0f && cfg->drop_before;
 		L->drop_out = s->dropout > 0.0f && !cfg->drop_before;
 		if (w > m->maxdim)
@@ -302,39 +318,58 @@ void fd_mlp_set_threads(struct fd_mlp *m, int nthreads)
 	m->nthreads = nthreads > 0 ? nthreads : 1;
 }
 
-int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err)
+/* Which caches layer i keeps (see the top of the file). */
+static int keeps_c(const struct fd_mlp *m, int i)
 {
-	size_t need = 0, off = 0, nn;
+	const struct layer *L = &m->L[i];
+
+	return L->bn || L->act != FD_ACT_LINEAR || i < m->nlayers - 1 || !L->drop_out;
+}
+
+static int keeps_y(const struct fd_mlp *m, int i)
+{
+	const struct layer *L = &m->L[i];
+
+	return i == m->nlayers - 1 && (L->drop_out || L->bn);
+}
+
+/* caches of one net for n rows, in floats (keep bytes rounded up) */
+static size_t cache_floats(const struct fd_mlp *m, size_t n)
+{
+	size_t need = 0;
+
+	for (int i = 0; i < m->nlayers; i++) {
+		const struct layer *L = &m->L[i];
+		if (keeps_c(m, i))
+			need += padn(n * L->out);
+		if (keeps_y(m, i))
+			need += padn(n * L->out);
+		if (L->drop_in)
+			need += padn((n * L->in + 3) / 4);
+		if (L->drop_out)
+			need += padn((n * L->out + 3) / 4);
+	}
+	return need;
+}
+
+static int reserve_caches(struct fd_mlp *m, int n, struct fd_err *err)
+{
+	size_t need, off = 0, nn = (size_t)n;
 	float *ws;
-	int i;
+	double est = 0;
 
 	if (n < 1)
 		return fd_err_set(err, FDEN_E_INVALID, "mlp: reserve for %d rows", n);
 	if (n <= m->cap)
 		return FDEN_OK;
-	nn = (size_t)n;
-	{
-		/* size in double first: sums of n x width products may overflow */
-		double est = 2.0 * n * m->maxdim;
-		for (i = 0; i < m->nlayers; i++)
-			est += 5.0 * n * ((double)m->L[i].in + m->L[i].out) + 8 * PAD;
-		if (est * sizeof(float) > (double)(SIZE_MAX / 2))
-			return fd_err_set(err, FDEN_E_OVERFLOW, "mlp: a %d-row workspace "
-					  "overflows size_t", n);
-	}
-	for (i = 0; i < m->nlayers; i++) {
-		const struct layer *L = &m->L[i];
-		size_t xin = nn * L->in, xout = nn * L->out;
-		if (L->drop_in)
-			need += 2 * padn(xin);
-		if (L->bn)
-			need += padn(xout);
-		need += padn(xout);
-		if (L->drop_out)
-			need += 2 * padn(xout);
-	}
-	need += 2 * padn(nn * m->maxdim); /* backward panels */
-	ws = fd_malloc(alloc_of(m), need * sizeof(float));
+	/* size in double first: sums of n x width products may overflow */
+	for (int i = 0; i < m->nlayers; i++)
+		est += 4.0 * n * ((double)m->L[i].in + m->L[i].out) + 8 * PAD;
+	est += 2.0 * n * m->maxdim + 2 * PAD;
+	if (est * sizeof(float) > (double)(SIZE_MAX / 2))
+		return fd_err_set(err, FDEN_E_OVERFLOW, "mlp: a %d-row workspace overflows size_t", n);
+	need = cache_floats(m, nn);
+	ws = fd_malloc(alloc_of(m), (need ? need : 1) * sizeof(float));
 	if (!ws)
 		return fd_err_set(err, FDEN_E_NOMEM, "mlp: no memory for a %d-row workspace "
 				  "(%zu floats)", n, need);
@@ -342,83 +377,336 @@ int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err)
 	m->ws = ws;
 	m->cap = n;
 	m->nlast = 0;
-#define TAKE(PTR, N) do { PTR = ws + off; off += padn(N); } while (0)
-	for (i = 0; i < m->nlayers; i++) {
+#define TAKE(PTR, T, N) do { PTR = (T *)(ws + off); off += padn(N); } while (0)
+	for (int i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
 		size_t xin = nn * L->in, xout = nn * L->out;
-		L->xd = L->mask_in = L->h = L->y = L->mask_out = NULL;
-		if (L->drop_in) {
-			TAKE(L->xd, xin);
-			TAKE(L->mask_in, xin);
-		}
-		if (L->bn)
-			TAKE(L->h, xout);
-		TAKE(L->a, xout);
-		if (L->drop_out) {
-			TAKE(L->y, xout);
-			TAKE(L->mask_out, xout);
-		}
+		L->c = L->y = NULL;
+		L->kin = L->kout = NULL;
+		if (keeps_c(m, i))
+			TAKE(L->c, float, xout);
+		if (keeps_y(m, i))
+			TAKE(L->y, float, xout);
+		if (L->drop_in)
+			TAKE(L->kin, unsigned char, (xin + 3) / 4);
+		if (L->drop_out)
+			TAKE(L->kout, unsigned char, (xout + 3) / 4);
 	}
-	TAKE(m->s1, nn * m->maxdim);
-	TAKE(m->s2, nn * m->maxdim);
 #undef TAKE
 	return FDEN_OK;
+}
+
+int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, int count,
+			 struct fd_err *err)
+{
+	struct fd_mlp *own = NULL;
+	size_t need = 0;
+	int rc;
+
+	for (int k = 0; k < count; k++) {
+		if (!nets[k])
+			continue;
+		rc = reserve_caches(nets[k], rows[k], err);
+		if (rc)
+			return rc;
+		if (!own)
+			own = nets[k];
+		if ((size_t)nets[k]->cap * nets[k]->maxdim > need)
+			need = (size_t)nets[k]->cap * nets[k]->maxdim;
+	}
+	if (!own)
+		return FDEN_OK;
+	need = padn(need);
+	if (own->pan_own_n < need) {
+		float *p = fd_malloc(alloc_of(own), 2 * need * sizeof(float));
+		if (!p)
+			return fd_err_set(err, FDEN_E_NOMEM, "mlp: no memory for 2 x %zu-float panels",
+					  need);
+		fd_free(alloc_of(own), own->pan_own);
+		own->pan_own = p;
+		own->pan_own_n = need;
+	}
+	for (int k = 0; k < count; k++) {
+		struct fd_mlp *m = nets[k];
+		if (!m)
+			continue;
+		if (m != own && m->pan_own) { /* joins the group: its own panels go */
+			fd_free(alloc_of(m), m->pan_own);
+			m->pan_own = NULL;
+			m->pan_own_n = 0;
+		}
+		m->p1 = own->pan_own;
+		m->p2 = own->pan_own + own->pan_own_n;
+		m->pan_n = own->pan_own_n;
+	}
+	return FDEN_OK;
+}
+
+int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err)
+{
+	if (m->p1 && m->p1 != m->pan_own) { /* leaves a group: panels of its own */
+		m->p1 = m->p2 = NULL;
+		m->pan_n = 0;
+	}
+	return fd_mlp_reserve_group(&m, &n, 1, err);
+}
+
+FD_INLINE float keep_f(unsigned char k, float s)
+{
+	return (float)k * s; /* 0 or 1/(1 - rate): fd_dropout_mask's value, exactly */
+}
+
+/* The element-wise sweeps below are instantiated per activation and per
+ * (bias, keep) combination, so each inner loop is branch-free and
+ * vectorises: FD_SWEEP(f, act, ...) dispatches on act at run time. */
+#define FD_SWEEP(F, ACT, ...)                                                    \
+	do {                                                                     \
+		switch (ACT) {                                                   \
+		case FD_ACT_LEAKY: F(FD_ACT_LEAKY, __VA_ARGS__); break;          \
+		case FD_ACT_SIGMOID: F(FD_ACT_SIGMOID, __VA_ARGS__); break;      \
+		case FD_ACT_TANH: F(FD_ACT_TANH, __VA_ARGS__); break;            \
+		default: F(FD_ACT_LINEAR, __VA_ARGS__); break;                   \
+		}                                                                \
+	} while (0)
+
+/* x = act(x + b) in place; with keep also y = x * mask (y may be x) */
+FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const float *restrict b,
+			 const unsigned char *restrict keep, float ks, float *y, size_t rows,
+			 int cols)
+{
+	for (size_t i = 0; i < rows; i++) {
+		float *xr = x + i * cols;
+
+		for (int j = 0; j < cols; j++)
+			xr[j] = fd_act_f(act, hb ? xr[j] + b[j] : xr[j], slope); /* act(x + b) */
+		if (hk) {
+			const unsigned char *restrict kr = keep + i * cols;
+			float *yr = y + i * cols;
+			for (int j = 0; j < cols; j++)
+				yr[j] = xr[j] * keep_f(kr[j], ks);               /* y = a mask */
+		}
+	}
+}
+
+FD_INLINE void act_fwd(int act, float slope, float *x, const float *b,
+		       const unsigned char *keep, float ks, float *y, size_t rows, int cols)
+{
+	if (b && keep)
+		act_fwd_t(act, 1, 1, slope, x, b, keep, ks, y, rows, cols);
+	else if (b)
+		act_fwd_t(act, 1, 0, slope, x, b, keep, ks, y, rows, cols);
+	else if (keep)
+		act_fwd_t(act, 0, 1, slope, x, b, keep, ks, y, rows, cols);
+	else if (act != FD_ACT_LINEAR)
+		act_fwd_t(act, 0, 0, slope, x, b, keep, ks, y, rows, cols);
+}
+
+static void act_fwd_any(int act, float slope, float *x, const float *b,
+			const unsigned char *keep, float ks, float *y, size_t rows, int cols)
+{
+	FD_SWEEP(act_fwd, act, slope, x, b, keep, ks, y, rows, cols);
+}
+
+/* batch-norm layer: h = xhat in place; y = act(gamma xhat + beta) [* mask] */
+FD_INLINE void bn_fwd_t(int act, int hk, float slope, float *restrict h, int w,
+			const float *restrict mean, const float *restrict inv,
+			const float *restrict gamma, const float *restrict beta,
+			const unsigned char *restrict keep, float ks, float *restrict y, size_t rows)
+{
+	for (size_t i = 0; i < rows; i++) {
+		float *restrict hr = h + i * w, *restrict yr = y + i * w;
+		const unsigned char *restrict kr = hk ? keep + i * w : NULL;
+
+		for (int j = 0; j < w; j++) {
+			float xh = (hr[j] - mean[j]) * inv[j];                 /* xhat */
+			float a = fd_act_f(act, gamma[j] * xh + beta[j], slope); /* act(g xhat + b) */
+			hr[j] = xh;
+			yr[j] = hk ? a * keep_f(kr[j], ks) : a;                /* y = a mask */
+		}
+	}
+}
+
+FD_INLINE void bn_fwd(int act, float slope, float *h, const struct layer *L,
+		      const unsigned char *keep, float *y, size_t rows)
+{
+	if (keep)
+		bn_fwd_t(act, 1, slope, h, L->out, L->bmean, L->binv, L->gamma, L->beta, keep,
+			 L->kscale, y, rows);
+	else
+		bn_fwd_t(act, 0, slope, h, L->out, L->bmean, L->binv, L->gamma, L->beta, keep,
+			 L->kscale, y, rows);
+}
+
+static void bn_fwd_any(int act, float slope, float *h, const struct layer *L,
+		       const unsigned char *keep, float *y, size_t rows)
+{
+	FD_SWEEP(bn_fwd, act, slope, h, L, keep, y, rows);
+}
+
+/* The input layer i saw in the last forward, rebuilt into dst: the previous
+ * layer's output - a = act(gamma xhat + beta) for batch norm - times its
+ * keep mask, times layer i's input keep mask (layer 0: X times its input
+ * mask). The forward's own expressions, so the same bits. */
+FD_INLINE void rebuild_t(int act, int bn, int hko, int hki, float slope, const float *restrict src,
+			 const float *restrict gamma, const float *restrict beta,
+			 const unsigned char *restrict ko, float kso,
+			 const unsigned char *restrict ki, float ksi, float *restrict dst,
+			 size_t rows, int cols)
+{
+	for (size_t i = 0; i < rows; i++) {
+		const float *restrict sr = src + i * cols;
+		const unsigned char *restrict kor = hko ? ko + i * cols : NULL;
+		const unsigned char *restrict kir = hki ? ki + i * cols : NULL;
+		float *restrict dr = dst + i * cols;
+
+		for (int j = 0; j < cols; j++) {
+			float a = bn ? fd_act_f(act, gamma[j] * sr[j] + beta[j], slope) : sr[j];
+			if (hko)
+				a = a * keep_f(kor[j], kso); /* y = a mask */
+			if (hki)
+				a = a * keep_f(kir[j], ksi); /* xd = x mask */
+			dr[j] = a;
+		}
+	}
+}
+
+FD_INLINE void rebuild(int act, float slope, const struct layer *P, const float *src,
+		       const unsigned char *ki, float ksi, float *dst, size_t rows, int cols)
+{
+	const float *g = P ? P->gamma : NULL, *b = P ? P->beta : NULL;
+	const unsigned char *ko = P ? P->kout : NULL;
+	float kso = P ? P->kscale : 1.0f;
+
+	if (P && P->bn) {
+		if (ko && !ki)
+			rebuild_t(act, 1, 1, 0, slope, src, g, b, ko, kso, ki, ksi, dst, rows, cols);
+		else if (!ko && !ki)
+			rebuild_t(act, 1, 0, 0, slope, src, g, b, ko, kso, ki, ksi, dst, rows, cols);
+		else
+			rebuild_t(act, 1, ko != NULL, 1, slope, src, g, b, ko ? ko : ki, kso, ki, ksi,
+				  dst, rows, cols);
+	} else if (ko && !ki) {
+		rebuild_t(FD_ACT_LINEAR, 0, 1, 0, slope, src, g, b, ko, kso, ki, ksi, dst, rows, cols);
+	} else {
+		rebuild_t(FD_ACT_LINEAR, 0, ko != NULL, ki != NULL, slope, src, g, b, ko ? ko : ki,
+			  kso, ki ? ki : ko, ksi, dst, rows, cols);
+	}
+}
+
+static const float *layer_input(const struct fd_mlp *m, int i, float *dst, size_t n)
+{
+	const struct layer *L = &m->L[i], *P = i > 0 ? &m->L[i - 1] : NULL;
+	const float *src = P ? P->c : m->X;
+	int act = P && P->bn ? P->act : FD_ACT_LINEAR;
+
+	if (!L->drop_in && (!P || (!P->bn && !P->drop_out)))
+		return src; /* the cache itself */
+	FD_SWEEP(rebuild, act, m->slope, P, src, L->kin, L->kscale, dst, n, L->in);
+	return dst;
 }
 
 const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng)
 {
 	const float *x = X;
+	size_t nn = (size_t)n;
 	int i;
 
-	if (n < 1 || n > m->cap || !X)
+	if (n < 1 || n > m->cap || !X || !m->p1 || nn * m->maxdim > m->pan_n)
 		return NULL;
 	for (i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
 		if ((L->drop_in || L->drop_out) && !rng)
 			return NULL;
 	}
+	m->X = X;
 	for (i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
-		size_t xin = (size_t)n * L->in, xout = (size_t)n * L->out;
+		int last = i == m->nlayers - 1;
+		float *H = L->c ? L->c : L->y, *nx = last ? L->y : m->p1;
 
-		if (L->drop_in) { /* xd = x * mask */
-			fd_dropout_forward(rng, L->rate, x, L->mask_in, L->xd, xin);
-			x = L->xd;
+		if (L->drop_in) { /* xd = x * mask, into the panel (x may be the panel) */
+			fd_dropout_keep(rng, L->rate, L->kin, nn * L->in);
+			x = layer_input(m, i, m->p1, nn);
 		}
-		L->x = x;
 		if (L->drop_out)
-			fd_dropout_mask(rng, L->rate, L->mask_out, xout);
+			fd_dropout_keep(rng, L->rate, L->kout, nn * L->out);
+		/* H = x W (x is no longer needed after it) */
+		fd_gemm_padded(0, 0, n, L->out, L->in, 1.0f, x, L->in, L->W, L->out, 0.0f, H,
+			       L->out, m->nthreads);
 		if (L->bn) {
-			/* h = x W; xhat, a = act(gamma xhat + beta), y = a mask */
-			fd_dense_forward_padded(x, n, L->in, L->out, L->W, NULL, FD_ACT_LINEAR, 0.0f,
-						NULL, L->h, NULL, m->nthreads);
-			fd_bn_forward_train(L->h, n, L->out, L->gamma, L->beta, m->bn_eps,
-					    m->bn_momentum, L->rmean, L->rvar, L->bmean, L->binv,
-					    L->act, m->slope, L->mask_out, L->a, L->y);
+			/* xhat in place, y = act(gamma xhat + beta) [* mask] */
+			fd_bn_stats(H, n, L->out, m->bn_eps, m->bn_momentum, L->rmean, L->rvar,
+				    L->bmean, L->binv);
+			bn_fwd_any(L->act, m->slope, H, L, L->kout, nx, nn);
+			x = nx;
 		} else {
-			/* a = act(x W + b), y = a mask */
-			fd_dense_forward_padded(x, n, L->in, L->out, L->W, L->b, L->act, m->slope,
-						L->mask_out, L->a, L->y, m->nthreads);
+			/* a = act(x W + b) in place; y = a mask */
+			act_fwd_any(L->act, m->slope, H, L->bias ? L->b : NULL, L->kout, L->kscale,
+				    L->kout ? nx : NULL, nn, L->out);
+			x = L->kout ? nx : H;
 		}
-		x = L->drop_out ? L->y : L->a;
 	}
 	m->nlast = n;
 	return x;
 }
 
+/* dz = dy [* mask] act'(a), a the cached activation (not read when linear),
+ * dz may be dy; db += colsum dz when db is not NULL */
+FD_INLINE void act_bwd_t(int act, int hk, float slope, const float *a, const float *dy,
+			 const unsigned char *restrict keep, float ks, float *dz,
+			 float *restrict db, size_t rows, int cols)
+{
+	for (size_t i = 0; i < rows; i++) {
+		const float *g = dy + i * cols, *ar = a ? a + i * cols : NULL;
+		const unsigned char *restrict kr = hk ? keep + i * cols : NULL;
+		float *d = dz + i * cols;
+
+		for (int j = 0; j < cols; j++) {
+			float v = hk ? g[j] * keep_f(kr[j], ks) : g[j];             /* dy mask */
+			d[j] = act == FD_ACT_LINEAR ? v : v * fd_act_dfy(act, ar[j], slope); /* act'(a) */
+		}
+		if (db) /* db += colsum dz */
+			for (int j = 0; j < cols; j++)
+				db[j] += d[j];
+	}
+}
+
+FD_INLINE void act_bwd(int act, float slope, const float *a, const float *dy,
+		       const unsigned char *keep, float ks, float *dz, float *db,
+		       size_t rows, int cols)
+{
+	if (keep)
+		act_bwd_t(act, 1, slope, a, dy, keep, ks, dz, db, rows, cols);
+	else
+		act_bwd_t(act, 0, slope, a, dy, keep, ks, dz, db, rows, cols);
+}
+
+static void act_bwd_any(int act, float slope, const float *a, const float *dy,
+			const unsigned char *keep, float ks, float *dz, float *db,
+			size_t rows, int cols)
+{
+	FD_SWEEP(act_bwd, act, slope, a, dy, keep, ks, dz, db, rows, cols);
+}
+
 /* set: gradients are overwritten (dW product with beta 0, the small bias and
- * BN vectors cleared first) instead of accumulated */
+ * BN vectors cleared first) instead of accumulated. The two panels take
+ * turns: the gradient g arrives in one, becomes s1 = dL/d(x W + b) in
+ * place, the layer input is rebuilt into the other, which then receives
+ * dX = s1 W^T (after dW = x^T s1 has read the input). */
 static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 {
-	float *s1 = m->s1, *s2 = m->s2;
+	float *pan[2] = { m->p1, m->p2 };
 	const float *g = dY;
-	int n = m->nlast, i;
+	size_t nn;
+	int n = m->nlast, cur = 0, i;
 
-	if (n < 1 || !dY)
+	if (n < 1 || !dY || !m->p1)
 		return;
+	nn = (size_t)n;
 	for (i = m->nlayers - 1; i >= 0; i--) {
 		struct layer *L = &m->L[i];
-		float *dst;
+		float *s1 = pan[cur], *other = pan[cur ^ 1], *dst;
+		const float *x;
 
 		/* s1 = dL/d(x W + b) */
 		if (L->bn) {
@@ -426,21 +714,26 @@ static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 				fd_vec_zero(L->dgamma, (size_t)L->out);
 				fd_vec_zero(L->dbeta, (size_t)L->out);
 			}
-			fd_bn_backward(L->h, L->a, g, L->mask_out, n, L->out, L->gamma, L->binv,
-				       L->act, m->slope, L->dgamma, L->dbeta, s1, L->bscr);
+			fd_bn_backward_x(L->c, g, L->kout, L->kscale, n, L->out, L->gamma, L->beta,
+					 L->binv, L->act, m->slope, L->dgamma, L->dbeta, s1, L->bscr);
 		} else {
 			if (set && L->bias)
 				fd_vec_zero(L->db, (size_t)L->out);
-			fd_act_backward(L->act, m->slope, L->a, g, L->mask_out, s1,
-					L->bias ? L->db : NULL, n, L->out);
+			act_bwd_any(L->act, m->slope, L->c, g, L->kout, L->kscale, s1,
+				    L->bias ? L->db : NULL, nn, L->out);
 		}
-		dst = i > 0 ? s2 : dX;
+		x = layer_input(m, i, other, nn);
+		dst = i > 0 ? other : dX;
 		/* dW (+)= x^T s1; dst = s1 W^T */
-		fd_dense_backward_ex(L->x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
+		fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
 				     NULL, dst, m->nthreads, 1);
-		if (dst && L->drop_in) /* through the input dropout */
-			fd_dropout_backward(L->mask_in, dst, dst, (size_t)n * L->in);
-		g = s2;
+		if (dst && L->drop_in) { /* through the input dropout: dx = dxd mask */
+			const unsigned char *restrict k = L->kin;
+			for (size_t j = 0; j < nn * L->in; j++)
+				dst[j] = dst[j] * keep_f(k[j], L->kscale);
+		}
+		g = other;
+		cur ^= 1;
 	}
 }
 

@@ -71,6 +71,14 @@ void fd_mlp_set_threads(struct fd_mlp *m, int nthreads);
 /* Make the training workspace hold batches of up to n rows (allocates only
  * when n grows). FDEN_OK or FDEN_E_NOMEM. */
 int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err);
+/* The same for nets that train one after another (never two forward or
+ * backward calls at once): nets[k] (NULL entries skipped) gets its caches
+ * for rows[k] rows, and all share one pair of scratch panels, owned by the
+ * first non-NULL net. Call it with the same group every time (a member
+ * reserved alone afterwards takes panels of its own); free the group
+ * together. */
+int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, int count,
+			 struct fd_err *err);
 
 /* Training-mode forward of n rows (n <= reserved). X is borrowed until the
  * next forward (kept for backward). Returns the output (n x out) inside the
