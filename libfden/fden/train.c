@@ -49,10 +49,10 @@ struct shape {
 static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
-	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat dcat dh dh2: 8 N D;
-	 * tin dtin: 8 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
+	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat (= dcat) dh dh2: 6 N D;
+	 * tin (= dtin): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
 	/* flow: fi fs dF: 3 N D */
-	return 28 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	return 22 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -104,11 +104,11 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(dfim, g.N * D);
 	TAKE(dfsm, g.N * D);
 	TAKE(cat, 2 * g.N * D);
-	TAKE(dcat, 2 * g.N * D);
+	t->dcat = t->cat; /* E_enc's dX overwrites its input (read before) */
 	TAKE(dh, 2 * g.N * D);
 	TAKE(dh2, 2 * g.N * D);
 	TAKE(tin, 4 * g.N * D);
-	TAKE(dtin, 4 * g.N * D);
+	t->dtin = t->tin; /* likewise T's */
 	TAKE(dt, 2 * g.N);
 	TAKE(perm, g.N);
 	TAKE(logp, g.nlogp);
@@ -343,9 +343,10 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 				sd = m->std_std[d];
 			}
 			t->zin[j] = (x - mn) / sd;
-			t->ztgt[j] = (mu - mn) / sd;
+			if (stoch)
+				t->ztgt[j] = (mu - mn) / sd;
 		}
-	ztgt = t->ztgt;
+	ztgt = stoch ? t->ztgt : t->zin; /* x = mu: the same values */
 
 	if (m->flow) {
 		/* D: F = flow(zs), f_ide = F[:, :di], f_sty = F[:, di:]; E = flow^-1, L_R = 0 */

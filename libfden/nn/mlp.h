@@ -90,7 +90,9 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 
 /* Backward of the last training forward: dY is n x out. Adds the parameter
  * gradients into each param's g; writes dX (n x in) when dX is not NULL.
- * May be called more than once per forward (each call adds again). */
+ * May be called more than once per forward (each call adds again). dX may
+ * be the forward's X (it is written after X's last read); X is then gone,
+ * so that backward must be the forward's last. */
 void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX);
 /* The same, but the parameter gradients are SET to this backward's values
  * (the weight products run with beta 0), so no fd_mlp_zero_grad() pass is
