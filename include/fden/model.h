@@ -67,9 +67,9 @@ enum fden_param {
 	FDEN_P_FLOW_DEPTH = 40,      /**< flow: coupling-net hidden layers (2) */
 	FDEN_P_FLOW_CLAMP = 41,      /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
 	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (default 10; paper 0) */
-	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0.3; paper 0) */
+	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0; paper 0) */
 	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
-	FDEN_P_FLOW_NLL = 45,        /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (paper 0) */
+	FDEN_P_FLOW_NLL = 45,        /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 3; paper 0) */
 };
 
 /** Disentangler kinds for FDEN_P_DISENTANGLER. */

@@ -64,9 +64,9 @@ static const struct key_info keys[FD_NKEYS + 1] = {
 	[FDEN_P_FLOW_DEPTH] = { "flow_depth", 0, 16, 1, 2, 2 },
 	[FDEN_P_FLOW_CLAMP] = { "flow_clamp", 0.01, 20, 0, 2, 2 },
 	[FDEN_P_XCORR] = { "xcorr", 0, 1e6, 0, 10, 0 },
-	[FDEN_P_STY_ADV] = { "sty_adv", 0, 1e6, 0, 0.3, 0 },
+	[FDEN_P_STY_ADV] = { "sty_adv", 0, 1e6, 0, 0, 0 },
 	[FDEN_P_LR_STAT] = { "lr_stat", 0, 1e6, 0, 1, 1 },
-	[FDEN_P_FLOW_NLL] = { "flow_nll", 0, 1e6, 0, 0, 0 },
+	[FDEN_P_FLOW_NLL] = { "flow_nll", 0, 1e6, 0, 3, 0 },
 };
 
 static int key_valid(int key)
