@@ -10,6 +10,7 @@
 #include "kernels/vec.h"
 #include "nn/act.h"
 #include "nn/batchnorm.h"
+#include "nn/dropout.h"
 
 #define FD_INLINE static inline __attribute__((always_inline))
 
@@ -136,20 +137,25 @@ void fd_bn_backward(const float *xhat, const float *a, const float *dy, const fl
  * forward's own expression, so the same bits); dh may alias dy */
 FD_INLINE void bwd_sums_x(int act, float slope, const float *restrict xhat,
 			  const float *dy, const unsigned char *restrict keep, float kscale,
-			  int n, int w, const float *restrict gamma, const float *restrict beta,
-			  float *dh, float *restrict sdz, float *restrict sdzx)
+			  unsigned char *restrict kb, int n, int w, const float *restrict gamma,
+			  const float *restrict beta, float *dh, float *restrict sdz,
+			  float *restrict sdzx)
 {
 	for (int i = 0; i < n; i++) {
 		const float *xr = xhat + (size_t)i * w;
 		const float *gr = dy + (size_t)i * w;
-		const unsigned char *kr = keep ? keep + (size_t)i * w : NULL;
+		const unsigned char *restrict kr = NULL;
 		float *dr = dh + (size_t)i * w;
 
+		if (keep) { /* this row's keep bits as bytes */
+			fd_keep_expand(keep + (size_t)i * fd_keep_stride(w), w, kb);
+			kr = kb;
+		}
 		for (int j = 0; j < w; j++) {
 			float a = fd_act_f(act, gamma[j] * xr[j] + beta[j], slope); /* act(g xhat + b) */
 			float dz = gr[j] * fd_act_dfy(act, a, slope);               /* dz = dy act'(a) */
 			if (kr)
-				dz *= kr[j] ? kscale : 0.0f;                         /* dropout keep */
+				dz *= (float)kr[j] * kscale;                         /* dropout keep */
 			dr[j] = dz;
 			sdz[j] += dz;                                                /* sum dz */
 			sdzx[j] += dz * xr[j];                                       /* sum dz xhat */
@@ -158,19 +164,19 @@ FD_INLINE void bwd_sums_x(int act, float slope, const float *restrict xhat,
 }
 
 void fd_bn_backward_x(const float *xhat, const float *dy, const unsigned char *keep,
-		      float kscale, int n, int w, const float *gamma, const float *beta,
-		      const float *inv_std, int act, float slope, float *dgamma, float *dbeta,
-		      float *dh, float *scratch)
+		      float kscale, unsigned char *kb, int n, int w, const float *gamma,
+		      const float *beta, const float *inv_std, int act, float slope,
+		      float *dgamma, float *dbeta, float *dh, float *scratch)
 {
 	float *sdz = scratch, *sdzx = scratch + w;
 	float rn = 1.0f / (float)n;
 
 	fd_vec_zero(scratch, 2 * (size_t)w);
 	switch (act) {
-	case FD_ACT_LEAKY: bwd_sums_x(FD_ACT_LEAKY, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
-	case FD_ACT_SIGMOID: bwd_sums_x(FD_ACT_SIGMOID, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
-	case FD_ACT_TANH: bwd_sums_x(FD_ACT_TANH, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
-	default: bwd_sums_x(FD_ACT_LINEAR, slope, xhat, dy, keep, kscale, n, w, gamma, beta, dh, sdz, sdzx); break;
+	case FD_ACT_LEAKY: bwd_sums_x(FD_ACT_LEAKY, slope, xhat, dy, keep, kscale, kb, n, w, gamma, beta, dh, sdz, sdzx); break;
+	case FD_ACT_SIGMOID: bwd_sums_x(FD_ACT_SIGMOID, slope, xhat, dy, keep, kscale, kb, n, w, gamma, beta, dh, sdz, sdzx); break;
+	case FD_ACT_TANH: bwd_sums_x(FD_ACT_TANH, slope, xhat, dy, keep, kscale, kb, n, w, gamma, beta, dh, sdz, sdzx); break;
+	default: bwd_sums_x(FD_ACT_LINEAR, slope, xhat, dy, keep, kscale, kb, n, w, gamma, beta, dh, sdz, sdzx); break;
 	}
 	for (int j = 0; j < w; j++) {
 		dgamma[j] += sdzx[j]; /* dgamma += sum dz xhat */

@@ -30,12 +30,13 @@ void fd_bn_backward(const float *xhat, const float *a, const float *dy, const fl
 		    float *scratch);
 
 /* The same from xhat alone (the MLP keeps one cache per layer): a =
- * act(gamma xhat + beta) is recomputed; keep (n x w bytes, may be NULL) is
- * the dropout decision, a kept element scaled by kscale = 1/(1 - rate). */
+ * act(gamma xhat + beta) is recomputed; keep (may be NULL) holds the
+ * dropout decisions as bits (fd_dropout_keep_bits, n rows of w), a kept
+ * element scaled by kscale = 1/(1 - rate); kb is a w-byte row buffer. */
 void fd_bn_backward_x(const float *xhat, const float *dy, const unsigned char *keep,
-		      float kscale, int n, int w, const float *gamma, const float *beta,
-		      const float *inv_std, int act, float slope, float *dgamma, float *dbeta,
-		      float *dh, float *scratch);
+		      float kscale, unsigned char *kb, int n, int w, const float *gamma,
+		      const float *beta, const float *inv_std, int act, float slope,
+		      float *dgamma, float *dbeta, float *dh, float *scratch);
 
 /* Evaluation: y = act(gamma (h - run_mean) / sqrt(run_var + eps) + beta).
  * y may alias h; scratch holds 2 w floats. */

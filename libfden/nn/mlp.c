@@ -6,7 +6,7 @@
  * [per-BN-layer batch mean, inv std, 2w scratch]. The training workspace
  * (fd_mlp_reserve) keeps, for up to `cap` rows, ONE float cache per layer -
  * xhat for a batch-norm layer, the activation a otherwise - plus the dropout
- * decisions as bytes; everything else backward needs (a of a batch-norm
+ * decisions as bits; everything else backward needs (a of a batch-norm
  * layer, a layer's dropped input) is recomputed from those with the
  * forward's own expressions, so the bits are the forward's. A last layer
  * that is linear, without batch norm, with dropout after it keeps only its
@@ -48,7 +48,7 @@ struct layer {
 	/* training caches (in the workspace), cap x width each */
 	float *c;                     /* xhat (bn) or activation a; NULL when not needed */
 	float *y;                     /* last layer: the output when c cannot be it */
-	unsigned char *kin, *kout;    /* dropout keep bytes (drop_in: in wide, drop_out: out) */
+	unsigned char *kin, *kout;    /* dropout keep bits (drop_in: in wide, drop_out: out) */
 };
 
 struct fd_mlp {
@@ -72,6 +72,7 @@ struct fd_mlp {
 	float *p1, *p2;               /* the two panels in use (own or a group's) */
 	size_t pan_n;                 /* floats of each panel in use */
 	const float *X;               /* input of the last forward */
+	unsigned char *kb1, *kb2;     /* maxdim-byte rows: keep bits spread to bytes */
 	int cap, nlast;
 };
 
@@ -345,11 +346,11 @@ static size_t cache_floats(const struct fd_mlp *m, size_t n)
 		if (keeps_y(m, i))
 			need += padn(n * L->out);
 		if (L->drop_in)
-			need += padn((n * L->in + 3) / 4);
+			need += padn((n * fd_keep_stride(L->in) + 3) / 4);
 		if (L->drop_out)
-			need += padn((n * L->out + 3) / 4);
+			need += padn((n * fd_keep_stride(L->out) + 3) / 4);
 	}
-	return need;
+	return need + 2 * padn(((size_t)m->maxdim + 3) / 4); /* kb1, kb2 */
 }
 
 static int reserve_caches(struct fd_mlp *m, int n, struct fd_err *err)
@@ -380,7 +381,7 @@ static int reserve_caches(struct fd_mlp *m, int n, struct fd_err *err)
 #define TAKE(PTR, T, N) do { PTR = (T *)(ws + off); off += padn(N); } while (0)
 	for (int i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
-		size_t xin = nn * L->in, xout = nn * L->out;
+		size_t xout = nn * L->out;
 		L->c = L->y = NULL;
 		L->kin = L->kout = NULL;
 		if (keeps_c(m, i))
@@ -388,10 +389,12 @@ static int reserve_caches(struct fd_mlp *m, int n, struct fd_err *err)
 		if (keeps_y(m, i))
 			TAKE(L->y, float, xout);
 		if (L->drop_in)
-			TAKE(L->kin, unsigned char, (xin + 3) / 4);
+			TAKE(L->kin, unsigned char, (nn * fd_keep_stride(L->in) + 3) / 4);
 		if (L->drop_out)
-			TAKE(L->kout, unsigned char, (xout + 3) / 4);
+			TAKE(L->kout, unsigned char, (nn * fd_keep_stride(L->out) + 3) / 4);
 	}
+	TAKE(m->kb1, unsigned char, ((size_t)m->maxdim + 3) / 4);
+	TAKE(m->kb2, unsigned char, ((size_t)m->maxdim + 3) / 4);
 #undef TAKE
 	return FDEN_OK;
 }
@@ -471,8 +474,8 @@ FD_INLINE float keep_f(unsigned char k, float s)
 
 /* x = act(x + b) in place; with keep also y = x * mask (y may be x) */
 FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const float *restrict b,
-			 const unsigned char *restrict keep, float ks, float *y, size_t rows,
-			 int cols)
+			 const unsigned char *restrict keep, float ks, unsigned char *restrict kb,
+			 float *y, size_t rows, int cols)
 {
 	for (size_t i = 0; i < rows; i++) {
 		float *xr = x + i * cols;
@@ -480,8 +483,10 @@ FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const f
 		for (int j = 0; j < cols; j++)
 			xr[j] = fd_act_f(act, hb ? xr[j] + b[j] : xr[j], slope); /* act(x + b) */
 		if (hk) {
-			const unsigned char *restrict kr = keep + i * cols;
+			const unsigned char *restrict kr = kb;
 			float *yr = y + i * cols;
+
+			fd_keep_expand(keep + i * fd_keep_stride(cols), cols, kb);
 			for (int j = 0; j < cols; j++)
 				yr[j] = xr[j] * keep_f(kr[j], ks);               /* y = a mask */
 		}
@@ -489,33 +494,39 @@ FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const f
 }
 
 FD_INLINE void act_fwd(int act, float slope, float *x, const float *b,
-		       const unsigned char *keep, float ks, float *y, size_t rows, int cols)
+		       const unsigned char *keep, float ks, unsigned char *kb, float *y,
+		       size_t rows, int cols)
 {
 	if (b && keep)
-		act_fwd_t(act, 1, 1, slope, x, b, keep, ks, y, rows, cols);
+		act_fwd_t(act, 1, 1, slope, x, b, keep, ks, kb, y, rows, cols);
 	else if (b)
-		act_fwd_t(act, 1, 0, slope, x, b, keep, ks, y, rows, cols);
+		act_fwd_t(act, 1, 0, slope, x, b, keep, ks, kb, y, rows, cols);
 	else if (keep)
-		act_fwd_t(act, 0, 1, slope, x, b, keep, ks, y, rows, cols);
+		act_fwd_t(act, 0, 1, slope, x, b, keep, ks, kb, y, rows, cols);
 	else if (act != FD_ACT_LINEAR)
-		act_fwd_t(act, 0, 0, slope, x, b, keep, ks, y, rows, cols);
+		act_fwd_t(act, 0, 0, slope, x, b, keep, ks, kb, y, rows, cols);
 }
 
 static void act_fwd_any(int act, float slope, float *x, const float *b,
-			const unsigned char *keep, float ks, float *y, size_t rows, int cols)
+			const unsigned char *keep, float ks, unsigned char *kb, float *y,
+			size_t rows, int cols)
 {
-	FD_SWEEP(act_fwd, act, slope, x, b, keep, ks, y, rows, cols);
+	FD_SWEEP(act_fwd, act, slope, x, b, keep, ks, kb, y, rows, cols);
 }
 
 /* batch-norm layer: h = xhat in place; y = act(gamma xhat + beta) [* mask] */
 FD_INLINE void bn_fwd_t(int act, int hk, float slope, float *restrict h, int w,
 			const float *restrict mean, const float *restrict inv,
 			const float *restrict gamma, const float *restrict beta,
-			const unsigned char *restrict keep, float ks, float *restrict y, size_t rows)
+			const unsigned char *restrict keep, float ks, unsigned char *restrict kb,
+			float *restrict y, size_t rows)
 {
 	for (size_t i = 0; i < rows; i++) {
 		float *restrict hr = h + i * w, *restrict yr = y + i * w;
-		const unsigned char *restrict kr = hk ? keep + i * w : NULL;
+		const unsigned char *restrict kr = kb;
+
+		if (hk)
+			fd_keep_expand(keep + i * fd_keep_stride(w), w, kb);
 
 		for (int j = 0; j < w; j++) {
 			float xh = (hr[j] - mean[j]) * inv[j];                 /* xhat */
@@ -527,20 +538,20 @@ FD_INLINE void bn_fwd_t(int act, int hk, float slope, float *restrict h, int w,
 }
 
 FD_INLINE void bn_fwd(int act, float slope, float *h, const struct layer *L,
-		      const unsigned char *keep, float *y, size_t rows)
+		      const unsigned char *keep, unsigned char *kb, float *y, size_t rows)
 {
 	if (keep)
 		bn_fwd_t(act, 1, slope, h, L->out, L->bmean, L->binv, L->gamma, L->beta, keep,
-			 L->kscale, y, rows);
+			 L->kscale, kb, y, rows);
 	else
 		bn_fwd_t(act, 0, slope, h, L->out, L->bmean, L->binv, L->gamma, L->beta, keep,
-			 L->kscale, y, rows);
+			 L->kscale, kb, y, rows);
 }
 
 static void bn_fwd_any(int act, float slope, float *h, const struct layer *L,
-		       const unsigned char *keep, float *y, size_t rows)
+		       const unsigned char *keep, unsigned char *kb, float *y, size_t rows)
 {
-	FD_SWEEP(bn_fwd, act, slope, h, L, keep, y, rows);
+	FD_SWEEP(bn_fwd, act, slope, h, L, keep, kb, y, rows);
 }
 
 /* The input layer i saw in the last forward, rebuilt into dst: the previous
@@ -550,14 +561,20 @@ static void bn_fwd_any(int act, float slope, float *h, const struct layer *L,
 FD_INLINE void rebuild_t(int act, int bn, int hko, int hki, float slope, const float *restrict src,
 			 const float *restrict gamma, const float *restrict beta,
 			 const unsigned char *restrict ko, float kso,
-			 const unsigned char *restrict ki, float ksi, float *restrict dst,
-			 size_t rows, int cols)
+			 const unsigned char *restrict ki, float ksi, unsigned char *restrict kb1,
+			 unsigned char *restrict kb2, float *restrict dst, size_t rows, int cols)
 {
+	size_t st = fd_keep_stride(cols);
+
 	for (size_t i = 0; i < rows; i++) {
 		const float *restrict sr = src + i * cols;
-		const unsigned char *restrict kor = hko ? ko + i * cols : NULL;
-		const unsigned char *restrict kir = hki ? ki + i * cols : NULL;
+		const unsigned char *restrict kor = kb1, *restrict kir = kb2;
 		float *restrict dr = dst + i * cols;
+
+		if (hko)
+			fd_keep_expand(ko + i * st, cols, kb1);
+		if (hki)
+			fd_keep_expand(ki + i * st, cols, kb2);
 
 		for (int j = 0; j < cols; j++) {
 			float a = bn ? fd_act_f(act, gamma[j] * sr[j] + beta[j], slope) : sr[j];
@@ -571,7 +588,8 @@ FD_INLINE void rebuild_t(int act, int bn, int hko, int hki, float slope, const f
 }
 
 FD_INLINE void rebuild(int act, float slope, const struct layer *P, const float *src,
-		       const unsigned char *ki, float ksi, float *dst, size_t rows, int cols)
+		       const unsigned char *ki, float ksi, unsigned char *kb1, unsigned char *kb2,
+		       float *dst, size_t rows, int cols)
 {
 	const float *g = P ? P->gamma : NULL, *b = P ? P->beta : NULL;
 	const unsigned char *ko = P ? P->kout : NULL;
@@ -579,17 +597,17 @@ FD_INLINE void rebuild(int act, float slope, const struct layer *P, const float 
 
 	if (P && P->bn) {
 		if (ko && !ki)
-			rebuild_t(act, 1, 1, 0, slope, src, g, b, ko, kso, ki, ksi, dst, rows, cols);
+			rebuild_t(act, 1, 1, 0, slope, src, g, b, ko, kso, ki, ksi, kb1, kb2, dst, rows, cols);
 		else if (!ko && !ki)
-			rebuild_t(act, 1, 0, 0, slope, src, g, b, ko, kso, ki, ksi, dst, rows, cols);
+			rebuild_t(act, 1, 0, 0, slope, src, g, b, ko, kso, ki, ksi, kb1, kb2, dst, rows, cols);
 		else
 			rebuild_t(act, 1, ko != NULL, 1, slope, src, g, b, ko ? ko : ki, kso, ki, ksi,
-				  dst, rows, cols);
+				  kb1, kb2, dst, rows, cols);
 	} else if (ko && !ki) {
-		rebuild_t(FD_ACT_LINEAR, 0, 1, 0, slope, src, g, b, ko, kso, ki, ksi, dst, rows, cols);
+		rebuild_t(FD_ACT_LINEAR, 0, 1, 0, slope, src, g, b, ko, kso, ki, ksi, kb1, kb2, dst, rows, cols);
 	} else {
 		rebuild_t(FD_ACT_LINEAR, 0, ko != NULL, ki != NULL, slope, src, g, b, ko ? ko : ki,
-			  kso, ki ? ki : ko, ksi, dst, rows, cols);
+			  kso, ki ? ki : ko, ksi, kb1, kb2, dst, rows, cols);
 	}
 }
 
@@ -601,7 +619,7 @@ static const float *layer_input(const struct fd_mlp *m, int i, float *dst, size_
 
 	if (!L->drop_in && (!P || (!P->bn && !P->drop_out)))
 		return src; /* the cache itself */
-	FD_SWEEP(rebuild, act, m->slope, P, src, L->kin, L->kscale, dst, n, L->in);
+	FD_SWEEP(rebuild, act, m->slope, P, src, L->kin, L->kscale, m->kb1, m->kb2, dst, n, L->in);
 	return dst;
 }
 
@@ -625,11 +643,11 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 		float *H = L->c ? L->c : L->y, *nx = last ? L->y : m->p1;
 
 		if (L->drop_in) { /* xd = x * mask, into the panel (x may be the panel) */
-			fd_dropout_keep(rng, L->rate, L->kin, nn * L->in);
+			fd_dropout_keep_bits(rng, L->rate, L->kin, nn, L->in);
 			x = layer_input(m, i, m->p1, nn);
 		}
 		if (L->drop_out)
-			fd_dropout_keep(rng, L->rate, L->kout, nn * L->out);
+			fd_dropout_keep_bits(rng, L->rate, L->kout, nn, L->out);
 		/* H = x W (x is no longer needed after it) */
 		fd_gemm_padded(0, 0, n, L->out, L->in, 1.0f, x, L->in, L->W, L->out, 0.0f, H,
 			       L->out, m->nthreads);
@@ -637,12 +655,12 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 			/* xhat in place, y = act(gamma xhat + beta) [* mask] */
 			fd_bn_stats(H, n, L->out, m->bn_eps, m->bn_momentum, L->rmean, L->rvar,
 				    L->bmean, L->binv);
-			bn_fwd_any(L->act, m->slope, H, L, L->kout, nx, nn);
+			bn_fwd_any(L->act, m->slope, H, L, L->kout, m->kb1, nx, nn);
 			x = nx;
 		} else {
 			/* a = act(x W + b) in place; y = a mask */
 			act_fwd_any(L->act, m->slope, H, L->bias ? L->b : NULL, L->kout, L->kscale,
-				    L->kout ? nx : NULL, nn, L->out);
+				    m->kb1, L->kout ? nx : NULL, nn, L->out);
 			x = L->kout ? nx : H;
 		}
 	}
@@ -653,13 +671,16 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 /* dz = dy [* mask] act'(a), a the cached activation (not read when linear),
  * dz may be dy; db += colsum dz when db is not NULL */
 FD_INLINE void act_bwd_t(int act, int hk, float slope, const float *a, const float *dy,
-			 const unsigned char *restrict keep, float ks, float *dz,
-			 float *restrict db, size_t rows, int cols)
+			 const unsigned char *restrict keep, float ks, unsigned char *restrict kb,
+			 float *dz, float *restrict db, size_t rows, int cols)
 {
 	for (size_t i = 0; i < rows; i++) {
 		const float *g = dy + i * cols, *ar = a ? a + i * cols : NULL;
-		const unsigned char *restrict kr = hk ? keep + i * cols : NULL;
+		const unsigned char *restrict kr = kb;
 		float *d = dz + i * cols;
+
+		if (hk)
+			fd_keep_expand(keep + i * fd_keep_stride(cols), cols, kb);
 
 		for (int j = 0; j < cols; j++) {
 			float v = hk ? g[j] * keep_f(kr[j], ks) : g[j];             /* dy mask */
@@ -672,20 +693,20 @@ FD_INLINE void act_bwd_t(int act, int hk, float slope, const float *a, const flo
 }
 
 FD_INLINE void act_bwd(int act, float slope, const float *a, const float *dy,
-		       const unsigned char *keep, float ks, float *dz, float *db,
-		       size_t rows, int cols)
+		       const unsigned char *keep, float ks, unsigned char *kb, float *dz,
+		       float *db, size_t rows, int cols)
 {
 	if (keep)
-		act_bwd_t(act, 1, slope, a, dy, keep, ks, dz, db, rows, cols);
+		act_bwd_t(act, 1, slope, a, dy, keep, ks, kb, dz, db, rows, cols);
 	else
-		act_bwd_t(act, 0, slope, a, dy, keep, ks, dz, db, rows, cols);
+		act_bwd_t(act, 0, slope, a, dy, keep, ks, kb, dz, db, rows, cols);
 }
 
 static void act_bwd_any(int act, float slope, const float *a, const float *dy,
-			const unsigned char *keep, float ks, float *dz, float *db,
-			size_t rows, int cols)
+			const unsigned char *keep, float ks, unsigned char *kb, float *dz,
+			float *db, size_t rows, int cols)
 {
-	FD_SWEEP(act_bwd, act, slope, a, dy, keep, ks, dz, db, rows, cols);
+	FD_SWEEP(act_bwd, act, slope, a, dy, keep, ks, kb, dz, db, rows, cols);
 }
 
 /* set: gradients are overwritten (dW product with beta 0, the small bias and
@@ -714,12 +735,12 @@ static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 				fd_vec_zero(L->dgamma, (size_t)L->out);
 				fd_vec_zero(L->dbeta, (size_t)L->out);
 			}
-			fd_bn_backward_x(L->c, g, L->kout, L->kscale, n, L->out, L->gamma, L->beta,
+			fd_bn_backward_x(L->c, g, L->kout, L->kscale, m->kb1, n, L->out, L->gamma, L->beta,
 					 L->binv, L->act, m->slope, L->dgamma, L->dbeta, s1, L->bscr);
 		} else {
 			if (set && L->bias)
 				fd_vec_zero(L->db, (size_t)L->out);
-			act_bwd_any(L->act, m->slope, L->c, g, L->kout, L->kscale, s1,
+			act_bwd_any(L->act, m->slope, L->c, g, L->kout, L->kscale, m->kb1, s1,
 				    L->bias ? L->db : NULL, nn, L->out);
 		}
 		x = layer_input(m, i, other, nn);
@@ -728,9 +749,13 @@ static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 		fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
 				     NULL, dst, m->nthreads, 1);
 		if (dst && L->drop_in) { /* through the input dropout: dx = dxd mask */
-			const unsigned char *restrict k = L->kin;
-			for (size_t j = 0; j < nn * L->in; j++)
-				dst[j] = dst[j] * keep_f(k[j], L->kscale);
+			const unsigned char *restrict k = m->kb1;
+			for (size_t r = 0; r < nn; r++) {
+				float *restrict dr = dst + r * L->in;
+				fd_keep_expand(L->kin + r * fd_keep_stride(L->in), L->in, m->kb1);
+				for (int j = 0; j < L->in; j++)
+					dr[j] = dr[j] * keep_f(k[j], L->kscale);
+			}
 		}
 		g = other;
 		cur ^= 1;

@@ -2,6 +2,7 @@
  * scaled by exactly 1/(1-p), masks reproducible from the seed, evaluation
  * deterministic and equal to the expectation of training. */
 #include <check.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,42 @@ START_TEST(test_masks_from_seed)
 }
 END_TEST
 
+/* keep bits (the MLP's storage): the same decisions and rng stream as the
+ * float mask over the same rows x cols, row-aligned, and back to bytes */
+START_TEST(test_keep_bits_match_mask)
+{
+	static const int cols[] = { 1, 3, 7, 8, 13, 64, 257 };
+	static const size_t rows[] = { 1, 2, 5, 33 };
+
+	for (int c = 0; c < 7; c++)
+		for (int q = 0; q < 4; q++) {
+			size_t n = rows[q] * (size_t)cols[c], st = fd_keep_stride(cols[c]);
+			float *mask = malloc(n * sizeof *mask);
+			unsigned char *bits = malloc(rows[q] * st), *row = malloc((size_t)cols[c]);
+			struct fd_rng r1, r2;
+
+			fd_rng_seed(&r1, 11 + (uint64_t)c);
+			r2 = r1;
+			fd_dropout_mask(&r1, 0.3f, mask, n);
+			memset(bits, 0xa5, rows[q] * st); /* stale bits must not survive */
+			fd_dropout_keep_bits(&r2, 0.3f, bits, rows[q], cols[c]);
+			ck_assert_int_eq(memcmp(&r1, &r2, sizeof r1), 0); /* same stream consumed */
+			for (size_t i = 0; i < rows[q]; i++) {
+				fd_keep_expand(bits + i * st, cols[c], row);
+				for (int j = 0; j < cols[c]; j++) {
+					float mv = mask[i * cols[c] + j];
+					ck_assert_msg(row[j] == (mv != 0.0f),
+						      "cols %d row %zu col %d: bit %d, mask %g", cols[c], i,
+						      j, row[j], (double)mv);
+				}
+			}
+			free(mask);
+			free(bits);
+			free(row);
+		}
+}
+END_TEST
+
 /* E[training output] = evaluation output for a linear net without bias:
  * dropout before (x * mask) W, and after, (x W) * mask. */
 START_TEST(test_mlp_expectation_and_eval)
@@ -141,6 +178,7 @@ static Suite *dropout_suite(void)
 	tcase_add_loop_test(tc, test_keep_rate_and_scale, 0, 4);
 	tcase_add_test(tc, test_rate_zero_and_backward);
 	tcase_add_test(tc, test_masks_from_seed);
+	tcase_add_test(tc, test_keep_bits_match_mask);
 	tcase_add_loop_test(tc, test_mlp_expectation_and_eval, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
