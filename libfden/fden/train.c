@@ -49,10 +49,10 @@ struct shape {
 static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
-	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat (= dcat) dh dh2: 6 N D;
+	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat (= dcat) dh: 4 N D;
 	 * tin (= dtin): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
 	/* flow: fi fs dF: 3 N D */
-	return 22 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	return 20 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -106,7 +106,7 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(cat, 2 * g.N * D);
 	t->dcat = t->cat; /* E_enc's dX overwrites its input (read before) */
 	TAKE(dh, 2 * g.N * D);
-	TAKE(dh2, 2 * g.N * D);
+	t->dh2 = NULL; /* D_sty's input gradient is added into dh */
 	TAKE(tin, 4 * g.N * D);
 	t->dtin = t->tin; /* likewise T's */
 	TAKE(dt, 2 * g.N);
@@ -261,7 +261,6 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 		       float dlogdet)
 {
 	struct fd_train_ws *t = &m->tw;
-	size_t n2 = (size_t)N * 2 * m->dim;
 
 	if (m->flow) { /* dF = dfi ++ dfs, row by row */
 		for (int i = 0; i < N; i++) {
@@ -274,9 +273,7 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 	}
 	/* gradients set, not added: no zeroing pass before either of the two */
 	fd_mlp_backward_set(m->net[FD_NET_D_IDE], dfi, t->dh);
-	fd_mlp_backward_set(m->net[FD_NET_D_STY], dfs, t->dh2);
-	for (size_t i = 0; i < n2; i++) /* dz_dec = dh_ide + dh_sty */
-		t->dh[i] += t->dh2[i];
+	fd_mlp_backward_set_ex(m->net[FD_NET_D_STY], dfs, m->ds, t->dh, 1); /* dh += dh_sty */
 	fd_mlp_backward_set(m->net[FD_NET_D_DEC], t->dh, dz);
 }
 
@@ -421,12 +418,9 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	} else {
 		/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
 		fd_mlp_backward_set(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
-		for (size_t i = 0; i < N; i++) {
-			memcpy(t->da + i * D, t->dcat + i * 2 * D, D * sizeof *t->da);
-			memcpy(t->db + i * D, t->dcat + i * 2 * D + D, D * sizeof *t->db);
-		}
-		fd_mlp_backward_set(m->net[FD_NET_E_IDE], t->da, t->dfi);
-		fd_mlp_backward_set(m->net[FD_NET_E_STY], t->db, t->dfs);
+		/* the two column blocks of dcat, read in place (rows 2 D apart) */
+		fd_mlp_backward_set_ex(m->net[FD_NET_E_IDE], t->dcat, 2 * D, t->dfi, 0);
+		fd_mlp_backward_set_ex(m->net[FD_NET_E_STY], t->dcat + D, 2 * D, t->dfs, 0);
 	}
 
 	/* L_C: mean over all queries; gradient b / n_queries into d f_ide */

@@ -714,16 +714,21 @@ static void act_bwd_any(int act, float slope, const float *a, const float *dy,
  * turns: the gradient g arrives in one, becomes s1 = dL/d(x W + b) in
  * place, the layer input is rebuilt into the other, which then receives
  * dX = s1 W^T (after dW = x^T s1 has read the input). */
-static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
+static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int set, int add)
 {
 	float *pan[2] = { m->p1, m->p2 };
 	const float *g = dY;
 	size_t nn;
 	int n = m->nlast, cur = 0, i;
 
-	if (n < 1 || !dY || !m->p1)
+	if (n < 1 || !dY || !m->p1 || ldy < m->out)
 		return;
 	nn = (size_t)n;
+	if (ldy != m->out) { /* strided rows: gather into the first panel */
+		for (size_t r = 0; r < nn; r++)
+			memcpy(pan[0] + r * m->out, dY + r * ldy, (size_t)m->out * sizeof *dY);
+		g = pan[0];
+	}
 	for (i = m->nlayers - 1; i >= 0; i--) {
 		struct layer *L = &m->L[i];
 		float *s1 = pan[cur], *other = pan[cur ^ 1], *dst;
@@ -744,11 +749,25 @@ static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 				    L->bias ? L->db : NULL, nn, L->out);
 		}
 		x = layer_input(m, i, other, nn);
-		dst = i > 0 ? other : dX;
+		dst = i > 0 || (add && dX) ? other : dX; /* add: dX += other below */
 		/* dW (+)= x^T s1; dst = s1 W^T */
 		fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
 				     NULL, dst, m->nthreads, 1);
-		if (dst && L->drop_in) { /* through the input dropout: dx = dxd mask */
+		if (i == 0 && add && dX) { /* dX += dxd [* mask] */
+			const unsigned char *restrict k = m->kb1;
+			for (size_t r = 0; r < nn; r++) {
+				float *restrict dr = dX + r * L->in;
+				const float *restrict o = other + r * L->in;
+				if (L->drop_in) {
+					fd_keep_expand(L->kin + r * fd_keep_stride(L->in), L->in, m->kb1);
+					for (int j = 0; j < L->in; j++)
+						dr[j] += o[j] * keep_f(k[j], L->kscale);
+				} else {
+					for (int j = 0; j < L->in; j++)
+						dr[j] += o[j];
+				}
+			}
+		} else if (dst && L->drop_in) { /* through the input dropout: dx = dxd mask */
 			const unsigned char *restrict k = m->kb1;
 			for (size_t r = 0; r < nn; r++) {
 				float *restrict dr = dst + r * L->in;
@@ -764,12 +783,17 @@ static void backward(struct fd_mlp *m, const float *dY, float *dX, int set)
 
 void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
 {
-	backward(m, dY, dX, 0);
+	backward(m, dY, m->out, dX, 0, 0);
 }
 
 void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX)
 {
-	backward(m, dY, dX, 1);
+	backward(m, dY, m->out, dX, 1, 0);
+}
+
+void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx)
+{
+	backward(m, dY, ldy, dX, 1, add_dx);
 }
 
 size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n)

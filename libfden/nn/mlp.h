@@ -99,6 +99,10 @@ void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX);
  * needed before it; same bits as zero_grad + fd_mlp_backward (up to the
  * sign of exact zeros). */
 void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX);
+/* fd_mlp_backward_set with dY rows ldy floats apart (ldy >= out; a column
+ * block of a wider matrix) and, with add_dx, dX += the input gradient
+ * instead of dX = (same bits as a separate add afterwards). */
+void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx);
 
 /* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
  * ws holds fd_mlp_infer_ws(m, n) floats and is library memory (fd_malloc);

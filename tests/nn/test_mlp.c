@@ -196,6 +196,49 @@ START_TEST(test_backward_accumulates)
 }
 END_TEST
 
+/* fd_mlp_backward_set_ex: dY as a column block (ld > out) and dX += give
+ * the bits of a contiguous dY and a separate add; with input dropout too */
+START_TEST(test_backward_set_ex)
+{
+	static const struct fd_layer_spec l[2] = {
+		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY }, { 3, 1, 0, 0.3f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 2, 4, _i);
+	struct fd_mlp *m = make(&cfg, 5);
+	struct fd_rng r;
+	struct fd_err err;
+	float X[10 * 4], dY[10 * 3], wide[10 * 7], dX1[40], dX2[40], base[40], *g1[8];
+	int np = fd_mlp_nparams(m);
+
+	ck_assert_int_eq(fd_mlp_reserve(m, 10, &err), FDEN_OK);
+	fd_rng_seed(&r, 6);
+	fd_rng_fill_normal(&r, X, 40, 1.0f);
+	fd_rng_fill_normal(&r, wide, 70, 1.0f);
+	fd_rng_fill_normal(&r, base, 40, 1.0f);
+	for (int i = 0; i < 10; i++) /* dY = columns 2..4 of wide */
+		memcpy(dY + i * 3, wide + i * 7 + 2, 3 * sizeof(float));
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r));
+	fd_mlp_backward_set(m, dY, dX1);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		g1[p] = malloc(P->n * 4);
+		memcpy(g1[p], P->g, P->n * 4);
+	}
+	memcpy(dX2, base, sizeof base);
+	fd_mlp_backward_set_ex(m, wide + 2, 7, dX2, 1);
+	for (int i = 0; i < 40; i++)
+		ck_assert_float_eq(dX2[i], base[i] + dX1[i]);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		ck_assert_int_eq(memcmp(P->g, g1[p], P->n * 4), 0);
+		free(g1[p]);
+	}
+	fd_mlp_backward_set_ex(m, wide + 2, 7, dX2, 0);
+	ck_assert_int_eq(memcmp(dX2, dX1, sizeof dX1), 0);
+	fd_mlp_free(m);
+}
+END_TEST
+
 START_TEST(test_no_alloc_after_reserve)
 {
 	static const struct fd_layer_spec l[3] = {
@@ -570,6 +613,7 @@ static Suite *mlp_suite(void)
 	tcase_add_test(tc, test_fd_paper_style);
 	tcase_add_test(tc, test_fd_code_style);
 	tcase_add_test(tc, test_backward_accumulates);
+	tcase_add_loop_test(tc, test_backward_set_ex, 0, 2);
 	tcase_add_test(tc, test_no_alloc_after_reserve);
 	tcase_add_test(tc, test_nomem_cleans_up);
 	tcase_add_test(tc, test_infer_reentrant);
