@@ -277,6 +277,50 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 	fd_mlp_backward_set(m->net[FD_NET_D_DEC], t->dh, dz);
 }
 
+/* The g_m pass through an MLP D: each tensor's g_m lands in t->gsave
+ * (scratch, one tensor at a time), is combined there with g_u, still in
+ * p->g, while hot in cache, and copied back; g_u is never saved. */
+struct clip_ctx {
+	struct fden_model *m;
+	int clip;
+	double fsum, sq;
+};
+
+static void clip_hook(void *ctx, struct fd_param *p, float *gm)
+{
+	struct clip_ctx *c = ctx;
+	double sq;
+	int i = 0;
+
+	while (fd_model_d_param(c->m, i) != p) /* the tensor's ||g_u||^2 */
+		i++;
+	/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m|, and ||g||^2 */
+	c->fsum += fd_clip_combine(p->g, c->m->tw.gu2[i], gm, p->n, c->clip, &sq);
+	c->sq += sq;
+	memcpy(p->g, gm, p->n * sizeof *gm);
+}
+
+static int clip_in_place(struct fden_model *m)
+{
+	if (m->flow)
+		return 0;
+	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
+		if (fd_mlp_hook_ws(m->net[k]) > m->tw.gsave_n)
+			return 0;
+	return 1;
+}
+
+static void backward_d_clip(struct fden_model *m, float *dz, struct clip_ctx *c)
+{
+	struct fd_train_ws *t = &m->tw;
+	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
+	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
+
+	fd_mlp_backward_hook(di, t->dfim, fd_mlp_out(di), t->dh, 0, t->gsave, clip_hook, c);
+	fd_mlp_backward_hook(ds, t->dfsm, fd_mlp_out(ds), t->dh, 1, t->gsave, clip_hook, c);
+	fd_mlp_backward_hook(dd, t->dh, fd_mlp_out(dd), dz, 0, t->gsave, clip_hook, c);
+}
+
 static void zero_grad_d(struct fden_model *m)
 {
 	if (m->flow)
@@ -488,17 +532,27 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 
 	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
 	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet);
+	int inplace = clip_in_place(m); /* MLP D: g_m combined tensor by tensor */
 	off = 0;
-	for (int i = 0; i < fd_model_d_nparams(m); i++) { /* save g_u, ||g_u||^2 on the way */
+	for (int i = 0; i < fd_model_d_nparams(m); i++) { /* ||g_u||^2; g_u saved unless in place */
 		struct fd_param *p = fd_model_d_param(m, i);
-		t->gu2[i] = fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
+		t->gu2[i] = inplace ? fd_vec_sumsq(p->g, p->n) :
+				      fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
 		off += p->n;
 	}
-	if (m->flow)
-		zero_grad_d(m);
-	backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f);
+	if (inplace) {
+		struct clip_ctx cc = { m, clip, 0.0, 0.0 };
+		int ntens = fd_model_d_nparams(m);
+		backward_d_clip(m, dz ? t->db : NULL, &cc);
+		gn2[FD_NET_D_DEC] += cc.sq;
+		clip_sum = cc.fsum / (ntens > 0 ? ntens : 1);
+	} else {
+		if (m->flow)
+			zero_grad_d(m);
+		backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f);
+	}
 	off = 0;
-	{
+	if (!inplace) {
 		int ntens = fd_model_d_nparams(m);
 		for (int i = 0; i < ntens; i++) {
 			struct fd_param *p = fd_model_d_param(m, i);

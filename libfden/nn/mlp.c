@@ -43,6 +43,7 @@ struct layer {
 	/* parameters and gradients (in the block) */
 	float *W, *b, *gamma, *beta;
 	float *dW, *db, *dgamma, *dbeta;
+	int pw;                       /* index of W's fd_param; b or gamma, beta follow */
 	float *rmean, *rvar;          /* running statistics */
 	float *bmean, *binv, *bscr;   /* batch mean, 1/sqrt(var+eps), 2w scratch */
 	/* training caches (in the workspace), cap x width each */
@@ -264,6 +265,7 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 				goto toolong;                                 \
 		} while (0)
 
+		L->pw = np;
 		ADD_PARAM(L->W, L->dW, (size_t)in * (size_t)w, "w");
 		fd_init_weights(init_rng, cfg->init, cfg->init_sigma, L->W, in, w);
 		if (L->bias)
@@ -714,7 +716,14 @@ static void act_bwd_any(int act, float slope, const float *a, const float *dy,
  * turns: the gradient g arrives in one, becomes s1 = dL/d(x W + b) in
  * place, the layer input is rebuilt into the other, which then receives
  * dX = s1 W^T (after dW = x^T s1 has read the input). */
-static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int set, int add)
+struct hook {
+	void (*fn)(void *ctx, struct fd_param *p, float *g);
+	void *ctx;
+	float *tmp;
+};
+
+static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int set, int add,
+		     const struct hook *hk)
 {
 	float *pan[2] = { m->p1, m->p2 };
 	const float *g = dY;
@@ -733,26 +742,42 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int 
 		struct layer *L = &m->L[i];
 		float *s1 = pan[cur], *other = pan[cur ^ 1], *dst;
 		const float *x;
+		/* where this layer's gradients go: the params, or the hook's scratch */
+		float *gW = L->dW, *gv1 = L->bn ? L->dgamma : L->db, *gv2 = L->dbeta;
 
+		if (hk) {
+			gW = hk->tmp;
+			gv1 = gW + padn((size_t)L->in * L->out);
+			gv2 = gv1 + padn((size_t)L->out);
+		}
 		/* s1 = dL/d(x W + b) */
 		if (L->bn) {
 			if (set) {
-				fd_vec_zero(L->dgamma, (size_t)L->out);
-				fd_vec_zero(L->dbeta, (size_t)L->out);
+				fd_vec_zero(gv1, (size_t)L->out);
+				fd_vec_zero(gv2, (size_t)L->out);
 			}
 			fd_bn_backward_x(L->c, g, L->kout, L->kscale, m->kb1, n, L->out, L->gamma, L->beta,
-					 L->binv, L->act, m->slope, L->dgamma, L->dbeta, s1, L->bscr);
+					 L->binv, L->act, m->slope, gv1, gv2, s1, L->bscr);
 		} else {
 			if (set && L->bias)
-				fd_vec_zero(L->db, (size_t)L->out);
+				fd_vec_zero(gv1, (size_t)L->out);
 			act_bwd_any(L->act, m->slope, L->c, g, L->kout, L->kscale, m->kb1, s1,
-				    L->bias ? L->db : NULL, nn, L->out);
+				    L->bias ? gv1 : NULL, nn, L->out);
 		}
 		x = layer_input(m, i, other, nn);
 		dst = i > 0 || (add && dX) ? other : dX; /* add: dX += other below */
 		/* dW (+)= x^T s1; dst = s1 W^T */
-		fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, L->dW,
+		fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, gW,
 				     NULL, dst, m->nthreads, 1);
+		if (hk) { /* this layer's gradients are complete */
+			hk->fn(hk->ctx, &m->params[L->pw], gW);
+			if (L->bn) {
+				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1);
+				hk->fn(hk->ctx, &m->params[L->pw + 2], gv2);
+			} else if (L->bias) {
+				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1);
+			}
+		}
 		if (i == 0 && add && dX) { /* dX += dxd [* mask] */
 			const unsigned char *restrict k = m->kb1;
 			for (size_t r = 0; r < nn; r++) {
@@ -783,17 +808,38 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int 
 
 void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
 {
-	backward(m, dY, m->out, dX, 0, 0);
+	backward(m, dY, m->out, dX, 0, 0, NULL);
 }
 
 void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX)
 {
-	backward(m, dY, m->out, dX, 1, 0);
+	backward(m, dY, m->out, dX, 1, 0, NULL);
 }
 
 void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx)
 {
-	backward(m, dY, ldy, dX, 1, add_dx);
+	backward(m, dY, ldy, dX, 1, add_dx, NULL);
+}
+
+void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
+			  float *tmp, void (*fn)(void *ctx, struct fd_param *p, float *g),
+			  void *ctx)
+{
+	struct hook hk = { fn, ctx, tmp };
+
+	backward(m, dY, ldy, dX, 1, add_dx, &hk);
+}
+
+size_t fd_mlp_hook_ws(const struct fd_mlp *m)
+{
+	size_t w = 0;
+
+	for (int i = 0; i < m->nlayers; i++) {
+		size_t k = padn((size_t)m->L[i].in * m->L[i].out) + 2 * padn((size_t)m->L[i].out);
+		if (k > w)
+			w = k;
+	}
+	return w;
 }
 
 size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n)

@@ -103,6 +103,15 @@ void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX);
  * block of a wider matrix) and, with add_dx, dX += the input gradient
  * instead of dX = (same bits as a separate add afterwards). */
 void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx);
+/* fd_mlp_backward_set_ex, but each parameter tensor's gradient is written
+ * into tmp (fd_mlp_hook_ws(m) floats, library memory) instead of its g, and
+ * fn(ctx, p, tmp) is called as soon as it is complete (last layer first;
+ * W, then b or gamma and beta): the caller combines it with p->g while it is
+ * hot in cache (fden/train.c: the clipped MINE gradient, no saved copy). */
+void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
+			  float *tmp, void (*fn)(void *ctx, struct fd_param *p, float *g),
+			  void *ctx);
+size_t fd_mlp_hook_ws(const struct fd_mlp *m);
 
 /* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
  * ws holds fd_mlp_infer_ws(m, n) floats and is library memory (fd_malloc);
