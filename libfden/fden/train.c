@@ -49,10 +49,10 @@ struct shape {
 static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
-	/* zin ztgt dzt da db dfi dfs dfim dfsm: 9 N D; cat (= dcat) dh: 4 N D;
+	/* zin ztgt dzt da db dfi (= dfim) dfs (= dfsm): 7 N D; cat (= dcat) dh: 4 N D;
 	 * tin (= dtin): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
 	/* flow: fi fs dF: 3 N D */
-	return 20 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	return 18 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -101,8 +101,8 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(db, g.N * D);
 	TAKE(dfi, g.N * D);
 	TAKE(dfs, g.N * D);
-	TAKE(dfim, g.N * D);
-	TAKE(dfsm, g.N * D);
+	t->dfim = t->dfi; /* the g_m inputs are made after the g_u pass */
+	t->dfsm = t->dfs;
 	TAKE(cat, 2 * g.N * D);
 	t->dcat = t->cat; /* E_enc's dX overwrites its input (read before) */
 	TAKE(dh, 2 * g.N * D);
@@ -440,22 +440,6 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	/* T descends -g L_M: dt = -g dL_M/dt */
 	fd_mine_grad(T + N, (int)N, log_denom, (float)-gamma, t->dt, t->dt + N);
 	fd_mlp_backward_set(m->net[FD_NET_STAT], t->dt, t->dtin);
-	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df */
-	for (size_t i = 0; i < N; i++) {
-		const float *j0 = t->dtin + i * W, *m0 = t->dtin + (N + i) * W;
-		float *gi = t->dfim + i * DI, *gs = t->dfsm + i * DS;
-		for (int d = 0; d < DI; d++)
-			gi[d] = (float)(-lambda * ((double)j0[d] + m0[d]));
-		for (int d = 0; d < DS; d++)
-			gs[d] = (float)(-lambda * j0[DI + d]);
-	}
-	for (size_t i = 0; i < N; i++) {
-		const float *m0 = t->dtin + (N + i) * W + DI;
-		float *gs = t->dfsm + (size_t)t->perm[i] * DS;
-		for (int d = 0; d < DS; d++)
-			gs[d] += (float)(-lambda * m0[d]);
-	}
-
 	if (m->flow) {
 		memset(t->dfi, 0, N * DI * sizeof *t->dfi);
 		memset(t->dfs, 0, N * DS * sizeof *t->dfs);
@@ -540,6 +524,23 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 				      fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
 		off += p->n;
 	}
+	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df, from T's input
+	 * gradient (still in tin); dfim/dfsm share dfi/dfs, dead after g_u */
+	for (size_t i = 0; i < N; i++) {
+		const float *j0 = t->dtin + i * W, *m0 = t->dtin + (N + i) * W;
+		float *gi = t->dfim + i * DI, *gs = t->dfsm + i * DS;
+		for (int d = 0; d < DI; d++)
+			gi[d] = (float)(-lambda * ((double)j0[d] + m0[d]));
+		for (int d = 0; d < DS; d++)
+			gs[d] = (float)(-lambda * j0[DI + d]);
+	}
+	for (size_t i = 0; i < N; i++) {
+		const float *m0 = t->dtin + (N + i) * W + DI;
+		float *gs = t->dfsm + (size_t)t->perm[i] * DS;
+		for (int d = 0; d < DS; d++)
+			gs[d] += (float)(-lambda * m0[d]);
+	}
+
 	if (inplace) {
 		struct clip_ctx cc = { m, clip, 0.0, 0.0 };
 		int ntens = fd_model_d_nparams(m);

@@ -642,11 +642,12 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 	for (i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
 		int last = i == m->nlayers - 1;
-		float *H = L->c ? L->c : L->y, *nx = last ? L->y : m->p1;
+		/* the second panel: backward's first one stays short (fewer resident pages) */
+		float *H = L->c ? L->c : L->y, *nx = last ? L->y : m->p2;
 
 		if (L->drop_in) { /* xd = x * mask, into the panel (x may be the panel) */
 			fd_dropout_keep_bits(rng, L->rate, L->kin, nn, L->in);
-			x = layer_input(m, i, m->p1, nn);
+			x = layer_input(m, i, m->p2, nn);
 		}
 		if (L->drop_out)
 			fd_dropout_keep_bits(rng, L->rate, L->kout, nn, L->out);
