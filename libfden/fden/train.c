@@ -400,19 +400,15 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		fs = t->fs;
 		memset(t->dzt, 0, N * D * sizeof *t->dzt);
 	} else {
-		const float *h, *A, *B, *zt;
+		const float *h, *zt;
 
 		/* D: h = D_dec(zs); f_ide = D_ide(h); f_sty = D_sty(h) */
 		h = fd_mlp_forward(m->net[FD_NET_D_DEC], t->zin, (int)N, &m->rng);
 		fi = fd_mlp_forward(m->net[FD_NET_D_IDE], h, (int)N, &m->rng);
 		fs = fd_mlp_forward(m->net[FD_NET_D_STY], h, (int)N, &m->rng);
 		/* E: z~ = E_enc(E_ide(f_ide) ++ E_sty(f_sty)) */
-		A = fd_mlp_forward(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng);
-		B = fd_mlp_forward(m->net[FD_NET_E_STY], fs, (int)N, &m->rng);
-		for (size_t i = 0; i < N; i++) {
-			memcpy(t->cat + i * 2 * D, A + i * D, D * sizeof *A);
-			memcpy(t->cat + i * 2 * D + D, B + i * D, D * sizeof *B);
-		}
+		fd_mlp_forward_to(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng, t->cat, 2 * D);
+		fd_mlp_forward_to(m->net[FD_NET_E_STY], fs, (int)N, &m->rng, t->cat + D, 2 * D);
 		zt = fd_mlp_forward(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng);
 		/* L_R = (1/N) sum ||zs - z~||^2; dz~ = a 2 (z~ - zs) / N */
 		for (size_t j = 0; j < N * D; j++) {

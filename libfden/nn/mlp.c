@@ -477,16 +477,16 @@ FD_INLINE float keep_f(unsigned char k, float s)
 /* x = act(x + b) in place; with keep also y = x * mask (y may be x) */
 FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const float *restrict b,
 			 const unsigned char *restrict keep, float ks, unsigned char *restrict kb,
-			 float *y, size_t rows, int cols)
+			 float *y, size_t rows, int cols, size_t ld)
 {
 	for (size_t i = 0; i < rows; i++) {
-		float *xr = x + i * cols;
+		float *xr = x + i * ld;
 
 		for (int j = 0; j < cols; j++)
 			xr[j] = fd_act_f(act, hb ? xr[j] + b[j] : xr[j], slope); /* act(x + b) */
 		if (hk) {
 			const unsigned char *restrict kr = kb;
-			float *yr = y + i * cols;
+			float *yr = y + i * ld;
 
 			fd_keep_expand(keep + i * fd_keep_stride(cols), cols, kb);
 			for (int j = 0; j < cols; j++)
@@ -495,25 +495,26 @@ FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const f
 	}
 }
 
+/* x and y rows ld floats apart */
 FD_INLINE void act_fwd(int act, float slope, float *x, const float *b,
 		       const unsigned char *keep, float ks, unsigned char *kb, float *y,
-		       size_t rows, int cols)
+		       size_t rows, int cols, size_t ld)
 {
 	if (b && keep)
-		act_fwd_t(act, 1, 1, slope, x, b, keep, ks, kb, y, rows, cols);
+		act_fwd_t(act, 1, 1, slope, x, b, keep, ks, kb, y, rows, cols, ld);
 	else if (b)
-		act_fwd_t(act, 1, 0, slope, x, b, keep, ks, kb, y, rows, cols);
+		act_fwd_t(act, 1, 0, slope, x, b, keep, ks, kb, y, rows, cols, ld);
 	else if (keep)
-		act_fwd_t(act, 0, 1, slope, x, b, keep, ks, kb, y, rows, cols);
+		act_fwd_t(act, 0, 1, slope, x, b, keep, ks, kb, y, rows, cols, ld);
 	else if (act != FD_ACT_LINEAR)
-		act_fwd_t(act, 0, 0, slope, x, b, keep, ks, kb, y, rows, cols);
+		act_fwd_t(act, 0, 0, slope, x, b, keep, ks, kb, y, rows, cols, ld);
 }
 
 static void act_fwd_any(int act, float slope, float *x, const float *b,
 			const unsigned char *keep, float ks, unsigned char *kb, float *y,
-			size_t rows, int cols)
+			size_t rows, int cols, size_t ld)
 {
-	FD_SWEEP(act_fwd, act, slope, x, b, keep, ks, kb, y, rows, cols);
+	FD_SWEEP(act_fwd, act, slope, x, b, keep, ks, kb, y, rows, cols, ld);
 }
 
 /* batch-norm layer: h = xhat in place; y = act(gamma xhat + beta) [* mask] */
@@ -625,7 +626,10 @@ static const float *layer_input(const struct fd_mlp *m, int i, float *dst, size_
 	return dst;
 }
 
-const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng)
+/* Y: the last layer writes its output there (rows ldy apart) when it keeps
+ * no cache of its own, else it is copied there; NULL: the workspace */
+static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
+			    float *Y, int ldy)
 {
 	const float *x = X;
 	size_t nn = (size_t)n;
@@ -641,9 +645,10 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 	m->X = X;
 	for (i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
-		int last = i == m->nlayers - 1;
+		int last = i == m->nlayers - 1, direct = last && Y && !L->c;
+		size_t ld = direct ? (size_t)ldy : (size_t)L->out;
 		/* the second panel: backward's first one stays short (fewer resident pages) */
-		float *H = L->c ? L->c : L->y, *nx = last ? L->y : m->p2;
+		float *H = direct ? Y : L->c ? L->c : L->y, *nx = direct ? Y : last ? L->y : m->p2;
 
 		if (L->drop_in) { /* xd = x * mask, into the panel (x may be the panel) */
 			fd_dropout_keep_bits(rng, L->rate, L->kin, nn, L->in);
@@ -653,7 +658,7 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 			fd_dropout_keep_bits(rng, L->rate, L->kout, nn, L->out);
 		/* H = x W (x is no longer needed after it) */
 		fd_gemm_padded(0, 0, n, L->out, L->in, 1.0f, x, L->in, L->W, L->out, 0.0f, H,
-			       L->out, m->nthreads);
+			       (int)ld, m->nthreads);
 		if (L->bn) {
 			/* xhat in place, y = act(gamma xhat + beta) [* mask] */
 			fd_bn_stats(H, n, L->out, m->bn_eps, m->bn_momentum, L->rmean, L->rvar,
@@ -663,12 +668,30 @@ const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 		} else {
 			/* a = act(x W + b) in place; y = a mask */
 			act_fwd_any(L->act, m->slope, H, L->bias ? L->b : NULL, L->kout, L->kscale,
-				    m->kb1, L->kout ? nx : NULL, nn, L->out);
+				    m->kb1, L->kout ? nx : NULL, nn, L->out, ld);
 			x = L->kout ? nx : H;
 		}
 	}
 	m->nlast = n;
+	if (Y && x != Y) { /* the output lives in a cache: copy it out */
+		for (size_t r = 0; r < nn; r++)
+			memcpy(Y + r * (size_t)ldy, x + r * (size_t)m->out, (size_t)m->out * sizeof *x);
+		x = Y;
+	}
 	return x;
+}
+
+const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng)
+{
+	return forward(m, X, n, rng, NULL, 0);
+}
+
+const float *fd_mlp_forward_to(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
+			       float *Y, int ldy)
+{
+	if (!Y || ldy < m->out)
+		return NULL;
+	return forward(m, X, n, rng, Y, ldy);
 }
 
 /* dz = dy [* mask] act'(a), a the cached activation (not read when linear),

@@ -87,6 +87,12 @@ int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, int count,
  * an fd_malloc block, never a caller's buffer): the products take
  * fd_gemm_padded, which reads past its operands (kernels/gemm.h). */
 const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng);
+/* The same with the output written to Y (library memory, rows ldy >= out
+ * floats apart, e.g. a column block of a wider matrix): directly when the
+ * last layer keeps no cache (linear, no batch norm, dropout after it; the
+ * net's own output buffer is then never touched), else copied. Returns Y. */
+const float *fd_mlp_forward_to(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
+			       float *Y, int ldy);
 
 /* Backward of the last training forward: dY is n x out. Adds the parameter
  * gradients into each param's g; writes dX (n x in) when dX is not NULL.

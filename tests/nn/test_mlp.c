@@ -239,6 +239,44 @@ START_TEST(test_backward_set_ex)
 }
 END_TEST
 
+/* fd_mlp_forward_to: the output written into a column block gives the bits
+ * fd_mlp_forward gives, for a last layer written in place (_i 0: linear
+ * with dropout) and one copied out of its cache (_i 1: leaky) */
+START_TEST(test_forward_to)
+{
+	const struct fd_layer_spec l[2] = {
+		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY }, { 3, 1, 0, 0.3f, _i ? FD_ACT_LEAKY : FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 2, 4, 0);
+	struct fd_mlp *m = make(&cfg, 8);
+	struct fd_rng r1, r2;
+	struct fd_err err;
+	float X[10 * 4], Y1[10 * 3], wide[10 * 7];
+	const float *y;
+
+	ck_assert_int_eq(fd_mlp_reserve(m, 10, &err), FDEN_OK);
+	fd_rng_seed(&r1, 9);
+	fd_rng_fill_normal(&r1, X, 40, 1.0f);
+	r2 = r1;
+	y = fd_mlp_forward(m, X, 10, &r1);
+	ck_assert_ptr_nonnull(y);
+	memcpy(Y1, y, sizeof Y1);
+	for (int i = 0; i < 70; i++)
+		wide[i] = -7.0f;
+	ck_assert_ptr_eq(fd_mlp_forward_to(m, X, 10, &r2, wide + 2, 7), wide + 2);
+	for (int i = 0; i < 10; i++)
+		for (int j = 0; j < 7; j++) {
+			float v = wide[i * 7 + j];
+			if (j >= 2 && j < 5)
+				ck_assert_float_eq(v, Y1[i * 3 + j - 2]);
+			else
+				ck_assert_float_eq(v, -7.0f); /* outside the block: untouched */
+		}
+	ck_assert_ptr_null(fd_mlp_forward_to(m, X, 10, &r2, wide, 2)); /* ldy < out */
+	fd_mlp_free(m);
+}
+END_TEST
+
 START_TEST(test_no_alloc_after_reserve)
 {
 	static const struct fd_layer_spec l[3] = {
@@ -614,6 +652,7 @@ static Suite *mlp_suite(void)
 	tcase_add_test(tc, test_fd_code_style);
 	tcase_add_test(tc, test_backward_accumulates);
 	tcase_add_loop_test(tc, test_backward_set_ex, 0, 2);
+	tcase_add_loop_test(tc, test_forward_to, 0, 2);
 	tcase_add_test(tc, test_no_alloc_after_reserve);
 	tcase_add_test(tc, test_nomem_cleans_up);
 	tcase_add_test(tc, test_infer_reentrant);
