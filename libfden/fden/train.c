@@ -409,7 +409,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		/* E: z~ = E_enc(E_ide(f_ide) ++ E_sty(f_sty)) */
 		fd_mlp_forward_to(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng, t->cat, 2 * D);
 		fd_mlp_forward_to(m->net[FD_NET_E_STY], fs, (int)N, &m->rng, t->cat + D, 2 * D);
-		zt = fd_mlp_forward(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng);
+		/* z~ lands in dzt, which its gradient then overwrites element by element */
+		zt = fd_mlp_forward_to(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng, t->dzt, D);
 		/* L_R = (1/N) sum ||zs - z~||^2; dz~ = a 2 (z~ - zs) / N */
 		for (size_t j = 0; j < N * D; j++) {
 			double e = (double)zt[j] - ztgt[j];
