@@ -257,9 +257,9 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 		rc = 0;
 		goto done;
 	}
-	/* a resumed run draws a fresh, still seeded, stream of episodes */
-	rc = fden_sampler_new(train_z, a->ways, a->shots, a->queries,
-			      a->seed * 0x9e3779b97f4a7c15ULL + step, &smp);
+	/* the episodes of step s come from a sampler reset with a seed made of
+	 * --seed and s: a resumed run draws what an uninterrupted one would */
+	rc = fden_sampler_new(train_z, a->ways, a->shots, a->queries, a->seed, &smp);
 	if (rc) {
 		rc = cli_fail(cmd, rc, "%zu-way %zu-shot %zu-query episodes from %zu training rows",
 			      a->ways, a->shots, a->queries, fden_dataset_size(train_z));
@@ -304,7 +304,9 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 		if (stop_signal || (a->steps && step >= a->steps) ||
 		    (budget > 0 && cli_now() - t0 >= budget))
 			break;
-		rc = fden_sampler_next(smp, a->episodes, z, lab, NULL);
+		rc = fden_sampler_reset(smp, a->seed * 0x9e3779b97f4a7c15ULL + step);
+		if (!rc)
+			rc = fden_sampler_next(smp, a->episodes, z, lab, NULL);
 		if (rc) {
 			rc = cli_fail(cmd, rc, "drawing episodes");
 			goto restore;

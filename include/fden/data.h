@@ -108,6 +108,16 @@ FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t 
 /** Free; NULL is a no-op. @since 0.1 */
 FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s);
 /**
+ * Put the sampler back in the state fden_sampler_new() left it in, seeded
+ * with `seed`: the draws that follow are those of a fresh sampler with that
+ * seed. No allocation. A training loop that resets with a seed derived from
+ * the step number draws the same episodes for a step whether or not the
+ * run was interrupted and resumed in between.
+ * @return FDEN_OK; FDEN_E_INVALID (NULL)
+ * @since 0.1
+ */
+FDEN_EXPORT FDEN_WUR int fden_sampler_reset(struct fden_sampler *s, uint64_t seed);
+/**
  * Draw n_episodes episodes in the layout of struct fden_episodes.
  * @param s the sampler (its generator advances)
  * @param n_episodes episodes to draw

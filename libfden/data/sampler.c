@@ -18,6 +18,8 @@ struct fden_sampler {
 	int32_t *class_id;              /* n_classes original labels */
 	size_t *start, *count;          /* each class's slice of rows[] */
 	size_t *rows;                   /* row indices grouped by class */
+	size_t *rows0;                  /* their first arrangement (fden_sampler_reset) */
+	size_t nrows;
 	size_t *order;                  /* a permutation of 0..n_classes-1 */
 };
 
@@ -43,6 +45,7 @@ FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s)
 	fd_free(NULL, s->start);
 	fd_free(NULL, s->count);
 	fd_free(NULL, s->rows);
+	fd_free(NULL, s->rows0);
 	fd_free(NULL, s->order);
 	fd_free(NULL, s);
 }
@@ -99,7 +102,8 @@ FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, siz
 	s->count = fd_malloc(NULL, nc * sizeof *s->count);
 	s->order = fd_malloc(NULL, nc * sizeof *s->order);
 	s->rows = fd_malloc(NULL, nr * sizeof *s->rows);
-	if (!s->class_id || !s->start || !s->count || !s->order || !s->rows)
+	s->rows0 = fd_malloc(NULL, nr * sizeof *s->rows0);
+	if (!s->class_id || !s->start || !s->count || !s->order || !s->rows || !s->rows0)
 		goto nomem;
 	nc = nr = 0;
 	for (i = 0; i < ds->n; i = j) {
@@ -116,6 +120,8 @@ FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, siz
 		nc++;
 	}
 	fd_free(NULL, lr);
+	memcpy(s->rows0, s->rows, nr * sizeof *s->rows0);
+	s->nrows = nr;
 	s->ds = ds;
 	s->ways = ways;
 	s->shots = shots;
@@ -130,6 +136,18 @@ fail:
 	fd_free(NULL, lr);
 	fden_sampler_free(s);
 	return st;
+}
+
+FDEN_EXPORT int fden_sampler_reset(struct fden_sampler *s, uint64_t seed)
+{
+	if (!s)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_reset: sampler is NULL");
+	/* the draws permute order[] and rows[] in place: undo that, then reseed */
+	for (size_t c = 0; c < s->n_classes; c++)
+		s->order[c] = c;
+	memcpy(s->rows, s->rows0, s->nrows * sizeof *s->rows);
+	fd_rng_seed(&s->rng, seed);
+	return FDEN_OK;
 }
 
 /* Swap a[k] with a uniformly chosen a[k..n). */

@@ -192,6 +192,21 @@ START_TEST(test_sampler_seeded)
 	}
 	ck_assert_int_eq(fden_sampler_next(c, E, xb, lb, NULL), 0);
 	ck_assert(memcmp(xa, xb, E * per * 2 * sizeof *xa) != 0);
+	/* reset: a (drawn from three times) draws what a fresh sampler with the
+	 * new seed draws, arrangement included */
+	{
+		struct fden_sampler *d;
+		ck_assert_int_eq(fden_sampler_new(ds, 4, 1, 2, 77, &d), 0);
+		ck_assert_int_eq(fden_sampler_reset(a, 77), FDEN_OK);
+		for (int r = 0; r < 2; r++) {
+			ck_assert_int_eq(fden_sampler_next(a, E, xa, la, ca), 0);
+			ck_assert_int_eq(fden_sampler_next(d, E, xb, lb, cb), 0);
+			ck_assert_mem_eq(xa, xb, sizeof xa);
+			ck_assert_mem_eq(ca, cb, sizeof ca);
+		}
+		fden_sampler_free(d);
+		ck_assert_int_eq(fden_sampler_reset(NULL, 1), FDEN_E_INVALID);
+	}
 	/* errors */
 	ck_assert_int_eq(fden_sampler_next(a, 0, xa, la, ca), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_sampler_next(a, 1, NULL, la, ca), FDEN_E_INVALID);

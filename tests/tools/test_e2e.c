@@ -83,6 +83,19 @@ START_TEST(pipeline)
 	ck_assert_ptr_nonnull(strstr(run_err, "resuming 'model.fden' at step 20"));
 	ck_assert_int_eq(count_lines("log.csv"), 31);
 	ck_assert_ptr_nonnull(strstr(run_err, "30 in total"));
+	/* the same 30 steps without the interruption: the same model, bit for bit */
+	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, SMALL, "--steps", "30",
+			     "--out", "straight.fden", "--quiet", NULL), 0);
+	{
+		size_t la = 0, lb = 0;
+		char *ma = read_all("model.fden", &la), *mb = read_all("straight.fden", &lb);
+		ck_assert_ptr_nonnull(ma);
+		ck_assert_ptr_nonnull(mb);
+		ck_assert_msg(la == lb && !memcmp(ma, mb, la),
+			      "20 steps + resume to 30 differs from 30 straight steps");
+		free(ma);
+		free(mb);
+	}
 	/* already there: nothing to do, still success */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, "--steps", "30", "--resume",
 			     "--out", "model.fden", NULL), 0);

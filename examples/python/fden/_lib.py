@@ -182,6 +182,7 @@ _PROTOTYPES = {
     "fden_sampler_new": (_I, [_P, _SZ, _SZ, _SZ, _U64, c_void_pp]),
     "fden_sampler_free": (None, [_P]),
     "fden_sampler_next": (_I, [_P, _SZ, c_float_p, c_int32_p, c_int32_p]),
+    "fden_sampler_reset": (_I, [_P, _U64]),
 }
 
 FDEN_E_UNSUPPORTED = -12

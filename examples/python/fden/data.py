@@ -138,5 +138,9 @@ class Sampler(Handle):
 
     __next__ = next
 
+    def reset(self, seed):
+        """Back to the state of a fresh Sampler seeded with `seed`."""
+        errors.check(_lib.fn.sampler_reset(self.ptr, int(seed)))
+
     def __iter__(self):
         return self

@@ -116,6 +116,14 @@ class TestSampler(unittest.TestCase):
         np.testing.assert_array_equal(a["z"], b["z"])
         self.assertFalse(np.array_equal(a["z"], c["z"]))
 
+    def test_reset(self):
+        x, y = tagged()
+        ds = fden.Dataset.from_arrays(x, y)
+        s = fden.Sampler(ds, 3, 1, 1, seed=1)
+        s.next(5)
+        s.reset(2)
+        np.testing.assert_array_equal(s.next(3)["z"], fden.Sampler(ds, 3, 1, 1, seed=2).next(3)["z"])
+
     def test_too_few_classes(self):
         x, y = tagged(n_classes=2)
         ds = fden.Dataset.from_arrays(x, y)
