@@ -177,6 +177,11 @@ impl<'d> Sampler<'d> {
         })?;
         Ok(b)
     }
+
+    /// Back to the state of a fresh sampler seeded with `seed`.
+    pub fn reset(&mut self, seed: u64) -> Result<()> {
+        check(unsafe { ffi::fden_sampler_reset(self.ptr.as_ptr(), seed) })
+    }
 }
 
 impl Drop for Sampler<'_> {

@@ -311,4 +311,5 @@ extern "C" {
         labels: *mut i32,
         classes: *mut i32,
     ) -> c_int;
+    pub fn fden_sampler_reset(s: *mut fden_sampler, seed: u64) -> c_int;
 }

@@ -339,6 +339,21 @@ fn pca_fit_save_load() {
 }
 
 #[test]
+fn sampler_reset_matches_fresh_sampler() {
+    let (z, y) = latents(6, 4, 9);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut a = Sampler::new(&ds, 3, 1, 1, 1).unwrap();
+    let first = a.next_batch(5).unwrap();
+    a.reset(2).unwrap();
+    let mut b = Sampler::new(&ds, 3, 1, 1, 2).unwrap();
+    let (ra, rb) = (a.next_batch(3).unwrap(), b.next_batch(3).unwrap());
+    assert_eq!(ra.z, rb.z);
+    assert_eq!(ra.classes, rb.classes);
+    a.reset(1).unwrap();
+    assert_eq!(a.next_batch(5).unwrap().z, first.z);
+}
+
+#[test]
 fn dataset_roundtrip_npy() {
     let (z, y) = latents(4, 5, 8);
     let dir = tmp("npy");
