@@ -6,6 +6,7 @@
  * per test row rather than once per episode. */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -736,6 +737,21 @@ out:
 
 /* ---- output ---- */
 
+/* One table row: the double at offset `mean` of each task and its interval
+ * at `ci` (both fractions, printed in percent). */
+static void print_row(FILE *f, const struct ev_report *r, const char *title, size_t mean,
+		      size_t ci)
+{
+	fprintf(f, "%-30s", title);
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done) {
+			const char *k = (const char *)&r->task[t];
+			fprintf(f, "  %8.2f +- %5.2f", 100 * *(const double *)(k + mean),
+				100 * *(const double *)(k + ci));
+		}
+	fputc('\n', f);
+}
+
 void ev_print(FILE *f, const struct ev_report *r)
 {
 	fprintf(f, "FDEN evaluation on unseen classes: %zu test rows, %zu classes, Dim %zu "
@@ -750,38 +766,22 @@ void ev_print(FILE *f, const struct ev_report *r)
 			fprintf(f, "  %16s", h);
 		}
 	fputc('\n', f);
-	for (int k = 0; k < EV_N_ROWS; k++) {
-		fprintf(f, "%-30s", ev_row_titles[k]);
-		for (size_t t = 0; t < r->n_tasks; t++)
-			if (r->task[t].done)
-				fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].mean[k],
-					100 * r->task[t].ci95[k]);
-		fputc('\n', f);
-	}
+	for (int k = 0; k < EV_N_ROWS; k++)
+		print_row(f, r, ev_row_titles[k], offsetof(struct ev_fewshot, mean) + k * sizeof(double),
+			  offsetof(struct ev_fewshot, ci95) + k * sizeof(double));
 	fprintf(f, "%-30s", "chance");
 	for (size_t t = 0; t < r->n_tasks; t++)
 		if (r->task[t].done)
 			fprintf(f, "  %8.2f         ", 100.0 / (double)r->task[t].ways);
 	fputc('\n', f);
-	fprintf(f, "%-30s", "identity retention (swaps)");
-	for (size_t t = 0; t < r->n_tasks; t++)
-		if (r->task[t].done)
-			fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention,
-				100 * r->task[t].retention_ci95);
-	fputc('\n', f);
+	print_row(f, r, "identity retention (swaps)", offsetof(struct ev_fewshot, retention),
+		  offsetof(struct ev_fewshot, retention_ci95));
 	if (r->n_tasks && r->task[0].done && !isnan(r->task[0].retention_host)) {
-		fprintf(f, "%-30s", "  through the host");
-		for (size_t t = 0; t < r->n_tasks; t++)
-			if (r->task[t].done)
-				fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention_host,
-					100 * r->task[t].retention_host_ci95);
-		fputc('\n', f);
-		fprintf(f, "%-30s", "  host round trip of A itself");
-		for (size_t t = 0; t < r->n_tasks; t++)
-			if (r->task[t].done)
-				fprintf(f, "  %8.2f +- %5.2f", 100 * r->task[t].retention_host_ref,
-					100 * r->task[t].retention_host_ref_ci95);
-		fputc('\n', f);
+		print_row(f, r, "  through the host", offsetof(struct ev_fewshot, retention_host),
+			  offsetof(struct ev_fewshot, retention_host_ci95));
+		print_row(f, r, "  host round trip of A itself",
+			  offsetof(struct ev_fewshot, retention_host_ref),
+			  offsetof(struct ev_fewshot, retention_host_ref_ci95));
 	}
 	for (size_t t = 0; t < r->n_tasks; t++)
 		if (!r->task[t].done)

@@ -3,24 +3,35 @@
  * that lowers L_C, and a checkpoint that restores it bit for bit. */
 #include "model_util.h"
 #include "kernels/rng.h"
+#include <stdarg.h>
 
 enum { DIM = 8, IDE = 3 };
 
-static struct fden_model *flow_model(void)
+/* A small flow model; the remaining arguments are key, value pairs ending
+ * with 0. */
+static struct fden_model *flow_model_with(int key, ...)
 {
 	struct fden_config *c = tu_small_config(DIM, FDEN_ALIGN_PROTOTYPICAL);
 	struct fden_model *m = NULL;
+	va_list ap;
 
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, IDE), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_LAYERS, 4), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 16), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 3e-3), FDEN_OK);
-	ck_assert_int_eq(fden_config_set(c, FDEN_P_XCORR, 0.5), FDEN_OK);
-	ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_ADV, 0.5), FDEN_OK);
+	va_start(ap, key);
+	for (; key; key = va_arg(ap, int))
+		ck_assert_int_eq(fden_config_set(c, key, va_arg(ap, double)), FDEN_OK);
+	va_end(ap);
 	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
 	fden_config_free(c);
 	return m;
+}
+
+static struct fden_model *flow_model(void)
+{
+	return flow_model_with(FDEN_P_XCORR, 0.5, FDEN_P_STY_ADV, 0.5, 0);
 }
 
 static double roundtrip_err(struct fden_model *m, const float *z, size_t n)
@@ -152,7 +163,8 @@ static double cov_dev(struct fden_model *m, const float *z, size_t n, double *va
  * would shrink the outputs instead (covariance towards 0). */
 START_TEST(flow_density_gaussianizes)
 {
-	struct fden_model *m = NULL;
+	struct fden_model *m = flow_model_with(FDEN_P_BETA, 0.0, FDEN_P_GAMMA, 0.0, FDEN_P_XCORR, 0.0,
+					       FDEN_P_STY_ADV, 0.0, FDEN_P_FLOW_NLL, 1.0, 0);
 	struct tu_episodes t;
 	struct fden_step_stats st = { .struct_size = sizeof st };
 	struct fd_rng r;
@@ -160,21 +172,6 @@ START_TEST(flow_density_gaussianizes)
 	const size_t n = 48;
 	int i;
 
-	{
-		struct fden_config *cfg = tu_small_config(DIM, FDEN_ALIGN_PROTOTYPICAL);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_IDE_DIM, IDE), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_FLOW_LAYERS, 4), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_FLOW_WIDTH, 16), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_LR, 3e-3), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_BETA, 0), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_GAMMA, 0), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_XCORR, 0), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_STY_ADV, 0), FDEN_OK);
-		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_FLOW_NLL, 1), FDEN_OK);
-		ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
-		fden_config_free(cfg);
-	}
 	tu_episodes_make(&t, 4, 3, 2, 2, DIM);
 	/* z: scales 0.3..3, a squared (skewed) column, correlated neighbours */
 	fd_rng_seed(&r, 99);
