@@ -49,10 +49,10 @@ struct shape {
 static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
-	/* zin ztgt dzt da db dfi (= dfim) dfs (= dfsm): 7 N D; cat (= dcat) dh: 4 N D;
+	/* zin ztgt dzt da db dfi (= dfim) dfs (= dfsm): 7 N D; cat (= dcat = dh): 2 N D;
 	 * tin (= dtin): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
 	/* flow: fi fs dF: 3 N D */
-	return 18 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	return 16 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -105,7 +105,7 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	t->dfsm = t->dfs;
 	TAKE(cat, 2 * g.N * D);
 	t->dcat = t->cat; /* E_enc's dX overwrites its input (read before) */
-	TAKE(dh, 2 * g.N * D);
+	t->dh = t->cat; /* D's backward runs after E's, when cat/dcat is dead */
 	t->dh2 = NULL; /* D_sty's input gradient is added into dh */
 	TAKE(tin, 4 * g.N * D);
 	t->dtin = t->tin; /* likewise T's */
