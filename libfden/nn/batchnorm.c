@@ -14,6 +14,29 @@
 
 #define FD_INLINE static inline __attribute__((always_inline))
 
+/* Given dh = dz and the column sums sdz = sum dz, sdzx = sum dz xhat:
+ * accumulate dgamma, dbeta and turn dh into the input gradient. */
+static void bwd_finish(const float *restrict xhat, int n, int w, const float *restrict gamma,
+		       const float *restrict inv_std, float *restrict dgamma, float *restrict dbeta,
+		       float *dh, float *restrict sdz, float *restrict sdzx)
+{
+	float rn = 1.0f / (float)n;
+
+	for (int j = 0; j < w; j++) {
+		dgamma[j] += sdzx[j]; /* dgamma += sum dz xhat */
+		dbeta[j] += sdz[j];   /* dbeta += sum dz */
+		sdz[j] *= rn;         /* mean dz */
+		sdzx[j] *= rn;        /* mean dz xhat */
+	}
+	/* dh = gamma inv_std (dz - mean dz - xhat mean(dz xhat)) */
+	for (int i = 0; i < n; i++) {
+		const float *restrict xr = xhat + (size_t)i * w;
+		float *restrict dr = dh + (size_t)i * w;
+		for (int j = 0; j < w; j++)
+			dr[j] = gamma[j] * inv_std[j] * (dr[j] - sdz[j] - xr[j] * sdzx[j]);
+	}
+}
+
 FD_INLINE void fwd_sweep(int act, float slope, float *restrict h, int n, int w,
 			 const float *restrict gamma, const float *restrict beta,
 			 const float *restrict mean, const float *restrict inv_std,
@@ -109,7 +132,6 @@ void fd_bn_backward(const float *xhat, const float *a, const float *dy, const fl
 		    float *scratch)
 {
 	float *sdz = scratch, *sdzx = scratch + w;
-	float rn = 1.0f / (float)n;
 
 	fd_vec_zero(scratch, 2 * (size_t)w);
 	switch (act) {
@@ -118,19 +140,7 @@ void fd_bn_backward(const float *xhat, const float *a, const float *dy, const fl
 	case FD_ACT_TANH: bwd_sums(FD_ACT_TANH, slope, xhat, a, dy, mask, n, w, dh, sdz, sdzx); break;
 	default: bwd_sums(FD_ACT_LINEAR, slope, xhat, a, dy, mask, n, w, dh, sdz, sdzx); break;
 	}
-	for (int j = 0; j < w; j++) {
-		dgamma[j] += sdzx[j]; /* dgamma += sum dz xhat */
-		dbeta[j] += sdz[j];   /* dbeta += sum dz */
-		sdz[j] *= rn;         /* mean dz */
-		sdzx[j] *= rn;        /* mean dz xhat */
-	}
-	/* dh = gamma inv_std (dz - mean dz - xhat mean(dz xhat)) */
-	for (int i = 0; i < n; i++) {
-		const float *restrict xr = xhat + (size_t)i * w;
-		float *restrict dr = dh + (size_t)i * w;
-		for (int j = 0; j < w; j++)
-			dr[j] = gamma[j] * inv_std[j] * (dr[j] - sdz[j] - xr[j] * sdzx[j]);
-	}
+	bwd_finish(xhat, n, w, gamma, inv_std, dgamma, dbeta, dh, sdz, sdzx);
 }
 
 /* dz = dy act'(a) [* keep], a = act(gamma xhat + beta) recomputed (the
@@ -169,7 +179,6 @@ void fd_bn_backward_x(const float *xhat, const float *dy, const unsigned char *k
 		      float *dgamma, float *dbeta, float *dh, float *scratch)
 {
 	float *sdz = scratch, *sdzx = scratch + w;
-	float rn = 1.0f / (float)n;
 
 	fd_vec_zero(scratch, 2 * (size_t)w);
 	switch (act) {
@@ -178,19 +187,7 @@ void fd_bn_backward_x(const float *xhat, const float *dy, const unsigned char *k
 	case FD_ACT_TANH: bwd_sums_x(FD_ACT_TANH, slope, xhat, dy, keep, kscale, kb, n, w, gamma, beta, dh, sdz, sdzx); break;
 	default: bwd_sums_x(FD_ACT_LINEAR, slope, xhat, dy, keep, kscale, kb, n, w, gamma, beta, dh, sdz, sdzx); break;
 	}
-	for (int j = 0; j < w; j++) {
-		dgamma[j] += sdzx[j]; /* dgamma += sum dz xhat */
-		dbeta[j] += sdz[j];   /* dbeta += sum dz */
-		sdz[j] *= rn;         /* mean dz */
-		sdzx[j] *= rn;        /* mean dz xhat */
-	}
-	/* dh = gamma inv_std (dz - mean dz - xhat mean(dz xhat)) */
-	for (int i = 0; i < n; i++) {
-		const float *restrict xr = xhat + (size_t)i * w;
-		float *restrict dr = dh + (size_t)i * w;
-		for (int j = 0; j < w; j++)
-			dr[j] = gamma[j] * inv_std[j] * (dr[j] - sdz[j] - xr[j] * sdzx[j]);
-	}
+	bwd_finish(xhat, n, w, gamma, inv_std, dgamma, dbeta, dh, sdz, sdzx);
 }
 
 FD_INLINE void inf_sweep(int act, float slope, const float *h, int n, int w,
