@@ -109,6 +109,22 @@ static long overread(int ta, int tb, int m, int n, int k, int which, int nt, int
 	return -2;
 }
 
+/* Each operand of one shape: bytes read past its end, a fault before its
+ * start, bytes written past C; prints the shape when any is found. */
+static void probe(int ta, int tb, int m, int n, int k, int nt)
+{
+	int tr;
+
+	for (int w = 0; w < 3; w++) {
+		long o = overread(ta, tb, m, n, k, w, nt, &tr);
+		long u = run(ta, tb, m, n, k, w, 0, 0, nt, 1);
+		long wr = w == 2 ? run(ta, tb, m, n, k, w, 0, 2, nt, 1) : -1;
+		if (o != 0 || u != -1 || wr != -1)
+			printf("ta%d tb%d m%4d n%5d k%5d op %c: past end %ld B, before start %s, write past %ld\n",
+			       ta, tb, m, n, k, "ABC"[w], o, u == -1 ? "ok" : "FAULT", wr);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	PG = (size_t)sysconf(_SC_PAGESIZE);
@@ -127,15 +143,7 @@ int main(int argc, char **argv)
 		BETA = 0.5f;
 		for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++)
 		for (unsigned a = 0; a < 8; a++) for (unsigned b = 0; b < 7; b++) for (unsigned c = 0; c < 6; c++) {
-			int m = ms[a], n = ns[b], k = ks[c], tr;
-			for (int w = 0; w < 3; w++) {
-				long o = overread(ta, tb, m, n, k, w, nt, &tr);
-				long u = run(ta, tb, m, n, k, w, 0, 0, nt, 1);
-				long wr = w == 2 ? run(ta, tb, m, n, k, w, 0, 2, nt, 1) : -1;
-				if (o != 0 || u != -1 || wr != -1)
-					printf("ta%d tb%d m%4d n%5d k%5d op %c: past end %ld B, before start %s, write past %ld\n",
-					       ta, tb, m, n, k, "ABC"[w], o, u == -1 ? "ok" : "FAULT", wr);
-			}
+			probe(ta, tb, ms[a], ns[b], ks[c], nt);
 			fflush(stdout);
 		}
 		return 0;
@@ -147,15 +155,7 @@ int main(int argc, char **argv)
 	for (unsigned a = 0; a < sizeof ms / sizeof *ms; a++)
 	for (unsigned b = 0; b < sizeof ns / sizeof *ns; b++)
 	for (unsigned c = 0; c < sizeof ks / sizeof *ks; c++) {
-		int m = ms[a], n = ns[b], k = ks[c], tr;
-		for (int w = 0; w < 3; w++) {
-			long o = overread(ta, tb, m, n, k, w, nt, &tr);
-			long u = run(ta, tb, m, n, k, w, 0, 0, nt, 1);
-			long wr = w == 2 ? run(ta, tb, m, n, k, w, 0, 2, nt, 1) : -1;
-			if (o != 0 || u != -1 || wr != -1)
-				printf("ta%d tb%d m%4d n%5d k%5d op %c: past end %ld B, before start %s, write past %ld\n",
-				       ta, tb, m, n, k, "ABC"[w], o, u == -1 ? "ok" : "FAULT", wr);
-		}
+		probe(ta, tb, ms[a], ns[b], ks[c], nt);
 	}
 	return 0;
 }
