@@ -9,6 +9,7 @@
 #include "fden/align.h"
 #include "fden/mine.h"
 #include "fden/model_int.h"
+#include "kernels/vec.h"
 
 static int check_finite(const float *x, size_t n, const char *fn, const char *what)
 {
@@ -43,13 +44,8 @@ int fd_model_disentangle(const struct fden_model *m, const float *z, size_t n,
 		}
 		if (m->flow) { /* F = flow(zs); f_ide = F[:, :di], f_sty = F[:, di:] */
 			fd_flow_infer(m->flow, x, c, h, mw);
-			for (int i = 0; i < c; i++) {
-				const float *F = h + (size_t)i * D;
-				if (f_ide)
-					memcpy(f_ide + (r0 + i) * m->di, F, m->di * sizeof *F);
-				if (f_sty)
-					memcpy(f_sty + (r0 + i) * m->ds, F + m->di, m->ds * sizeof *F);
-			}
+			fd_cols_split(f_ide ? f_ide + r0 * m->di : NULL, f_sty ? f_sty + r0 * m->ds : NULL,
+				      h, (size_t)c, m->di, m->ds);
 			continue;
 		}
 		fd_mlp_infer(m->net[FD_NET_D_DEC], x, c, h, mw);
@@ -80,20 +76,13 @@ int fd_model_entangle(const struct fden_model *m, const float *f_ide, const floa
 		int c = (int)(n - r0 < FD_CHUNK ? n - r0 : FD_CHUNK);
 		float *zo = z_out + r0 * D;
 		if (m->flow) { /* z = flow^-1(f_ide ++ f_sty), exact */
-			for (int i = 0; i < c; i++) {
-				memcpy(cat + (size_t)i * D, f_ide + (r0 + i) * m->di, m->di * sizeof *cat);
-				memcpy(cat + (size_t)i * D + m->di, f_sty + (r0 + i) * m->ds,
-				       m->ds * sizeof *cat);
-			}
+			fd_cols_join(cat, f_ide + r0 * m->di, f_sty + r0 * m->ds, (size_t)c, m->di, m->ds);
 			fd_flow_inverse(m->flow, cat, c, zo, mw);
 			goto unstd;
 		}
 		fd_mlp_infer(m->net[FD_NET_E_IDE], f_ide + r0 * D, c, A, mw);
 		fd_mlp_infer(m->net[FD_NET_E_STY], f_sty + r0 * D, c, B, mw);
-		for (int i = 0; i < c; i++) { /* cat = E_ide(f_ide) ++ E_sty(f_sty) */
-			memcpy(cat + (size_t)i * 2 * D, A + (size_t)i * D, D * sizeof *A);
-			memcpy(cat + (size_t)i * 2 * D + D, B + (size_t)i * D, D * sizeof *B);
-		}
+		fd_cols_join(cat, A, B, (size_t)c, D, D); /* cat = E_ide(f_ide) ++ E_sty(f_sty) */
 		fd_mlp_infer(m->net[FD_NET_E_ENC], cat, c, zo, mw);
 unstd:
 		if (m->has_std) /* z = zs * std + mean */

@@ -263,11 +263,7 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 	struct fd_train_ws *t = &m->tw;
 
 	if (m->flow) { /* dF = dfi ++ dfs, row by row */
-		for (int i = 0; i < N; i++) {
-			memcpy(t->dF + (size_t)i * m->dim, dfi + (size_t)i * m->di, m->di * sizeof *dfi);
-			memcpy(t->dF + (size_t)i * m->dim + m->di, dfs + (size_t)i * m->ds,
-			       m->ds * sizeof *dfs);
-		}
+		fd_cols_join(t->dF, dfi, dfs, (size_t)N, m->di, m->ds);
 		fd_flow_backward(m->flow, t->dF, dz, dlogdet);
 		return;
 	}
@@ -392,10 +388,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	if (m->flow) {
 		/* D: F = flow(zs), f_ide = F[:, :di], f_sty = F[:, di:]; E = flow^-1, L_R = 0 */
 		const float *F = fd_flow_forward(m->flow, t->zin, (int)N);
-		for (size_t i = 0; i < N; i++) {
-			memcpy(t->fi + i * DI, F + i * D, DI * sizeof *F);
-			memcpy(t->fs + i * DS, F + i * D + DI, DS * sizeof *F);
-		}
+		fd_cols_split(t->fi, t->fs, F, N, DI, DS);
 		fi = t->fi;
 		fs = t->fs;
 		memset(t->dzt, 0, N * D * sizeof *t->dzt);

@@ -126,3 +126,23 @@ void fd_vec_add_rows(float *restrict X, const float *restrict b, int rows, int c
 			x[j] += b[j];
 	}
 }
+
+void fd_cols_join(float *restrict F, const float *restrict A, const float *restrict B,
+		  size_t rows, int a, int b)
+{
+	for (size_t i = 0; i < rows; i++) {
+		memcpy(F + i * (size_t)(a + b), A + i * (size_t)a, (size_t)a * sizeof *F);
+		memcpy(F + i * (size_t)(a + b) + a, B + i * (size_t)b, (size_t)b * sizeof *F);
+	}
+}
+
+void fd_cols_split(float *restrict A, float *restrict B, const float *restrict F, size_t rows,
+		   int a, int b)
+{
+	for (size_t i = 0; i < rows; i++) {
+		if (A)
+			memcpy(A + i * (size_t)a, F + i * (size_t)(a + b), (size_t)a * sizeof *F);
+		if (B)
+			memcpy(B + i * (size_t)b, F + i * (size_t)(a + b) + a, (size_t)b * sizeof *F);
+	}
+}

@@ -29,5 +29,11 @@ int fd_vec_all_finite(const float *x, size_t n);
 void fd_vec_colsum_add(float *restrict out, const float *restrict X, int rows, int cols);
 /* X[i, :] += b for every row i */
 void fd_vec_add_rows(float *restrict X, const float *restrict b, int rows, int cols);
+/* F = [A, B] row by row: A is rows x a, B rows x b, F rows x (a + b) */
+void fd_cols_join(float *restrict F, const float *restrict A, const float *restrict B,
+		  size_t rows, int a, int b);
+/* [A, B] = F, the inverse of fd_cols_join; A or B may be NULL (not wanted) */
+void fd_cols_split(float *restrict A, float *restrict B, const float *restrict F, size_t rows,
+		   int a, int b);
 
 #endif

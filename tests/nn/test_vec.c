@@ -75,6 +75,28 @@ START_TEST(test_elementwise)
 }
 END_TEST
 
+/* [A, B] <-> F row by row, widths 2 and 3, and split with one side unwanted */
+START_TEST(test_cols)
+{
+	float A[4 * 2], B[4 * 3], F[4 * 5], A2[4 * 2], B2[4 * 3];
+
+	for (int i = 0; i < 8; i++)
+		A[i] = (float)i;
+	for (int i = 0; i < 12; i++)
+		B[i] = 100.0f + (float)i;
+	fd_cols_join(F, A, B, 4, 2, 3);
+	for (int r = 0; r < 4; r++)
+		for (int j = 0; j < 5; j++)
+			ck_assert_float_eq(F[r * 5 + j], j < 2 ? A[r * 2 + j] : B[r * 3 + j - 2]);
+	fd_cols_split(A2, B2, F, 4, 2, 3);
+	ck_assert_mem_eq(A2, A, sizeof A);
+	ck_assert_mem_eq(B2, B, sizeof B);
+	fd_vec_zero(B2, 12);
+	fd_cols_split(NULL, B2, F, 4, 2, 3);
+	ck_assert_mem_eq(B2, B, sizeof B);
+}
+END_TEST
+
 static Suite *vec_suite(void)
 {
 	Suite *s = suite_create("vec");
@@ -82,6 +104,7 @@ static Suite *vec_suite(void)
 
 	tcase_add_loop_test(tc, test_reductions, 0, sizeof lens / sizeof lens[0]);
 	tcase_add_test(tc, test_elementwise);
+	tcase_add_test(tc, test_cols);
 	suite_add_tcase(s, tc);
 	return s;
 }
