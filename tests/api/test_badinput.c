@@ -586,7 +586,7 @@ START_TEST(bad_input_row)
 		fingerprint(c, ide0, &step0);
 #ifdef HAVE_CKPT
 		ck_assert_int_eq(fden_model_save(c->m, ckpath), FDEN_OK);
-		ck0 = tiny_slurp(ckpath, &n0);
+		ck0 = test_slurp(ckpath, &n0);
 #endif
 	}
 #endif
@@ -623,7 +623,7 @@ START_TEST(bad_input_row)
 		ck_assert_msg(memcmp(ide0, ide1, sizeof ide0) == 0, "%s: D's output changed", r->name);
 #if defined(HAVE_MODEL) && defined(HAVE_CKPT)
 		ck_assert_int_eq(fden_model_save(c->m, ckpath), FDEN_OK);
-		ck1 = tiny_slurp(ckpath, &n1);
+		ck1 = test_slurp(ckpath, &n1);
 		ck_assert_msg(n0 == n1 && memcmp(ck0, ck1, n0) == 0,
 			      "%s: the checkpoint changed (parameters, optimiser or random state)",
 			      r->name);
@@ -672,9 +672,9 @@ START_TEST(fingerprint_detects_change)
 	ck_assert_int_eq(fden_model_save(c->m, p2), FDEN_OK);
 	ck_assert_int_eq(fden_train_step(c->m, &c->b.ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(c->m, p3), FDEN_OK);
-	a = tiny_slurp(p1, &na);
-	b = tiny_slurp(p2, &nb);
-	d = tiny_slurp(p3, &nd);
+	a = test_slurp(p1, &na);
+	b = test_slurp(p2, &nb);
+	d = test_slurp(p3, &nd);
 	ck_assert_msg(na == nb && memcmp(a, b, na) == 0, "saving twice gives different bytes");
 	ck_assert_msg(na != nd || memcmp(a, d, na) != 0, "a training step did not change the file");
 	free(a);

@@ -232,7 +232,7 @@ static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *
 	ck_assert_int_eq(fden_train_step(m, &b->ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
 	fden_model_free(m);
-	buf = tiny_slurp(path, n);
+	buf = test_slurp(path, n);
 	unlink(path);
 	return buf;
 }

@@ -169,7 +169,7 @@ START_TEST(threads_match_serial_bits)
 		ck_assert_ptr_nonnull(mkdtemp(dir));
 		snprintf(p, sizeof p, "%s/serial.fden", dir);
 		ck_assert_int_eq(fden_model_save(m, p), FDEN_OK);
-		ref = tiny_slurp(p, &sh.ref_n);
+		ref = test_slurp(p, &sh.ref_n);
 		unlink(p);
 		sh.dir = dir;
 		sh.ref = ref;

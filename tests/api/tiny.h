@@ -13,6 +13,7 @@
 #include <fden/fden.h>
 
 #include "fden_syms.h"
+#include "../slurp.h"
 
 #define TINY_DIM 8
 
@@ -158,26 +159,6 @@ static inline void tiny_batch_free(struct tiny_batch *b)
 	free(b->z);
 	free(b->labels);
 	memset(b, 0, sizeof *b);
-}
-
-/* The whole file at path (malloc'd, owned by the caller), its size in *n. */
-static inline char *tiny_slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *p;
-	long len;
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	ck_assert_int_ge(len, 0);
-	rewind(f);
-	p = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(fread(p, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	*n = (size_t)len;
-	return p;
 }
 
 #endif

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <fden/core.h>
 
+#include "../slurp.h"
+
 static char tu_dir[256];
 
 /* A fresh directory under $TMPDIR (or /tmp); removed by tu_rmdir(). */
@@ -69,26 +71,6 @@ static inline void tu_write(const char *path, const void *p, size_t n)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
 	ck_assert_int_eq(fclose(f), 0);
-}
-
-/* malloc'd contents; *n its length. */
-static inline unsigned char *tu_read(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *p;
-	long len;
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	ck_assert_int_ge(len, 0);
-	rewind(f);
-	p = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(fread(p, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	*n = (size_t)len;
-	return p;
 }
 
 /* Counting allocator: live blocks, and fail the n-th call (0 = never). */

@@ -143,7 +143,7 @@ START_TEST(test_corrupt_every_byte)
 	tu_mkdir();
 	tu_path(path, sizeof path, "m.ckpt");
 	write_sample(path, FD_CKPT_MODEL);
-	buf = tu_read(path, &len);
+	buf = test_slurp(path, &len);
 	ck_assert_uint_gt(len, 36);
 	ck_assert_int_eq(fd_ckpt_read_mem(buf, len, FD_CKPT_MODEL, NULL, &err, &r), 0);
 	fd_ckpt_reader_free(r);
@@ -184,7 +184,7 @@ START_TEST(test_truncated)
 	tu_mkdir();
 	tu_path(path, sizeof path, "m.ckpt");
 	write_sample(path, FD_CKPT_MODEL);
-	buf = tu_read(path, &len);
+	buf = test_slurp(path, &len);
 	for (i = 0; i < len; i++)
 		ck_assert_msg(fd_ckpt_read_mem(buf, i, FD_CKPT_MODEL, NULL, &err, &r) ==
 				      FDEN_E_FORMAT,
@@ -353,7 +353,7 @@ START_TEST(test_atomic)
 	tu_mkdir();
 	tu_path(path, sizeof path, "m.ckpt");
 	write_sample(path, FD_CKPT_MODEL);
-	before = tu_read(path, &nb);
+	before = test_slurp(path, &nb);
 	/* abort midway: old file byte-identical, temporary gone */
 	ck_assert_int_eq(fd_afile_open(&f, path, &err), 0);
 	ck_assert_int_eq(tu_count_files(), 2);
@@ -362,7 +362,7 @@ START_TEST(test_atomic)
 	fd_afile_abort(&f);
 	fd_afile_abort(&f); /* twice is harmless */
 	ck_assert_int_eq(tu_count_files(), 1);
-	after = tu_read(path, &na);
+	after = test_slurp(path, &na);
 	ck_assert_uint_eq(na, nb);
 	ck_assert_mem_eq(after, before, nb);
 	free(after);
@@ -428,7 +428,7 @@ START_TEST(test_alloc_failures)
 	ck_assert_int_eq(s.live, 0);
 	total = s.calls;
 	ck_assert_int_gt(total, 5);
-	buf = tu_read(path, &len);
+	buf = test_slurp(path, &len);
 	for (n = 1; n <= total; n++) {
 		a = tu_allocator(&s);
 		s.fail_at = n;

@@ -76,7 +76,7 @@ START_TEST(test_png)
 	tu_path(path, sizeof path, "g.png");
 	ck_assert_int_eq(fden_png_save_gray(path, img, W, H), 0);
 	ck_assert_int_eq(tu_count_files(), 1);
-	b = tu_read(path, &len);
+	b = test_slurp(path, &len);
 	pix = decode(b, len, &w, &h);
 	ck_assert_uint_eq(w, W);
 	ck_assert_uint_eq(h, H);
