@@ -296,7 +296,7 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	float *prob = malloc(nq * W * sizeof *prob);
 	int32_t *pred = malloc(nq * sizeof *pred), *pred2 = malloc(nq * sizeof *pred2);
 	double *work = malloc((W * wmax + W + ns + W) * sizeof *work);
-	double *acc = malloc(EV_N_ROWS * E * sizeof *acc), *ret = malloc(E * sizeof *ret);
+	double *acc = malloc(EV_N_ROWS * E * sizeof *acc), *ret = malloc((net ? 3 : 1) * E * sizeof *ret);
 	/* retention: per episode W swapped latents */
 	float *ri = malloc(chunk * W * di * sizeof *ri), *rs = malloc(chunk * W * ds * sizeof *rs);
 	float *rz = malloc(chunk * W * dim * sizeof *rz), *rf = malloc(chunk * W * di * sizeof *rf);
@@ -308,10 +308,9 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	float *hza = net ? malloc(chunk * W * dim * sizeof *hza) : NULL;
 	float *hf = net ? malloc(chunk * W * di * sizeof *hf) : NULL;
 	float *hfa = net ? malloc(chunk * W * di * sizeof *hfa) : NULL;
-	double *hret = net ? malloc(2 * E * sizeof *hret) : NULL;
 	if (!xi || !lab || !idx || !sup || !qry || !prob || !pred || !pred2 || !work || !acc ||
 	    !ret || !ri || !rs || !rz || !rf || !rcls ||
-	    (net && (!himg || !hz || !hza || !hf || !hfa || !hret))) {
+	    (net && (!himg || !hz || !hza || !hf || !hfa))) {
 		rc = fail(FDEN_E_NOMEM, "evaluation buffers");
 		goto out;
 	}
@@ -419,24 +418,20 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			for (size_t i = 0; i < ns; i++)
 				idx[i] = (size_t)xi[e * R + i];
 			gather(F->ide, di, idx, ns, sup);
-			ev_proto_predict(sup, l, ns, W, rf + e * W * di, W, di, work, pred);
-			size_t right = 0;
-			for (size_t c = 0; c < W; c++)
-				right += pred[c] == rcls[e * W + c];
-			ret[e0 + e] = (double)right / (double)W;
-			for (int h = 0; net && h < 2; h++) {
-				ev_proto_predict(sup, l, ns, W, (h ? hfa : hf) + e * W * di, W, di, work,
-						 pred);
-				right = 0;
+			/* ret rows: factor space, through the host, A's own round trip */
+			const float *got[3] = { rf, hf, hfa };
+			for (int h = 0; h < (net ? 3 : 1); h++) {
+				ev_proto_predict(sup, l, ns, W, got[h] + e * W * di, W, di, work, pred);
+				size_t right = 0;
 				for (size_t c = 0; c < W; c++)
 					right += pred[c] == rcls[e * W + c];
-				hret[h * E + e0 + e] = (double)right / (double)W;
+				ret[h * E + e0 + e] = (double)right / (double)W;
 			}
 		}
 	}
 	if (net) {
-		ev_mean_ci95(hret, E, &res->retention_host, &res->retention_host_ci95);
-		ev_mean_ci95(hret + E, E, &res->retention_host_ref, &res->retention_host_ref_ci95);
+		ev_mean_ci95(ret + E, E, &res->retention_host, &res->retention_host_ci95);
+		ev_mean_ci95(ret + 2 * E, E, &res->retention_host_ref, &res->retention_host_ref_ci95);
 	}
 	for (int k = 0; k < EV_N_ROWS; k++)
 		ev_mean_ci95(acc + k * E, E, &res->mean[k], &res->ci95[k]);
@@ -467,7 +462,6 @@ out:
 	free(hza);
 	free(hf);
 	free(hfa);
-	free(hret);
 	return rc;
 }
 
