@@ -490,16 +490,11 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	/* flow density: n L_N, L_N = (1/(N D)) sum_rows (||F||^2 / 2 - log|det|);
 	 * dF += n F / (N D), dL/dlogdet = -n / (N D) */
 	if (nw > 0) {
-		double sq = 0, k = 1.0 / ((double)N * D);
+		double k = 1.0 / ((double)N * D);
+		double sq = fd_vec_sumsq(fi, N * DI) + fd_vec_sumsq(fs, N * DS);
 		float g = (float)(nw * k);
-		for (size_t i = 0; i < N * DI; i++) {
-			sq += (double)fi[i] * fi[i];
-			t->dfi[i] += g * fi[i];
-		}
-		for (size_t i = 0; i < N * DS; i++) {
-			sq += (double)fs[i] * fs[i];
-			t->dfs[i] += g * fs[i];
-		}
+		fd_vec_axpy(t->dfi, g, fi, N * DI);
+		fd_vec_axpy(t->dfs, g, fs, N * DS);
 		ln = k * (0.5 * sq - fd_flow_logdet(m->flow));
 		dlogdet = -g;
 	}
