@@ -10,44 +10,37 @@ double fd_norm(const float *x, size_t n)
 	return sqrt(fd_vec_sumsq(x, n)); /* 8-lane double sum */
 }
 
-#define LANES 8
+/* out = g_u + f g_m in float, 8 lanes at a time (each vector read whole
+ * before it is written, so out may alias either input); ||out||^2 taken
+ * chunk by chunk while the chunk is in L1 */
+#define CHUNK 4096
 
-static double lanes_sum(const double *a)
-{
-	double s = 0;
-
-	for (int l = 0; l < LANES; l++)
-		s += a[l];
-	return s;
-}
-
-/* the AVX2 clone sums 4 lanes a step (same per-lane order: same bits) */
 FD_CLONES
-double fd_clip_combine(const float *restrict g_u, double nu2, float *restrict g, size_t n,
+double fd_clip_combine(const float *g_u, double nu2, const float *g_m, float *out, size_t n,
 		       int clip, double *sumsq)
 {
-	double f = 1.0, as[LANES] = {0};
-	size_t i;
+	double f = 1.0, sq = 0.0;
+	fd_v8 fv;
+	float ff;
 
 	if (clip) {
-		double nu = sqrt(nu2), nm = sqrt(fd_vec_sumsq(g, n));
+		double nu = sqrt(nu2), nm = sqrt(fd_vec_sumsq_fast(g_m, n));
 
 		if (nm > 0 && nu < nm)
 			f = nu / nm; /* g_a = (||g_u|| / ||g_m||) g_m */
 	}
-	/* g = g_u + f g_m, and ||g||^2 on the way */
-	for (i = 0; i + LANES <= n; i += LANES)
-		for (int l = 0; l < LANES; l++) {
-			float v = g_u[i + l] + (float)(f * g[i + l]);
-			g[i + l] = v;
-			as[l] += (double)v * v;
-		}
-	for (; i < n; i++) {
-		float v = g_u[i] + (float)(f * g[i]);
-		g[i] = v;
-		as[0] += (double)v * v;
+	ff = (float)f;
+	fv = (fd_v8){ ff, ff, ff, ff, ff, ff, ff, ff };
+	for (size_t c = 0; c < n; c += CHUNK) {
+		size_t e = n - c < CHUNK ? n : c + CHUNK, i = c;
+
+		for (; i + 8 <= e; i += 8)
+			*(fd_v8u *)(out + i) = *(const fd_v8u *)(g_u + i) + fv * *(const fd_v8u *)(g_m + i);
+		for (; i < e; i++)
+			out[i] = g_u[i] + ff * g_m[i];
+		sq += fd_vec_sumsq_fast(out + c, e - c);
 	}
-	*sumsq = lanes_sum(as);
+	*sumsq = sq;
 	return f;
 }
 
@@ -62,6 +55,6 @@ double fd_clip_adaptive(float *g_u, const float *g_m, size_t n, int clip)
 			f = nu / nm; /* g_a = (||g_u|| / ||g_m||) g_m */
 	}
 	for (size_t i = 0; i < n; i++)
-		g_u[i] += (float)(f * g_m[i]);
+		g_u[i] += (float)f * g_m[i]; /* as fd_clip_combine */
 	return f;
 }

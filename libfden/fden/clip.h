@@ -9,12 +9,13 @@
  * (1 when !clip or g_m is zero). */
 double fd_clip_adaptive(float *g_u, const float *g_m, size_t n, int clip);
 
-/* The same combination written into g, which holds g_m on entry and
- * g_u + g_a (or g_u + g_m when !clip) on return; g_u is read only and nu2 is
- * ||g_u||^2 (fd_vec_copy_sumsq gives it when g_u is saved). Passes: ||g_m||,
- * then the sum with ||result||^2 into *sumsq (not finite iff an element of
- * the result is not). Returns the factor f. */
-double fd_clip_combine(const float *restrict g_u, double nu2, float *restrict g, size_t n,
+/* The same combination written into out: out = g_u + g_a (or g_u + g_m
+ * when !clip), the same bits as fd_clip_adaptive. out may be g_u or g_m
+ * (element by element, each read before it is written); nu2 is ||g_u||^2
+ * (computed when g_u was). Passes: ||g_m|| (fd_vec_sumsq_fast), then the
+ * sum with ||out||^2 into *sumsq (fd_vec_sumsq_fast's accuracy; not finite
+ * iff an element of the result is not). Returns the factor f. */
+double fd_clip_combine(const float *g_u, double nu2, const float *g_m, float *out, size_t n,
 		       int clip, double *sumsq);
 
 /* Euclidean norm in double. */

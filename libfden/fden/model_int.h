@@ -39,7 +39,7 @@ struct fd_train_ws {
 	size_t cap_rows, cap_pairs, cap_logp, cap_aws, cap_xws; /* what the buffers hold */
 	float *zin, *ztgt, *cat, *dzt, *dcat, *da, *db;
 	float *dfi, *dfs, *dfim, *dfsm, *dh, *dh2;
-	float *tin, *dt, *dtin, *logp, *aws;
+	float *dt, *dtin, *logp, *aws;
 	float *pairs, *dr, *dpairs;
 	int32_t *perm;
 	float *fi, *fs; /* flow: contiguous copies of the factor columns */

@@ -50,9 +50,9 @@ static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
 	/* zin ztgt dzt da db dfi (= dfim) dfs (= dfsm): 7 N D; cat (= dcat = dh): 2 N D;
-	 * tin (= dtin): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
+	 * dtin: 2 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
 	/* flow: fi fs dF: 3 N D */
-	return 16 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	return 14 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -107,8 +107,7 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	t->dcat = t->cat; /* E_enc's dX overwrites its input (read before) */
 	t->dh = t->cat; /* D's backward runs after E's, when cat/dcat is dead */
 	t->dh2 = NULL; /* D_sty's input gradient is added into dh */
-	TAKE(tin, 4 * g.N * D);
-	t->dtin = t->tin; /* likewise T's */
+	TAKE(dtin, 2 * g.N * D); /* T's two input gradients, N x di and N x ds */
 	TAKE(dt, 2 * g.N);
 	TAKE(perm, g.N);
 	TAKE(logp, g.nlogp);
@@ -239,9 +238,8 @@ static void bn_copy(struct fden_model *m, int save)
 	}
 }
 
-/* ||g||^2 over a net's tensors in double: not finite iff a gradient element
- * is not (float squares cannot overflow a double sum), so it doubles as the
- * step's finiteness check. */
+/* ||g||^2 over a net's tensors (fd_vec_sumsq_fast): not finite iff a
+ * gradient element is not, so it doubles as the step's finiteness check. */
 static double net_gnorm2(struct fd_mlp *n)
 {
 	double s = 0;
@@ -250,17 +248,60 @@ static double net_gnorm2(struct fd_mlp *n)
 		return 0;
 	for (int i = 0; i < fd_mlp_nparams(n); i++) {
 		struct fd_param *p = fd_mlp_param(n, i);
-		s += fd_vec_sumsq(p->g, p->n);
+		s += fd_vec_sumsq_fast(p->g, p->n);
 	}
 	return s;
 }
 
+/* index of D's tensor p among fd_model_d_param's */
+static int d_index(struct fden_model *m, const struct fd_param *p)
+{
+	int i = 0;
+
+	while (fd_model_d_param(m, i) != p)
+		i++;
+	return i;
+}
+
+/* A backward hook (fd_mlp_backward_hook, tmp NULL) that sums ||g||^2 of each
+ * tensor as soon as its gradient is complete, while it is in cache; with gu2
+ * it also keeps D's per-tensor sums for the clipping. */
+struct sq_ctx {
+	struct fden_model *m;
+	double *gu2;
+	double sum;
+};
+
+static void sq_hook(void *ctx, struct fd_param *p, float *g)
+{
+	struct sq_ctx *c = ctx;
+	double sq = fd_vec_sumsq_fast(g, p->n);
+
+	c->sum += sq;
+	if (c->gu2)
+		c->gu2[d_index(c->m, p)] = sq;
+}
+
+/* n's gradients set by a backward of dY (rows ldy apart) into dX (+= with
+ * add_dx); returns their ||g||^2 (see net_gnorm2) */
+static double backward_sq(struct fden_model *m, struct fd_mlp *n, const float *dY, int ldy,
+			  float *dX, int add_dx)
+{
+	struct sq_ctx c = { m, NULL, 0.0 };
+
+	fd_mlp_backward_hook(n, dY, ldy, dX, add_dx, NULL, sq_hook, &c);
+	return c.sum;
+}
+
 /* D backward for one of the two gradients: dfi (N x di), dfs (N x ds) ->
- * D's parameter grads; dz (N x D) receives dL/dzs when not NULL. */
+ * D's parameter grads; dz (N x D) receives dL/dzs when not NULL. With sq
+ * (MLP D), each tensor's ||g||^2 lands in sq->gu2 on the way. */
 static void backward_d(struct fden_model *m, int N, const float *dfi, const float *dfs, float *dz,
-		       float dlogdet)
+		       float dlogdet, struct sq_ctx *sq)
 {
 	struct fd_train_ws *t = &m->tw;
+	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
+	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
 
 	if (m->flow) { /* dF = dfi ++ dfs, row by row */
 		fd_cols_join(t->dF, dfi, dfs, (size_t)N, m->di, m->ds);
@@ -268,14 +309,20 @@ static void backward_d(struct fden_model *m, int N, const float *dfi, const floa
 		return;
 	}
 	/* gradients set, not added: no zeroing pass before either of the two */
-	fd_mlp_backward_set(m->net[FD_NET_D_IDE], dfi, t->dh);
-	fd_mlp_backward_set_ex(m->net[FD_NET_D_STY], dfs, m->ds, t->dh, 1); /* dh += dh_sty */
-	fd_mlp_backward_set(m->net[FD_NET_D_DEC], t->dh, dz);
+	if (sq) {
+		fd_mlp_backward_hook(di, dfi, fd_mlp_out(di), t->dh, 0, NULL, sq_hook, sq);
+		fd_mlp_backward_hook(ds, dfs, m->ds, t->dh, 1, NULL, sq_hook, sq); /* dh += dh_sty */
+		fd_mlp_backward_hook(dd, t->dh, fd_mlp_out(dd), dz, 0, NULL, sq_hook, sq);
+		return;
+	}
+	fd_mlp_backward_set(di, dfi, t->dh);
+	fd_mlp_backward_set_ex(ds, dfs, m->ds, t->dh, 1); /* dh += dh_sty */
+	fd_mlp_backward_set(dd, t->dh, dz);
 }
 
 /* The g_m pass through an MLP D: each tensor's g_m lands in t->gsave
- * (scratch, one tensor at a time), is combined there with g_u, still in
- * p->g, while hot in cache, and copied back; g_u is never saved. */
+ * (scratch, one tensor at a time) and is combined with g_u, still in p->g,
+ * into p->g while hot in cache; g_u is never saved. */
 struct clip_ctx {
 	struct fden_model *m;
 	int clip;
@@ -286,14 +333,11 @@ static void clip_hook(void *ctx, struct fd_param *p, float *gm)
 {
 	struct clip_ctx *c = ctx;
 	double sq;
-	int i = 0;
 
-	while (fd_model_d_param(c->m, i) != p) /* the tensor's ||g_u||^2 */
-		i++;
 	/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m|, and ||g||^2 */
-	c->fsum += fd_clip_combine(p->g, c->m->tw.gu2[i], gm, p->n, c->clip, &sq);
+	c->fsum += fd_clip_combine(p->g, c->m->tw.gu2[d_index(c->m, p)], gm, p->g, p->n, c->clip,
+				   &sq);
 	c->sq += sq;
-	memcpy(p->g, gm, p->n * sizeof *gm);
 }
 
 static int clip_in_place(struct fden_model *m)
@@ -343,7 +387,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 {
 	struct fd_train_ws *t = &m->tw;
 	const struct fden_config *c = &m->cfg;
-	const int D = m->dim, DI = m->di, DS = m->ds, W = m->di + m->ds;
+	const int D = m->dim, DI = m->di, DS = m->ds;
 	const struct shape s = *sp;
 	const float *fi, *fs, *T, *r = NULL;
 	const float *ztgt;
@@ -412,15 +456,10 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		}
 	}
 
-	/* T on [f_ide ++ f_sty ; f_ide ++ f_sty[perm]] in one batch of 2N rows */
+	/* T on the 2N rows [f_ide ++ f_sty ; f_ide ++ f_sty[perm]], never built:
+	 * its first product is split into f_ide and f_sty parts (half the work) */
 	fd_rng_perm(&m->rng, t->perm, (int)N);
-	for (size_t i = 0; i < N; i++) {
-		memcpy(t->tin + i * W, fi + i * DI, DI * sizeof *fi);
-		memcpy(t->tin + i * W + DI, fs + i * DS, DS * sizeof *fs);
-		memcpy(t->tin + (N + i) * W, fi + i * DI, DI * sizeof *fi);
-		memcpy(t->tin + (N + i) * W + DI, fs + (size_t)t->perm[i] * DS, DS * sizeof *fs);
-	}
-	T = fd_mlp_forward(m->net[FD_NET_STAT], t->tin, (int)(2 * N), &m->rng);
+	T = fd_mlp_forward_pair(m->net[FD_NET_STAT], fi, DI, fs, t->perm, (int)N, &m->rng);
 	lm = fd_mine_dv(T, T + N, (int)N, &lme);
 	log_denom = lme;
 	if (fd_cfg_int(c, FDEN_P_MINE_MA))
@@ -429,16 +468,23 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	*log_ma_out = log_denom;
 	/* T descends -g L_M: dt = -g dL_M/dt */
 	fd_mine_grad(T + N, (int)N, log_denom, (float)-gamma, t->dt, t->dt + N);
-	fd_mlp_backward_set(m->net[FD_NET_STAT], t->dt, t->dtin);
+	/* each net's ||g||^2 (the finiteness check) taken in its backward; T's
+	 * input gradients come summed over the joint and shuffled rows */
+	{
+		struct sq_ctx sc = { m, NULL, 0.0 };
+		fd_mlp_backward_pair(m->net[FD_NET_STAT], t->dt, t->dtin, t->dtin + N * DI, sq_hook,
+				     &sc);
+		gn2[FD_NET_STAT] = sc.sum;
+	}
 	if (m->flow) {
 		memset(t->dfi, 0, N * DI * sizeof *t->dfi);
 		memset(t->dfs, 0, N * DS * sizeof *t->dfs);
 	} else {
 		/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
-		fd_mlp_backward_set(m->net[FD_NET_E_ENC], t->dzt, t->dcat);
+		gn2[FD_NET_E_ENC] = backward_sq(m, m->net[FD_NET_E_ENC], t->dzt, D, t->dcat, 0);
 		/* the two column blocks of dcat, read in place (rows 2 D apart) */
-		fd_mlp_backward_set_ex(m->net[FD_NET_E_IDE], t->dcat, 2 * D, t->dfi, 0);
-		fd_mlp_backward_set_ex(m->net[FD_NET_E_STY], t->dcat + D, 2 * D, t->dfs, 0);
+		gn2[FD_NET_E_IDE] = backward_sq(m, m->net[FD_NET_E_IDE], t->dcat, 2 * D, t->dfi, 0);
+		gn2[FD_NET_E_STY] = backward_sq(m, m->net[FD_NET_E_STY], t->dcat + D, 2 * D, t->dfs, 0);
 	}
 
 	/* L_C: mean over all queries; gradient b / n_queries into d f_ide */
@@ -499,32 +545,23 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		dlogdet = -g;
 	}
 
-	/* D: g_u from (d f_ide, d f_sty), saved; then g_m from the GRL */
-	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet);
+	/* D: g_u from (d f_ide, d f_sty), with each tensor's ||g_u||^2, saved
+	 * unless in place; then g_m from the GRL */
 	int inplace = clip_in_place(m); /* MLP D: g_m combined tensor by tensor */
+	struct sq_ctx gu = { m, t->gu2, 0.0 };
+	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet, inplace ? &gu : NULL);
 	off = 0;
-	for (int i = 0; i < fd_model_d_nparams(m); i++) { /* ||g_u||^2; g_u saved unless in place */
+	for (int i = 0; i < fd_model_d_nparams(m) && !inplace; i++) {
 		struct fd_param *p = fd_model_d_param(m, i);
-		t->gu2[i] = inplace ? fd_vec_sumsq(p->g, p->n) :
-				      fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
+		t->gu2[i] = fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
 		off += p->n;
 	}
 	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df, from T's input
-	 * gradient (still in tin); dfim/dfsm share dfi/dfs, dead after g_u */
-	for (size_t i = 0; i < N; i++) {
-		const float *j0 = t->dtin + i * W, *m0 = t->dtin + (N + i) * W;
-		float *gi = t->dfim + i * DI, *gs = t->dfsm + i * DS;
-		for (int d = 0; d < DI; d++)
-			gi[d] = (float)(-lambda * ((double)j0[d] + m0[d]));
-		for (int d = 0; d < DS; d++)
-			gs[d] = (float)(-lambda * j0[DI + d]);
-	}
-	for (size_t i = 0; i < N; i++) {
-		const float *m0 = t->dtin + (N + i) * W + DI;
-		float *gs = t->dfsm + (size_t)t->perm[i] * DS;
-		for (int d = 0; d < DS; d++)
-			gs[d] += (float)(-lambda * m0[d]);
-	}
+	 * gradients; dfim/dfsm share dfi/dfs, dead after g_u */
+	for (size_t j = 0; j < N * DI; j++)
+		t->dfim[j] = (float)(-lambda * t->dtin[j]);
+	for (size_t j = 0; j < N * DS; j++)
+		t->dfsm[j] = (float)(-lambda * t->dtin[N * DI + j]);
 
 	if (inplace) {
 		struct clip_ctx cc = { m, clip, 0.0, 0.0 };
@@ -535,7 +572,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	} else {
 		if (m->flow)
 			zero_grad_d(m);
-		backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f);
+		backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f, NULL);
 	}
 	off = 0;
 	if (!inplace) {
@@ -544,7 +581,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 			struct fd_param *p = fd_model_d_param(m, i);
 			double sq;
 			/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m|, and ||g||^2 */
-			clip_sum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->n, clip, &sq);
+			clip_sum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->g, p->n, clip,
+						    &sq);
 			gn2[FD_NET_D_DEC] += sq; /* all of D (MLP or flow) counted here */
 			off += p->n;
 		}
@@ -570,8 +608,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	st->l_nll = ln;
 	st->loss = alpha * st->l_r + beta * st->l_c - gamma * st->l_m + xw * lx + aw * la + nw * ln;
 	st->accuracy = (double)correct / (double)(nt ? nt : 1);
-	for (int k = FD_NET_E_IDE; k < FD_NNETS; k++) /* D's came with the clipping */
-		gn2[k] = net_gnorm2(m->net[k]);
+	if (head == FDEN_ALIGN_RELATION) /* D's came with the clipping, E's and T's with backward */
+		gn2[FD_NET_REL] = net_gnorm2(m->net[FD_NET_REL]);
 	st->gnorm_disentangler = sqrt(gn2[FD_NET_D_DEC]);
 	st->gnorm_entangler = sqrt(gn2[FD_NET_E_IDE] + gn2[FD_NET_E_STY] + gn2[FD_NET_E_ENC]);
 	st->gnorm_statistician = sqrt(gn2[FD_NET_STAT]);

@@ -1,4 +1,5 @@
 /* Element-wise ops: plain loops written for the auto-vectoriser. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -79,6 +80,38 @@ double fd_vec_copy_sumsq(float *restrict y, const float *restrict x, size_t n)
 double fd_vec_sumsq(const float *x, size_t n)
 {
 	return fd_vec_dot(x, x, n);
+}
+
+#define SQ_BLOCK 1024 /* floats per float partial sum */
+
+FD_CLONES
+double fd_vec_sumsq_fast(const float *x, size_t n)
+{
+	double s = 0.0;
+	size_t i = 0;
+
+	while (i + SQ_BLOCK <= n) {
+		const float *b0 = x + i;
+		fd_v8 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+		float b = 0.0f;
+
+		for (size_t e = i + SQ_BLOCK; i < e; i += 32) {
+			fd_v8 x0 = *(const fd_v8u *)(x + i), x1 = *(const fd_v8u *)(x + i + 8);
+			fd_v8 x2 = *(const fd_v8u *)(x + i + 16), x3 = *(const fd_v8u *)(x + i + 24);
+			a0 += x0 * x0;
+			a1 += x1 * x1;
+			a2 += x2 * x2;
+			a3 += x3 * x3;
+		}
+		a0 = (a0 + a1) + (a2 + a3);
+		for (int l = 0; l < 8; l++)
+			b += a0[l];
+		/* inf or NaN: an element that is, or squares past FLT_MAX */
+		s += isfinite(b) ? (double)b : fd_vec_sumsq(b0, SQ_BLOCK);
+	}
+	for (; i < n; i++)
+		s += (double)x[i] * x[i];
+	return s;
 }
 
 double fd_vec_sum(const float *x, size_t n)

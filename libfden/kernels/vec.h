@@ -5,6 +5,12 @@
 
 #include <stddef.h>
 
+/* Eight float lanes as one value (GCC's and clang's vector extension): every
+ * clone does the same operations lane by lane, so the same bits. Load and
+ * store through fd_v8u, which may alias floats at any float address. */
+typedef float fd_v8 __attribute__((vector_size(32)));
+typedef float fd_v8u __attribute__((vector_size(32), aligned(4), may_alias));
+
 /* x = 0 */
 void fd_vec_zero(float *x, size_t n);
 /* y = x */
@@ -21,6 +27,12 @@ double fd_vec_dot(const float *x, const float *y, size_t n);
 double fd_vec_copy_sumsq(float *restrict y, const float *restrict x, size_t n);
 /* sum x^2, accumulated in double */
 double fd_vec_sumsq(const float *x, size_t n);
+/* sum x^2 for norms: float sums of squares over blocks of 1024 (8 lanes x
+ * 4), the block sums added in double; 4-5 times fd_vec_sumsq's speed on
+ * data in cache, relative error about 1e-6 (gradient norms and clipping,
+ * not losses). A block whose float sum is not finite is summed again in
+ * double, so the result is not finite iff an element is not. */
+double fd_vec_sumsq_fast(const float *x, size_t n);
 /* sum x, accumulated in double */
 double fd_vec_sum(const float *x, size_t n);
 /* 1 if every element is finite, else 0 */

@@ -73,6 +73,10 @@ struct fd_mlp {
 	float *p1, *p2;               /* the two panels in use (own or a group's) */
 	size_t pan_n;                 /* floats of each panel in use */
 	const float *X;               /* input of the last forward */
+	/* fd_mlp_forward_pair: the two inputs and the shuffle (X is NULL) */
+	const float *pa, *pb;
+	const int32_t *perm;
+	int ia, pn;
 	unsigned char *kb1, *kb2;     /* maxdim-byte rows: keep bits spread to bytes */
 	int cap, nlast;
 };
@@ -626,16 +630,50 @@ static const float *layer_input(const struct fd_mlp *m, int i, float *dst, size_
 	return dst;
 }
 
+/* The paired inputs of fd_mlp_forward_pair */
+struct pair {
+	const float *A, *B;
+	const int32_t *perm;
+	int ia, n;
+};
+
+/* H (2n x out, rows ld apart) = [A_i ++ B_i ; A_i ++ B_perm[i]] W as
+ * H_i = A_i W_top + B_i W_bot, H_{n+i} = A_i W_top + B_perm[i] W_bot: two
+ * n-row products instead of one of 2n rows over the whole width. B W_bot
+ * goes through the second panel, free until the layer's sweep writes it. */
+static void pair_product(struct fd_mlp *m, const struct pair *p, float *H, int ld)
+{
+	const struct layer *L = &m->L[0];
+	int out = L->out, ib = L->in - p->ia;
+	float *Bw = m->p2;
+
+	fd_gemm_padded(0, 0, p->n, out, p->ia, 1.0f, p->A, p->ia, L->W, out, 0.0f, H, ld,
+		       m->nthreads);
+	fd_gemm_padded(0, 0, p->n, out, ib, 1.0f, p->B, ib, L->W + (size_t)p->ia * out, out, 0.0f,
+		       Bw, out, m->nthreads);
+	for (int i = 0; i < p->n; i++) {
+		const float *a = H + (size_t)i * ld, *bs = Bw + (size_t)p->perm[i] * out;
+		const float *b = Bw + (size_t)i * out;
+		float *hj = H + (size_t)i * ld, *hm = H + (size_t)(p->n + i) * ld;
+
+		for (int j = 0; j < out; j++) { /* a is hj: the shuffled row first */
+			hm[j] = a[j] + bs[j];
+			hj[j] = a[j] + b[j];
+		}
+	}
+}
+
 /* Y: the last layer writes its output there (rows ldy apart) when it keeps
- * no cache of its own, else it is copied there; NULL: the workspace */
+ * no cache of its own, else it is copied there; NULL: the workspace. pair:
+ * X is NULL, n = 2 pair->n rows. */
 static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
-			    float *Y, int ldy)
+			    float *Y, int ldy, const struct pair *pair)
 {
 	const float *x = X;
 	size_t nn = (size_t)n;
 	int i;
 
-	if (n < 1 || n > m->cap || !X || !m->p1 || nn * m->maxdim > m->pan_n)
+	if (n < 1 || n > m->cap || (!X && !pair) || !m->p1 || nn * m->maxdim > m->pan_n)
 		return NULL;
 	for (i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
@@ -643,6 +681,7 @@ static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 			return NULL;
 	}
 	m->X = X;
+	m->pa = NULL;
 	for (i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
 		int last = i == m->nlayers - 1, direct = last && Y && !L->c;
@@ -657,8 +696,11 @@ static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 		if (L->drop_out)
 			fd_dropout_keep_bits(rng, L->rate, L->kout, nn, L->out);
 		/* H = x W (x is no longer needed after it) */
-		fd_gemm_padded(0, 0, n, L->out, L->in, 1.0f, x, L->in, L->W, L->out, 0.0f, H,
-			       (int)ld, m->nthreads);
+		if (i == 0 && pair)
+			pair_product(m, pair, H, (int)ld);
+		else
+			fd_gemm_padded(0, 0, n, L->out, L->in, 1.0f, x, L->in, L->W, L->out, 0.0f,
+				       H, (int)ld, m->nthreads);
 		if (L->bn) {
 			/* xhat in place, y = act(gamma xhat + beta) [* mask] */
 			fd_bn_stats(H, n, L->out, m->bn_eps, m->bn_momentum, L->rmean, L->rvar,
@@ -673,6 +715,13 @@ static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 		}
 	}
 	m->nlast = n;
+	if (pair) {
+		m->pa = pair->A;
+		m->pb = pair->B;
+		m->perm = pair->perm;
+		m->ia = pair->ia;
+		m->pn = pair->n;
+	}
 	if (Y && x != Y) { /* the output lives in a cache: copy it out */
 		for (size_t r = 0; r < nn; r++)
 			memcpy(Y + r * (size_t)ldy, x + r * (size_t)m->out, (size_t)m->out * sizeof *x);
@@ -683,7 +732,7 @@ static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 
 const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng)
 {
-	return forward(m, X, n, rng, NULL, 0);
+	return forward(m, X, n, rng, NULL, 0, NULL);
 }
 
 const float *fd_mlp_forward_to(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
@@ -691,7 +740,18 @@ const float *fd_mlp_forward_to(struct fd_mlp *m, const float *X, int n, struct f
 {
 	if (!Y || ldy < m->out)
 		return NULL;
-	return forward(m, X, n, rng, Y, ldy);
+	return forward(m, X, n, rng, Y, ldy, NULL);
+}
+
+const float *fd_mlp_forward_pair(struct fd_mlp *m, const float *A, int ia, const float *B,
+				 const int32_t *perm, int n, struct fd_rng *rng)
+{
+	struct pair p = { A, B, perm, ia, n };
+
+	if (!A || !B || !perm || ia < 1 || ia >= m->in || m->L[0].drop_in || n < 1 ||
+	    n > m->cap / 2)
+		return NULL;
+	return forward(m, NULL, 2 * n, rng, NULL, 0, &p);
 }
 
 /* dz = dy [* mask] act'(a), a the cached activation (not read when linear),
@@ -746,8 +806,41 @@ struct hook {
 	float *tmp;
 };
 
-static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int set, int add,
-		     const struct hook *hk)
+/* The first layer after fd_mlp_forward_pair, from s1 (2n x out): with
+ * S_a = s1_j + s1_m and S_b[perm[i]] = s1_j[perm[i]] + s1_m[i] (in the
+ * panel `S`), dW_top (+)= A^T S_a, dW_bot (+)= B^T S_b, dA = S_a W_top^T,
+ * dB = S_b W_bot^T (NULL: not computed): the input gradients summed over
+ * the joint and the shuffled rows, each a product of n rows. */
+static void pair_backward(struct fd_mlp *m, const float *s1, float *S, float beta, float *gW,
+			  float *dA, float *dB)
+{
+	const struct layer *L = &m->L[0];
+	int n = m->pn, ia = m->ia, ib = L->in - ia, out = L->out;
+	float *Sa = S, *Sb = S + (size_t)n * out;
+	const float *Wb = L->W + (size_t)ia * out;
+
+	for (int i = 0; i < n; i++) {
+		const float *sj = s1 + (size_t)i * out, *sm = s1 + (size_t)(n + i) * out;
+		const float *sjp = s1 + (size_t)m->perm[i] * out;
+		float *a = Sa + (size_t)i * out, *b = Sb + (size_t)m->perm[i] * out;
+
+		for (int j = 0; j < out; j++) {
+			a[j] = sj[j] + sm[j];
+			b[j] = sjp[j] + sm[j];
+		}
+	}
+	fd_gemm_padded(1, 0, ia, out, n, 1.0f, m->pa, ia, Sa, out, beta, gW, out, m->nthreads);
+	fd_gemm_padded(1, 0, ib, out, n, 1.0f, m->pb, ib, Sb, out, beta, gW + (size_t)ia * out,
+		       out, m->nthreads);
+	if (dA)
+		fd_gemm_padded(0, 1, n, ia, out, 1.0f, Sa, out, L->W, out, 0.0f, dA, ia, m->nthreads);
+	if (dB)
+		fd_gemm_padded(0, 1, n, ib, out, 1.0f, Sb, out, Wb, out, 0.0f, dB, ib, m->nthreads);
+}
+
+/* dX2: the second input gradient after fd_mlp_forward_pair (dX is the first) */
+static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, float *dX2, int set,
+		     int add, const struct hook *hk)
 {
 	float *pan[2] = { m->p1, m->p2 };
 	const float *g = dY;
@@ -769,7 +862,7 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int 
 		/* where this layer's gradients go: the params, or the hook's scratch */
 		float *gW = L->dW, *gv1 = L->bn ? L->dgamma : L->db, *gv2 = L->dbeta;
 
-		if (hk) {
+		if (hk && hk->tmp) {
 			gW = hk->tmp;
 			gv1 = gW + padn((size_t)L->in * L->out);
 			gv2 = gv1 + padn((size_t)L->out);
@@ -788,12 +881,17 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int 
 			act_bwd_any(L->act, m->slope, L->c, g, L->kout, L->kscale, m->kb1, s1,
 				    L->bias ? gv1 : NULL, nn, L->out);
 		}
-		x = layer_input(m, i, other, nn);
-		dst = i > 0 || (add && dX) ? other : dX; /* add: dX += other below */
-		/* dW (+)= x^T s1; dst = s1 W^T */
-		fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, gW,
-				     NULL, dst, m->nthreads, 1);
-		if (hk) { /* this layer's gradients are complete */
+		if (i == 0 && m->pa) {
+			pair_backward(m, s1, other, set ? 0.0f : 1.0f, gW, dX, dX2);
+			dst = NULL;
+		} else {
+			x = layer_input(m, i, other, nn);
+			dst = i > 0 || (add && dX) ? other : dX; /* add: dX += other below */
+			/* dW (+)= x^T s1; dst = s1 W^T */
+			fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, gW,
+					     NULL, dst, m->nthreads, 1);
+		}
+		if (hk) { /* this layer's gradients are complete (in tmp or in g) */
 			hk->fn(hk->ctx, &m->params[L->pw], gW);
 			if (L->bn) {
 				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1);
@@ -832,17 +930,17 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, int 
 
 void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
 {
-	backward(m, dY, m->out, dX, 0, 0, NULL);
+	backward(m, dY, m->out, dX, NULL, 0, 0, NULL);
 }
 
 void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX)
 {
-	backward(m, dY, m->out, dX, 1, 0, NULL);
+	backward(m, dY, m->out, dX, NULL, 1, 0, NULL);
 }
 
 void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx)
 {
-	backward(m, dY, ldy, dX, 1, add_dx, NULL);
+	backward(m, dY, ldy, dX, NULL, 1, add_dx, NULL);
 }
 
 void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
@@ -851,7 +949,16 @@ void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX,
 {
 	struct hook hk = { fn, ctx, tmp };
 
-	backward(m, dY, ldy, dX, 1, add_dx, &hk);
+	backward(m, dY, ldy, dX, NULL, 1, add_dx, &hk);
+}
+
+void fd_mlp_backward_pair(struct fd_mlp *m, const float *dY, float *dA, float *dB,
+			  void (*fn)(void *ctx, struct fd_param *p, float *g), void *ctx)
+{
+	struct hook hk = { fn, ctx, NULL };
+
+	if (m->pa)
+		backward(m, dY, m->out, dA, dB, 1, 0, fn ? &hk : NULL);
 }
 
 size_t fd_mlp_hook_ws(const struct fd_mlp *m)

@@ -17,6 +17,7 @@
 #define FD_NN_MLP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <fden/core.h>
 #include "core/error.h"
 #include "kernels/rng.h"
@@ -113,11 +114,32 @@ void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *d
  * into tmp (fd_mlp_hook_ws(m) floats, library memory) instead of its g, and
  * fn(ctx, p, tmp) is called as soon as it is complete (last layer first;
  * W, then b or gamma and beta): the caller combines it with p->g while it is
- * hot in cache (fden/train.c: the clipped MINE gradient, no saved copy). */
+ * hot in cache (fden/train.c: the clipped MINE gradient, no saved copy).
+ * tmp NULL: the gradients are set in each g as by fd_mlp_backward_set_ex and
+ * fn(ctx, p, p->g) is called the same way (fden/train.c: the norms that
+ * double as the finiteness check, read while the tensor is in cache). */
 void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
 			  float *tmp, void (*fn)(void *ctx, struct fd_param *p, float *g),
 			  void *ctx);
 size_t fd_mlp_hook_ws(const struct fd_mlp *m);
+
+/* Forward of the 2n rows [A_i ++ B_i] (i < n) then [A_i ++ B_perm[i]],
+ * never built (MINE's joint and shuffled batch): the first layer's product
+ * is split as A W_top + B W_bot, two n-row products instead of one of 2n
+ * rows over the whole width; the rest is fd_mlp_forward's. A is n x ia,
+ * B n x (in - ia), both library memory and unchanged until the backward;
+ * perm a permutation of 0..n-1; the first layer takes no input dropout.
+ * Returns the 2n x out output, or NULL (bad arguments, n > cap / 2). */
+const float *fd_mlp_forward_pair(struct fd_mlp *m, const float *A, int ia, const float *B,
+				 const int32_t *perm, int n, struct fd_rng *rng);
+/* Backward after fd_mlp_forward_pair, dY 2n x out: gradients set (as by
+ * fd_mlp_backward_set), fn called per tensor as by fd_mlp_backward_hook
+ * with tmp NULL (fn may be NULL), and the input gradients summed over the
+ * two halves: dA = dA_joint + dA_shuffled (n x ia), dB[perm[i]] =
+ * dB_joint[perm[i]] + dB_shuffled[i] (n x (in - ia)); each two n-row
+ * products. dA or dB NULL: not computed. */
+void fd_mlp_backward_pair(struct fd_mlp *m, const float *dY, float *dA, float *dB,
+			  void (*fn)(void *ctx, struct fd_param *p, float *g), void *ctx);
 
 /* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
  * ws holds fd_mlp_infer_ws(m, n) floats and is library memory (fd_malloc);

@@ -197,8 +197,9 @@ START_TEST(copy_sumsq_same_bits)
 }
 END_TEST
 
-/* fd_clip_combine == fd_clip_adaptive (values, factor) and its sum of
- * squares is the result's; a non-finite g_m gives a non-finite sum */
+/* fd_clip_combine == fd_clip_adaptive (values, factor), the same bits with
+ * out = g_u as with out = g_m, and its sum of squares is the result's; a
+ * non-finite g_m gives a non-finite sum */
 START_TEST(clip_combine_matches)
 {
 	struct fd_rng r;
@@ -208,26 +209,35 @@ START_TEST(clip_combine_matches)
 		for (size_t n = 1; n < 300; n += 37)
 			for (int big = 0; big < 2; big++) {
 				float *gu = randv(&r, n), *gm = randv(&r, n), *a = malloc(n * sizeof *a);
-				double f1, f2, sq;
+				float *b = malloc(n * sizeof *b);
+				double f1, f2, f3, sq, sq3;
 
 				ck_assert_ptr_nonnull(a);
+				ck_assert_ptr_nonnull(b);
 				for (size_t i = 0; i < n; i++)
 					gm[i] *= big ? 30.0f : 0.01f; /* clipped or not */
 				memcpy(a, gu, n * sizeof *a);
 				f1 = fd_clip_adaptive(a, gm, n, clip);          /* a = g_u + f g_m */
-				f2 = fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, n, clip, &sq); /* gm = ... */
+				/* out = g_u (the in-place clipping hook) */
+				memcpy(b, gu, n * sizeof *b);
+				f3 = fd_clip_combine(b, fd_vec_sumsq(b, n), gm, b, n, clip, &sq3);
+				f2 = fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, gm, n, clip, &sq); /* gm = ... */
 				ck_assert_double_eq_tol(f1, f2, 1e-12 * (1 + f1));
-				for (size_t i = 0; i < n; i++)
+				ck_assert(f2 == f3 && sq == sq3);
+				for (size_t i = 0; i < n; i++) {
 					ck_assert_float_eq_tol(gm[i], a[i], 1e-6f * (1 + fabsf(a[i])));
+					ck_assert(b[i] == gm[i]); /* either alias: the same bits */
+				}
 				ck_assert_double_eq_tol(sq, fd_vec_sumsq(gm, n), 1e-9 * (1 + sq));
 				if (clip && big)
 					ck_assert(f2 < 1.0);
 				gm[n / 2] = NAN;
-				fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, n, clip, &sq);
+				fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, gm, n, clip, &sq);
 				ck_assert(!isfinite(sq));
 				free(gu);
 				free(gm);
 				free(a);
+				free(b);
 			}
 }
 END_TEST

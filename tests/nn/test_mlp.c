@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fdcheck.h"
+#include "core/alloc.h"
 #include "core/error.h"
 #include "kernels/rng.h"
 #include "nn/adam.h"
@@ -235,6 +236,118 @@ START_TEST(test_backward_set_ex)
 	}
 	fd_mlp_backward_set_ex(m, wide + 2, 7, dX2, 0);
 	ck_assert_int_eq(memcmp(dX2, dX1, sizeof dX1), 0);
+	fd_mlp_free(m);
+}
+END_TEST
+
+/* fd_mlp_forward_pair / fd_mlp_backward_pair (MINE's joint and shuffled
+ * rows, never built): the same output as fd_mlp_forward on the built 2n
+ * rows, the same parameter gradients as fd_mlp_backward_set on them, input
+ * gradients summed over the two halves (through the shuffle for B), and a
+ * finite-difference check of dA, dB and every parameter. The first layer
+ * has batch norm (its statistics span all 2n rows) and dropout after it. */
+#define PN 6
+#define PIA 3
+#define PIB 4
+#define POUT 2
+
+struct pair_ctx {
+	struct fd_mlp *m;
+	float *A, *B, dY0[2 * PN * POUT];
+	int32_t perm[PN];
+};
+
+static double pair_loss(void *p)
+{
+	struct pair_ctx *c = p;
+	struct fd_rng r;
+	const float *Y;
+
+	fd_rng_seed(&r, 77); /* the same dropout in every forward */
+	Y = fd_mlp_forward_pair(c->m, c->A, PIA, c->B, c->perm, PN, &r);
+	ck_assert_ptr_nonnull(Y);
+	return fdc_dot(c->dY0, Y, 2 * PN * POUT);
+}
+
+START_TEST(test_forward_pair)
+{
+	static const struct fd_layer_spec l[3] = {
+		{ 7, 0, 1, 0.2f, FD_ACT_LEAKY }, { 5, 1, 0, 0.2f, FD_ACT_TANH },
+		{ POUT, 1, 0, 0.0f, FD_ACT_LINEAR },
+	};
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, PIA + PIB, 0);
+	struct pair_ctx c;
+	struct fd_mlp *m = make(&cfg, 9);
+	struct fd_rng r;
+	struct fd_err err;
+	float X[2 * PN * (PIA + PIB)], Y1[2 * PN * POUT], dX[2 * PN * (PIA + PIB)];
+	float dA[PN * PIA], dB[PN * PIB], *g1[8];
+	const float *Y;
+	int np = fd_mlp_nparams(m), W = PIA + PIB;
+
+	c.m = m;
+	c.A = fd_malloc(NULL, sizeof(float) * PN * PIA); /* library memory, as the step's */
+	c.B = fd_malloc(NULL, sizeof(float) * PN * PIB);
+	ck_assert(c.A && c.B);
+	ck_assert_int_eq(fd_mlp_reserve(m, 2 * PN, &err), FDEN_OK);
+	fd_rng_seed(&r, 10);
+	fd_rng_fill_normal(&r, c.A, PN * PIA, 1.0f);
+	fd_rng_fill_normal(&r, c.B, PN * PIB, 1.0f);
+	fd_rng_fill_normal(&r, c.dY0, 2 * PN * POUT, 1.0f);
+	fd_rng_perm(&r, c.perm, PN);
+	for (int i = 0; i < PN; i++) { /* the rows the pair stands for */
+		memcpy(X + i * W, c.A + i * PIA, PIA * sizeof(float));
+		memcpy(X + i * W + PIA, c.B + i * PIB, PIB * sizeof(float));
+		memcpy(X + (PN + i) * W, c.A + i * PIA, PIA * sizeof(float));
+		memcpy(X + (PN + i) * W + PIA, c.B + c.perm[i] * PIB, PIB * sizeof(float));
+	}
+	fd_rng_seed(&r, 77);
+	Y = fd_mlp_forward(m, X, 2 * PN, &r);
+	ck_assert_ptr_nonnull(Y);
+	memcpy(Y1, Y, sizeof Y1);
+	fd_mlp_backward_set(m, c.dY0, dX);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		g1[p] = malloc(P->n * 4);
+		memcpy(g1[p], P->g, P->n * 4);
+	}
+	/* the pair: same output, gradients and summed input gradients (the
+	 * split products round differently: tolerances, not bits) */
+	fd_rng_seed(&r, 77); /* the same masks */
+	Y = fd_mlp_forward_pair(m, c.A, PIA, c.B, c.perm, PN, &r);
+	ck_assert_ptr_nonnull(Y);
+	for (int i = 0; i < 2 * PN * POUT; i++)
+		ck_assert_float_eq_tol(Y[i], Y1[i], 1e-5f * (1 + fabsf(Y1[i])));
+	fd_mlp_backward_pair(m, c.dY0, dA, dB, NULL, NULL);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		for (size_t k = 0; k < P->n; k++)
+			ck_assert_float_eq_tol(P->g[k], g1[p][k], 1e-4f * (1 + fabsf(g1[p][k])));
+		memcpy(g1[p], P->g, P->n * 4); /* the pair's, for the FD check */
+	}
+	for (int i = 0; i < PN; i++) {
+		for (int j = 0; j < PIA; j++) {
+			float want = dX[i * W + j] + dX[(PN + i) * W + j];
+			ck_assert_float_eq_tol(dA[i * PIA + j], want, 1e-4f * (1 + fabsf(want)));
+		}
+		for (int j = 0; j < PIB; j++) { /* row PN+i saw B[perm[i]] */
+			int b = c.perm[i];
+			float want = dX[b * W + PIA + j] + dX[(PN + i) * W + PIA + j];
+			ck_assert_float_eq_tol(dB[b * PIB + j], want, 1e-4f * (1 + fabsf(want)));
+		}
+	}
+	fdc_check(pair_loss, &c, c.A, dA, PN * PIA, 1e-2f, 1, "pair dA");
+	fdc_check(pair_loss, &c, c.B, dB, PN * PIB, 1e-2f, 1, "pair dB");
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		fdc_check(pair_loss, &c, P->w, g1[p], P->n, 1e-2f, 1, P->name);
+		free(g1[p]);
+	}
+	/* refused: the first input wider than the net's, more rows than reserved */
+	ck_assert_ptr_null(fd_mlp_forward_pair(m, c.A, W, c.B, c.perm, PN, &r));
+	ck_assert_ptr_null(fd_mlp_forward_pair(m, c.A, PIA, c.B, c.perm, PN + 1, &r));
+	fd_free(NULL, c.A);
+	fd_free(NULL, c.B);
 	fd_mlp_free(m);
 }
 END_TEST
@@ -653,6 +766,7 @@ static Suite *mlp_suite(void)
 	tcase_add_test(tc, test_backward_accumulates);
 	tcase_add_loop_test(tc, test_backward_set_ex, 0, 2);
 	tcase_add_loop_test(tc, test_forward_to, 0, 2);
+	tcase_add_test(tc, test_forward_pair);
 	tcase_add_test(tc, test_no_alloc_after_reserve);
 	tcase_add_test(tc, test_nomem_cleans_up);
 	tcase_add_test(tc, test_infer_reentrant);
