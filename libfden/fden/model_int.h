@@ -38,7 +38,7 @@ struct fd_ws_slot {
 struct fd_train_ws {
 	size_t cap_rows, cap_pairs, cap_logp, cap_aws, cap_xws; /* what the buffers hold */
 	float *zin, *ztgt, *cat, *dzt, *dcat, *da, *db;
-	float *dfi, *dfs, *dfim, *dfsm, *dh, *dh2;
+	float *dfi, *dfs, *dfim, *dfsm, *dh;
 	float *dt, *dtin, *logp, *aws;
 	float *pairs, *dr, *dpairs;
 	int32_t *perm;

@@ -49,10 +49,10 @@ struct shape {
 static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
-	/* zin ztgt dzt da db dfi (= dfim) dfs (= dfsm): 7 N D; cat (= dcat = dh): 2 N D;
-	 * dtin: 2 N D; dt 2N; perm N; pairs: 4 D + 1 per pair */
-	/* flow: fi fs dF: 3 N D */
-	return 14 * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	/* zin ztgt dzt: 3 N D; da db, dfi dfim, dfs dfsm: 6 N D; cat (= dcat, then
+	 * dtin; dh): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair; flow: fi fs
+	 * dF: 3 N D */
+	return (m->flow ? 16 : 13) * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -75,8 +75,12 @@ static int reserve(struct fden_model *m, const struct shape *s)
 		g.nxws = g.nxws > t->cap_xws ? g.nxws : t->cap_xws;
 	}
 	if (!t->gsave_n) {
-		for (int i = 0; i < fd_model_d_nparams(m); i++)
+		/* flow: all of g_u saved; MLP: two tensors' gradients at a time */
+		for (int i = 0; i < fd_model_d_nparams(m) && m->flow; i++)
 			t->gsave_n += fd_model_d_param(m, i)->n;
+		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY && !m->flow; k++)
+			if (2 * fd_mlp_hook_ws(m->net[k]) > t->gsave_n)
+				t->gsave_n = 2 * fd_mlp_hook_ws(m->net[k]);
 		for (int k = 0; k < FD_NNETS; k++)
 			if (m->net[k])
 				for (int i = 0; i < fd_mlp_nbuffers(m->net[k]); i++)
@@ -97,17 +101,21 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(zin, g.N * D);
 	TAKE(ztgt, g.N * D);
 	TAKE(dzt, g.N * D);
-	TAKE(da, g.N * D);
-	TAKE(db, g.N * D);
-	TAKE(dfi, g.N * D);
-	TAKE(dfs, g.N * D);
-	t->dfim = t->dfi; /* the g_m inputs are made after the g_u pass */
-	t->dfsm = t->dfs;
-	TAKE(cat, 2 * g.N * D);
-	t->dcat = t->cat; /* E_enc's dX overwrites its input (read before) */
-	t->dh = t->cat; /* D's backward runs after E's, when cat/dcat is dead */
-	t->dh2 = NULL; /* D_sty's input gradient is added into dh */
-	TAKE(dtin, 2 * g.N * D); /* T's two input gradients, N x di and N x ds */
+	/* the two gradients of D's passes side by side, g_u rows first: the
+	 * MLP D runs both as one backward of 2N rows (fd_mlp_backward_two) */
+	TAKE(da, 2 * g.N * D);
+	t->db = t->da + g.N * D;
+	TAKE(dfi, 2 * g.N * D);
+	t->dfim = t->dfi + g.N * m->di;
+	TAKE(dfs, 2 * g.N * D);
+	t->dfsm = t->dfs + g.N * m->ds;
+	/* cat (= dcat: E_enc's dX overwrites its input, read before), then T's
+	 * two input gradients (N x di, N x ds); D's dh (2N x 2D) takes the whole
+	 * block after both are dead */
+	TAKE(cat, 4 * g.N * D);
+	t->dcat = t->cat;
+	t->dtin = t->cat + 2 * g.N * D;
+	t->dh = t->cat;
 	TAKE(dt, 2 * g.N);
 	TAKE(perm, g.N);
 	TAKE(logp, g.nlogp);
@@ -115,9 +123,11 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(pairs, g.pairs * 2 * D);
 	TAKE(dpairs, g.pairs * 2 * D);
 	TAKE(dr, g.pairs);
-	TAKE(fi, g.N * D);
-	TAKE(fs, g.N * D);
-	TAKE(dF, g.N * D);
+	if (m->flow) { /* its outputs and their gradient, row by row */
+		TAKE(fi, g.N * D);
+		TAKE(fs, g.N * D);
+		TAKE(dF, g.N * D);
+	}
 	TAKE(xws, g.nxws);
 	TAKE(gsave, t->gsave_n);
 	TAKE(bnsave, t->bnsave_n);
@@ -139,6 +149,8 @@ nets:
 		for (int k = 0; k < FD_NNETS; k++) /* the statistician sees 2N rows */
 			rows[k] = k == FD_NET_STAT ? (int)(2 * s->N) :
 				  k == FD_NET_REL ? (int)s->pairs : (int)s->N;
+		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY && !m->flow; k++)
+			fd_mlp_want_two(m->net[k]); /* g_u and g_m at once: 2N-row panels */
 		/* the nets run one after another: one pair of scratch panels for all */
 		return fd_mlp_reserve_group(m->net, rows, FD_NNETS, &m->err);
 	}
@@ -253,121 +265,64 @@ static double net_gnorm2(struct fd_mlp *n)
 	return s;
 }
 
-/* index of D's tensor p among fd_model_d_param's */
-static int d_index(struct fden_model *m, const struct fd_param *p)
-{
-	int i = 0;
-
-	while (fd_model_d_param(m, i) != p)
-		i++;
-	return i;
-}
-
 /* A backward hook (fd_mlp_backward_hook, tmp NULL) that sums ||g||^2 of each
- * tensor as soon as its gradient is complete, while it is in cache; with gu2
- * it also keeps D's per-tensor sums for the clipping. */
-struct sq_ctx {
-	struct fden_model *m;
-	double *gu2;
-	double sum;
-};
-
+ * tensor as soon as its gradient is complete, while it is in cache. */
 static void sq_hook(void *ctx, struct fd_param *p, float *g)
 {
-	struct sq_ctx *c = ctx;
-	double sq = fd_vec_sumsq_fast(g, p->n);
+	double *sum = ctx;
 
-	c->sum += sq;
-	if (c->gu2)
-		c->gu2[d_index(c->m, p)] = sq;
+	*sum += fd_vec_sumsq_fast(g, p->n);
 }
 
 /* n's gradients set by a backward of dY (rows ldy apart) into dX (+= with
  * add_dx); returns their ||g||^2 (see net_gnorm2) */
-static double backward_sq(struct fden_model *m, struct fd_mlp *n, const float *dY, int ldy,
-			  float *dX, int add_dx)
+static double backward_sq(struct fd_mlp *n, const float *dY, int ldy, float *dX, int add_dx)
 {
-	struct sq_ctx c = { m, NULL, 0.0 };
+	double sum = 0.0;
 
-	fd_mlp_backward_hook(n, dY, ldy, dX, add_dx, NULL, sq_hook, &c);
-	return c.sum;
+	fd_mlp_backward_hook(n, dY, ldy, dX, add_dx, NULL, sq_hook, &sum);
+	return sum;
 }
 
-/* D backward for one of the two gradients: dfi (N x di), dfs (N x ds) ->
- * D's parameter grads; dz (N x D) receives dL/dzs when not NULL. With sq
- * (MLP D), each tensor's ||g||^2 lands in sq->gu2 on the way. */
-static void backward_d(struct fden_model *m, int N, const float *dfi, const float *dfs, float *dz,
-		       float dlogdet, struct sq_ctx *sq)
+/* Flow D backward for one of the two gradients: dfi (N x di), dfs (N x ds)
+ * -> the flow's grads (added); dz (N x D) receives dL/dzs when not NULL. */
+static void backward_flow(struct fden_model *m, int N, const float *dfi, const float *dfs,
+			  float *dz, float dlogdet)
 {
 	struct fd_train_ws *t = &m->tw;
-	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
-	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
 
-	if (m->flow) { /* dF = dfi ++ dfs, row by row */
-		fd_cols_join(t->dF, dfi, dfs, (size_t)N, m->di, m->ds);
-		fd_flow_backward(m->flow, t->dF, dz, dlogdet);
-		return;
-	}
-	/* gradients set, not added: no zeroing pass before either of the two */
-	if (sq) {
-		fd_mlp_backward_hook(di, dfi, fd_mlp_out(di), t->dh, 0, NULL, sq_hook, sq);
-		fd_mlp_backward_hook(ds, dfs, m->ds, t->dh, 1, NULL, sq_hook, sq); /* dh += dh_sty */
-		fd_mlp_backward_hook(dd, t->dh, fd_mlp_out(dd), dz, 0, NULL, sq_hook, sq);
-		return;
-	}
-	fd_mlp_backward_set(di, dfi, t->dh);
-	fd_mlp_backward_set_ex(ds, dfs, m->ds, t->dh, 1); /* dh += dh_sty */
-	fd_mlp_backward_set(dd, t->dh, dz);
+	fd_cols_join(t->dF, dfi, dfs, (size_t)N, m->di, m->ds); /* dF = dfi ++ dfs */
+	fd_flow_backward(m->flow, t->dF, dz, dlogdet);
 }
 
-/* The g_m pass through an MLP D: each tensor's g_m lands in t->gsave
- * (scratch, one tensor at a time) and is combined with g_u, still in p->g,
- * into p->g while hot in cache; g_u is never saved. */
+/* An MLP D's two gradients at once (fd_mlp_backward_two): each tensor's g_u
+ * and g_m arrive together in scratch, hot in cache, and only their clipped
+ * sum is written to p->g: g = g_u + min(|g_u|, |g_m|) g_m / |g_m|. */
 struct clip_ctx {
-	struct fden_model *m;
 	int clip;
 	double fsum, sq;
 };
 
-static void clip_hook(void *ctx, struct fd_param *p, float *gm)
+static void clip_hook(void *ctx, struct fd_param *p, float *gu, float *gm)
 {
 	struct clip_ctx *c = ctx;
 	double sq;
 
-	/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m|, and ||g||^2 */
-	c->fsum += fd_clip_combine(p->g, c->m->tw.gu2[d_index(c->m, p)], gm, p->g, p->n, c->clip,
-				   &sq);
+	c->fsum += fd_clip_combine(gu, fd_vec_sumsq_fast(gu, p->n), gm, p->g, p->n, c->clip, &sq);
 	c->sq += sq;
 }
 
-static int clip_in_place(struct fden_model *m)
-{
-	if (m->flow)
-		return 0;
-	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
-		if (fd_mlp_hook_ws(m->net[k]) > m->tw.gsave_n)
-			return 0;
-	return 1;
-}
-
-static void backward_d_clip(struct fden_model *m, float *dz, struct clip_ctx *c)
+/* dfi, dfs: [g_u rows; g_m rows] (2N x di, 2N x ds); dz: 2N x D, the g_u
+ * part first (NULL: not wanted) */
+static void backward_d_two(struct fden_model *m, float *dz, struct clip_ctx *c)
 {
 	struct fd_train_ws *t = &m->tw;
 	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
 	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
 
-	fd_mlp_backward_hook(di, t->dfim, fd_mlp_out(di), t->dh, 0, t->gsave, clip_hook, c);
-	fd_mlp_backward_hook(ds, t->dfsm, fd_mlp_out(ds), t->dh, 1, t->gsave, clip_hook, c);
-	fd_mlp_backward_hook(dd, t->dh, fd_mlp_out(dd), dz, 0, t->gsave, clip_hook, c);
-}
-
-static void zero_grad_d(struct fden_model *m)
-{
-	if (m->flow)
-		fd_flow_zero_grad(m->flow);
-	else
-		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY; k++)
-			fd_mlp_zero_grad(m->net[k]);
+	fd_mlp_backward_two(di, t->dfi, m->di, t->dh, 0, t->gsave, clip_hook, c);
+	fd_mlp_backward_two(ds, t->dfs, m->ds, t->dh, 1, t->gsave, clip_hook, c); /* dh += */
+	fd_mlp_backward_two(dd, t->dh, fd_mlp_out(dd), dz, 0, t->gsave, clip_hook, c);
 }
 
 static int prepare(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)
@@ -470,21 +425,17 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	fd_mine_grad(T + N, (int)N, log_denom, (float)-gamma, t->dt, t->dt + N);
 	/* each net's ||g||^2 (the finiteness check) taken in its backward; T's
 	 * input gradients come summed over the joint and shuffled rows */
-	{
-		struct sq_ctx sc = { m, NULL, 0.0 };
-		fd_mlp_backward_pair(m->net[FD_NET_STAT], t->dt, t->dtin, t->dtin + N * DI, sq_hook,
-				     &sc);
-		gn2[FD_NET_STAT] = sc.sum;
-	}
+	fd_mlp_backward_pair(m->net[FD_NET_STAT], t->dt, t->dtin, t->dtin + N * DI, sq_hook,
+			     &gn2[FD_NET_STAT]);
 	if (m->flow) {
 		memset(t->dfi, 0, N * DI * sizeof *t->dfi);
 		memset(t->dfs, 0, N * DS * sizeof *t->dfs);
 	} else {
 		/* E backward: dcat -> E_ide, E_sty -> d f_ide, d f_sty (g_u part) */
-		gn2[FD_NET_E_ENC] = backward_sq(m, m->net[FD_NET_E_ENC], t->dzt, D, t->dcat, 0);
+		gn2[FD_NET_E_ENC] = backward_sq(m->net[FD_NET_E_ENC], t->dzt, D, t->dcat, 0);
 		/* the two column blocks of dcat, read in place (rows 2 D apart) */
-		gn2[FD_NET_E_IDE] = backward_sq(m, m->net[FD_NET_E_IDE], t->dcat, 2 * D, t->dfi, 0);
-		gn2[FD_NET_E_STY] = backward_sq(m, m->net[FD_NET_E_STY], t->dcat + D, 2 * D, t->dfs, 0);
+		gn2[FD_NET_E_IDE] = backward_sq(m->net[FD_NET_E_IDE], t->dcat, 2 * D, t->dfi, 0);
+		gn2[FD_NET_E_STY] = backward_sq(m->net[FD_NET_E_STY], t->dcat + D, 2 * D, t->dfs, 0);
 	}
 
 	/* L_C: mean over all queries; gradient b / n_queries into d f_ide */
@@ -545,46 +496,42 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		dlogdet = -g;
 	}
 
-	/* D: g_u from (d f_ide, d f_sty), with each tensor's ||g_u||^2, saved
-	 * unless in place; then g_m from the GRL */
-	int inplace = clip_in_place(m); /* MLP D: g_m combined tensor by tensor */
-	struct sq_ctx gu = { m, t->gu2, 0.0 };
-	backward_d(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet, inplace ? &gu : NULL);
-	off = 0;
-	for (int i = 0; i < fd_model_d_nparams(m) && !inplace; i++) {
-		struct fd_param *p = fd_model_d_param(m, i);
-		t->gu2[i] = fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
-		off += p->n;
-	}
 	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df, from T's input
-	 * gradients; dfim/dfsm share dfi/dfs, dead after g_u */
+	 * gradients, into dfim/dfsm (the second halves of dfi/dfs) */
 	for (size_t j = 0; j < N * DI; j++)
 		t->dfim[j] = (float)(-lambda * t->dtin[j]);
 	for (size_t j = 0; j < N * DS; j++)
 		t->dfsm[j] = (float)(-lambda * t->dtin[N * DI + j]);
 
-	if (inplace) {
-		struct clip_ctx cc = { m, clip, 0.0, 0.0 };
+	/* D: g_u from (d f_ide, d f_sty), g_m from the GRL, combined with the
+	 * clipping; ||g||^2 of the result (the finiteness check) on the way */
+	{
 		int ntens = fd_model_d_nparams(m);
-		backward_d_clip(m, dz ? t->db : NULL, &cc);
-		gn2[FD_NET_D_DEC] += cc.sq;
-		clip_sum = cc.fsum / (ntens > 0 ? ntens : 1);
-	} else {
-		if (m->flow)
-			zero_grad_d(m);
-		backward_d(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f, NULL);
-	}
-	off = 0;
-	if (!inplace) {
-		int ntens = fd_model_d_nparams(m);
-		for (int i = 0; i < ntens; i++) {
-			struct fd_param *p = fd_model_d_param(m, i);
-			double sq;
-			/* g = g_u + min(|g_u|, |g_m|) g_m / |g_m|, and ||g||^2 */
-			clip_sum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->g, p->n, clip,
-						    &sq);
-			gn2[FD_NET_D_DEC] += sq; /* all of D (MLP or flow) counted here */
-			off += p->n;
+
+		if (m->flow) { /* g_u saved with each tensor's ||g_u||^2, then g_m */
+			backward_flow(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet);
+			off = 0;
+			for (int i = 0; i < ntens; i++) {
+				struct fd_param *p = fd_model_d_param(m, i);
+				t->gu2[i] = fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
+				off += p->n;
+			}
+			fd_flow_zero_grad(m->flow);
+			backward_flow(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f);
+			off = 0;
+			for (int i = 0; i < ntens; i++) {
+				struct fd_param *p = fd_model_d_param(m, i);
+				double sq;
+				clip_sum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->g, p->n,
+							    clip, &sq);
+				gn2[FD_NET_D_DEC] += sq; /* all of D counted here */
+				off += p->n;
+			}
+		} else { /* both at once; dz's g_u and g_m rows land in da and db */
+			struct clip_ctx cc = { clip, 0.0, 0.0 };
+			backward_d_two(m, dz ? t->da : NULL, &cc);
+			gn2[FD_NET_D_DEC] += cc.sq;
+			clip_sum = cc.fsum;
 		}
 		clip_sum /= ntens > 0 ? ntens : 1;
 	}

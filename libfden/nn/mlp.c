@@ -79,6 +79,7 @@ struct fd_mlp {
 	int ia, pn;
 	unsigned char *kb1, *kb2;     /* maxdim-byte rows: keep bits spread to bytes */
 	int cap, nlast;
+	int two;                      /* panels for fd_mlp_backward_two (2 cap rows) */
 };
 
 static size_t padn(size_t n)
@@ -420,8 +421,9 @@ int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, int count,
 			return rc;
 		if (!own)
 			own = nets[k];
-		if ((size_t)nets[k]->cap * nets[k]->maxdim > need)
-			need = (size_t)nets[k]->cap * nets[k]->maxdim;
+		size_t r = (size_t)nets[k]->cap * (nets[k]->two ? 2 : 1);
+		if (r * nets[k]->maxdim > need)
+			need = r * nets[k]->maxdim;
 	}
 	if (!own)
 		return FDEN_OK;
@@ -449,6 +451,11 @@ int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, int count,
 		m->pan_n = own->pan_own_n;
 	}
 	return FDEN_OK;
+}
+
+void fd_mlp_want_two(struct fd_mlp *m)
+{
+	m->two = 1;
 }
 
 int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err)
@@ -802,6 +809,7 @@ static void act_bwd_any(int act, float slope, const float *a, const float *dy,
  * dX = s1 W^T (after dW = x^T s1 has read the input). */
 struct hook {
 	void (*fn)(void *ctx, struct fd_param *p, float *g);
+	void (*fn2)(void *ctx, struct fd_param *p, float *g1, float *g2); /* two gradients */
 	void *ctx;
 	float *tmp;
 };
@@ -838,20 +846,28 @@ static void pair_backward(struct fd_mlp *m, const float *s1, float *S, float bet
 		fd_gemm_padded(0, 1, n, ib, out, 1.0f, Sb, out, Wb, out, 0.0f, dB, ib, m->nthreads);
 }
 
-/* dX2: the second input gradient after fd_mlp_forward_pair (dX is the first) */
-static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, float *dX2, int set,
-		     int add, const struct hook *hk)
+/* dX2: the second input gradient after fd_mlp_forward_pair (dX is the
+ * first). With hk->fn2, two backward passes at once (H = 2): dY, the
+ * panels and dX hold 2n rows, the first n for the first gradient; the
+ * sweeps run per half on the same caches, the weight products per half
+ * into the two halves of hk->tmp, the input gradient is one 2n-row
+ * product. Returns -1 (nothing done) when the panels are too small. */
+static int backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, float *dX2, int set,
+		    int add, const struct hook *hk)
 {
 	float *pan[2] = { m->p1, m->p2 };
 	const float *g = dY;
-	size_t nn;
-	int n = m->nlast, cur = 0, i;
+	size_t nn, hw = fd_mlp_hook_ws(m), rows;
+	int n = m->nlast, cur = 0, i, H = hk && hk->fn2 ? 2 : 1;
 
 	if (n < 1 || !dY || !m->p1 || ldy < m->out)
-		return;
+		return -1;
 	nn = (size_t)n;
+	rows = (size_t)H * nn;
+	if (H == 2 && (rows * m->maxdim > m->pan_n || m->pa || !hk->tmp))
+		return -1;
 	if (ldy != m->out) { /* strided rows: gather into the first panel */
-		for (size_t r = 0; r < nn; r++)
+		for (size_t r = 0; r < rows; r++)
 			memcpy(pan[0] + r * m->out, dY + r * ldy, (size_t)m->out * sizeof *dY);
 		g = pan[0];
 	}
@@ -859,54 +875,73 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, floa
 		struct layer *L = &m->L[i];
 		float *s1 = pan[cur], *other = pan[cur ^ 1], *dst;
 		const float *x;
+		size_t lo = nn * L->out; /* floats of one half of g and s1 */
 		/* where this layer's gradients go: the params, or the hook's scratch */
-		float *gW = L->dW, *gv1 = L->bn ? L->dgamma : L->db, *gv2 = L->dbeta;
+		float *gW[2] = { L->dW, NULL }, *gv1[2] = { L->bn ? L->dgamma : L->db, NULL };
+		float *gv2[2] = { L->dbeta, NULL };
 
-		if (hk && hk->tmp) {
-			gW = hk->tmp;
-			gv1 = gW + padn((size_t)L->in * L->out);
-			gv2 = gv1 + padn((size_t)L->out);
+		for (int h = 0; h < H && hk && hk->tmp; h++) {
+			gW[h] = hk->tmp + h * hw;
+			gv1[h] = gW[h] + padn((size_t)L->in * L->out);
+			gv2[h] = gv1[h] + padn((size_t)L->out);
 		}
-		/* s1 = dL/d(x W + b) */
-		if (L->bn) {
-			if (set) {
-				fd_vec_zero(gv1, (size_t)L->out);
-				fd_vec_zero(gv2, (size_t)L->out);
+		/* s1 = dL/d(x W + b), half by half */
+		for (int h = 0; h < H; h++) {
+			if (L->bn) {
+				if (set) {
+					fd_vec_zero(gv1[h], (size_t)L->out);
+					fd_vec_zero(gv2[h], (size_t)L->out);
+				}
+				fd_bn_backward_x(L->c, g + h * lo, L->kout, L->kscale, m->kb1, n, L->out,
+						 L->gamma, L->beta, L->binv, L->act, m->slope, gv1[h],
+						 gv2[h], s1 + h * lo, L->bscr);
+			} else {
+				if (set && L->bias)
+					fd_vec_zero(gv1[h], (size_t)L->out);
+				act_bwd_any(L->act, m->slope, L->c, g + h * lo, L->kout, L->kscale, m->kb1,
+					    s1 + h * lo, L->bias ? gv1[h] : NULL, nn, L->out);
 			}
-			fd_bn_backward_x(L->c, g, L->kout, L->kscale, m->kb1, n, L->out, L->gamma, L->beta,
-					 L->binv, L->act, m->slope, gv1, gv2, s1, L->bscr);
-		} else {
-			if (set && L->bias)
-				fd_vec_zero(gv1, (size_t)L->out);
-			act_bwd_any(L->act, m->slope, L->c, g, L->kout, L->kscale, m->kb1, s1,
-				    L->bias ? gv1 : NULL, nn, L->out);
 		}
 		if (i == 0 && m->pa) {
-			pair_backward(m, s1, other, set ? 0.0f : 1.0f, gW, dX, dX2);
+			pair_backward(m, s1, other, set ? 0.0f : 1.0f, gW[0], dX, dX2);
 			dst = NULL;
 		} else {
 			x = layer_input(m, i, other, nn);
 			dst = i > 0 || (add && dX) ? other : dX; /* add: dX += other below */
-			/* dW (+)= x^T s1; dst = s1 W^T */
-			fd_dense_backward_ex(x, s1, n, L->in, L->out, L->W, set ? 0.0f : 1.0f, gW,
-					     NULL, dst, m->nthreads, 1);
+			/* dW (+)= x^T s1; dst = s1 W^T (both halves: one product) */
+			for (int h = 0; h < H; h++)
+				fd_dense_backward_ex(x, s1 + h * lo, n, L->in, L->out, L->W,
+						     set ? 0.0f : 1.0f, gW[h], NULL, H == 1 ? dst : NULL,
+						     m->nthreads, 1);
+			if (H == 2 && dst)
+				fd_gemm_padded(0, 1, (int)rows, L->in, L->out, 1.0f, s1, L->out, L->W,
+					       L->out, 0.0f, dst, L->in, m->nthreads);
 		}
-		if (hk) { /* this layer's gradients are complete (in tmp or in g) */
-			hk->fn(hk->ctx, &m->params[L->pw], gW);
+		if (hk && H == 2) { /* this layer's two gradients are complete */
+			hk->fn2(hk->ctx, &m->params[L->pw], gW[0], gW[1]);
 			if (L->bn) {
-				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1);
-				hk->fn(hk->ctx, &m->params[L->pw + 2], gv2);
+				hk->fn2(hk->ctx, &m->params[L->pw + 1], gv1[0], gv1[1]);
+				hk->fn2(hk->ctx, &m->params[L->pw + 2], gv2[0], gv2[1]);
 			} else if (L->bias) {
-				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1);
+				hk->fn2(hk->ctx, &m->params[L->pw + 1], gv1[0], gv1[1]);
+			}
+		} else if (hk) { /* this layer's gradients are complete (in tmp or in g) */
+			hk->fn(hk->ctx, &m->params[L->pw], gW[0]);
+			if (L->bn) {
+				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1[0]);
+				hk->fn(hk->ctx, &m->params[L->pw + 2], gv2[0]);
+			} else if (L->bias) {
+				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1[0]);
 			}
 		}
 		if (i == 0 && add && dX) { /* dX += dxd [* mask] */
 			const unsigned char *restrict k = m->kb1;
-			for (size_t r = 0; r < nn; r++) {
+			for (size_t r = 0; r < rows; r++) {
 				float *restrict dr = dX + r * L->in;
 				const float *restrict o = other + r * L->in;
-				if (L->drop_in) {
-					fd_keep_expand(L->kin + r * fd_keep_stride(L->in), L->in, m->kb1);
+				if (L->drop_in) { /* row r saw input row r mod n */
+					fd_keep_expand(L->kin + (r % nn) * fd_keep_stride(L->in), L->in,
+						       m->kb1);
 					for (int j = 0; j < L->in; j++)
 						dr[j] += o[j] * keep_f(k[j], L->kscale);
 				} else {
@@ -916,9 +951,9 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, floa
 			}
 		} else if (dst && L->drop_in) { /* through the input dropout: dx = dxd mask */
 			const unsigned char *restrict k = m->kb1;
-			for (size_t r = 0; r < nn; r++) {
+			for (size_t r = 0; r < rows; r++) {
 				float *restrict dr = dst + r * L->in;
-				fd_keep_expand(L->kin + r * fd_keep_stride(L->in), L->in, m->kb1);
+				fd_keep_expand(L->kin + (r % nn) * fd_keep_stride(L->in), L->in, m->kb1);
 				for (int j = 0; j < L->in; j++)
 					dr[j] = dr[j] * keep_f(k[j], L->kscale);
 			}
@@ -926,6 +961,7 @@ static void backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, floa
 		g = other;
 		cur ^= 1;
 	}
+	return 0;
 }
 
 void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX)
@@ -947,15 +983,26 @@ void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX,
 			  float *tmp, void (*fn)(void *ctx, struct fd_param *p, float *g),
 			  void *ctx)
 {
-	struct hook hk = { fn, ctx, tmp };
+	struct hook hk = { fn, NULL, ctx, tmp };
 
 	backward(m, dY, ldy, dX, NULL, 1, add_dx, &hk);
+}
+
+int fd_mlp_backward_two(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
+			float *tmp,
+			void (*fn)(void *ctx, struct fd_param *p, float *g1, float *g2), void *ctx)
+{
+	struct hook hk = { NULL, fn, ctx, tmp };
+
+	if (!fn)
+		return -1;
+	return backward(m, dY, ldy, dX, NULL, 1, add_dx, &hk);
 }
 
 void fd_mlp_backward_pair(struct fd_mlp *m, const float *dY, float *dA, float *dB,
 			  void (*fn)(void *ctx, struct fd_param *p, float *g), void *ctx)
 {
-	struct hook hk = { fn, ctx, NULL };
+	struct hook hk = { fn, NULL, ctx, NULL };
 
 	if (m->pa)
 		backward(m, dY, m->out, dA, dB, 1, 0, fn ? &hk : NULL);

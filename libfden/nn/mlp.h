@@ -123,6 +123,23 @@ void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX,
 			  void *ctx);
 size_t fd_mlp_hook_ws(const struct fd_mlp *m);
 
+/* Two backward passes of the last forward at once (fden/train.c: D's g_u
+ * and g_m): dY is 2n x out (rows ldy apart), its first n rows the first
+ * output gradient, the last n the second. The activation and batch-norm
+ * sweeps run per half over the same caches; each tensor's two gradients
+ * are made into tmp (2 fd_mlp_hook_ws(m) floats, library memory: the first
+ * at tmp, the second hook_ws floats on) and handed to fn(ctx, p, g1, g2),
+ * last layer first, which must set p->g (nothing else does); the input
+ * gradient is one product of 2n rows into dX (2n x in, first half first;
+ * += with add_dx; NULL: not computed). Needs fd_mlp_want_two before the
+ * reserve (panels of 2 cap rows); returns -1, doing nothing, without it,
+ * after fd_mlp_forward_pair, or with tmp or fn NULL. */
+int fd_mlp_backward_two(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
+			float *tmp,
+			void (*fn)(void *ctx, struct fd_param *p, float *g1, float *g2), void *ctx);
+/* Panels for fd_mlp_backward_two from the next reserve on. */
+void fd_mlp_want_two(struct fd_mlp *m);
+
 /* Forward of the 2n rows [A_i ++ B_i] (i < n) then [A_i ++ B_perm[i]],
  * never built (MINE's joint and shuffled batch): the first layer's product
  * is split as A W_top + B W_bot, two n-row products instead of one of 2n

@@ -240,6 +240,102 @@ START_TEST(test_backward_set_ex)
 }
 END_TEST
 
+/* fd_mlp_backward_two == two fd_mlp_backward_set passes (one per half of
+ * dY): each tensor's two gradients handed to the hook, and the input
+ * gradient of both halves, += with add_dx; with input dropout (_i 1) and
+ * without (_i 0), batch norm, bias, a linear last layer. Refused without
+ * fd_mlp_want_two. */
+struct two_ctx {
+	struct fd_mlp *m;
+	float *g1[8], *g2[8];
+	int calls;
+};
+
+static void two_hook(void *ctx, struct fd_param *p, float *g1, float *g2)
+{
+	struct two_ctx *c = ctx;
+	int k = 0;
+
+	while (fd_mlp_param(c->m, k) != p)
+		k++;
+	memcpy(c->g1[k], g1, p->n * 4);
+	memcpy(c->g2[k], g2, p->n * 4);
+	memset(p->g, 0, p->n * 4); /* the hook sets g */
+	c->calls++;
+}
+
+START_TEST(test_backward_two)
+{
+	static const struct fd_layer_spec l[3] = {
+		{ 6, 0, 1, 0.2f, FD_ACT_LEAKY }, { 5, 1, 0, 0.3f, FD_ACT_TANH },
+		{ 3, 1, 0, 0.2f, FD_ACT_LINEAR },
+	};
+	enum { R = 9, I = 4, O = 3 };
+	struct fd_mlp_cfg cfg = base_cfg(l, 3, I, _i);
+	struct fd_mlp *m = make(&cfg, 12);
+	struct fd_rng r;
+	struct fd_err err;
+	struct two_ctx c = { m, { 0 }, { 0 }, 0 };
+	float X[R * I], dY[2 * R * O], dX[2 * R * I], dX1[R * I], dX2[R * I], base[2 * R * I];
+	float *ref1[8], *ref2[8], *tmp;
+	int np = fd_mlp_nparams(m);
+
+	ck_assert_int_le(np, 8);
+	fd_rng_seed(&r, 13);
+	fd_rng_fill_normal(&r, X, R * I, 1.0f);
+	fd_rng_fill_normal(&r, dY, 2 * R * O, 1.0f);
+	fd_rng_fill_normal(&r, base, 2 * R * I, 1.0f);
+	tmp = fd_malloc(NULL, 2 * fd_mlp_hook_ws(m) * sizeof(float));
+	ck_assert_ptr_nonnull(tmp);
+	/* without fd_mlp_want_two the panels hold R rows: refused */
+	ck_assert_int_eq(fd_mlp_reserve(m, R, &err), FDEN_OK);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
+	ck_assert_int_eq(fd_mlp_backward_two(m, dY, O, dX, 0, tmp, two_hook, &c), -1);
+	ck_assert_int_eq(c.calls, 0);
+	fd_mlp_want_two(m);
+	ck_assert_int_eq(fd_mlp_reserve(m, R, &err), FDEN_OK);
+	/* the reference: one forward, two backward passes */
+	fd_rng_seed(&r, 14);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
+	fd_mlp_backward_set(m, dY, dX1);
+	for (int p = 0; p < np; p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		ref1[p] = malloc(P->n * 4);
+		ref2[p] = malloc(P->n * 4);
+		c.g1[p] = malloc(P->n * 4);
+		c.g2[p] = malloc(P->n * 4);
+		memcpy(ref1[p], P->g, P->n * 4);
+	}
+	fd_mlp_backward_set(m, dY + R * O, dX2);
+	for (int p = 0; p < np; p++)
+		memcpy(ref2[p], fd_mlp_param(m, p)->g, fd_mlp_param(m, p)->n * 4);
+	/* both at once, the same forward (same masks) */
+	fd_rng_seed(&r, 14);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
+	memcpy(dX, base, sizeof dX);
+	ck_assert_int_eq(fd_mlp_backward_two(m, dY, O, dX, 1, tmp, two_hook, &c), 0);
+	ck_assert_int_eq(c.calls, np);
+	for (int p = 0; p < np; p++) { /* the same products, each on its half: the same bits */
+		struct fd_param *P = fd_mlp_param(m, p);
+		ck_assert_int_eq(memcmp(c.g1[p], ref1[p], P->n * 4), 0);
+		ck_assert_int_eq(memcmp(c.g2[p], ref2[p], P->n * 4), 0);
+	}
+	for (int k = 0; k < R * I; k++) { /* one 2R-row product: tolerance */
+		ck_assert_float_eq_tol(dX[k], base[k] + dX1[k], 1e-5f * (1 + fabsf(dX1[k])));
+		ck_assert_float_eq_tol(dX[R * I + k], base[R * I + k] + dX2[k],
+				       1e-5f * (1 + fabsf(dX2[k])));
+	}
+	for (int p = 0; p < np; p++) {
+		free(ref1[p]);
+		free(ref2[p]);
+		free(c.g1[p]);
+		free(c.g2[p]);
+	}
+	fd_free(NULL, tmp);
+	fd_mlp_free(m);
+}
+END_TEST
+
 /* fd_mlp_forward_pair / fd_mlp_backward_pair (MINE's joint and shuffled
  * rows, never built): the same output as fd_mlp_forward on the built 2n
  * rows, the same parameter gradients as fd_mlp_backward_set on them, input
@@ -767,6 +863,7 @@ static Suite *mlp_suite(void)
 	tcase_add_loop_test(tc, test_backward_set_ex, 0, 2);
 	tcase_add_loop_test(tc, test_forward_to, 0, 2);
 	tcase_add_test(tc, test_forward_pair);
+	tcase_add_loop_test(tc, test_backward_two, 0, 2);
 	tcase_add_test(tc, test_no_alloc_after_reserve);
 	tcase_add_test(tc, test_nomem_cleans_up);
 	tcase_add_test(tc, test_infer_reentrant);
