@@ -11,34 +11,52 @@ double fd_norm(const float *x, size_t n)
 }
 
 /* out = g_u + f g_m in float, 8 lanes at a time (each vector read whole
- * before it is written, so out may alias either input); ||out||^2 taken
- * chunk by chunk while the chunk is in L1 */
-#define CHUNK 4096
+ * before it is written, so out may alias either input), with ||out||^2 as
+ * fd_vec_sumsq_fast sums it (float blocks of SQ_BLOCK, added in double; a
+ * block that is not finite summed again in double) */
+#define SQ_BLOCK 1024
 
 FD_CLONES
 double fd_clip_combine(const float *g_u, double nu2, const float *g_m, float *out, size_t n,
 		       int clip, double *sumsq)
 {
 	double f = 1.0, sq = 0.0;
+	size_t i = 0;
 	fd_v8 fv;
 	float ff;
 
 	if (clip) {
-		double nu = sqrt(nu2), nm = sqrt(fd_vec_sumsq_fast(g_m, n));
+		double nm2;
 
-		if (nm > 0 && nu < nm)
-			f = nu / nm; /* g_a = (||g_u|| / ||g_m||) g_m */
+		if (nu2 < 0) /* both norms in one pass */
+			nu2 = fd_vec_sumsq2_fast(g_u, g_m, n, &nm2);
+		else
+			nm2 = fd_vec_sumsq_fast(g_m, n);
+		if (nm2 > 0 && nu2 < nm2)
+			f = sqrt(nu2) / sqrt(nm2); /* g_a = (||g_u|| / ||g_m||) g_m */
 	}
 	ff = (float)f;
 	fv = (fd_v8){ ff, ff, ff, ff, ff, ff, ff, ff };
-	for (size_t c = 0; c < n; c += CHUNK) {
-		size_t e = n - c < CHUNK ? n : c + CHUNK, i = c;
+	while (i + SQ_BLOCK <= n) {
+		float *o0 = out + i, b = 0.0f;
+		fd_v8 a0 = { 0 }, a1 = { 0 };
 
-		for (; i + 8 <= e; i += 8)
-			*(fd_v8u *)(out + i) = *(const fd_v8u *)(g_u + i) + fv * *(const fd_v8u *)(g_m + i);
-		for (; i < e; i++)
-			out[i] = g_u[i] + ff * g_m[i];
-		sq += fd_vec_sumsq_fast(out + c, e - c);
+		for (size_t e = i + SQ_BLOCK; i < e; i += 16) {
+			fd_v8 v0 = *(const fd_v8u *)(g_u + i) + fv * *(const fd_v8u *)(g_m + i);
+			fd_v8 v1 = *(const fd_v8u *)(g_u + i + 8) + fv * *(const fd_v8u *)(g_m + i + 8);
+			*(fd_v8u *)(out + i) = v0;
+			*(fd_v8u *)(out + i + 8) = v1;
+			a0 += v0 * v0;
+			a1 += v1 * v1;
+		}
+		a0 += a1;
+		for (int l = 0; l < 8; l++)
+			b += a0[l];
+		sq += isfinite(b) ? (double)b : fd_vec_sumsq(o0, SQ_BLOCK);
+	}
+	for (; i < n; i++) {
+		out[i] = g_u[i] + ff * g_m[i];
+		sq += (double)out[i] * out[i];
 	}
 	*sumsq = sq;
 	return f;

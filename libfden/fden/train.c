@@ -308,7 +308,7 @@ static void clip_hook(void *ctx, struct fd_param *p, float *gu, float *gm)
 	struct clip_ctx *c = ctx;
 	double sq;
 
-	c->fsum += fd_clip_combine(gu, fd_vec_sumsq_fast(gu, p->n), gm, p->g, p->n, c->clip, &sq);
+	c->fsum += fd_clip_combine(gu, -1.0, gm, p->g, p->n, c->clip, &sq); /* ||g_u|| there */
 	c->sq += sq;
 }
 

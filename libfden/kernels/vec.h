@@ -33,6 +33,8 @@ double fd_vec_sumsq(const float *x, size_t n);
  * not losses). A block whose float sum is not finite is summed again in
  * double, so the result is not finite iff an element is not. */
 double fd_vec_sumsq_fast(const float *x, size_t n);
+/* fd_vec_sumsq_fast of x (returned) and of y (in *sy) in one pass */
+double fd_vec_sumsq2_fast(const float *x, const float *y, size_t n, double *sy);
 /* sum x, accumulated in double */
 double fd_vec_sum(const float *x, size_t n);
 /* 1 if every element is finite, else 0 */

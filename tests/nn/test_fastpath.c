@@ -210,7 +210,7 @@ START_TEST(clip_combine_matches)
 			for (int big = 0; big < 2; big++) {
 				float *gu = randv(&r, n), *gm = randv(&r, n), *a = malloc(n * sizeof *a);
 				float *b = malloc(n * sizeof *b);
-				double f1, f2, f3, sq, sq3;
+				double f1, f2, f3, f4, sq, sq3, sq4;
 
 				ck_assert_ptr_nonnull(a);
 				ck_assert_ptr_nonnull(b);
@@ -220,10 +220,16 @@ START_TEST(clip_combine_matches)
 				f1 = fd_clip_adaptive(a, gm, n, clip);          /* a = g_u + f g_m */
 				/* out = g_u (the in-place clipping hook) */
 				memcpy(b, gu, n * sizeof *b);
+				/* ||g_u|| computed inside (nu2 < 0): the same up to rounding */
+				f4 = fd_clip_combine(b, -1.0, gm, b, n, clip, &sq4);
+				memcpy(b, gu, n * sizeof *b);
 				f3 = fd_clip_combine(b, fd_vec_sumsq(b, n), gm, b, n, clip, &sq3);
+				ck_assert_double_eq_tol(f4, f3, 1e-5 * f3);
+				ck_assert_double_eq_tol(sq4, sq3, 1e-4 * (1 + sq3));
 				f2 = fd_clip_combine(gu, fd_vec_sumsq(gu, n), gm, gm, n, clip, &sq); /* gm = ... */
 				ck_assert_double_eq_tol(f1, f2, 1e-12 * (1 + f1));
 				ck_assert(f2 == f3 && sq == sq3);
+
 				for (size_t i = 0; i < n; i++) {
 					ck_assert_float_eq_tol(gm[i], a[i], 1e-6f * (1 + fabsf(a[i])));
 					ck_assert(b[i] == gm[i]); /* either alias: the same bits */

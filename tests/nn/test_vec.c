@@ -30,6 +30,13 @@ START_TEST(test_reductions)
 	ck_assert_double_le(fabs(fd_vec_sum(x, n) - s), 1e-9 * (1 + q));
 	/* float block sums: about 1e-6 relative (measured 1e-7 at n = 1e6) */
 	ck_assert_double_le(fabs(fd_vec_sumsq_fast(x, n) - q), 1e-5 * (1 + q));
+	{ /* two at once */
+		double qy = 0, sy, sx = fd_vec_sumsq2_fast(x, y, n, &sy);
+		for (size_t i = 0; i < n; i++)
+			qy += (double)y[i] * y[i];
+		ck_assert_double_le(fabs(sx - q), 1e-5 * (1 + q));
+		ck_assert_double_le(fabs(sy - qy), 1e-5 * (1 + qy));
+	}
 	ck_assert_int_eq(fd_vec_all_finite(x, n), 1);
 	if (n) {
 		/* not finite iff an element is not: 1e20 squares past FLT_MAX in
@@ -38,8 +45,11 @@ START_TEST(test_reductions)
 		x[n / 2] = 1e20f;
 		ck_assert(isfinite(fd_vec_sumsq_fast(x, n)));
 		ck_assert_double_ge(fd_vec_sumsq_fast(x, n), 0.99e40);
+		ck_assert(isfinite(fd_vec_sumsq2_fast(y, x, n, &q)) && isfinite(q));
 		x[n / 2] = INFINITY;
 		ck_assert(!isfinite(fd_vec_sumsq_fast(x, n)));
+		fd_vec_sumsq2_fast(y, x, n, &q);
+		ck_assert(!isfinite(q));
 		x[n / 2] = NAN;
 		ck_assert(isnan(fd_vec_sumsq_fast(x, n)));
 		x[n / 2] = keep;
