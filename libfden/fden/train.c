@@ -46,13 +46,24 @@ struct shape {
 	size_t N, E, R, ns, nq, C, pairs, nlogp, naws, nxws;
 };
 
+#define FD_TWO_ROWS 256 /* see backward_d_two */
+
+/* rows of dfi and dfs for up to cap rows a step: room for dfim (dfsm) after
+ * them when the two D passes run as one (cap <= FD_TWO_ROWS) */
+static size_t df_rows(size_t cap)
+{
+	size_t two = 2 * (cap < FD_TWO_ROWS ? cap : FD_TWO_ROWS);
+
+	return two > cap ? two : cap;
+}
+
 static size_t nfloats(struct fden_model *m, const struct shape *s)
 {
 	size_t D = (size_t)m->dim, N = s->N;
-	/* zin ztgt dzt: 3 N D; da db, dfi dfim, dfs dfsm: 6 N D; cat (= dcat, then
-	 * dtin; dh): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per pair; flow: fi fs
-	 * dF: 3 N D */
-	return (m->flow ? 16 : 13) * N * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
+	/* zin ztgt dzt: 3 N D; da db: 2 N D; dfi (dfim), dfs (dfsm): 2 df_rows D;
+	 * cat (= dcat, then dtin; dh): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per
+	 * pair; flow: fi fs dF: 3 N D */
+	return (m->flow ? 12 : 9) * N * D + 2 * df_rows(N) * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
 	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
 	       37 * 16;
 }
@@ -101,14 +112,11 @@ static int reserve(struct fden_model *m, const struct shape *s)
 	TAKE(zin, g.N * D);
 	TAKE(ztgt, g.N * D);
 	TAKE(dzt, g.N * D);
-	/* the two gradients of D's passes side by side, g_u rows first: the
-	 * MLP D runs both as one backward of 2N rows (fd_mlp_backward_two) */
+	/* the two gradients of D's passes: dz's side by side (db, dfim and dfsm
+	 * are placed per step, in compute) */
 	TAKE(da, 2 * g.N * D);
-	t->db = t->da + g.N * D;
-	TAKE(dfi, 2 * g.N * D);
-	t->dfim = t->dfi + g.N * m->di;
-	TAKE(dfs, 2 * g.N * D);
-	t->dfsm = t->dfs + g.N * m->ds;
+	TAKE(dfi, df_rows(g.N) * D);
+	TAKE(dfs, df_rows(g.N) * D);
 	/* cat (= dcat: E_enc's dX overwrites its input, read before), then T's
 	 * two input gradients (N x di, N x ds); D's dh (2N x 2D) takes the whole
 	 * block after both are dead */
@@ -295,13 +303,60 @@ static void backward_flow(struct fden_model *m, int N, const float *dfi, const f
 	fd_flow_backward(m->flow, t->dF, dz, dlogdet);
 }
 
-/* An MLP D's two gradients at once (fd_mlp_backward_two): each tensor's g_u
- * and g_m arrive together in scratch, hot in cache, and only their clipped
- * sum is written to p->g: g = g_u + min(|g_u|, |g_m|) g_m / |g_m|. */
+/* The clipped sum g = g_u + min(|g_u|, |g_m|) g_m / |g_m| of an MLP D is
+ * made tensor by tensor in its backward, while both are in cache, and ||g||^2
+ * (the finiteness check) taken on the way. Batches up to FD_TWO_ROWS rows
+ * run g_u and g_m as one backward of 2N rows (fd_mlp_backward_two: each
+ * tensor's g_u and g_m arrive together in scratch; one input-gradient
+ * product of 2N rows instead of two of N); larger ones run them one after
+ * another (g_u into p->g with its ||g_u||^2, then g_m through scratch),
+ * which needs no 2N-row buffers: the rows of one pass fill the products. */
 struct clip_ctx {
+	struct fden_model *m;
 	int clip;
 	double fsum, sq;
 };
+
+/* index of D's tensor p among fd_model_d_param's */
+static int d_index(struct fden_model *m, const struct fd_param *p)
+{
+	int i = 0;
+
+	while (fd_model_d_param(m, i) != p)
+		i++;
+	return i;
+}
+
+static void gu_hook(void *ctx, struct fd_param *p, float *g)
+{
+	struct fden_model *m = ctx;
+
+	m->tw.gu2[d_index(m, p)] = fd_vec_sumsq_fast(g, p->n);
+}
+
+static void clip1_hook(void *ctx, struct fd_param *p, float *gm)
+{
+	struct clip_ctx *c = ctx;
+	double sq;
+
+	c->fsum += fd_clip_combine(p->g, c->m->tw.gu2[d_index(c->m, p)], gm, p->g, p->n, c->clip,
+				   &sq);
+	c->sq += sq;
+}
+
+/* one pass of (dfi, dfs) through D into dz (NULL: not wanted); tmp NULL: the
+ * gradients are set in p->g, else made in tmp; fn sees each tensor's */
+static void backward_d_one(struct fden_model *m, const float *dfi, const float *dfs, float *dz,
+			   float *tmp, void (*fn)(void *, struct fd_param *, float *), void *ctx)
+{
+	struct fd_train_ws *t = &m->tw;
+	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
+	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
+
+	fd_mlp_backward_hook(di, dfi, m->di, t->dh, 0, tmp, fn, ctx);
+	fd_mlp_backward_hook(ds, dfs, m->ds, t->dh, 1, tmp, fn, ctx); /* dh += */
+	fd_mlp_backward_hook(dd, t->dh, fd_mlp_out(dd), dz, 0, tmp, fn, ctx);
+}
 
 static void clip_hook(void *ctx, struct fd_param *p, float *gu, float *gm)
 {
@@ -312,8 +367,8 @@ static void clip_hook(void *ctx, struct fd_param *p, float *gu, float *gm)
 	c->sq += sq;
 }
 
-/* dfi, dfs: [g_u rows; g_m rows] (2N x di, 2N x ds); dz: 2N x D, the g_u
- * part first (NULL: not wanted) */
+/* Both at once: dfi, dfs are [g_u rows; g_m rows] (2N x di, 2N x ds); dz
+ * 2N x D, the g_u part first (NULL: not wanted) */
 static void backward_d_two(struct fden_model *m, float *dz, struct clip_ctx *c)
 {
 	struct fd_train_ws *t = &m->tw;
@@ -323,6 +378,19 @@ static void backward_d_two(struct fden_model *m, float *dz, struct clip_ctx *c)
 	fd_mlp_backward_two(di, t->dfi, m->di, t->dh, 0, t->gsave, clip_hook, c);
 	fd_mlp_backward_two(ds, t->dfs, m->ds, t->dh, 1, t->gsave, clip_hook, c); /* dh += */
 	fd_mlp_backward_two(dd, t->dh, fd_mlp_out(dd), dz, 0, t->gsave, clip_hook, c);
+}
+
+/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df, from T's input
+ * gradients (dtin), into dfim and dfsm */
+static void grl(struct fden_model *m, size_t N, double lambda)
+{
+	struct fd_train_ws *t = &m->tw;
+	size_t ni = N * (size_t)m->di;
+
+	for (size_t j = 0; j < ni; j++)
+		t->dfim[j] = (float)(-lambda * t->dtin[j]);
+	for (size_t j = 0; j < N * (size_t)m->ds; j++)
+		t->dfsm[j] = (float)(-lambda * t->dtin[ni + j]);
 }
 
 static int prepare(struct fden_model *m, const struct fden_episodes *ep, struct shape *s)
@@ -356,6 +424,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	int nth = fd_cfg_int(c, FDEN_P_THREADS);
 	float ss = fd_cfg_f(c, FDEN_P_STOCHASTIC_SCALE);
 	size_t N = s.N, off, correct = 0, nt = 0;
+	int two = !m->flow && N <= FD_TWO_ROWS; /* D's two passes as one */
 
 	/* D (MLP), E and T gradients are set by their backward passes (run once
 	 * each, D's twice); the others accumulate from zero */
@@ -366,6 +435,11 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		fd_flow_zero_grad(m->flow);
 	for (int k = 0; k < FD_NNETS; k++)
 		gn2[k] = 0;
+	/* D's second pass: its own rows after the first's (both at once), or the
+	 * first's buffers again once that pass is done */
+	t->db = t->da + N * D;
+	t->dfim = two ? t->dfi + N * DI : t->dfi;
+	t->dfsm = two ? t->dfs + N * DS : t->dfs;
 
 	/* input: x = mu (+ s exp(logsig) eps); zs = (x - mean) / std; target (mu - mean) / std */
 	for (size_t i = 0; i < N; i++)
@@ -496,19 +570,20 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		dlogdet = -g;
 	}
 
-	/* GRL: D's MINE gradient = -lambda * d(-g L_M)/df, from T's input
-	 * gradients, into dfim/dfsm (the second halves of dfi/dfs) */
-	for (size_t j = 0; j < N * DI; j++)
-		t->dfim[j] = (float)(-lambda * t->dtin[j]);
-	for (size_t j = 0; j < N * DS; j++)
-		t->dfsm[j] = (float)(-lambda * t->dtin[N * DI + j]);
-
 	/* D: g_u from (d f_ide, d f_sty), g_m from the GRL, combined with the
 	 * clipping; ||g||^2 of the result (the finiteness check) on the way */
 	{
+		struct clip_ctx cc = { m, clip, 0.0, 0.0 };
 		int ntens = fd_model_d_nparams(m);
 
-		if (m->flow) { /* g_u saved with each tensor's ||g_u||^2, then g_m */
+		if (two) {
+			grl(m, N, lambda);
+			backward_d_two(m, dz ? t->da : NULL, &cc);
+		} else if (!m->flow) {
+			backward_d_one(m, t->dfi, t->dfs, dz ? t->da : NULL, NULL, gu_hook, m);
+			grl(m, N, lambda);
+			backward_d_one(m, t->dfim, t->dfsm, dz ? t->db : NULL, t->gsave, clip1_hook, &cc);
+		} else { /* flow: g_u saved with each tensor's ||g_u||^2, then g_m */
 			backward_flow(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet);
 			off = 0;
 			for (int i = 0; i < ntens; i++) {
@@ -516,24 +591,21 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 				t->gu2[i] = fd_vec_copy_sumsq(t->gsave + off, p->g, p->n);
 				off += p->n;
 			}
+			grl(m, N, lambda);
 			fd_flow_zero_grad(m->flow);
 			backward_flow(m, (int)N, t->dfim, t->dfsm, dz ? t->db : NULL, 0.0f);
 			off = 0;
 			for (int i = 0; i < ntens; i++) {
 				struct fd_param *p = fd_model_d_param(m, i);
 				double sq;
-				clip_sum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->g, p->n,
-							    clip, &sq);
-				gn2[FD_NET_D_DEC] += sq; /* all of D counted here */
+				cc.fsum += fd_clip_combine(t->gsave + off, t->gu2[i], p->g, p->g, p->n,
+							   clip, &sq);
+				cc.sq += sq;
 				off += p->n;
 			}
-		} else { /* both at once; dz's g_u and g_m rows land in da and db */
-			struct clip_ctx cc = { clip, 0.0, 0.0 };
-			backward_d_two(m, dz ? t->da : NULL, &cc);
-			gn2[FD_NET_D_DEC] += cc.sq;
-			clip_sum = cc.fsum;
 		}
-		clip_sum /= ntens > 0 ? ntens : 1;
+		gn2[FD_NET_D_DEC] += cc.sq; /* all of D counted here */
+		clip_sum = cc.fsum / (ntens > 0 ? ntens : 1);
 	}
 	if (dz) {
 		/* dz = (dzs_u + dzs_m - dL_R/dz~ (the target's path)) / std */

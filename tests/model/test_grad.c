@@ -12,6 +12,8 @@ static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8, NW =
 /* the independence terms, the flow's density term and the disentangler
  * kind of the next make_model */
 static int use_flow, use_indep, use_nll;
+/* episodes of the next check_model (2: 24 rows) */
+static size_t n_episodes = 2;
 
 static struct fden_model *make_model(int head, int dim, int bn, int ma)
 {
@@ -126,8 +128,8 @@ static void check_model(int head, int bn, int use_std)
 	int checked = 0, bad = 0;
 	double worst = 0;
 
-	tu_episodes_make(&t, 2, 3, 2, 2, DIM);
-	N = 2 * 3 * 4;
+	tu_episodes_make(&t, n_episodes, 3, 2, 2, DIM);
+	N = n_episodes * 3 * 4;
 	if (use_std) {
 		float mean[DIM] = { 0.3f, -0.2f, 0.1f, 0.5f }, sd[DIM] = { 1.5f, 0.7f, 1.2f, 2.0f };
 		ck_assert_int_eq(fden_model_set_standardization(m, mean, sd), FDEN_OK);
@@ -246,6 +248,43 @@ START_TEST(grad_no_bn_std)
 }
 END_TEST
 
+/* 264 rows, over FD_TWO_ROWS (256): D's g_u and g_m passes run one after
+ * the other instead of as one 2N-row backward (fden/train.c) */
+START_TEST(grad_large_batch)
+{
+	n_episodes = 22;
+	check_model(FDEN_ALIGN_PROTOTYPICAL, 1, 1);
+	n_episodes = 2;
+}
+END_TEST
+
+/* A model whose workspace was made for more rows gives, at fewer rows, the
+ * bits a fresh model gives (D's second-pass rows are placed per step) */
+START_TEST(grad_fewer_rows)
+{
+	struct fden_model *a = make_model(FDEN_ALIGN_PROTOTYPICAL, 4, 1, 0);
+	struct fden_model *b = make_model(FDEN_ALIGN_PROTOTYPICAL, 4, 1, 0);
+	struct tu_episodes big, small;
+	struct fden_step_stats sa, sb;
+	struct fd_param *pa[256], *pb[256];
+	int nets[256], np = all_params(a, pa, nets);
+
+	ck_assert_int_eq(all_params(b, pb, nets), np);
+	tu_episodes_make(&big, 4, 3, 2, 2, 4);   /* 48 rows */
+	tu_episodes_make(&small, 1, 3, 2, 2, 4); /* 12 rows */
+	ck_assert_int_eq(fd_train_grad(a, &big.ep, &sa, NULL), FDEN_OK);
+	ck_assert_int_eq(fd_train_grad(a, &small.ep, &sa, NULL), FDEN_OK);
+	ck_assert_int_eq(fd_train_grad(b, &small.ep, &sb, NULL), FDEN_OK);
+	ck_assert(sa.loss == sb.loss);
+	for (int i = 0; i < np; i++)
+		ck_assert_int_eq(memcmp(pa[i]->g, pb[i]->g, pa[i]->n * sizeof(float)), 0);
+	tu_episodes_free(&big);
+	tu_episodes_free(&small);
+	fden_model_free(a);
+	fden_model_free(b);
+}
+END_TEST
+
 /* The GRL really reverses: with gamma's sign in the D view flipped, the
  * check must fail (the test can fail). */
 START_TEST(grl_sign_matters)
@@ -327,6 +366,8 @@ int main(void)
 	tcase_add_test(tc, grad_matching);
 	tcase_add_test(tc, grad_relation);
 	tcase_add_test(tc, grad_no_bn_std);
+	tcase_add_test(tc, grad_large_batch);
+	tcase_add_test(tc, grad_fewer_rows);
 	tcase_add_test(tc, grad_flow_indep);
 	tcase_add_test(tc, grad_flow_nll);
 	tcase_add_test(tc, grad_indep);
