@@ -302,9 +302,13 @@ static int widths(int hidden, int depth, int out, int *w)
 }
 
 /* Training: D (trunk + two heads) forward once and backward twice (g_u and
- * g_m are needed apart for the clipping); the statistician on 2n rows
- * (joint and shuffled); E forward and backward once. The prototypical head's
- * distances are left out (n_query*ways*Dim, < 0.1%). */
+ * g_m are needed apart for the clipping; up to 256 rows libfden runs them
+ * as one backward, the same products); the statistician on 2n rows (joint
+ * and shuffled), its first layer as libfden computes it: split into the
+ * f_ide and f_sty column blocks, each an n-row product (half the 2n-row
+ * product's FLOPs; the PyTorch peer runs the 2n-row one unless --split-t);
+ * E forward and backward once. The prototypical head's distances are left
+ * out (n_query*ways*Dim, < 0.1%). */
 static void flops_of(const struct arch *a, int n, double *train, double *dis, double *ent)
 {
 	int w[MAXL], nl, D = a->dim;
@@ -320,6 +324,7 @@ static void flops_of(const struct arch *a, int n, double *train, double *dis, do
 	memcpy(w, st, sizeof(st));
 	w[3] = 1;
 	tr += net_flops(2 * D, w, 4, 2.0 * n, 1, 1, 0);
+	tr -= 0.5 * net_flops(2 * D, w, 1, 2.0 * n, 1, 1, 0); /* the split first layer */
 	nl = widths(a->ebw, a->ebd, D, w);
 	tr += 2 * net_flops(D, w, nl, n, 1, 1, 0);
 	en += 2 * net_flops(D, w, nl, n, 1, 0, 0);

@@ -99,8 +99,9 @@ class FDEN(nn.Module):
 
 class Trainer:
 	def __init__(self, model, n_ep, ways, shots, queries, alpha=1.0, beta=1.0,
-		     gamma=0.5, grl=1.0, foreach=None):
+		     gamma=0.5, grl=1.0, foreach=None, split_t=False):
 		self.m = model
+		self.split_t = split_t
 		self.n_ep, self.ways, self.shots, self.queries = n_ep, ways, shots, queries
 		self.a, self.b, self.g, self.lam = alpha, beta, gamma, grl
 		self.dp = model.d_params()
@@ -135,8 +136,16 @@ class Trainer:
 		fim = fi.detach().requires_grad_()
 		fsm = fs.detach().requires_grad_()
 		perm = torch.randperm(n)
-		x = torch.cat([torch.cat([fim, fsm], 1), torch.cat([fim, fsm[perm]], 1)], 0)
-		t = m.stat(x).squeeze(1)
+		if self.split_t:
+			# libfden's way: T's first product split into its f_ide and
+			# f_sty column blocks, the shuffle applied to the f_sty part
+			w = m.stat[0].weight
+			a = fim @ w[:, :dim].t()
+			b = fsm @ w[:, dim:].t()
+			t = m.stat[1:](torch.cat([a + b, a + b[perm]], 0)).squeeze(1)
+		else:
+			x = torch.cat([torch.cat([fim, fsm], 1), torch.cat([fim, fsm[perm]], 1)], 0)
+			t = m.stat(x).squeeze(1)
 		l_m = t[:n].mean() - (torch.logsumexp(t[n:], 0) - math.log(n))
 		(-self.g * l_m).backward()
 		gm_i, gm_s = -self.lam * fim.grad, -self.lam * fsm.grad
@@ -229,6 +238,8 @@ def main():
 	ap.add_argument("--min-time", type=float, default=0.2)
 	ap.add_argument("--dropout", type=float, default=0.2)
 	ap.add_argument("--foreach", choices=["default", "on", "off"], default="default")
+	ap.add_argument("--split-t", action="store_true",
+			help="split T's first product as libfden does (f_ide and f_sty blocks)")
 	ap.add_argument("--seed", type=int, default=1)
 	a = ap.parse_args()
 
@@ -255,7 +266,7 @@ def main():
 	if a.mode == "train":
 		foreach = {"default": None, "on": True, "off": False}[a.foreach]
 		n_ep, ways, shots, queries = layout(a.batch)
-		tr = Trainer(model, n_ep, ways, shots, queries, foreach=foreach)
+		tr = Trainer(model, n_ep, ways, shots, queries, foreach=foreach, split_t=a.split_t)
 		z = make_batch(n_ep, ways, shots, queries, a.dim, a.seed)
 		model.train()
 		ts, k = timeit(lambda: tr.step(z), a.warmup, a.reps, a.min_time)
