@@ -196,8 +196,10 @@ def main():
 					"%.0f" % (q["peak_rss_kb"] / 1024) if q else "-",
 					fr(ratio(f and f["peak_rss_kb"], q and q["peak_rss_kb"]))))
 	P("(%ref: libfden GFLOP/s over BLIS sgemm 1024^3 timed in the same process right after the figure, same threads)")
-	P("(GFLOP: products only, counted analytically: D forward + 2 backward passes (g_u and g_m apart, for the")
-	P(" clipping), the statistician on 2n rows (joint + shuffled), E forward + backward; 2*rows*in*out each)")
+	P("(GFLOP: products only, counted analytically as libfden runs them: D forward + 2 backward passes (g_u and")
+	P(" g_m apart, for the clipping), the statistician on 2n rows (joint + shuffled) with its first product split")
+	P(" into f_ide and f_sty blocks of n rows (half that layer; PyTorch runs the 2n-row product), E forward +")
+	P(" backward; 2*rows*in*out each)")
 	base_t = next((r["base_rss_kb"] for r in records if r.get("side") == "torch" and "base_rss_kb" in r), None)
 	base_f = next((r["base_rss_kb"] for r in records if r.get("side") == "fden" and "base_rss_kb" in r), None)
 	P("RSS before the model is made: libfden process %s MB, PyTorch process (after import torch) %s MB" % (

@@ -917,21 +917,16 @@ static int backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, float
 				fd_gemm_padded(0, 1, (int)rows, L->in, L->out, 1.0f, s1, L->out, L->W,
 					       L->out, 0.0f, dst, L->in, m->nthreads);
 		}
-		if (hk && H == 2) { /* this layer's two gradients are complete */
-			hk->fn2(hk->ctx, &m->params[L->pw], gW[0], gW[1]);
-			if (L->bn) {
-				hk->fn2(hk->ctx, &m->params[L->pw + 1], gv1[0], gv1[1]);
-				hk->fn2(hk->ctx, &m->params[L->pw + 2], gv2[0], gv2[1]);
-			} else if (L->bias) {
-				hk->fn2(hk->ctx, &m->params[L->pw + 1], gv1[0], gv1[1]);
-			}
-		} else if (hk) { /* this layer's gradients are complete (in tmp or in g) */
-			hk->fn(hk->ctx, &m->params[L->pw], gW[0]);
-			if (L->bn) {
-				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1[0]);
-				hk->fn(hk->ctx, &m->params[L->pw + 2], gv2[0]);
-			} else if (L->bias) {
-				hk->fn(hk->ctx, &m->params[L->pw + 1], gv1[0]);
+		if (hk) { /* this layer's gradients are complete (in tmp or in g): W,
+			   * then b or gamma and beta */
+			float *const *gt[3] = { gW, gv1, gv2 };
+			int nt = L->bn ? 3 : L->bias ? 2 : 1;
+			for (int k = 0; k < nt; k++) {
+				struct fd_param *p = &m->params[L->pw + k];
+				if (H == 2)
+					hk->fn2(hk->ctx, p, gt[k][0], gt[k][1]);
+				else
+					hk->fn(hk->ctx, p, gt[k][0]);
 			}
 		}
 		if (i == 0 && add && dX) { /* dX += dxd [* mask] */
