@@ -197,63 +197,35 @@ static void check_model(int head, int bn, int use_std)
 	fden_model_free(m);
 }
 
-START_TEST(grad_proto)
-{
-	check_model(FDEN_ALIGN_PROTOTYPICAL, 1, 0);
-}
-END_TEST
+/* The variants checked: alignment head, batch norm, standardisation, the
+ * flow disentangler, the independence terms, the flow's density term, and
+ * the episodes (2: 24 rows; 22: 264 rows, over FD_TWO_ROWS = 256, where
+ * D's g_u and g_m passes run one after the other instead of as one 2N-row
+ * backward, fden/train.c). */
+static const struct variant {
+	int head, bn, std, flow, indep, nll;
+	size_t episodes;
+} variants[] = {
+	{ FDEN_ALIGN_PROTOTYPICAL, 1, 0, 0, 0, 0, 2 },
+	{ FDEN_ALIGN_MATCHING, 1, 1, 0, 0, 0, 2 },
+	{ FDEN_ALIGN_RELATION, 1, 0, 0, 0, 0, 2 },
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 0, 0, 0, 2 },  /* no batch norm */
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 0, 2 },  /* the flow (no E nets), indep. terms */
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 1, 2 },  /* its density term, log-det included */
+	{ FDEN_ALIGN_MATCHING, 0, 0, 0, 1, 0, 2 },      /* the MLP D with the indep. terms */
+	{ FDEN_ALIGN_PROTOTYPICAL, 1, 1, 0, 0, 0, 22 }, /* D's passes one after the other */
+};
 
-START_TEST(grad_matching)
+START_TEST(grad_variant)
 {
-	check_model(FDEN_ALIGN_MATCHING, 1, 1);
-}
-END_TEST
+	const struct variant *v = &variants[_i];
 
-START_TEST(grad_relation)
-{
-	check_model(FDEN_ALIGN_RELATION, 1, 0);
-}
-END_TEST
-
-/* the flow disentangler (D = flow, no E nets) with the independence terms */
-START_TEST(grad_flow_indep)
-{
-	use_flow = use_indep = 1;
-	check_model(FDEN_ALIGN_PROTOTYPICAL, 0, 1);
-	use_flow = use_indep = 0;
-}
-END_TEST
-
-/* the flow with its density term (log-determinant included) */
-START_TEST(grad_flow_nll)
-{
-	use_flow = use_indep = use_nll = 1;
-	check_model(FDEN_ALIGN_PROTOTYPICAL, 0, 1);
+	use_flow = v->flow;
+	use_indep = v->indep;
+	use_nll = v->nll;
+	n_episodes = v->episodes;
+	check_model(v->head, v->bn, v->std);
 	use_flow = use_indep = use_nll = 0;
-}
-END_TEST
-
-/* the MLP disentangler with the independence terms */
-START_TEST(grad_indep)
-{
-	use_indep = 1;
-	check_model(FDEN_ALIGN_MATCHING, 0, 0);
-	use_indep = 0;
-}
-END_TEST
-
-START_TEST(grad_no_bn_std)
-{
-	check_model(FDEN_ALIGN_PROTOTYPICAL, 0, 1);
-}
-END_TEST
-
-/* 264 rows, over FD_TWO_ROWS (256): D's g_u and g_m passes run one after
- * the other instead of as one 2N-row backward (fden/train.c) */
-START_TEST(grad_large_batch)
-{
-	n_episodes = 22;
-	check_model(FDEN_ALIGN_PROTOTYPICAL, 1, 1);
 	n_episodes = 2;
 }
 END_TEST
@@ -362,15 +334,8 @@ int main(void)
 	int nf = 0;
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, grad_proto);
-	tcase_add_test(tc, grad_matching);
-	tcase_add_test(tc, grad_relation);
-	tcase_add_test(tc, grad_no_bn_std);
-	tcase_add_test(tc, grad_large_batch);
+	tcase_add_loop_test(tc, grad_variant, 0, (int)(sizeof variants / sizeof variants[0]));
 	tcase_add_test(tc, grad_fewer_rows);
-	tcase_add_test(tc, grad_flow_indep);
-	tcase_add_test(tc, grad_flow_nll);
-	tcase_add_test(tc, grad_indep);
 	tcase_add_test(tc, grl_sign_matters);
 	tcase_add_test(tc, mine_moving_average);
 	suite_add_tcase(s, tc);
