@@ -368,16 +368,19 @@ static void clip_hook(void *ctx, struct fd_param *p, float *gu, float *gm)
 }
 
 /* Both at once: dfi, dfs are [g_u rows; g_m rows] (2N x di, 2N x ds); dz
- * 2N x D, the g_u part first (NULL: not wanted) */
-static void backward_d_two(struct fden_model *m, float *dz, struct clip_ctx *c)
+ * 2N x D, the g_u part first (NULL: not wanted). -1, nothing done, when the
+ * nets' panels cannot take 2N rows (they always can after reserve) */
+static int backward_d_two(struct fden_model *m, float *dz, struct clip_ctx *c)
 {
 	struct fd_train_ws *t = &m->tw;
 	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
 	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
 
-	fd_mlp_backward_two(di, t->dfi, m->di, t->dh, 0, t->gsave, clip_hook, c);
+	if (fd_mlp_backward_two(di, t->dfi, m->di, t->dh, 0, t->gsave, clip_hook, c))
+		return -1; /* the panels are shared: the next two would refuse too */
 	fd_mlp_backward_two(ds, t->dfs, m->ds, t->dh, 1, t->gsave, clip_hook, c); /* dh += */
 	fd_mlp_backward_two(dd, t->dh, fd_mlp_out(dd), dz, 0, t->gsave, clip_hook, c);
+	return 0;
 }
 
 /* GRL: D's MINE gradient = -lambda * d(-g L_M)/df, from T's input
@@ -576,12 +579,14 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		struct clip_ctx cc = { m, clip, 0.0, 0.0 };
 		int ntens = fd_model_d_nparams(m);
 
-		if (two) {
-			grl(m, N, lambda);
-			backward_d_two(m, dz ? t->da : NULL, &cc);
+		if (two)
+			grl(m, N, lambda); /* into their own rows */
+		if (two && !backward_d_two(m, dz ? t->da : NULL, &cc)) {
+			/* done */
 		} else if (!m->flow) {
 			backward_d_one(m, t->dfi, t->dfs, dz ? t->da : NULL, NULL, gu_hook, m);
-			grl(m, N, lambda);
+			if (!two) /* dfim, dfsm are dfi, dfs: now free */
+				grl(m, N, lambda);
 			backward_d_one(m, t->dfim, t->dfsm, dz ? t->db : NULL, t->gsave, clip1_hook, &cc);
 		} else { /* flow: g_u saved with each tensor's ||g_u||^2, then g_m */
 			backward_flow(m, (int)N, t->dfi, t->dfs, dz ? t->da : NULL, dlogdet);

@@ -97,8 +97,13 @@ START_TEST(steady_state_allocates_nothing)
 	memset(&c, 0, sizeof c);
 	ck_assert(z && fi && fs && zo);
 	tiny_fill(z, n * TINY_DIM);
-	tiny_batch_make(&b, TINY_DIM, 4, 3, 2, 2);
+	/* _i 0: the default (flow) disentangler, 48 rows a step; _i 1: the MLP
+	 * one at 264 rows (its two D passes one after the other), then 18 rows
+	 * (both at once, in the same workspace) */
+	tiny_batch_make(&b, TINY_DIM, _i ? 22 : 4, 3, 2, 2);
 	tiny_batch_make(&small, TINY_DIM, 2, 3, 2, 1);
+	if (_i)
+		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DISENTANGLER, FDEN_DIS_MLP), FDEN_OK);
 	ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_OK);
 	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
 	fden_config_free(cfg);
@@ -313,7 +318,7 @@ static Suite *oom_suite(void)
 #ifdef HAVE_TRAIN
 	tcase_add_test(tc, oom_every_allocation_create_and_step);
 #if defined(FDEN_SYM_fden_disentangle) && defined(FDEN_SYM_fden_entangle) && defined(FDEN_SYM_fden_model_ide_dim)
-	tcase_add_test(tc, steady_state_allocates_nothing);
+	tcase_add_loop_test(tc, steady_state_allocates_nothing, 0, 2);
 	tcase_add_test(tc, oom_every_allocation_first_inference);
 #endif
 #if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
