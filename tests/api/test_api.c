@@ -12,6 +12,7 @@
 #include <fden/fden.h>
 
 #include "fden_syms.h"
+#include "../check_run.h"
 
 static const int all_status[] = {
 	FDEN_OK, FDEN_E_INVALID, FDEN_E_NOMEM, FDEN_E_SHAPE, FDEN_E_IO,
@@ -278,11 +279,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(api_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(api_suite(), 0);
 }

@@ -692,8 +692,6 @@ int main(void)
 {
 	Suite *s = suite_create("api-badinput");
 	TCase *tc = tcase_create("rows");
-	SRunner *sr;
-	int failed, run;
 
 	tcase_set_timeout(tc, 60);
 	if (N_ROWS > 0)
@@ -702,13 +700,6 @@ int main(void)
 	tcase_add_test(tc, fingerprint_detects_change);
 #endif
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	run = srunner_ntests_run(sr);
-	srunner_free(sr);
 	fprintf(stderr, "badinput: %zu rows\n", (size_t)N_ROWS);
-	if (run == 0)
-		return 77;
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 1);
 }

@@ -152,8 +152,6 @@ int main(void)
 {
 	Suite *s = suite_create("api-crash");
 	TCase *tc = tcase_create("crash");
-	SRunner *sr;
-	int failed, run;
 
 	tcase_set_timeout(tc, 60);
 #if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load) && \
@@ -162,12 +160,5 @@ int main(void)
 	tcase_add_test(tc, sigkill_during_save_keeps_previous);
 #endif
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	run = srunner_ntests_run(sr);
-	srunner_free(sr);
-	if (run == 0)
-		return 77;
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 1);
 }

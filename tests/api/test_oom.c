@@ -332,14 +332,5 @@ static Suite *oom_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(oom_suite());
-	int failed, run;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	run = srunner_ntests_run(sr);
-	srunner_free(sr);
-	if (run == 0)
-		return 77; /* the model API has not landed yet */
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(oom_suite(), 1); /* 77 while the model API has not landed */
 }

@@ -14,6 +14,7 @@
 
 #include "fden_syms.h"
 #include "../slurp.h"
+#include "../check_run.h"
 
 #define TINY_DIM 8
 

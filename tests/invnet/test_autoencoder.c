@@ -11,6 +11,7 @@
 
 #include <fden/fden.h>
 #include "kernels/rng.h"
+#include "../check_run.h"
 
 enum { N = 512, D = 64, R = 4, K = 8 };
 
@@ -227,11 +228,5 @@ static Suite *ae_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ae_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(ae_suite(), 0);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fden/fden.h>
+#include "../check_run.h"
 
 struct guarded {
 	void *map;
@@ -106,11 +107,5 @@ static Suite *guard_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(guard_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(guard_suite(), 0);
 }

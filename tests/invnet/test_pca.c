@@ -11,6 +11,7 @@
 #include <fden/fden.h>
 #include "invnet/builtin.h"
 #include "kernels/rng.h"
+#include "../check_run.h"
 
 /* X (n x d) = A (n x r) diag(0.8^q) B (r x d) + offset, A and B normal:
  * a geometrically decaying spectrum, as images have. */
@@ -304,11 +305,5 @@ static Suite *pca_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pca_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(pca_suite(), 0);
 }

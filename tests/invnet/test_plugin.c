@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include <fden/fden.h>
+#include "../check_run.h"
 
 enum { IN = 24, HID = 40, LAT = 16, CLASSES = 8, PER_CLASS = 30, NPROBE = 10 };
 
@@ -239,11 +240,5 @@ static Suite *plugin_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(plugin_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(plugin_suite(), 0);
 }

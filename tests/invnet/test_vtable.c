@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fden/fden.h>
+#include "../check_run.h"
 
 struct host {
 	int encode_rc, decode_rc, dist_rc;
@@ -258,11 +259,5 @@ static Suite *vtable_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(vtable_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(vtable_suite(), 0);
 }

@@ -12,6 +12,7 @@
 #include <fden/core.h>
 
 #include "../slurp.h"
+#include "../check_run.h"
 
 static char tu_dir[256];
 
@@ -108,13 +109,7 @@ static inline struct fden_allocator tu_allocator(struct tu_alloc_state *s)
 /* Run a suite; returns the process exit status. */
 static inline int tu_run(Suite *s)
 {
-	SRunner *r = srunner_create(s);
-	int nf;
-
-	srunner_run_all(r, CK_NORMAL);
-	nf = srunner_ntests_failed(r);
-	srunner_free(r);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 0);
 }
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <fden/fden.h>
+#include "../check_run.h"
 
 static uint64_t tu_state = 0x9e3779b97f4a7c15ULL;
 
@@ -101,10 +102,7 @@ static inline void tu_episodes_free(struct tu_episodes *t)
 
 static inline void tu_run(Suite *s, int *nf)
 {
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	*nf += srunner_ntests_failed(sr);
-	srunner_free(sr);
+	*nf += fd_check_failed(s, NULL);
 }
 
 #endif

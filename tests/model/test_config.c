@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <fden/fden.h>
+#include "../check_run.h"
 
 START_TEST(defaults_and_presets)
 {
@@ -86,15 +87,9 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, defaults_and_presets);
 	tcase_add_test(tc, bounds_and_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 0);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fden/flow.h"
+#include "../check_run.h"
 
 #define DIM 7
 #define N 5
@@ -244,8 +245,6 @@ int main(void)
 {
 	Suite *s = suite_create("flow");
 	TCase *tc = tcase_create("flow");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_inverse_exact);
 	tcase_add_test(tc, test_gradients);
@@ -253,9 +252,5 @@ int main(void)
 	tcase_add_test(tc, test_logdet);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 0);
 }

@@ -4,6 +4,7 @@
 #include "model_util.h"
 #include "kernels/rng.h"
 #include <stdarg.h>
+#include "../check_run.h"
 
 enum { DIM = 8, IDE = 3 };
 
@@ -209,17 +210,11 @@ int main(void)
 {
 	Suite *s = suite_create("flowmodel");
 	TCase *tc = tcase_create("flowmodel");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, flow_widths_and_config);
 	tcase_add_test(tc, flow_trains_and_stays_exact);
 	tcase_add_test(tc, flow_density_gaussianizes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 0);
 }

@@ -8,6 +8,7 @@
 #include "fden/align.h"
 #include "fden/clip.h"
 #include "fden/mine.h"
+#include "../check_run.h"
 
 static unsigned long long lcg = 12345;
 
@@ -249,8 +250,6 @@ int main(void)
 {
 	Suite *s = suite_create("heads");
 	TCase *tc = tcase_create("heads");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, proto_fd);
 	tcase_add_test(tc, proto_values);
@@ -260,9 +259,5 @@ int main(void)
 	tcase_add_test(tc, mine_ma);
 	tcase_add_test(tc, clip_formula);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 0);
 }

@@ -10,6 +10,7 @@
 
 #include "fden/indep.h"
 #include "kernels/rng.h"
+#include "../check_run.h"
 
 static void fill(float *x, size_t n, uint64_t seed)
 {
@@ -172,17 +173,11 @@ int main(void)
 {
 	Suite *s = suite_create("indep");
 	TCase *tc = tcase_create("indep");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_xcorr_value);
 	tcase_add_test(tc, test_xcorr_grad);
 	tcase_add_test(tc, test_sty_uniform);
 	tcase_add_test(tc, test_sty_adv_batch);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(s, 0);
 }

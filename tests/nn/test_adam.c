@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "nn/adam.h"
+#include "../check_run.h"
 
 START_TEST(test_adam_hand_values)
 {
@@ -98,11 +99,5 @@ static Suite *adam_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(adam_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(adam_suite(), 0);
 }

@@ -9,6 +9,7 @@
 #include "kernels/rng.h"
 #include "nn/batchnorm.h"
 #include "nn/mlp.h"
+#include "../check_run.h"
 
 #define N 16
 #define W 6
@@ -233,11 +234,5 @@ static Suite *bn_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bn_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(bn_suite(), 0);
 }

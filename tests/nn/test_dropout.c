@@ -11,6 +11,7 @@
 #include "kernels/rng.h"
 #include "nn/dropout.h"
 #include "nn/mlp.h"
+#include "../check_run.h"
 
 START_TEST(test_keep_rate_and_scale)
 {
@@ -186,11 +187,5 @@ static Suite *dropout_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dropout_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(dropout_suite(), 0);
 }

@@ -15,6 +15,7 @@
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
 #include "nn/mlp.h"
+#include "../check_run.h"
 
 static float *randv(struct fd_rng *r, size_t n)
 {
@@ -264,11 +265,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(suite(), 0);
 }

@@ -8,6 +8,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
+#include "../check_run.h"
 
 /* C = alpha op(A) op(B) + beta C in double */
 static void naive(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda,
@@ -173,11 +174,5 @@ static Suite *gemm_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(gemm_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(gemm_suite(), 0);
 }

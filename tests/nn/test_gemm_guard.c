@@ -22,6 +22,7 @@
 
 #include "core/alloc.h"
 #include "kernels/gemm.h"
+#include "../check_run.h"
 
 struct guarded {
 	void *map;
@@ -230,11 +231,5 @@ static Suite *guard_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(guard_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(guard_suite(), 0);
 }

@@ -13,6 +13,7 @@
 #include "nn/batchnorm.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
+#include "../check_run.h"
 
 #define NB 6 /* batch rows */
 #define EPS 2e-2f
@@ -217,11 +218,5 @@ static Suite *layers_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(layers_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(layers_suite(), 0);
 }

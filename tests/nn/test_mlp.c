@@ -13,6 +13,7 @@
 #include "kernels/rng.h"
 #include "nn/adam.h"
 #include "nn/mlp.h"
+#include "../check_run.h"
 
 /* ---- a counting allocator ---- */
 struct counter { long allocs, frees, fail_at; };
@@ -877,11 +878,5 @@ static Suite *mlp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mlp_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(mlp_suite(), 0);
 }

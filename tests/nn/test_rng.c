@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/rng.h"
+#include "../check_run.h"
 
 #define N 200000
 
@@ -253,11 +254,5 @@ static Suite *rng_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rng_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(rng_suite(), 0);
 }

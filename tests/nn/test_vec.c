@@ -7,6 +7,7 @@
 
 #include "kernels/rng.h"
 #include "kernels/vec.h"
+#include "../check_run.h"
 
 static const size_t lens[] = { 0, 1, 7, 8, 9, 1023, 1024, 1025, 1000003 };
 
@@ -137,11 +138,5 @@ static Suite *vec_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(vec_suite());
-	int nf;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fd_check_main(vec_suite(), 0);
 }

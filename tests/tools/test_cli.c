@@ -5,6 +5,7 @@
 
 #include <fden/version.h>
 #include "tools_util.h"
+#include "../check_run.h"
 
 static const char *const commands[] = { "fit", "encode", "train", "eval", "translate", "demo" };
 #define N_CMD (sizeof commands / sizeof commands[0])
@@ -124,10 +125,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, file_errors);
 	tcase_add_test(tc, list_keys);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);
-	return failed ? 1 : 0;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

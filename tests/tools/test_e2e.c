@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "tools_util.h"
+#include "../check_run.h"
 
 /* A small model so that every step takes well under a millisecond. */
 #define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set",              \
@@ -319,10 +320,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, from_latents);
 	tcase_add_test(tc, interrupt_saves);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);
-	return failed ? 1 : 0;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -9,6 +9,7 @@
 #include "cca.h"
 #include "eval.h"
 #include "json.h"
+#include "../check_run.h"
 
 static uint64_t rng_state;
 
@@ -290,9 +291,5 @@ int main(void)
 	tcase_add_test(tc, json_writer);
 	tcase_add_test(tc, report_json_fields);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fd_check_main(s, 0);
 }
