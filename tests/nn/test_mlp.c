@@ -131,29 +131,26 @@ static void check_net(const struct fd_layer_spec *l, int drop_before, int kinks,
 	fd_mlp_free(c.m);
 }
 
-START_TEST(test_fd_paper_style)
-{
-	/* the paper's shape: BN on the first layer, leaky ReLU, dropout after
-	 * each hidden layer, linear output with bias */
-	static const struct fd_layer_spec l[3] = {
-		{ 8, 1, 1, 0.2f, FD_ACT_LEAKY },
-		{ 7, 1, 0, 0.2f, FD_ACT_LEAKY },
-		{ OUT, 1, 0, 0.0f, FD_ACT_LINEAR },
-	};
-	check_net(l, 0, 1, "mlp(bn,leaky,drop-after)");
-}
-END_TEST
+/* The nets checked by finite differences: the paper's shape (BN on the
+ * first layer, leaky ReLU, dropout after each hidden layer, linear output
+ * with bias), and the authors' code (dropout before each dense layer, no
+ * bias) with smooth activations and BN on the output layer. */
+static const struct fd_net_case {
+	struct fd_layer_spec l[3];
+	int drop_before, kinks;
+	const char *tag;
+} fd_cases[] = {
+	{ { { 8, 1, 1, 0.2f, FD_ACT_LEAKY }, { 7, 1, 0, 0.2f, FD_ACT_LEAKY },
+	    { OUT, 1, 0, 0.0f, FD_ACT_LINEAR } }, 0, 1, "mlp(bn,leaky,drop-after)" },
+	{ { { 8, 0, 1, 0.2f, FD_ACT_SIGMOID }, { 6, 1, 0, 0.3f, FD_ACT_TANH },
+	    { OUT, 0, 1, 0.1f, FD_ACT_LINEAR } }, 1, 0, "mlp(drop-before,sigm,tanh)" },
+};
 
-START_TEST(test_fd_code_style)
+START_TEST(test_fd_net)
 {
-	/* the authors' code: dropout before each dense layer, no bias; plus
-	 * smooth activations and BN on the output layer */
-	static const struct fd_layer_spec l[3] = {
-		{ 8, 0, 1, 0.2f, FD_ACT_SIGMOID },
-		{ 6, 1, 0, 0.3f, FD_ACT_TANH },
-		{ OUT, 0, 1, 0.1f, FD_ACT_LINEAR },
-	};
-	check_net(l, 1, 0, "mlp(drop-before,sigm,tanh)");
+	const struct fd_net_case *k = &fd_cases[_i];
+
+	check_net(k->l, k->drop_before, k->kinks, k->tag);
 }
 END_TEST
 
@@ -858,8 +855,7 @@ static Suite *mlp_suite(void)
 	Suite *s = suite_create("mlp");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, test_fd_paper_style);
-	tcase_add_test(tc, test_fd_code_style);
+	tcase_add_loop_test(tc, test_fd_net, 0, (int)(sizeof fd_cases / sizeof fd_cases[0]));
 	tcase_add_test(tc, test_backward_accumulates);
 	tcase_add_loop_test(tc, test_backward_set_ex, 0, 2);
 	tcase_add_loop_test(tc, test_forward_to, 0, 2);
