@@ -12,9 +12,7 @@ double fd_norm(const float *x, size_t n)
 
 /* out = g_u + f g_m in float, 8 lanes at a time (each vector read whole
  * before it is written, so out may alias either input), with ||out||^2 as
- * fd_vec_sumsq_fast sums it (float blocks of SQ_BLOCK, added in double; a
- * block that is not finite summed again in double) */
-#define SQ_BLOCK 1024
+ * fd_vec_sumsq_fast sums it, block by block (fd_sq_block) */
 
 FD_CLONES
 double fd_clip_combine(const float *g_u, double nu2, const float *g_m, float *out, size_t n,
@@ -37,11 +35,11 @@ double fd_clip_combine(const float *g_u, double nu2, const float *g_m, float *ou
 	}
 	ff = (float)f;
 	fv = (fd_v8){ ff, ff, ff, ff, ff, ff, ff, ff };
-	while (i + SQ_BLOCK <= n) {
-		float *o0 = out + i, b = 0.0f;
+	while (i + FD_SQ_BLOCK <= n) {
+		float *o0 = out + i;
 		fd_v8 a0 = { 0 }, a1 = { 0 };
 
-		for (size_t e = i + SQ_BLOCK; i < e; i += 16) {
+		for (size_t e = i + FD_SQ_BLOCK; i < e; i += 16) {
 			fd_v8 v0 = *(const fd_v8u *)(g_u + i) + fv * *(const fd_v8u *)(g_m + i);
 			fd_v8 v1 = *(const fd_v8u *)(g_u + i + 8) + fv * *(const fd_v8u *)(g_m + i + 8);
 			*(fd_v8u *)(out + i) = v0;
@@ -50,9 +48,7 @@ double fd_clip_combine(const float *g_u, double nu2, const float *g_m, float *ou
 			a1 += v1 * v1;
 		}
 		a0 += a1;
-		for (int l = 0; l < 8; l++)
-			b += a0[l];
-		sq += isfinite(b) ? (double)b : fd_vec_sumsq(o0, SQ_BLOCK);
+		sq += fd_sq_block(&a0, o0);
 	}
 	for (; i < n; i++) {
 		out[i] = g_u[i] + ff * g_m[i];

@@ -46,7 +46,7 @@ struct shape {
 	size_t N, E, R, ns, nq, C, pairs, nlogp, naws, nxws;
 };
 
-#define FD_TWO_ROWS 256 /* see backward_d_two */
+#define FD_TWO_ROWS 256 /* D's two passes as one up to here: see struct clip_ctx */
 
 /* rows of dfi and dfs for up to cap rows a step: room for dfim (dfsm) after
  * them when the two D passes run as one (cap <= FD_TWO_ROWS) */
@@ -63,9 +63,9 @@ static size_t nfloats(struct fden_model *m, const struct shape *s)
 	/* zin ztgt dzt: 3 N D; da db: 2 N D; dfi (dfim), dfs (dfsm): 2 df_rows D;
 	 * cat (= dcat, then dtin; dh): 4 N D; dt 2N; perm N; pairs: 4 D + 1 per
 	 * pair; flow: fi fs dF: 3 N D */
-	return (m->flow ? 12 : 9) * N * D + 2 * df_rows(N) * D + 3 * N + s->nlogp + s->naws + s->nxws + s->pairs * (4 * D + 1) +
-	       m->tw.gsave_n + m->tw.bnsave_n + 2 * (size_t)fd_model_d_nparams(m) +
-	       37 * 16;
+	return (m->flow ? 12 : 9) * N * D + 2 * df_rows(N) * D + 3 * N + s->nlogp + s->naws +
+	       s->nxws + s->pairs * (4 * D + 1) + m->tw.gsave_n + m->tw.bnsave_n +
+	       2 * (size_t)fd_model_d_nparams(m) + 37 * 16;
 }
 
 static int reserve(struct fden_model *m, const struct shape *s)

@@ -82,30 +82,17 @@ double fd_vec_sumsq(const float *x, size_t n)
 	return fd_vec_dot(x, x, n);
 }
 
-#define SQ_BLOCK 1024 /* floats per float partial sum */
-
-/* 8 lanes summed in a fixed order */
-static inline float lanes8(fd_v8 a)
-{
-	float b = 0.0f;
-
-	for (int l = 0; l < 8; l++)
-		b += a[l];
-	return b;
-}
-
 FD_CLONES
 double fd_vec_sumsq_fast(const float *x, size_t n)
 {
 	double s = 0.0;
 	size_t i = 0;
 
-	while (i + SQ_BLOCK <= n) {
+	while (i + FD_SQ_BLOCK <= n) {
 		const float *b0 = x + i;
 		fd_v8 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-		float b;
 
-		for (size_t e = i + SQ_BLOCK; i < e; i += 32) {
+		for (size_t e = i + FD_SQ_BLOCK; i < e; i += 32) {
 			fd_v8 x0 = *(const fd_v8u *)(x + i), x1 = *(const fd_v8u *)(x + i + 8);
 			fd_v8 x2 = *(const fd_v8u *)(x + i + 16), x3 = *(const fd_v8u *)(x + i + 24);
 			a0 += x0 * x0;
@@ -113,9 +100,8 @@ double fd_vec_sumsq_fast(const float *x, size_t n)
 			a2 += x2 * x2;
 			a3 += x3 * x3;
 		}
-		b = lanes8((a0 + a1) + (a2 + a3));
-		/* inf or NaN: an element that is, or squares past FLT_MAX */
-		s += isfinite(b) ? (double)b : fd_vec_sumsq(b0, SQ_BLOCK);
+		a0 = (a0 + a1) + (a2 + a3);
+		s += fd_sq_block(&a0, b0);
 	}
 	for (; i < n; i++)
 		s += (double)x[i] * x[i];
@@ -128,12 +114,11 @@ double fd_vec_sumsq2_fast(const float *x, const float *y, size_t n, double *sy)
 	double s = 0.0, t = 0.0;
 	size_t i = 0;
 
-	while (i + SQ_BLOCK <= n) {
+	while (i + FD_SQ_BLOCK <= n) {
 		const float *x0 = x + i, *y0 = y + i;
 		fd_v8 a0 = { 0 }, a1 = { 0 }, c0 = { 0 }, c1 = { 0 };
-		float bx, by;
 
-		for (size_t e = i + SQ_BLOCK; i < e; i += 16) {
+		for (size_t e = i + FD_SQ_BLOCK; i < e; i += 16) {
 			fd_v8 x0v = *(const fd_v8u *)(x + i), x1v = *(const fd_v8u *)(x + i + 8);
 			fd_v8 y0v = *(const fd_v8u *)(y + i), y1v = *(const fd_v8u *)(y + i + 8);
 			a0 += x0v * x0v;
@@ -141,10 +126,10 @@ double fd_vec_sumsq2_fast(const float *x, const float *y, size_t n, double *sy)
 			c0 += y0v * y0v;
 			c1 += y1v * y1v;
 		}
-		bx = lanes8(a0 + a1);
-		by = lanes8(c0 + c1);
-		s += isfinite(bx) ? (double)bx : fd_vec_sumsq(x0, SQ_BLOCK);
-		t += isfinite(by) ? (double)by : fd_vec_sumsq(y0, SQ_BLOCK);
+		a0 += a1;
+		c0 += c1;
+		s += fd_sq_block(&a0, x0);
+		t += fd_sq_block(&c0, y0);
 	}
 	for (; i < n; i++) {
 		s += (double)x[i] * x[i];

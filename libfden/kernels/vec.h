@@ -3,6 +3,7 @@
 #ifndef FD_KERNELS_VEC_H
 #define FD_KERNELS_VEC_H
 
+#include <math.h>
 #include <stddef.h>
 
 /* Eight float lanes as one value (GCC's and clang's vector extension): every
@@ -35,6 +36,21 @@ double fd_vec_sumsq(const float *x, size_t n);
 double fd_vec_sumsq_fast(const float *x, size_t n);
 /* fd_vec_sumsq_fast of x (returned) and of y (in *sy) in one pass */
 double fd_vec_sumsq2_fast(const float *x, const float *y, size_t n, double *sy);
+/* fd_vec_sumsq_fast's blocks: floats per float partial sum */
+#define FD_SQ_BLOCK 1024
+/* One block's sum of squares from its 8-lane float accumulator (lanes added
+ * in a fixed order), in double; when that is not finite (an element is, or
+ * the squares pass FLT_MAX) the FD_SQ_BLOCK floats at x are summed again in
+ * double. For the loops that square a block while they make it. (acc by
+ * address: a vector argument's ABI differs between the clones.) */
+static inline double fd_sq_block(const fd_v8 *acc, const float *x)
+{
+	float b = 0.0f;
+
+	for (int l = 0; l < 8; l++)
+		b += (*acc)[l];
+	return isfinite(b) ? (double)b : fd_vec_sumsq(x, FD_SQ_BLOCK);
+}
 /* sum x, accumulated in double */
 double fd_vec_sum(const float *x, size_t n);
 /* 1 if every element is finite, else 0 */

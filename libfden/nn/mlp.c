@@ -857,7 +857,7 @@ static int backward(struct fd_mlp *m, const float *dY, int ldy, float *dX, float
 {
 	float *pan[2] = { m->p1, m->p2 };
 	const float *g = dY;
-	size_t nn, hw = fd_mlp_hook_ws(m), rows;
+	size_t nn, hw = hk && hk->tmp ? fd_mlp_hook_ws(m) : 0, rows; /* hw: a scratch half */
 	int n = m->nlast, cur = 0, i, H = hk && hk->fn2 ? 2 : 1;
 
 	if (n < 1 || !dY || !m->p1 || ldy < m->out)
