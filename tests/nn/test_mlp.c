@@ -46,6 +46,17 @@ static struct fd_mlp_cfg base_cfg(const struct fd_layer_spec *l, int nl, int in,
 	return c;
 }
 
+/* g[p] = a malloc'ed copy of tensor p's gradient, for every tensor of m */
+static void grads_copy(struct fd_mlp *m, float **g)
+{
+	for (int p = 0; p < fd_mlp_nparams(m); p++) {
+		struct fd_param *P = fd_mlp_param(m, p);
+		g[p] = malloc(P->n * sizeof(float));
+		ck_assert_ptr_nonnull(g[p]);
+		memcpy(g[p], P->g, P->n * sizeof(float));
+	}
+}
+
 static struct fd_mlp *make(const struct fd_mlp_cfg *c, uint64_t seed)
 {
 	struct fd_rng r;
@@ -106,11 +117,7 @@ static void check_net(const struct fd_layer_spec *l, int drop_before, int kinks,
 	fd_mlp_backward(c.m, c.dY0, dX);
 	np = fd_mlp_nparams(c.m);
 	ck_assert_int_le(np, 16);
-	for (int p = 0; p < np; p++) {
-		struct fd_param *P = fd_mlp_param(c.m, p);
-		g[p] = malloc(P->n * sizeof(float));
-		memcpy(g[p], P->g, P->n * sizeof(float));
-	}
+	grads_copy(c.m, g);
 	snprintf(what, sizeof what, "%s dX", tag);
 	{
 		struct fdc_stats s = fdc_check(mlp_loss, &c, c.X, dX, N * IN, h, kinks, what);
@@ -173,11 +180,7 @@ START_TEST(test_backward_accumulates)
 	fd_mlp_zero_grad(m);
 	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r));
 	fd_mlp_backward(m, dY, dX1);
-	for (int p = 0; p < np; p++) {
-		struct fd_param *P = fd_mlp_param(m, p);
-		g1[p] = malloc(P->n * 4);
-		memcpy(g1[p], P->g, P->n * 4);
-	}
+	grads_copy(m, g1);
 	fd_mlp_backward(m, dY, dX2); /* adds again, writes dX again */
 	for (int i = 0; i < 40; i++)
 		ck_assert_float_eq(dX1[i], dX2[i]);
@@ -218,11 +221,7 @@ START_TEST(test_backward_set_ex)
 		memcpy(dY + i * 3, wide + i * 7 + 2, 3 * sizeof(float));
 	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r));
 	fd_mlp_backward_set(m, dY, dX1);
-	for (int p = 0; p < np; p++) {
-		struct fd_param *P = fd_mlp_param(m, p);
-		g1[p] = malloc(P->n * 4);
-		memcpy(g1[p], P->g, P->n * 4);
-	}
+	grads_copy(m, g1);
 	memcpy(dX2, base, sizeof base);
 	fd_mlp_backward_set_ex(m, wide + 2, 7, dX2, 1);
 	for (int i = 0; i < 40; i++)
@@ -296,17 +295,11 @@ START_TEST(test_backward_two)
 	fd_rng_seed(&r, 14);
 	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
 	fd_mlp_backward_set(m, dY, dX1);
-	for (int p = 0; p < np; p++) {
-		struct fd_param *P = fd_mlp_param(m, p);
-		ref1[p] = malloc(P->n * 4);
-		ref2[p] = malloc(P->n * 4);
-		c.g1[p] = malloc(P->n * 4);
-		c.g2[p] = malloc(P->n * 4);
-		memcpy(ref1[p], P->g, P->n * 4);
-	}
+	grads_copy(m, ref1);
+	grads_copy(m, c.g1); /* sized as the tensors; the hook overwrites them */
+	grads_copy(m, c.g2);
 	fd_mlp_backward_set(m, dY + R * O, dX2);
-	for (int p = 0; p < np; p++)
-		memcpy(ref2[p], fd_mlp_param(m, p)->g, fd_mlp_param(m, p)->n * 4);
+	grads_copy(m, ref2);
 	/* both at once, the same forward (same masks) */
 	fd_rng_seed(&r, 14);
 	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
@@ -400,11 +393,7 @@ START_TEST(test_forward_pair)
 	ck_assert_ptr_nonnull(Y);
 	memcpy(Y1, Y, sizeof Y1);
 	fd_mlp_backward_set(m, c.dY0, dX);
-	for (int p = 0; p < np; p++) {
-		struct fd_param *P = fd_mlp_param(m, p);
-		g1[p] = malloc(P->n * 4);
-		memcpy(g1[p], P->g, P->n * 4);
-	}
+	grads_copy(m, g1);
 	/* the pair: same output, gradients and summed input gradients (the
 	 * split products round differently: tolerances, not bits) */
 	fd_rng_seed(&r, 77); /* the same masks */
