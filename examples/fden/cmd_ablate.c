@@ -107,8 +107,10 @@ int cmd_ablate(int argc, char **argv)
 			 "Train each configuration on the training classes for the same time (or\n"
 			 "steps) with the same seeds, evaluate it on the unseen classes exactly as\n"
 			 "'fden eval' does, and print one table: few-shot accuracy of f_ide, f_sty\n"
-			 "and raw z, identity retention, decode PSNR, top canonical correlation of\n"
-			 "the factors, class from f_sty by 1-NN, steps trained. Settings: any model\n"
+			 "and the strongest raw-z row (zbest), identity retention, decode PSNR, top\n"
+			 "canonical correlation of the factors, class from f_sty by 1-NN, the\n"
+			 "leakage probe from f_sty and f_ide (prb:), the HSIC p-value, the pixel\n"
+			 "swap judge, steps trained. Settings: any model\n"
 			 "key (see 'fden train --list-keys'), preset=paper|default, and the training\n"
 			 "episode shape ways=, shots=, queries=, episodes=.",
 			 t, "Example:\n"
@@ -137,6 +139,7 @@ int cmd_ablate(int argc, char **argv)
 	if (net && ((rc = data_encode(cmd, net, train, &train_z)) ||
 		    (rc = data_encode(cmd, net, test, &test_z))))
 		goto out;
+	o.train_z = train_z ? train_z : train;
 	if (json_dir && cli_mkdirs(json_dir)) {
 		rc = cli_fail(cmd, FDEN_E_IO, "creating '%s'", json_dir);
 		goto out;

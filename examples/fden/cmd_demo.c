@@ -178,6 +178,7 @@ int cmd_demo(int argc, char **argv)
 	t_train = cli_now() - ts;
 	cli_info("fden: %s: [4/5] evaluating on the unseen classes", cmd);
 	ts = cli_now();
+	eo.train_z = train_z;
 	rc = ev_run(model, net, test_z, test, &eo, &r);
 	if (rc) {
 		fprintf(stderr, "fden: %s: evaluation: %s\n", cmd, ev_last_error());

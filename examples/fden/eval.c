@@ -16,11 +16,13 @@
 #include "json.h"
 
 const char *const ev_row_names[EV_N_ROWS] = {
-	"f_ide", "f_sty", "z_proto", "z_match", "z_std_proto", "fden_head",
+	"f_ide", "f_ide_simpleshot", "f_sty", "z_proto", "z_match", "z_std_proto",
+	"z_simpleshot", "fden_head",
 };
 const char *const ev_row_titles[EV_N_ROWS] = {
-	"f_ide, prototypical", "f_sty, prototypical", "raw z, prototypical",
-	"raw z, matching (cosine)", "standardised z, prototypical", "f_ide, FDEN alignment head",
+	"f_ide, prototypical", "f_ide, SimpleShot", "f_sty, prototypical", "raw z, prototypical",
+	"raw z, matching (cosine)", "standardised z, prototypical", "raw z, SimpleShot",
+	"f_ide, FDEN alignment head",
 };
 
 static _Thread_local char ev_err[512];
@@ -77,6 +79,12 @@ void ev_options_default(struct ev_options *o)
 	o->cca_rows = 20000;
 	o->cca_ridge = 1e-4;
 	o->check_episodes = 5;
+	o->probe_classes = 100;
+	o->probe_iters = 300;
+	o->probe_l2 = 1e-3;
+	o->hsic_rows = 2000;
+	o->hsic_perms = 200;
+	o->judge_pairs = 2000;
 }
 
 /* ---- building blocks ---- */
@@ -203,12 +211,422 @@ double ev_loo_1nn(const float *x, const int32_t *y, size_t n, size_t dim)
 	return n ? (double)right / (double)n : NAN;
 }
 
+static size_t argmax(const float *p, size_t n)
+{
+	size_t a = 0;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] > p[a])
+			a = i;
+	return a;
+}
+
+void ev_simpleshot(float *x, size_t n, size_t dim, const float *mean)
+{
+	for (size_t i = 0; i < n; i++) {
+		float *r = x + i * dim;
+		double s = 0;
+		for (size_t j = 0; j < dim; j++) {
+			r[j] -= mean[j]; /* x - mean */
+			s += (double)r[j] * r[j];
+		}
+		double inv = s > 0 ? 1 / sqrt(s) : 0; /* / ||x - mean|| */
+		for (size_t j = 0; j < dim; j++)
+			r[j] = (float)(r[j] * inv);
+	}
+}
+
+int ev_best_raw(const struct ev_fewshot *t, double *acc)
+{
+	int best = EV_Z_PROTO;
+	for (int k = 0; k < EV_N_ROWS; k++)
+		if (EV_IS_RAW_Z(k) && t->mean[k] > t->mean[best])
+			best = k;
+	if (acc)
+		*acc = t->mean[best];
+	return best;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Labels as 0..C-1 (sorted order) in out; C in *nc. 0, or -1 (memory). */
+static int remap(const int32_t *y, size_t n, int32_t *out, size_t *nc)
+{
+	int32_t *u = malloc((n ? n : 1) * sizeof *u);
+	if (!u)
+		return -1;
+	memcpy(u, y, n * sizeof *u);
+	qsort(u, n, sizeof *u, cmp_i32);
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!c || u[c - 1] != u[i])
+			u[c++] = u[i];
+	for (size_t i = 0; i < n; i++) {
+		size_t lo = 0, hi = c; /* binary search: u[lo] == y[i] */
+		while (hi - lo > 1) {
+			size_t mid = (lo + hi) / 2;
+			if (u[mid] <= y[i])
+				lo = mid;
+			else
+				hi = mid;
+		}
+		out[i] = (int32_t)lo;
+	}
+	*nc = c;
+	free(u);
+	return 0;
+}
+
+/* out (n x C) = X (n x D) W (D x C). */
+static void matmul(const float *X, const float *W, size_t n, size_t D, size_t C, float *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		float *o = out + i * C;
+		memset(o, 0, C * sizeof *o);
+		for (size_t k = 0; k < D; k++) {
+			float xv = X[i * D + k];
+			const float *w = W + k * C;
+			for (size_t c = 0; c < C; c++)
+				o[c] += xv * w[c];
+		}
+	}
+}
+
+double ev_probe(const float *x, const int32_t *y, size_t n, size_t dim, size_t iters, double l2,
+		size_t *n_train, size_t *n_test)
+{
+	size_t C = 0, D = dim + 1, ntr = 0, nte = 0;
+	double accv = NAN;
+	int32_t *cls = malloc((n ? n : 1) * sizeof *cls);
+	size_t *seen = NULL;
+	float *Xtr = NULL, *Xte = NULL, *W = NULL, *G = NULL, *Pm = NULL, *Pv = NULL, *L = NULL;
+	int32_t *ytr = NULL, *yte = NULL;
+	double *mu = NULL;
+	if (!cls || remap(y, n, cls, &C))
+		goto out;
+	seen = calloc(C, sizeof *seen);
+	mu = calloc(2 * D, sizeof *mu);
+	if (!seen || !mu)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		seen[cls[i]]++;
+	for (size_t c = 0; c < C; c++)
+		if (seen[c] < 2)
+			goto out; /* a class without a test (or training) row */
+	memset(seen, 0, C * sizeof *seen);
+	for (size_t i = 0; i < n; i++)
+		ntr += seen[cls[i]]++ % 2 == 0; /* the 1st, 3rd, ... row of a class trains */
+	nte = n - ntr;
+	Xtr = malloc(ntr * D * sizeof *Xtr);
+	Xte = malloc(nte * D * sizeof *Xte);
+	ytr = malloc(ntr * sizeof *ytr);
+	yte = malloc(nte * sizeof *yte);
+	W = calloc(D * C, sizeof *W);
+	G = malloc(D * C * sizeof *G);
+	Pm = calloc(D * C, sizeof *Pm);
+	Pv = calloc(D * C, sizeof *Pv);
+	L = malloc((ntr > nte ? ntr : nte) * C * sizeof *L);
+	if (!Xtr || !Xte || !ytr || !yte || !W || !G || !Pm || !Pv || !L)
+		goto out;
+	memset(seen, 0, C * sizeof *seen);
+	for (size_t i = 0, a = 0, b = 0; i < n; i++) {
+		int tr = seen[cls[i]]++ % 2 == 0;
+		float *row = tr ? Xtr + a * D : Xte + b * D;
+		memcpy(row, x + i * dim, dim * sizeof *row);
+		row[dim] = 1; /* bias */
+		if (tr)
+			ytr[a++] = cls[i];
+		else
+			yte[b++] = cls[i];
+	}
+	/* standardise by the training half's moments */
+	double *sd = mu + D;
+	for (size_t i = 0; i < ntr; i++)
+		for (size_t k = 0; k < dim; k++)
+			mu[k] += Xtr[i * D + k];
+	for (size_t k = 0; k < dim; k++)
+		mu[k] /= (double)ntr;
+	for (size_t i = 0; i < ntr; i++)
+		for (size_t k = 0; k < dim; k++)
+			sd[k] += (Xtr[i * D + k] - mu[k]) * (Xtr[i * D + k] - mu[k]);
+	for (size_t k = 0; k < dim; k++)
+		sd[k] = fmax(sqrt(sd[k] / (double)ntr), 1e-6);
+	for (size_t i = 0; i < ntr + nte; i++) {
+		float *row = i < ntr ? Xtr + i * D : Xte + (i - ntr) * D;
+		for (size_t k = 0; k < dim; k++)
+			row[k] = (float)((row[k] - mu[k]) / sd[k]);
+	}
+	/* full-batch Adam on mean cross-entropy + l2/2 ||W||^2 (bias row unpenalised) */
+	const double lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	double c1 = 1, c2 = 1;
+	for (size_t it = 0; it < iters; it++) {
+		matmul(Xtr, W, ntr, D, C, L);
+		for (size_t i = 0; i < ntr; i++) { /* L <- (softmax(L) - onehot(y)) / ntr */
+			float *r = L + i * C, mx = r[0];
+			for (size_t c = 1; c < C; c++)
+				mx = r[c] > mx ? r[c] : mx;
+			double z = 0;
+			for (size_t c = 0; c < C; c++) {
+				r[c] = expf(r[c] - mx);
+				z += r[c];
+			}
+			float inv = (float)(1 / z);
+			for (size_t c = 0; c < C; c++)
+				r[c] *= inv;
+			r[ytr[i]] -= 1;
+			for (size_t c = 0; c < C; c++)
+				r[c] /= (float)ntr;
+		}
+		for (size_t k = 0; k < D * C; k++) /* G = l2 W (weights), 0 (bias) */
+			G[k] = k < dim * C ? (float)(l2 * W[k]) : 0;
+		for (size_t i = 0; i < ntr; i++) /* G += X^T L */
+			for (size_t k = 0; k < D; k++) {
+				float xv = Xtr[i * D + k];
+				float *g = G + k * C;
+				const float *r = L + i * C;
+				for (size_t c = 0; c < C; c++)
+					g[c] += xv * r[c];
+			}
+		c1 *= b1;
+		c2 *= b2;
+		for (size_t k = 0; k < D * C; k++) {
+			Pm[k] = (float)(b1 * Pm[k] + (1 - b1) * G[k]);
+			Pv[k] = (float)(b2 * Pv[k] + (1 - b2) * G[k] * G[k]);
+			W[k] -= (float)(lr * (Pm[k] / (1 - c1)) / (sqrt(Pv[k] / (1 - c2)) + eps));
+		}
+	}
+	matmul(Xte, W, nte, D, C, L);
+	size_t right = 0;
+	for (size_t i = 0; i < nte; i++)
+		right += (int32_t)argmax(L + i * C, C) == yte[i];
+	accv = nte ? (double)right / (double)nte : NAN;
+out:
+	if (n_train)
+		*n_train = ntr;
+	if (n_test)
+		*n_test = nte;
+	free(cls);
+	free(seen);
+	free(mu);
+	free(Xtr);
+	free(Xte);
+	free(ytr);
+	free(yte);
+	free(W);
+	free(G);
+	free(Pm);
+	free(Pv);
+	free(L);
+	return accv;
+}
+
+/* k-th smallest of v[0..n) (v reordered). */
+static double select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		double piv = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < piv)
+				i++;
+			while (v[j] > piv)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/* Gaussian kernel matrix of x (n x d) into K (n x n), bandwidth sigma^2 =
+ * median pairwise squared distance; buf: n (n - 1) / 2 doubles. */
+static void gauss_kernel(const float *x, size_t n, size_t d, float *K, double *buf)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		K[i * n + i] = 0;
+		for (size_t j = i + 1; j < n; j++) {
+			double s = 0;
+			for (size_t k = 0; k < d; k++) {
+				double t = (double)x[i * d + k] - x[j * d + k];
+				s += t * t;
+			}
+			K[i * n + j] = K[j * n + i] = (float)s;
+			buf[m++] = s;
+		}
+	}
+	double med = m ? select_kth(buf, m, m / 2) : 1;
+	double g = med > 0 ? 1 / (2 * med) : 1; /* exp(-||xi - xj||^2 / (2 sigma^2)) */
+	for (size_t i = 0; i < n * n; i++)
+		K[i] = (float)exp(-g * K[i]);
+}
+
+/* K <- H K H (H = I - 11^T / n). */
+static void centre(float *K, size_t n, double *rowm)
+{
+	double all = 0;
+	for (size_t i = 0; i < n; i++) {
+		double s = 0;
+		for (size_t j = 0; j < n; j++)
+			s += K[i * n + j];
+		rowm[i] = s / (double)n;
+		all += s;
+	}
+	all /= (double)n * (double)n;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) /* symmetric: column means = row means */
+			K[i * n + j] = (float)(K[i * n + j] - rowm[i] - rowm[j] + all);
+}
+
+static double frob(const float *A, const float *B, size_t nn)
+{
+	double s = 0;
+	for (size_t i = 0; i < nn; i++)
+		s += (double)A[i] * B[i];
+	return s;
+}
+
+int ev_hsic(const float *x, size_t dx, const float *y, size_t dy, size_t n, size_t perms,
+	    uint64_t seed, double *stat, double *norm, double *p)
+{
+	*stat = *norm = *p = NAN;
+	if (n < 4)
+		return -1;
+	size_t nn = n * n;
+	float *K = malloc(nn * sizeof *K), *L = malloc(nn * sizeof *L);
+	double *buf = malloc((nn / 2 + n) * sizeof *buf);
+	size_t *pi = malloc(n * sizeof *pi);
+	int rc = -1;
+	if (!K || !L || !buf || !pi)
+		goto out;
+	gauss_kernel(x, n, dx, K, buf);
+	gauss_kernel(y, n, dy, L, buf);
+	centre(K, n, buf);
+	centre(L, n, buf);
+	/* with both centred, sum Kc .* Lc = tr(K H L H) */
+	double kl = frob(K, L, nn), kk = frob(K, K, nn), ll = frob(L, L, nn);
+	*stat = kl / (double)nn;
+	*norm = kk > 0 && ll > 0 ? kl / sqrt(kk * ll) : NAN;
+	if (perms) {
+		uint64_t s = seed ^ 0x4851c0deULL;
+		size_t ge = 0;
+		for (size_t i = 0; i < n; i++)
+			pi[i] = i;
+		for (size_t r = 0; r < perms; r++) {
+			for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+				size_t j = (size_t)(mix(&s) % (i + 1)), t = pi[i];
+				pi[i] = pi[j];
+				pi[j] = t;
+			}
+			double v = 0; /* sum_ij Kc_ij Lc_{pi(i) pi(j)} */
+			for (size_t i = 0; i < n; i++) {
+				const float *kr = K + i * n, *lr = L + pi[i] * n;
+				double row = 0;
+				for (size_t j = 0; j < n; j++)
+					row += kr[j] * lr[pi[j]];
+				v += row;
+			}
+			ge += v >= kl;
+		}
+		*p = (1.0 + (double)ge) / (1.0 + (double)perms);
+	}
+	rc = 0;
+out:
+	free(K);
+	free(L);
+	free(buf);
+	free(pi);
+	return rc;
+}
+
+/* Squared distance of s to class mean mu (d values); when `drop` is not
+ * NULL, to the mean with that row left out: (cnt mu - drop) / (cnt - 1). */
+static double dist_mean(const float *s, const double *mu, size_t d, const float *drop,
+			double cnt)
+{
+	double t = 0;
+	if (!drop) {
+		for (size_t k = 0; k < d; k++)
+			t += (s[k] - mu[k]) * (s[k] - mu[k]);
+		return t;
+	}
+	if (cnt < 2)
+		return INFINITY; /* nothing left of the class */
+	for (size_t k = 0; k < d; k++) {
+		double m = (cnt * mu[k] - drop[k]) / (cnt - 1);
+		t += (s[k] - m) * (s[k] - m);
+	}
+	return t;
+}
+
+int ev_pixel_judge(const float *x, const int32_t *y, size_t n, size_t d, const float *s,
+		   const size_t *a, const size_t *b, size_t m, double *ab, double *all)
+{
+	size_t C = 0, win_ab = 0, win_all = 0;
+	int32_t *cls = malloc((n ? n : 1) * sizeof *cls);
+	double *mu = NULL, *cnt = NULL;
+	int rc = -1;
+	*ab = *all = NAN;
+	if (!cls || remap(y, n, cls, &C))
+		goto out;
+	mu = calloc(C * d, sizeof *mu);
+	cnt = calloc(C, sizeof *cnt);
+	if (!mu || !cnt)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		cnt[cls[i]] += 1;
+		for (size_t k = 0; k < d; k++)
+			mu[cls[i] * d + k] += x[i * d + k];
+	}
+	for (size_t c = 0; c < C; c++)
+		for (size_t k = 0; k < d; k++)
+			mu[c * d + k] /= cnt[c];
+	for (size_t i = 0; i < m; i++) {
+		size_t ca = (size_t)cls[a[i]], cb = (size_t)cls[b[i]];
+		const float *si = s + i * d;
+		double da = dist_mean(si, mu + ca * d, d, x + a[i] * d, cnt[ca]);
+		double db = dist_mean(si, mu + cb * d, d, x + b[i] * d, cnt[cb]);
+		win_ab += da < db;
+		int best = da < db || (da == db && ca < cb);
+		for (size_t c = 0; c < C && best; c++)
+			if (c != ca && c != cb && dist_mean(si, mu + c * d, d, NULL, cnt[c]) < da)
+				best = 0;
+		win_all += best;
+	}
+	*ab = m ? (double)win_ab / (double)m : NAN;
+	*all = m ? (double)win_all / (double)m : NAN;
+	rc = 0;
+out:
+	free(cls);
+	free(mu);
+	free(cnt);
+	return rc;
+}
+
 /* ---- the run ---- */
 
 struct feats {
 	size_t n, dim, di, ds; /* rows; widths of z, f_ide, f_sty */
 	const float *z;
 	float *ide, *sty, *zstd, *zt; /* zt = E(D(z)) */
+	float *ide_ss, *z_ss;         /* SimpleShot-transformed f_ide and z */
 	const int32_t *y;
 };
 
@@ -217,15 +635,6 @@ static void gather(const float *f, size_t dim, const size_t *idx, size_t m, floa
 {
 	for (size_t i = 0; i < m; i++)
 		memcpy(out + i * dim, f + idx[i] * dim, dim * sizeof *out);
-}
-
-static size_t argmax(const float *p, size_t n)
-{
-	size_t a = 0;
-	for (size_t i = 1; i < n; i++)
-		if (p[i] > p[a])
-			a = i;
-	return a;
 }
 
 /* Number of classes with at least `need` rows. */
@@ -332,8 +741,9 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			size_t ep = e0 + e;
 			for (size_t i = 0; i < R; i++)
 				idx[i] = (size_t)xi[e * R + i];
-			const float *src[EV_N_ROWS] = { F->ide, F->sty, F->z, F->z, F->zstd, F->ide };
-			const size_t wid[EV_N_ROWS] = { di, ds, dim, dim, dim, di };
+			const float *src[EV_N_ROWS] = { F->ide, F->ide_ss, F->sty, F->z,
+							 F->z, F->zstd, F->z_ss, F->ide };
+			const size_t wid[EV_N_ROWS] = { di, di, ds, dim, dim, dim, dim, di };
 			for (int k = 0; k < EV_N_ROWS; k++) {
 				size_t w = wid[k];
 				gather(src[k], w, idx, ns, sup);
@@ -597,6 +1007,190 @@ out:
 	return rc;
 }
 
+/* Mean over the rows of the training latents of z (dim) and of f_ide (di),
+ * or over the test rows when there are no training latents. */
+static int train_means(struct fden_model *model, const struct feats *F,
+		       const struct fden_dataset *train_z, float *mz, float *mi)
+{
+	double *acc = calloc(F->dim + F->di, sizeof *acc);
+	float *zi = NULL;
+	size_t n = F->n;
+	int rc = FDEN_E_NOMEM;
+	if (!acc)
+		return fail(rc, "SimpleShot means");
+	if (train_z) {
+		const float *Z = fden_dataset_data(train_z);
+		n = fden_dataset_size(train_z);
+		zi = malloc(1024 * F->di * sizeof *zi);
+		if (!zi) {
+			fail(rc, "SimpleShot means");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i += 1024) {
+			size_t k = n - i < 1024 ? n - i : 1024;
+			rc = fden_disentangle(model, Z + i * F->dim, k, zi, NULL);
+			if (rc) {
+				fail(rc, "f_ide of the training rows");
+				goto out;
+			}
+			for (size_t r = 0; r < k; r++) {
+				for (size_t j = 0; j < F->dim; j++)
+					acc[j] += Z[(i + r) * F->dim + j];
+				for (size_t j = 0; j < F->di; j++)
+					acc[F->dim + j] += zi[r * F->di + j];
+			}
+		}
+	} else {
+		for (size_t r = 0; r < n; r++) {
+			for (size_t j = 0; j < F->dim; j++)
+				acc[j] += F->z[r * F->dim + j];
+			for (size_t j = 0; j < F->di; j++)
+				acc[F->dim + j] += F->ide[r * F->di + j];
+		}
+	}
+	for (size_t j = 0; j < F->dim; j++)
+		mz[j] = (float)(acc[j] / (double)n);
+	for (size_t j = 0; j < F->di; j++)
+		mi[j] = (float)(acc[F->dim + j] / (double)n);
+	rc = FDEN_OK;
+out:
+	free(acc);
+	free(zi);
+	return rc;
+}
+
+/* The judges FDEN does not control: leakage probe, HSIC, pixel-space swaps. */
+static int outside_judges(struct fden_model *model, struct fden_invnet *net,
+			  const struct feats *F, const struct fden_dataset *test_x,
+			  const struct ev_options *o, struct ev_report *r)
+{
+	size_t n = F->n, dim = F->dim, di = F->di, ds = F->ds, C = 0;
+	size_t wmax = dim > di ? dim : di;
+	wmax = wmax > ds ? wmax : ds;
+	int32_t *cls = malloc(n * sizeof *cls), *py = NULL;
+	size_t *rows = malloc(n * sizeof *rows), *pa = NULL, *pb = NULL;
+	float *buf = NULL, *buf2 = NULL, *img = NULL, *ref = NULL, *zb = NULL;
+	int rc = FDEN_E_NOMEM;
+	if (!cls || !rows || remap(F->y, n, cls, &C)) {
+		fail(rc, "outside judges");
+		goto out;
+	}
+	/* leakage probe on probe_classes classes spread over the sorted labels */
+	size_t pc = o->probe_classes && o->probe_classes < C ? o->probe_classes : C, m = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t c = (size_t)cls[i];
+		/* class c is kept when it is the first of its stride: floor(c pc / C) steps */
+		if (c == 0 || (c * pc) / C != ((c - 1) * pc) / C)
+			rows[m++] = i;
+	}
+	py = malloc((m ? m : 1) * sizeof *py);
+	buf = malloc((m ? m : 1) * wmax * sizeof *buf);
+	if (!py || !buf) {
+		fail(rc, "leakage probe buffers");
+		goto out;
+	}
+	for (size_t i = 0; i < m; i++)
+		py[i] = F->y[rows[i]];
+	r->probe_classes = pc;
+	r->probe_chance = pc ? 1.0 / (double)pc : NAN;
+	const float *src[3] = { F->sty, F->ide, F->z };
+	const size_t wid[3] = { ds, di, dim };
+	double *dst[3] = { &r->probe_sty, &r->probe_ide, &r->probe_z };
+	for (int k = 0; k < 3 && o->probe_iters; k++) {
+		gather(src[k], wid[k], rows, m, buf);
+		*dst[k] = ev_probe(buf, py, m, wid[k], o->probe_iters, o->probe_l2, &r->probe_train,
+				   &r->probe_test);
+	}
+	free(buf);
+	buf = NULL;
+	/* HSIC f_ide vs f_sty on rows spread over the test set */
+	size_t mh = o->hsic_rows && o->hsic_rows < n ? o->hsic_rows : n;
+	if (mh >= 4 && o->hsic_rows) {
+		size_t *idx = strided(n, mh);
+		buf = malloc(mh * di * sizeof *buf);
+		buf2 = malloc(mh * ds * sizeof *buf2);
+		if (!idx || !buf || !buf2) {
+			free(idx);
+			fail(rc, "HSIC buffers");
+			goto out;
+		}
+		gather(F->ide, di, idx, mh, buf);
+		gather(F->sty, ds, idx, mh, buf2);
+		free(idx);
+		if (ev_hsic(buf, di, buf2, ds, mh, o->hsic_perms, o->seed, &r->hsic, &r->hsic_norm,
+			    &r->hsic_p)) {
+			fail(rc, "HSIC buffers (%zu rows)", mh);
+			goto out;
+		}
+		r->hsic_rows = mh;
+		r->hsic_perms = o->hsic_perms;
+		free(buf);
+		free(buf2);
+		buf = buf2 = NULL;
+	}
+	/* pixel-space judge of decode(E(f_ide A, f_sty B)), with the host's decode(z_A) */
+	size_t din = net ? fden_invnet_input_dim(net) : 0, P = o->judge_pairs, bs = 256;
+	if (!net || !test_x || !P || fden_dataset_size(test_x) != n ||
+	    fden_dataset_dim(test_x) != din || C < 2) {
+		rc = FDEN_OK;
+		goto out;
+	}
+	pa = malloc(P * sizeof *pa);
+	pb = malloc(P * sizeof *pb);
+	img = malloc(P * din * sizeof *img);
+	ref = malloc(P * din * sizeof *ref);
+	zb = malloc(bs * dim * sizeof *zb);
+	buf = malloc(bs * di * sizeof *buf);
+	buf2 = malloc(bs * ds * sizeof *buf2);
+	if (!pa || !pb || !img || !ref || !zb || !buf || !buf2) {
+		fail(rc, "swap judge buffers");
+		goto out;
+	}
+	uint64_t s = o->seed ^ 0x1d6e5ULL;
+	for (size_t i = 0; i < P; i++) {
+		pa[i] = (size_t)(mix(&s) % n);
+		do
+			pb[i] = (size_t)(mix(&s) % n);
+		while (F->y[pb[i]] == F->y[pa[i]]);
+	}
+	for (size_t i = 0; i < P; i += bs) {
+		size_t k = P - i < bs ? P - i : bs;
+		gather(F->ide, di, pa + i, k, buf);
+		gather(F->sty, ds, pb + i, k, buf2);
+		rc = fden_entangle(model, buf, buf2, k, zb);
+		if (!rc)
+			rc = fden_invnet_decode(net, zb, k, img + i * din);
+		if (!rc) {
+			gather(F->z, dim, pa + i, k, zb);
+			rc = fden_invnet_decode(net, zb, k, ref + i * din);
+		}
+		if (rc) {
+			fail(rc, "decoding swaps for the judge");
+			goto out;
+		}
+	}
+	const float *X = fden_dataset_data(test_x);
+	if (ev_pixel_judge(X, F->y, n, din, img, pa, pb, P, &r->judge_ab, &r->judge_all) ||
+	    ev_pixel_judge(X, F->y, n, din, ref, pa, pb, P, &r->judge_ref_ab, &r->judge_ref_all)) {
+		rc = fail(FDEN_E_NOMEM, "swap judge class means");
+		goto out;
+	}
+	r->judge_pairs = P;
+	rc = FDEN_OK;
+out:
+	free(cls);
+	free(py);
+	free(rows);
+	free(pa);
+	free(pb);
+	free(buf);
+	free(buf2);
+	free(img);
+	free(ref);
+	free(zb);
+	return rc;
+}
+
 int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_dataset *test_z,
 	   const struct fden_dataset *test_x, const struct ev_options *o, struct ev_report *r)
 {
@@ -616,6 +1210,9 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	r->cca_top = r->cca_mean = r->mine = NAN;
 	r->nn_ide = r->nn_sty = r->nn_z = r->nn_chance = NAN;
 	r->z_rel_err = NAN;
+	r->probe_sty = r->probe_ide = r->probe_z = r->probe_chance = NAN;
+	r->hsic = r->hsic_norm = r->hsic_p = NAN;
+	r->judge_ab = r->judge_all = r->judge_ref_ab = r->judge_ref_all = NAN;
 	if (!model || !test_z || o->n_tasks > EV_MAX_TASKS || !o->episodes || !o->queries) {
 		snprintf(ev_err, sizeof ev_err, "evaluation arguments: missing model or data, "
 			 "or zero episodes or queries");
@@ -657,9 +1254,11 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	F.sty = malloc(F.n * F.ds * sizeof *F.sty);
 	F.zstd = malloc(nd * sizeof *F.zstd);
 	F.zt = malloc(nd * sizeof *F.zt);
+	F.z_ss = malloc(nd * sizeof *F.z_ss);
+	F.ide_ss = malloc(F.n * F.di * sizeof *F.ide_ss);
 	idxv = malloc(F.n * sizeof *idxv);
-	float *mean = malloc(2 * F.dim * sizeof *mean);
-	if (!F.ide || !F.sty || !F.zstd || !F.zt || !idxv || !mean) {
+	float *mean = malloc((3 * F.dim + F.di) * sizeof *mean);
+	if (!F.ide || !F.sty || !F.zstd || !F.zt || !F.z_ss || !F.ide_ss || !idxv || !mean) {
 		fail(rc, "evaluation buffers (%zu rows)", F.n);
 		goto out;
 	}
@@ -698,6 +1297,23 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 		}
 		r->z_rel_err = den > 0 ? sqrt(num / den) : NAN;
 	}
+	if (o->train_z && fden_dataset_dim(o->train_z) != F.dim) {
+		rc = FDEN_E_SHAPE;
+		snprintf(ev_err, sizeof ev_err, "training latents are %zu wide, test latents %zu",
+			 fden_dataset_dim(o->train_z), F.dim);
+		goto out;
+	}
+	/* SimpleShot: centre on the training mean, then L2-normalise */
+	{
+		float *mz = mean + 2 * F.dim, *mi = mz + F.dim;
+		if ((rc = train_means(model, &F, o->train_z, mz, mi)))
+			goto out;
+		memcpy(F.z_ss, F.z, nd * sizeof *F.z_ss);
+		ev_simpleshot(F.z_ss, F.n, F.dim, mz);
+		memcpy(F.ide_ss, F.ide, F.n * F.di * sizeof *F.ide_ss);
+		ev_simpleshot(F.ide_ss, F.n, F.di, mi);
+		r->ss_train_mean = o->train_z != NULL;
+	}
 	for (size_t i = 0; i < F.n; i++)
 		idxv[i] = (float)i; /* exact up to 2^24 rows */
 	if (F.n > (1u << 24)) {
@@ -716,7 +1332,9 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 			goto out;
 	if (net && (rc = fidelity(net, &F, test_x, o, r)))
 		goto out;
-	rc = independence(model, &F, o, r);
+	if ((rc = independence(model, &F, o, r)))
+		goto out;
+	rc = outside_judges(model, net, &F, test_x, o, r);
 out:
 	r->seconds = now_s() - t0;
 	fden_dataset_free(index);
@@ -724,6 +1342,8 @@ out:
 	free(F.sty);
 	free(F.zstd);
 	free(F.zt);
+	free(F.z_ss);
+	free(F.ide_ss);
 	free(idxv);
 	free(mean);
 	return rc;
@@ -782,6 +1402,18 @@ void ev_print(FILE *f, const struct ev_report *r)
 			fprintf(f, "(%zu-way %zu-shot skipped: fewer than %zu classes with %zu rows)\n",
 				r->task[t].ways, r->task[t].shots, r->task[t].ways,
 				r->task[t].shots + r->task[t].queries);
+	fprintf(f, "(SimpleShot: nearest class mean after centring on the mean of the %s and "
+		   "L2-normalising)\n",
+		r->ss_train_mean ? "training classes' rows" : "test rows (no training rows given)");
+	for (size_t t = 0; t < r->n_tasks; t++)
+		if (r->task[t].done) {
+			double best;
+			int k = ev_best_raw(&r->task[t], &best);
+			fprintf(f, "%zu-way %zu-shot: f_ide %.2f%% against the strongest raw-z baseline "
+				   "(%s) %.2f%%: %+.2f points\n",
+				r->task[t].ways, r->task[t].shots, 100 * r->task[t].mean[EV_IDE],
+				ev_row_titles[k], 100 * best, 100 * (r->task[t].mean[EV_IDE] - best));
+		}
 	if (r->n_tasks && r->task[0].done)
 		fprintf(f, "(%zu episodes per task, %zu queries per class; retention: f_ide of "
 			   "E(f_ide(A), f_sty(B)) classified as A's class,\n A a support row of the "
@@ -804,6 +1436,26 @@ void ev_print(FILE *f, const struct ev_report *r)
 		r->nn_rows, 100 * r->nn_sty, 100 * r->nn_ide, 100 * r->nn_z, 100 * r->nn_chance);
 	fprintf(f, "MINE estimate of I(f_ide; f_sty) by the model's statistician: %.4f nats\n",
 		r->mine);
+	if (!isnan(r->probe_sty))
+		fprintf(f, "leakage probe (logistic regression on %zu unseen classes, %zu training / "
+			   "%zu test rows): f_sty %.1f%% (%.1fx chance), f_ide %.1f%% (%.1fx), z %.1f%% "
+			   "(%.1fx); chance %.2f%%\n",
+			r->probe_classes, r->probe_train, r->probe_test, 100 * r->probe_sty,
+			r->probe_sty / r->probe_chance, 100 * r->probe_ide,
+			r->probe_ide / r->probe_chance, 100 * r->probe_z, r->probe_z / r->probe_chance,
+			100 * r->probe_chance);
+	if (!isnan(r->hsic))
+		fprintf(f, "HSIC f_ide vs f_sty (%zu rows, Gaussian kernels, median heuristic): %.3g, "
+			   "normalised %.4f; permutation p = %.3g (%zu permutations): independence "
+			   "%s at p = 0.01\n",
+			r->hsic_rows, r->hsic, r->hsic_norm, r->hsic_p, r->hsic_perms,
+			isnan(r->hsic_p) ? "not tested" : r->hsic_p <= 0.01 ? "rejected" : "not rejected");
+	if (!isnan(r->judge_ab))
+		fprintf(f, "outside judge of swaps (nearest class mean in pixel space, %zu pairs): "
+			   "decode(E(f_ide A, f_sty B)) looks like A\n  %.1f%% against B's class, "
+			   "%.1f%% among all %zu unseen classes; the host's decode(z_A): %.1f%%, %.1f%%\n",
+			r->judge_pairs, 100 * r->judge_ab, 100 * r->judge_all, r->n_classes,
+			100 * r->judge_ref_ab, 100 * r->judge_ref_all);
 	if (r->predict_checked)
 		fprintf(f, "fden_predict agreed with the head on %zu of %zu queries\n",
 			r->predict_checked - r->predict_mismatch, r->predict_checked);
@@ -817,9 +1469,10 @@ void ev_print_compact_header(FILE *f, const struct ev_report *r)
 		if (r->task[t].done) {
 			char h[32];
 			snprintf(h, sizeof h, "%zuw%zus", r->task[t].ways, r->task[t].shots);
-			fprintf(f, " %5s:ide %5s:sty %5s:z %5s:ret %5s:hret", h, h, h, h, h);
+			fprintf(f, " %5s:ide %5s:sty %5s:zbest %5s:ret %5s:hret", h, h, h, h, h);
 		}
-	fprintf(f, " %7s %6s %7s\n", "PSNR", "CCA", "sty1NN");
+	fprintf(f, " %7s %6s %7s %7s %7s %7s %7s\n", "PSNR", "CCA", "sty1NN", "prb:sty", "prb:ide",
+		"hsic_p", "judge");
 }
 
 void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
@@ -827,10 +1480,15 @@ void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
 	fprintf(f, "%-24.24s %7llu", label ? label : "", (unsigned long long)r->steps);
 	for (size_t t = 0; t < r->n_tasks; t++)
 		if (r->task[t].done)
-			fprintf(f, " %9.1f %9.1f %7.1f %9.1f %10.1f", 100 * r->task[t].mean[EV_IDE],
-				100 * r->task[t].mean[EV_STY], 100 * r->task[t].mean[EV_Z_PROTO],
-				100 * r->task[t].retention, 100 * r->task[t].retention_host);
-	fprintf(f, " %7.2f %6.3f %7.1f\n", r->psnr_fden, r->cca_top, 100 * r->nn_sty);
+		{
+			double best;
+			ev_best_raw(&r->task[t], &best);
+			fprintf(f, " %9.1f %9.1f %11.1f %9.1f %10.1f", 100 * r->task[t].mean[EV_IDE],
+				100 * r->task[t].mean[EV_STY], 100 * best, 100 * r->task[t].retention,
+				100 * r->task[t].retention_host);
+		}
+	fprintf(f, " %7.2f %6.3f %7.1f %7.1f %7.1f %7.3f %7.1f\n", r->psnr_fden, r->cca_top,
+		100 * r->nn_sty, 100 * r->probe_sty, 100 * r->probe_ide, r->hsic_p, 100 * r->judge_ab);
 }
 
 void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
@@ -864,6 +1522,15 @@ void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
 			json_close(&j, '}');
 		}
 		json_close(&j, '}');
+		{
+			double best;
+			int row = ev_best_raw(k, &best);
+			json_open(&j, "best_raw_z", '{');
+			json_str(&j, "row", ev_row_names[row]);
+			json_num(&j, "mean", 100 * best);
+			json_num(&j, "f_ide_minus_best", 100 * (k->mean[EV_IDE] - best));
+			json_close(&j, '}');
+		}
 		json_open(&j, "retention", '{');
 		json_num(&j, "mean", 100 * k->retention);
 		json_num(&j, "ci95", 100 * k->retention_ci95);
@@ -890,6 +1557,30 @@ void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
 	json_int(&j, "rows", (long long)r->nn_rows);
 	json_close(&j, '}');
 	json_num(&j, "mine", r->mine);
+	json_str(&j, "simpleshot_centre", r->ss_train_mean ? "training rows" : "test rows");
+	json_open(&j, "probe", '{');
+	json_num(&j, "f_sty", 100 * r->probe_sty);
+	json_num(&j, "f_ide", 100 * r->probe_ide);
+	json_num(&j, "z", 100 * r->probe_z);
+	json_num(&j, "chance", 100 * r->probe_chance);
+	json_int(&j, "classes", (long long)r->probe_classes);
+	json_int(&j, "train_rows", (long long)r->probe_train);
+	json_int(&j, "test_rows", (long long)r->probe_test);
+	json_close(&j, '}');
+	json_open(&j, "hsic", '{');
+	json_num(&j, "stat", r->hsic);
+	json_num(&j, "normalised", r->hsic_norm);
+	json_num(&j, "p", r->hsic_p);
+	json_int(&j, "rows", (long long)r->hsic_rows);
+	json_int(&j, "permutations", (long long)r->hsic_perms);
+	json_close(&j, '}');
+	json_open(&j, "swap_judge", '{');
+	json_num(&j, "a_vs_b", 100 * r->judge_ab);
+	json_num(&j, "a_among_all", 100 * r->judge_all);
+	json_num(&j, "host_a_vs_b", 100 * r->judge_ref_ab);
+	json_num(&j, "host_a_among_all", 100 * r->judge_ref_all);
+	json_int(&j, "pairs", (long long)r->judge_pairs);
+	json_close(&j, '}');
 	json_int(&j, "predict_checked", (long long)r->predict_checked);
 	json_int(&j, "predict_mismatch", (long long)r->predict_mismatch);
 	json_num(&j, "seconds", r->seconds);

@@ -15,13 +15,17 @@
 /* The rows of the accuracy table, all on the same episodes. */
 enum ev_row {
 	EV_IDE = 0,     /* prototypical (nearest class mean) on f_ide */
+	EV_IDE_SS,      /* SimpleShot on f_ide: centred on the training mean, L2-normalised */
 	EV_STY,         /* prototypical on f_sty (should be near chance) */
 	EV_Z_PROTO,     /* prototypical on the raw latent z */
 	EV_Z_MATCH,     /* matching (cosine attention) on the raw latent z */
 	EV_ZSTD_PROTO,  /* prototypical on z standardised by the test set's moments */
+	EV_Z_SS,        /* SimpleShot on raw z (Wang et al. 2019) */
 	EV_HEAD,        /* FDEN's own alignment head on f_ide (fden_predict) */
 	EV_N_ROWS
 };
+/* The raw-z rows a summary compares f_ide with (the strongest of them). */
+#define EV_IS_RAW_Z(k) ((k) == EV_Z_PROTO || (k) == EV_Z_MATCH || (k) == EV_ZSTD_PROTO || (k) == EV_Z_SS)
 extern const char *const ev_row_names[EV_N_ROWS];   /* "f_ide", ... (JSON keys) */
 extern const char *const ev_row_titles[EV_N_ROWS];  /* table labels */
 
@@ -43,6 +47,17 @@ struct ev_options {
 	size_t cca_rows;        /* rows for CCA (20000; 0: all) */
 	double cca_ridge;       /* ridge relative to the mean variance (1e-4) */
 	size_t check_episodes;  /* episodes re-run through fden_predict to check the head (5) */
+	/* SimpleShot centres on the mean of these training latents (f_ide: of
+	 * their factors); NULL: on the test rows' mean (label-free, said so in
+	 * the report). Not owned. */
+	const struct fden_dataset *train_z;
+	/* outside judges (none of them is trained with FDEN) */
+	size_t probe_classes;   /* leakage probe: unseen classes used (100; 0: all) */
+	size_t probe_iters;     /* full-batch Adam iterations of the logistic regression (300) */
+	double probe_l2;        /* its L2 penalty on the weights (1e-3) */
+	size_t hsic_rows;       /* rows for the HSIC test f_ide vs f_sty (2000; 0: all) */
+	size_t hsic_perms;      /* permutations for its p-value (200; 0: no test) */
+	size_t judge_pairs;     /* pixel-space swap judge: pairs (A, B) (2000; 0: none) */
 };
 
 struct ev_fewshot {
@@ -75,6 +90,22 @@ struct ev_report {
 	size_t nn_rows;
 	double mine;            /* the model's own statistician on the test rows */
 	size_t predict_checked, predict_mismatch;
+	int ss_train_mean;      /* SimpleShot centred on the training rows (1) or the test rows (0) */
+	/* leakage probe: multinomial logistic regression trained on half the rows
+	 * of each unseen class, accuracy on the other half (fractions) */
+	double probe_sty, probe_ide, probe_z, probe_chance;
+	size_t probe_classes, probe_train, probe_test;
+	/* HSIC between f_ide and f_sty (Gaussian kernels, median heuristic):
+	 * the biased statistic, normalised by sqrt(HSIC(x,x) HSIC(y,y)) (0..1),
+	 * and the permutation p-value */
+	double hsic, hsic_norm, hsic_p;
+	size_t hsic_rows, hsic_perms;
+	/* outside judge of swaps: decode(E(f_ide A, f_sty B)) nearer (pixel space)
+	 * to A's class mean than to B's (ab) or nearest A's among all unseen class
+	 * means (all), A's and B's own images left out of the means; ref: the
+	 * same for the host's decode(z_A). NaN without the host and images. */
+	double judge_ab, judge_all, judge_ref_ab, judge_ref_all;
+	size_t judge_pairs;
 	double seconds;
 };
 
@@ -119,5 +150,34 @@ void ev_mean_ci95(const double *v, size_t n, double *mean, double *ci95);
 double ev_psnr(const float *a, const float *b, size_t n, double peak);
 /* Leave-one-out 1-NN accuracy (squared Euclidean). */
 double ev_loo_1nn(const float *x, const int32_t *y, size_t n, size_t dim);
+/* SimpleShot transform in place: x <- (x - mean) / ||x - mean|| per row
+ * (rows at the mean become 0). */
+void ev_simpleshot(float *x, size_t n, size_t dim, const float *mean);
+/* The strongest raw-z row of a task (EV_IS_RAW_Z); its accuracy in *acc. */
+int ev_best_raw(const struct ev_fewshot *t, double *acc);
+/* Leakage probe: rows of each class alternate between a training half and a
+ * test half (in order of appearance: 1st, 3rd, ... train); features are
+ * standardised by the training half; a multinomial logistic regression
+ * (bias, L2 penalty l2 on the weights, `iters` full-batch Adam steps at rate
+ * 0.05) is fitted on it. Returns the test half's accuracy, NaN when a class
+ * has fewer than 2 rows or memory runs out. Deterministic. *n_train and
+ * *n_test (optional) receive the halves' sizes. */
+double ev_probe(const float *x, const int32_t *y, size_t n, size_t dim, size_t iters, double l2,
+		size_t *n_train, size_t *n_test);
+/* HSIC test of independence of x (n x dx) and y (n x dy): Gaussian kernels
+ * with bandwidth the median pairwise distance of each, biased statistic
+ * (1/n^2) tr(K H L H), *norm = HSIC(x,y) / sqrt(HSIC(x,x) HSIC(y,y)),
+ * p-value (1 + #{permuted >= observed}) / (1 + perms) over `perms` seeded
+ * permutations of y's rows (NaN when perms is 0). Returns 0, or -1 when
+ * memory runs out or n < 4. */
+int ev_hsic(const float *x, size_t dx, const float *y, size_t dy, size_t n, size_t perms,
+	    uint64_t seed, double *stat, double *norm, double *p);
+/* Pixel-space judge: class means of images x (n x d, labels y); for each of
+ * m pairs, does image s[i] look like class ya[i] (row a[i] of x) rather than
+ * class yb[i] (row b[i])? ab: nearer A's class mean than B's; all: nearest
+ * A's among every class mean; A's and B's own rows are left out of their
+ * class means. Fractions in *ab and *all; -1 when memory runs out, else 0. */
+int ev_pixel_judge(const float *x, const int32_t *y, size_t n, size_t d, const float *s,
+		   const size_t *a, const size_t *b, size_t m, double *ab, double *all);
 
 #endif

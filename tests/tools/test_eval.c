@@ -252,6 +252,10 @@ START_TEST(report_json_fields)
 	ck_assert_ptr_nonnull(strstr(buf, "\"mean\": 50,"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"psnr_fden_vs_host\": null"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"chance\": 20"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"best_raw_z\": {\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"probe\": {\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"hsic\": {\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"swap_judge\": {\n"));
 	free(buf);
 	/* the compact row lines up with its header: same number of columns */
 	buf = NULL;
@@ -277,6 +281,164 @@ START_TEST(report_json_fields)
 }
 END_TEST
 
+START_TEST(simpleshot_transform)
+{
+	float x[] = { 3, 4, 1, 1, 5, 1 };
+	const float mean[] = { 1, 1 };
+	ev_simpleshot(x, 3, 2, mean);
+	/* (2, 3) / sqrt(13); the mean itself -> 0; (4, 0) / 4 */
+	ck_assert_float_eq_tol(x[0], 2 / sqrtf(13), 1e-6f);
+	ck_assert_float_eq_tol(x[1], 3 / sqrtf(13), 1e-6f);
+	ck_assert_float_eq(x[2], 0);
+	ck_assert_float_eq(x[3], 0);
+	ck_assert_float_eq_tol(x[4], 1, 1e-6f);
+	ck_assert_float_eq_tol(x[5], 0, 1e-6f);
+	/* a case where the transform changes the nearest mean: classes along
+	 * the same ray from the origin at different distances, the query
+	 * between them in Euclidean terms but on class 1's ray */
+	float sup[] = { 10, 0, 0, 2 }, q[] = { 4, 0.5f };
+	const int32_t lab[] = { 0, 1 };
+	const float zero[] = { 0, 0 };
+	int32_t pred;
+	double work[2 * 2 + 2];
+	ev_proto_predict(sup, lab, 2, 2, q, 1, 2, work, &pred);
+	ck_assert_int_eq(pred, 1); /* |(4, .5) - (0, 2)| < |(4, .5) - (10, 0)| */
+	ev_simpleshot(sup, 2, 2, zero);
+	ev_simpleshot(q, 1, 2, zero);
+	ev_proto_predict(sup, lab, 2, 2, q, 1, 2, work, &pred);
+	ck_assert_int_eq(pred, 0); /* the direction of (4, .5) is class 0's */
+}
+END_TEST
+
+START_TEST(best_raw_is_strongest)
+{
+	struct ev_fewshot t;
+	memset(&t, 0, sizeof t);
+	for (int k = 0; k < EV_N_ROWS; k++)
+		t.mean[k] = 0.1 * k;
+	t.mean[EV_IDE] = 0.99; /* never a raw-z row */
+	t.mean[EV_HEAD] = 0.98;
+	t.mean[EV_Z_PROTO] = 0.40;
+	t.mean[EV_Z_MATCH] = 0.45;
+	t.mean[EV_ZSTD_PROTO] = 0.41;
+	t.mean[EV_Z_SS] = 0.47;
+	double acc;
+	ck_assert_int_eq(ev_best_raw(&t, &acc), EV_Z_SS);
+	ck_assert_double_eq(acc, 0.47);
+	t.mean[EV_Z_MATCH] = 0.50;
+	ck_assert_int_eq(ev_best_raw(&t, &acc), EV_Z_MATCH);
+	ck_assert_double_eq(acc, 0.50);
+}
+END_TEST
+
+/* n rows of C classes (i % C), dim d: class means on the axes times
+ * `sep` plus unit Gaussian noise. */
+static void blobs(float *x, int32_t *y, size_t n, size_t C, size_t d, double sep)
+{
+	for (size_t i = 0; i < n; i++) {
+		y[i] = (int32_t)(100 + i % C); /* labels need not start at 0 */
+		for (size_t j = 0; j < d; j++)
+			x[i * d + j] = (float)(normal() + (j == i % C % d ? sep : 0) +
+					       (j == (i % C + 1) % d && i % C >= d ? sep : 0));
+	}
+}
+
+START_TEST(probe_separable_and_random)
+{
+	enum { N = 400, C = 10, D = 8 };
+	float *x = malloc(N * D * sizeof *x);
+	int32_t *y = malloc(N * sizeof *y);
+	size_t ntr, nte;
+	rng_state = 7;
+	blobs(x, y, N, C, D, 8.0); /* far apart: separable */
+	double a = ev_probe(x, y, N, D, 300, 1e-3, &ntr, &nte);
+	ck_assert_uint_eq(ntr, 200);
+	ck_assert_uint_eq(nte, 200);
+	ck_assert_msg(a > 0.97, "separable blobs: probe accuracy %.3f", a);
+	/* the same features with labels unrelated to them */
+	for (size_t i = 0; i < N; i++)
+		y[i] = (int32_t)((uint32_t)(uniform() * C) % C);
+	y[0] = 0; /* keep every class with >= 2 rows (seeded; checked below) */
+	a = ev_probe(x, y, N, D, 300, 1e-3, &ntr, &nte);
+	ck_assert(!isnan(a));
+	ck_assert_msg(a < 0.2, "random labels: probe accuracy %.3f (chance 0.1)", a);
+	/* a class with one row cannot be split */
+	y[0] = 999;
+	ck_assert(isnan(ev_probe(x, y, N, D, 10, 1e-3, NULL, NULL)));
+	free(x);
+	free(y);
+}
+END_TEST
+
+START_TEST(hsic_dependent_and_independent)
+{
+	enum { N = 200, D = 3 };
+	float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y);
+	double st, nm, p;
+	rng_state = 11;
+	for (size_t i = 0; i < N * D; i++) {
+		x[i] = (float)normal();
+		y[i] = (float)normal();
+	}
+	ck_assert_int_eq(ev_hsic(x, D, y, D, N, 200, 1, &st, &nm, &p), 0);
+	ck_assert_msg(p > 0.01, "independent: p %.4f", p);
+	ck_assert(st >= 0 && nm < 0.2);
+	/* y depends on x non-linearly (uncorrelated: y0 = x0^2), the kernel sees it */
+	for (size_t i = 0; i < N; i++)
+		y[i * D] = x[i * D] * x[i * D] + 0.1f * (float)normal();
+	ck_assert_int_eq(ev_hsic(x, D, y, D, N, 200, 1, &st, &nm, &p), 0);
+	ck_assert_msg(p <= 0.01, "dependent: p %.4f", p);
+	/* identical inputs: normalised HSIC 1, smallest p */
+	ck_assert_int_eq(ev_hsic(x, D, x, D, N, 50, 1, &st, &nm, &p), 0);
+	ck_assert_double_eq_tol(nm, 1.0, 1e-5);
+	ck_assert_double_eq_tol(p, 1.0 / 51, 1e-12);
+	ck_assert_int_eq(ev_hsic(x, D, y, D, 3, 10, 1, &st, &nm, &p), -1); /* too few rows */
+	free(x);
+	free(y);
+}
+END_TEST
+
+START_TEST(pixel_judge_leaves_own_image_out)
+{
+	/* 1-pixel images; class 0 rows {0, 0, 6}, class 1 rows {4, 4}, class 2 {10, 10} */
+	const float x[] = { 0, 0, 6, 4, 4, 10, 10 };
+	const int32_t y[] = { 5, 5, 5, 7, 7, 9, 9 };
+	/* pair 0: A = row 2 (the 6 of class 0), B = row 3; swap image 5.
+	 *   with A in its mean: class 0 mean 2, |5-2| = 3 > |5-4| = 1 -> B.
+	 *   A left out: class 0 mean 0, |5-0| = 5; B left out: class 1 mean 4 -> B.
+	 * pair 1: A = row 3 (class 1), B = row 0; image 3.4: class 1 without
+	 *   row 3 is 4 (0.6 away), class 0 without row 0 is 3 (0.4 away) -> B.
+	 * pair 2: A = row 5 (class 2), B = row 2; image 9: class 2 (10) at 1,
+	 *   class 0 without row 2 (0) at 9 -> A, and the nearest of all -> A.
+	 * pair 3: A = row 0 (class 0), B = row 5; image 3.9: class 0 without
+	 *   row 0 is 3 (0.9), class 2 10 -> A against B; among all, class 1
+	 *   (4, 0.1 away) is nearer -> not A. */
+	const float s[] = { 5, 3.4f, 9, 3.9f };
+	const size_t a[] = { 2, 3, 5, 0 }, b[] = { 3, 0, 2, 5 };
+	double ab, all;
+	ck_assert_int_eq(ev_pixel_judge(x, y, 7, 1, s, a, b, 4, &ab, &all), 0);
+	ck_assert_double_eq_tol(ab, 2.0 / 4, 1e-12);
+	ck_assert_double_eq_tol(all, 1.0 / 4, 1e-12);
+	/* where leaving A's and B's own images out decides: class 0 {0, 0, 12},
+	 * class 1 {6, 2}.
+	 * pair X: A = row 2 (12), B = row 3 (6), image 3.5: class 0 without
+	 *   row 2 is 0 (3.5 away), class 1 without row 3 is 2 (1.5) -> B; with
+	 *   row 2 kept class 0 would be 4 (0.5 away) -> A.
+	 * pair Y: A = row 0, B = row 3, image 4.8: class 0 without row 0 is 6
+	 *   (1.2), class 1 without row 3 is 2 (2.8) -> A; with row 3 kept class
+	 *   1 would be 4 (0.8) -> B. */
+	const float x2[] = { 0, 0, 12, 6, 2 };
+	const int32_t y2[] = { 0, 0, 0, 1, 1 };
+	const float s2[] = { 3.5f, 4.8f };
+	const size_t a2[] = { 2, 0 }, b2[] = { 3, 3 };
+	ck_assert_int_eq(ev_pixel_judge(x2, y2, 5, 1, s2, a2, b2, 2, &ab, &all), 0);
+	ck_assert_double_eq_tol(ab, 0.5, 1e-12);
+	ck_assert_double_eq_tol(all, 0.5, 1e-12);
+	ck_assert_int_eq(ev_pixel_judge(x2, y2, 5, 1, s2, a2, b2, 1, &ab, &all), 0);
+	ck_assert_double_eq(ab, 0); /* pair X alone: B */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tools-eval");
@@ -290,6 +452,11 @@ int main(void)
 	tcase_add_test(tc, cca_known_correlations);
 	tcase_add_test(tc, json_writer);
 	tcase_add_test(tc, report_json_fields);
+	tcase_add_test(tc, simpleshot_transform);
+	tcase_add_test(tc, best_raw_is_strongest);
+	tcase_add_test(tc, probe_separable_and_random);
+	tcase_add_test(tc, hsic_dependent_and_independent);
+	tcase_add_test(tc, pixel_judge_leaves_own_image_out);
 	suite_add_tcase(s, tc);
 	return fd_check_main(s, 0);
 }
