@@ -123,6 +123,28 @@ FDEN_EXPORT FDEN_WUR int fden_config_get(const struct fden_config *cfg, int key,
 FDEN_EXPORT FDEN_WUR int fden_config_bounds(int key, double *lo, double *hi);
 /** The key's name ("dim", "lr", ...), or NULL for an unknown key. @since 0.1 */
 FDEN_EXPORT const char *fden_config_key_name(int key);
+/**
+ * Number of configuration keys. Keys are numbered 1..fden_config_key_count()
+ * with no gaps, so a program lists them all with
+ * `for (int k = 1; k <= fden_config_key_count(); k++)`; the count only grows
+ * from one release to the next (keys are append-only).
+ * @return the highest key, at least FDEN_P_FLOW_NLL
+ * @note Thread safety: safe from any thread (reads constant tables).
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_config_key_count(void);
+/**
+ * Look a configuration key up by its name, the inverse of
+ * fden_config_key_name(): "lr" gives FDEN_P_LR.
+ * @param name the key's name, case-sensitive (as fden_config_key_name() gives it)
+ * @param[out] key the key; set only on success
+ * @return FDEN_OK; FDEN_E_INVALID when name or key is NULL or no key has
+ *         that name (fden_last_error() says which)
+ * @note Thread safety: safe from any thread (reads constant tables; the
+ *       error message is per thread).
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_config_key_find(const char *name, int *key);
 /** Set the allocator used by models made from this configuration. @since 0.1 */
 FDEN_EXPORT FDEN_WUR int fden_config_set_allocator(struct fden_config *cfg,
 						  const struct fden_allocator *alloc);

@@ -222,6 +222,24 @@ FDEN_EXPORT const char *fden_config_key_name(int key)
 	return key_valid(key) ? keys[key].name : NULL;
 }
 
+FDEN_EXPORT int fden_config_key_count(void)
+{
+	return FD_NKEYS;
+}
+
+FDEN_EXPORT int fden_config_key_find(const char *name, int *key)
+{
+	if (!name || !key)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_config_key_find: %s is NULL",
+				  name ? "key" : "name");
+	for (int k = 1; k <= FD_NKEYS; k++)
+		if (keys[k].name && !strcmp(keys[k].name, name)) {
+			*key = k;
+			return FDEN_OK;
+		}
+	return fd_err_set(NULL, FDEN_E_INVALID, "fden_config_key_find: no key named '%s'", name);
+}
+
 FDEN_EXPORT int fden_config_set_allocator(struct fden_config *cfg,
 					  const struct fden_allocator *alloc)
 {

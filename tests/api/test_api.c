@@ -253,6 +253,43 @@ START_TEST(config_bad_arguments)
 END_TEST
 #endif
 
+/* Keys 1..fden_config_key_count() are every named key; fden_config_key_find
+ * is fden_config_key_name's inverse and rejects anything else with a
+ * detail. */
+START_TEST(config_key_count_find)
+{
+	int n = fden_config_key_count(), key;
+	int named = 0;
+
+	while (fden_config_key_name(named + 1) != NULL)
+		named++;
+	ck_assert_int_eq(n, named);
+	ck_assert_int_ge(n, FDEN_P_FLOW_NLL);
+	ck_assert_ptr_null(fden_config_key_name(n + 1));
+	for (int k = 1; k <= n; k++) {
+		key = -1;
+		ck_assert_int_eq(fden_config_key_find(fden_config_key_name(k), &key), FDEN_OK);
+		ck_assert_int_eq(key, k);
+	}
+	key = -1;
+	ck_assert_int_eq(fden_config_key_find("lr", &key), FDEN_OK);
+	ck_assert_int_eq(key, FDEN_P_LR);
+	key = -1;
+	ck_assert_int_eq(fden_config_key_find("no_such_key", &key), FDEN_E_INVALID);
+	ck_detail("no_such_key");
+	ck_assert_int_eq(key, -1); /* untouched on failure */
+	ck_assert_int_eq(fden_config_key_find("LR", &key), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_key_find("l", &key), FDEN_E_INVALID);   /* no prefixes */
+	ck_assert_int_eq(fden_config_key_find("lr ", &key), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_config_key_find("", &key), FDEN_E_INVALID);
+	ck_assert_int_eq(key, -1);
+	ck_assert_int_eq(fden_config_key_find(NULL, &key), FDEN_E_INVALID);
+	ck_detail("name is NULL");
+	ck_assert_int_eq(fden_config_key_find("lr", NULL), FDEN_E_INVALID);
+	ck_detail("key is NULL");
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -273,6 +310,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, config_every_key_bounds);
 	tcase_add_test(tc, config_bad_arguments);
 #endif
+	tcase_add_test(tc, config_key_count_find);
 	suite_add_tcase(s, tc);
 	return s;
 }
