@@ -19,7 +19,13 @@ enum cli_exit {
 	EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM; training saved a checkpoint first */
 };
 
-/* ---- options (opts.c) ---- */
+/* ---- options (opts.c) ----
+ * One option layer for every subcommand (as libinput's tools/shared.h): a
+ * command lists its own options, takes the shared ones below by macro and
+ * the data options from data_opts_table(); opt_parse() parses them all,
+ * prints the help (defaults read from the values the options hold before
+ * parsing, that is from the default structs) and suggests the nearest
+ * option for a mistyped one. */
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_U64, OPT_DBL, OPT_CALL };
 
 struct opt {
@@ -27,18 +33,60 @@ struct opt {
 	enum opt_type type;
 	void *ptr;         /* int*, const char**, size_t*, uint64_t*, double* */
 	const char *arg;   /* metavariable in help ("FILE"); NULL for flags */
-	const char *help;  /* one line */
+	const char *help;  /* one line, without the default */
 	int (*call)(void *ctx, const char *value); /* OPT_CALL: 0 ok, else bad value */
 	void *ctx;
+	/* the default shown in help: NULL prints the value *ptr holds before
+	 * parsing (flags only when on, strings only when set); "" shows none;
+	 * other text is shown as is (for sentinels such as "auto") */
+	const char *def;
+	/* OPT_CALL: write the default of ctx into buf (optional) */
+	void (*show)(const void *ctx, char *buf, size_t n);
+};
+#define OPT_END { .name = NULL }
+
+/* The shared options, defined once: name, type and metavariable here, the
+ * sentence (what the value does for this command) from the command. */
+#define OPT_SEED(p, what) { .name = "seed", .type = OPT_U64, .ptr = (p), .arg = "N", .help = (what) }
+#define OPT_THREADS(p, what) \
+	{ .name = "threads", .type = OPT_SIZE, .ptr = (p), .arg = "N", .help = (what) }
+#define OPT_QUIET \
+	{ .name = "quiet", .type = OPT_FLAG, .ptr = &cli_quiet, .help = "no progress, no information lines" }
+#define OPT_MODEL(p, what) { .name = "model", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) }
+#define OPT_NET(p, what) { .name = "net", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) }
+#define OPT_JSON(p, what) \
+	{ .name = "json", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = what " ('-': standard output)" }
+#define OPT_STRINGIFY_(x) #x
+#define OPT_STRINGIFY(x) OPT_STRINGIFY_(x)
+
+/* What a subcommand is: its help text and its option tables. */
+struct opt_cmd {
+	const char *name;      /* "train" */
+	const char *synopsis;  /* after "Usage: fden NAME " */
+	const char *desc;
+	const char *footer;    /* examples; may be NULL */
+	const struct opt *opts; /* the command's own options, OPT_END-terminated */
+	const struct opt *data; /* data options (data_opts_table), or NULL */
 };
 
+#define OPT_HELP_SHOWN (-1) /* opt_parse printed the help: exit with 0 */
 /* Parse argv[1..argc) (argv[0] is the command name). Accepts --name VALUE,
- * --name=VALUE, --no-NAME for flags, -h/--help. Returns 0, or EXIT_USAGE
- * after printing why; *help is set when --help was given. */
-int opt_parse(const char *cmd, const struct opt *opts, int argc, char **argv, int *help);
-/* Print a subcommand's help. */
-void opt_help(FILE *f, const char *cmd, const char *synopsis, const char *desc,
-	      const struct opt *opts, const char *footer);
+ * --name=VALUE, --no-NAME for flags, -h/--help. Returns 0 to go on,
+ * OPT_HELP_SHOWN after printing the help (when everything parsed), or
+ * EXIT_USAGE after printing why (with "did you mean" for a near miss). */
+int opt_parse(const struct opt_cmd *c, int argc, char **argv);
+/* Print a subcommand's help; defs[i] is the default text of option i (the
+ * command's options, then the data options), NULL for the value now held. */
+void opt_help(FILE *f, const struct opt_cmd *c, char *const *defs);
+/* Levenshtein distance between a[0..na) and b[0..nb) (for suggestions). */
+size_t opt_edit_distance(const char *a, size_t na, const char *b, size_t nb);
+
+/* Open a result file for writing; "-" is standard output. NULL after
+ * printing why. Close with cli_close_output(). */
+FILE *cli_open_output(const char *cmd, const char *path);
+/* Close a file from cli_open_output (stdout is flushed, not closed). Exit
+ * code: 0 or EXIT_FILE after printing why. */
+int cli_close_output(const char *cmd, FILE *f, const char *path);
 
 /* ---- errors (common.c) ---- */
 /* "fden: CMD: WHAT: DETAIL" on stderr (DETAIL = fden_last_error() or the
@@ -69,12 +117,14 @@ struct data_opts {
 	const char *train_classes, *test_classes; /* "0,1,2" lists */
 	double split;                         /* first test class; < 0: none */
 	double scale;                         /* IDX values times this; < 0: auto */
+	struct opt table[12];                 /* data_opts_table's options */
 };
 void data_opts_init(struct data_opts *d);
-/* Append the data options to an option table at *n (table must have room
- * for DATA_OPTS_COUNT more entries plus the terminator). */
-#define DATA_OPTS_COUNT 10
-void data_opts_add(struct data_opts *d, struct opt *table, size_t *n);
+/* Which rows a command loads (data_opts_table's parts). */
+enum data_parts { DATA_TRAIN = 1, DATA_TEST = 2, DATA_BOTH = 3 };
+/* The data options that apply to the parts a command loads, as a table
+ * held in *d (OPT_END-terminated). */
+const struct opt *data_opts_table(struct data_opts *d, unsigned parts);
 /* Load the training and/or test rows (either out pointer may be NULL when
  * that part is not needed). Returns an exit code; prints errors. */
 int data_load(const char *cmd, const struct data_opts *d, struct fden_dataset **train,
@@ -93,15 +143,17 @@ size_t data_n_classes(const struct fden_dataset *ds);
 /* Number of classes with at least `need` (>= 1) rows. */
 size_t data_classes_with(const struct fden_dataset *ds, size_t need);
 
-/* ---- the steps, callable without a command line (the demo chains them) ---- */
+/* ---- the steps, callable without a command line (the demo chains them) ----
+ * Defaults are what the *_default() functions set (and `--help` prints). */
 struct fit_args {
 	const char *kind;      /* "ae" or "pca" */
-	size_t latent;         /* latent width (64) */
-	size_t hidden, epochs, batch; /* autoencoder (512, 10, 128) */
-	double lr;             /* autoencoder Adam rate (1e-3) */
+	size_t latent;         /* latent width */
+	size_t hidden, epochs, batch; /* autoencoder (fden_ae_options_default) */
+	double lr;             /* autoencoder Adam rate */
 	uint64_t seed;
 	size_t threads;
 	const char *out;       /* save here when not NULL */
+	const char *json;      /* a JSON summary here when not NULL ("-": stdout) */
 };
 void fit_args_default(struct fit_args *a);
 /* Fit on images (rows in [0, 1]); *out owned by the caller. Exit code. */
@@ -110,24 +162,28 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 
 #define TRAIN_MAX_SETS 64
 #define TRAIN_AUTO_WAYS 20 /* ways = 0: this many, or all classes when fewer */
+#define TRAIN_DEFAULT_MINUTES 5 /* `fden train` without --steps or --minutes */
 struct train_args {
 	const char *preset;    /* "default" or "paper" */
 	const char *sets[TRAIN_MAX_SETS]; /* "key=value" */
 	size_t n_sets;
-	int standardize;       /* per-dimension standardisation from the training latents (1) */
-	size_t ways, shots, queries, episodes; /* episodes of a training step (5, 1, 1, 16) */
+	int standardize;       /* per-dimension standardisation from the training latents */
+	size_t ways, shots, queries, episodes; /* episodes of a training step (ways 0: auto) */
 	uint64_t steps;        /* stop at this many model steps (0: no limit) */
 	double minutes;        /* stop after this many minutes (0: no limit) */
-	uint64_t checkpoint_every; /* save every N steps (1000; 0: only at the end) */
+	uint64_t checkpoint_every; /* save every N steps (0: only at the end) */
 	int resume;            /* continue from `out` when it exists */
 	const char *out;       /* model file (NULL: not saved) */
 	const char *log_csv;   /* optional per-step CSV log */
 	uint64_t seed;
 	size_t threads;
-	double progress_every; /* seconds between plain progress lines (10) */
+	double progress_every; /* seconds between plain progress lines */
 	int verbose;           /* the model's own log lines */
+	const char *json;      /* a JSON summary here when not NULL ("-": stdout) */
 };
 void train_args_default(struct train_args *a);
+/* OPT_CALL for --set: add "key=value" to the train_args at ctx. */
+int train_args_add_set(void *ctx, const char *value);
 /* Apply a "key=value" setting to a configuration. Exit code (prints). */
 int config_apply(const char *cmd, struct fden_config *cfg, const char *kv);
 /* Train on latents; *out (optional) receives the model. Exit code. */

@@ -73,7 +73,6 @@ static int parse_spec(const char *cmd, const char *spec, char *buf, size_t len,
 
 int cmd_ablate(int argc, char **argv)
 {
-	const char *cmd = "ablate";
 	const char *net_path = NULL, *json_dir = NULL;
 	struct ablate_cfgs cfgs = { { 0 }, 0 };
 	struct train_args base;
@@ -82,44 +81,51 @@ int cmd_ablate(int argc, char **argv)
 	double minutes = 2;
 	uint64_t steps = 0, seed = 1;
 	size_t threads = 1;
-	int help = 0, quiet = 0;
 
 	ev_options_default(&o);
 	data_opts_init(&d);
 	train_args_default(&base);
-	struct opt t[40] = {
-		{ "net", OPT_STR, &net_path, "FILE", "encode image rows through this saved network (enables PSNR)", NULL, NULL },
-		{ "config", OPT_CALL, NULL, "NAME:K=V,..", "a configuration to run (repeatable, in order)", add_config, &cfgs },
-		{ "minutes", OPT_DBL, &minutes, "M", "training time of each configuration (default 2)", NULL, NULL },
-		{ "steps", OPT_U64, &steps, "N", "or a step budget instead (0: time only)", NULL, NULL },
-		{ "seed", OPT_U64, &seed, "N", "model, episode and evaluation seed (default 1)", NULL, NULL },
-		{ "threads", OPT_SIZE, &threads, "N", "BLIS threads (default 1)", NULL, NULL },
-		{ "episodes", OPT_SIZE, &o.episodes, "N", "evaluation episodes per task (default 1000)", NULL, NULL },
-		{ "json-dir", OPT_STR, &json_dir, "DIR", "write NAME.json per configuration here", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no information lines", NULL, NULL },
+	const struct opt t[] = {
+		OPT_NET(&net_path, "encode image rows through this saved network (enables PSNR)"),
+		{ .name = "config", .type = OPT_CALL, .arg = "NAME:K=V,..",
+		  .help = "a configuration to run (repeatable, in order)", .call = add_config,
+		  .ctx = &cfgs },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &minutes, .arg = "M",
+		  .help = "training time of each configuration" },
+		{ .name = "steps", .type = OPT_U64, .ptr = &steps, .arg = "N",
+		  .help = "or a step budget instead (0: time only)" },
+		OPT_SEED(&seed, "model, episode and evaluation seed"),
+		OPT_THREADS(&threads, "BLIS threads"),
+		{ .name = "episodes", .type = OPT_SIZE, .ptr = &o.episodes, .arg = "N",
+		  .help = "evaluation episodes per task" },
+		{ .name = "json-dir", .type = OPT_STR, .ptr = &json_dir, .arg = "DIR",
+		  .help = "write NAME.json per configuration here" },
+		OPT_QUIET,
+		OPT_END,
 	};
-	size_t n = 9;
-	data_opts_add(&d, t, &n);
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "--config NAME:K=V,.. [--config ...] [--net NET] (--train-images F --train-labels F --test-images F --test-labels F | --images F --labels F --split N) [options]",
-			 "Train each configuration on the training classes for the same time (or\n"
-			 "steps) with the same seeds, evaluate it on the unseen classes exactly as\n"
-			 "'fden eval' does, and print one table: few-shot accuracy of f_ide, f_sty\n"
-			 "and the strongest raw-z row (zbest), identity retention, decode PSNR, top\n"
-			 "canonical correlation of the factors, class from f_sty by 1-NN, the\n"
-			 "leakage probe from f_sty and f_ide (prb:), the HSIC p-value, the pixel\n"
-			 "swap judge, steps trained. Settings: any model\n"
-			 "key (see 'fden train --list-keys'), preset=paper|default, and the training\n"
-			 "episode shape ways=, shots=, queries=, episodes=.",
-			 t, "Example:\n"
-			 "  fden ablate --net net.fden --train-images tr.gz --train-labels trl.gz \\\n"
-			 "              --test-images te.gz --test-labels tel.gz --minutes 3 \\\n"
-			 "              --config paper:preset=paper --config default:preset=default\n");
-		return 0;
-	}
-	cli_quiet = quiet;
+	const struct opt_cmd spec = {
+		.name = "ablate",
+		.synopsis = "--config NAME:K=V,.. [--config ...] [--net NET] (--train-images F --train-labels F --test-images F --test-labels F | --images F --labels F --split N) [options]",
+		.desc = "Train each configuration on the training classes for the same time (or\n"
+			"steps) with the same seeds, evaluate it on the unseen classes exactly as\n"
+			"'fden eval' does, and print one table: few-shot accuracy of f_ide, f_sty\n"
+			"and the strongest raw-z row (zbest), identity retention, decode PSNR, top\n"
+			"canonical correlation of the factors, class from f_sty by 1-NN, the\n"
+			"leakage probe from f_sty and f_ide (prb:), the HSIC p-value, the pixel\n"
+			"swap judge, steps trained. Settings: any model\n"
+			"key (see 'fden train --list-keys'), preset=paper|default, and the training\n"
+			"episode shape ways=, shots=, queries=, episodes=.",
+		.footer = "Example:\n"
+			  "  fden ablate --net net.fden --train-images tr.gz --train-labels trl.gz \\\n"
+			  "              --test-images te.gz --test-labels tel.gz --minutes 3 \\\n"
+			  "              --config paper:preset=paper --config default:preset=default\n",
+		.opts = t,
+		.data = data_opts_table(&d, DATA_BOTH),
+	};
+	const char *cmd = spec.name;
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	if (!cfgs.n)
 		return cli_usage(cmd, "give at least one --config NAME:K=V,... (see 'fden ablate --help')");
 	if (!net_path && d.scale < 0)
@@ -128,7 +134,7 @@ int cmd_ablate(int argc, char **argv)
 
 	struct fden_invnet *net = NULL;
 	struct fden_dataset *train = NULL, *test = NULL, *train_z = NULL, *test_z = NULL;
-	int rc = 0, header = 0;
+	int header = 0;
 
 	if (net_path && (rc = fden_invnet_load(net_path, &net))) {
 		rc = cli_fail(cmd, rc, "loading network '%s'", net_path);

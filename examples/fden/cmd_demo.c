@@ -12,15 +12,6 @@
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 
-static int add_set(void *ctx, const char *value)
-{
-	struct train_args *a = ctx;
-	if (a->n_sets >= TRAIN_MAX_SETS || !strchr(value, '='))
-		return -1;
-	a->sets[a->n_sets++] = value;
-	return 0;
-}
-
 /* Autoencoder epochs that fit in 30% of the budget (1..10), from one timed
  * epoch on a subset of the rows. */
 static int auto_epochs(const char *cmd, const struct fden_dataset *train, struct fit_args *fa,
@@ -56,7 +47,6 @@ static int auto_epochs(const char *cmd, const struct fden_dataset *train, struct
 
 int cmd_demo(int argc, char **argv)
 {
-	const char *cmd = "demo";
 	const char *out = "out/demo", *data = DEFAULT_DATA;
 	double budget = 13.0, split = 5, reserve = 1.0; /* minutes kept for eval, grids */
 	size_t threads = 1; /* OpenMP BLIS with 2 threads on a busy machine: 4-5x slower */
@@ -64,55 +54,75 @@ int cmd_demo(int argc, char **argv)
 	struct train_args ta;
 	struct ev_options eo;
 	struct translate_args xa = { .pairs = 8, .seed = 1 };
-	int help = 0, quiet = 0;
 	fit_args_default(&fa);
 	fa.epochs = 0; /* auto */
 	train_args_default(&ta);
 	ev_options_default(&eo);
 	ta.minutes = -1;
-	struct opt t[] = {
-		{ "out", OPT_STR, &out, "DIR", "where everything goes (default out/demo)", NULL, NULL },
-		{ "data", OPT_STR, &data, "DIR", "Fashion-MNIST IDX files (default " DEFAULT_DATA ")", NULL, NULL },
-		{ "split", OPT_DBL, &split, "N", "classes < N train, the rest are unseen (default 5)", NULL, NULL },
-		{ "budget", OPT_DBL, &budget, "M", "minutes for the whole run; FDEN trains for what is left (13)", NULL, NULL },
-		{ "minutes", OPT_DBL, &ta.minutes, "M", "FDEN training minutes instead of what the budget leaves", NULL, NULL },
-		{ "steps", OPT_U64, &ta.steps, "N", "also stop FDEN training at N steps", NULL, NULL },
-		{ "kind", OPT_STR, &fa.kind, "ae|pca", "invertible network (default ae)", NULL, NULL },
-		{ "latent", OPT_SIZE, &fa.latent, "N", "latent width Dim (default 64)", NULL, NULL },
-		{ "hidden", OPT_SIZE, &fa.hidden, "N", "autoencoder hidden width (default 512)", NULL, NULL },
-		{ "ae-epochs", OPT_SIZE, &fa.epochs, "N", "autoencoder epochs (default: as many as fit in 30% of the budget, at most 10)", NULL, NULL },
-		{ "preset", OPT_STR, &ta.preset, "NAME", "FDEN configuration: default or paper", NULL, NULL },
-		{ "set", OPT_CALL, NULL, "KEY=VALUE", "FDEN configuration key (repeatable)", add_set, &ta },
-		{ "ways", OPT_SIZE, &ta.ways, "C", "training episode classes (default 0: 20, or all when fewer)", NULL, NULL },
-		{ "shots", OPT_SIZE, &ta.shots, "K", "training episode shots (default 1)", NULL, NULL },
-		{ "queries", OPT_SIZE, &ta.queries, "Q", "training episode queries per class (default 5)", NULL, NULL },
-		{ "eval-episodes", OPT_SIZE, &eo.episodes, "N", "evaluation episodes per task (default 1000)", NULL, NULL },
-		{ "pairs", OPT_SIZE, &xa.pairs, "N", "translation grids (default 8)", NULL, NULL },
-		{ "seed", OPT_U64, &ta.seed, "N", "seed of everything (default 1)", NULL, NULL },
-		{ "threads", OPT_SIZE, &threads, "N", "BLIS threads (default 1; 2 helps only on an idle machine)", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no progress, no information lines", NULL, NULL },
-		{ 0 },
+	const struct opt t[] = {
+		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "DIR",
+		  .help = "where everything goes" },
+		{ .name = "data", .type = OPT_STR, .ptr = &data, .arg = "DIR",
+		  .help = "Fashion-MNIST IDX files" },
+		{ .name = "split", .type = OPT_DBL, .ptr = &split, .arg = "N",
+		  .help = "classes < N train, the rest are unseen" },
+		{ .name = "budget", .type = OPT_DBL, .ptr = &budget, .arg = "M",
+		  .help = "minutes for the whole run; FDEN trains for what is left" },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &ta.minutes, .arg = "M",
+		  .help = "FDEN training minutes", .def = "what the budget leaves" },
+		{ .name = "steps", .type = OPT_U64, .ptr = &ta.steps, .arg = "N",
+		  .help = "also stop FDEN training at N steps (0: no limit)" },
+		{ .name = "kind", .type = OPT_STR, .ptr = &fa.kind, .arg = "ae|pca",
+		  .help = "invertible network" },
+		{ .name = "latent", .type = OPT_SIZE, .ptr = &fa.latent, .arg = "N",
+		  .help = "latent width Dim" },
+		{ .name = "hidden", .type = OPT_SIZE, .ptr = &fa.hidden, .arg = "N",
+		  .help = "autoencoder hidden width" },
+		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N",
+		  .help = "autoencoder epochs",
+		  .def = "as many as fit in 30% of the budget, at most 10" },
+		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME",
+		  .help = "FDEN configuration: default or paper" },
+		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE",
+		  .help = "FDEN configuration key (repeatable)", .call = train_args_add_set,
+		  .ctx = &ta },
+		{ .name = "ways", .type = OPT_SIZE, .ptr = &ta.ways, .arg = "C",
+		  .help = "training episode classes (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS)
+			  ", or all when fewer)" },
+		{ .name = "shots", .type = OPT_SIZE, .ptr = &ta.shots, .arg = "K",
+		  .help = "training episode shots" },
+		{ .name = "queries", .type = OPT_SIZE, .ptr = &ta.queries, .arg = "Q",
+		  .help = "training episode queries per class" },
+		{ .name = "eval-episodes", .type = OPT_SIZE, .ptr = &eo.episodes, .arg = "N",
+		  .help = "evaluation episodes per task" },
+		{ .name = "pairs", .type = OPT_SIZE, .ptr = &xa.pairs, .arg = "N",
+		  .help = "translation grids" },
+		OPT_SEED(&ta.seed, "seed of everything"),
+		OPT_THREADS(&threads, "BLIS threads (2 helps only on an idle machine)"),
+		OPT_QUIET,
+		OPT_END,
 	};
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "[options]",
-			 "The whole pipeline on Fashion-MNIST (Debian package dataset-fashion-mnist):\n"
-			 "fit an autoencoder on the images of the training classes, encode, train FDEN\n"
-			 "on their latents (standardised per dimension), evaluate 5-way 1-shot,\n"
-			 "5-way 5-shot and (with 20 or more unseen classes) 20-way 1-shot on the\n"
-			 "unseen classes of the test split (table, eval.json), write\n"
-			 "translation grids (grids/). With the defaults it finishes in under 15\n"
-			 "minutes on 2 cores.\n\n"
-			 "Outputs in DIR: net.fden (autoencoder), model.fden (FDEN), train-log.csv,\n"
-			 "eval.txt, eval.json, grids/*.png, summary.txt.\n\n"
-			 "Any IDX data set laid out the same way works: --data DIR with\n"
-			 "train-images/-labels and t10k- (or test-) images/labels, --split N. The\n"
-			 "glyph set of scripts/make-glyphs.py: --data data/glyphs --split 1106.",
-			 t, NULL);
-		return 0;
-	}
-	cli_quiet = quiet;
+	const struct opt_cmd spec = {
+		.name = "demo",
+		.synopsis = "[options]",
+		.desc = "The whole pipeline on Fashion-MNIST (Debian package dataset-fashion-mnist):\n"
+			"fit an autoencoder on the images of the training classes, encode, train FDEN\n"
+			"on their latents (standardised per dimension), evaluate 5-way 1-shot,\n"
+			"5-way 5-shot and (with 20 or more unseen classes) 20-way 1-shot on the\n"
+			"unseen classes of the test split (table, eval.json), write\n"
+			"translation grids (grids/). With the defaults it finishes in under 15\n"
+			"minutes on 2 cores.\n\n"
+			"Outputs in DIR: net.fden (autoencoder), model.fden (FDEN), train-log.csv,\n"
+			"eval.txt, eval.json, grids/*.png, summary.txt.\n\n"
+			"Any IDX data set laid out the same way works: --data DIR with\n"
+			"train-images/-labels and t10k- (or test-) images/labels, --split N. The\n"
+			"glyph set of scripts/make-glyphs.py: --data data/glyphs --split 1106.",
+		.opts = t,
+	};
+	const char *cmd = spec.name;
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	double t0 = cli_now();
 	char p_net[4096], p_model[4096], p_csv[4096], p_json[4096], p_txt[4096], p_grid[4096],
 		p_sum[4096];
@@ -146,7 +156,6 @@ int cmd_demo(int argc, char **argv)
 	struct fden_model *model = NULL;
 	struct ev_report r;
 	double t_fit = 0, t_train = 0, t_eval = 0, t_tr = 0, ts;
-	int rc;
 
 	cli_info("fden: %s: [1/5] loading Fashion-MNIST from %s", cmd, data);
 	if ((rc = data_load(cmd, &d, &train, &test))) {

@@ -3,30 +3,34 @@
 
 int cmd_encode(int argc, char **argv)
 {
-	const char *cmd = "encode";
 	const char *net_path = NULL, *images = NULL, *labels = NULL, *out = NULL, *labels_out = NULL;
 	double scale = -1;
-	int help = 0, quiet = 0;
-	struct opt t[] = {
-		{ "net", OPT_STR, &net_path, "FILE", "saved network (from 'fden fit') (required)", NULL, NULL },
-		{ "images", OPT_STR, &images, "FILE", "images: IDX (.gz ok) or .npy (required)", NULL, NULL },
-		{ "labels", OPT_STR, &labels, "FILE", "labels (optional; copied to --labels-out)", NULL, NULL },
-		{ "scale", OPT_DBL, &scale, "S", "multiply IDX values by S (default 1/255)", NULL, NULL },
-		{ "out", OPT_STR, &out, "FILE", "latents, a float32 .npy of n x latent (required)", NULL, NULL },
-		{ "labels-out", OPT_STR, &labels_out, "FILE", "labels as an int32 .npy", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no information lines", NULL, NULL },
-		{ 0 },
+	const struct opt t[] = {
+		OPT_NET(&net_path, "saved network (from 'fden fit') (required)"),
+		{ .name = "images", .type = OPT_STR, .ptr = &images, .arg = "FILE",
+		  .help = "images: IDX (.gz ok) or .npy (required)" },
+		{ .name = "labels", .type = OPT_STR, .ptr = &labels, .arg = "FILE",
+		  .help = "labels (optional; copied to --labels-out)" },
+		{ .name = "scale", .type = OPT_DBL, .ptr = &scale, .arg = "S",
+		  .help = "multiply IDX values by S", .def = "1/255" },
+		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "FILE",
+		  .help = "latents, a float32 .npy of n x latent (required)" },
+		{ .name = "labels-out", .type = OPT_STR, .ptr = &labels_out, .arg = "FILE",
+		  .help = "labels as an int32 .npy" },
+		OPT_QUIET,
+		OPT_END,
 	};
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "--net FILE --images FILE --out Z.npy [options]",
-			 "Encode images into latents through a saved invertible network, for\n"
-			 "'fden train' or for your own tools.",
-			 t, NULL);
-		return 0;
-	}
-	cli_quiet = quiet;
+	const struct opt_cmd spec = {
+		.name = "encode",
+		.synopsis = "--net FILE --images FILE --out Z.npy [options]",
+		.desc = "Encode images into latents through a saved invertible network, for\n"
+			"'fden train' or for your own tools.",
+		.opts = t,
+	};
+	const char *cmd = spec.name;
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	if (!net_path || !images || !out)
 		return cli_usage(cmd, "--net, --images and --out are required (see 'fden encode --help')");
 	if (labels_out && !labels)
@@ -34,7 +38,7 @@ int cmd_encode(int argc, char **argv)
 
 	struct fden_invnet *net = NULL;
 	struct fden_dataset *x = NULL, *z = NULL;
-	int rc = fden_invnet_load(net_path, &net);
+	rc = fden_invnet_load(net_path, &net);
 	if (rc)
 		return cli_fail(cmd, rc, "loading network '%s'", net_path);
 	rc = data_load_file(images, labels, scale, &x);

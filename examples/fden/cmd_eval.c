@@ -38,10 +38,28 @@ static int parse_tasks(void *ctx, const char *s)
 	return 0;
 }
 
+/* The tasks as "5x1,5x5,20x1", for help. */
+static void show_tasks(const void *ctx, char *buf, size_t n)
+{
+	const struct ev_options *o = ctx;
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < o->n_tasks && k < n; i++) {
+		int w = snprintf(buf + k, n - k, "%s%zux%zu", i ? "," : "", o->tasks[i].ways,
+				 o->tasks[i].shots);
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+}
+
 int eval_report(const char *cmd, const struct ev_report *r, const char *json_path,
 		const char *txt_path)
 {
-	ev_print(stdout, r);
+	int json_stdout = json_path && !strcmp(json_path, "-");
+	/* with --json -, standard output carries the JSON alone: the table goes
+	 * to standard error */
+	ev_print(json_stdout ? stderr : stdout, r);
 	fflush(stdout);
 	if (txt_path) {
 		FILE *f = fopen(txt_path, "w");
@@ -56,66 +74,69 @@ int eval_report(const char *cmd, const struct ev_report *r, const char *json_pat
 		}
 	}
 	if (json_path) {
-		FILE *f = fopen(json_path, "w");
-		if (!f) {
-			fprintf(stderr, "fden: %s: opening '%s': %s\n", cmd, json_path, strerror(errno));
+		FILE *f = cli_open_output(cmd, json_path);
+		if (!f)
 			return EXIT_FILE;
-		}
 		ev_write_json(f, r, NULL);
-		if (fclose(f)) {
-			fprintf(stderr, "fden: %s: writing '%s' failed\n", cmd, json_path);
-			return EXIT_FILE;
-		}
-		cli_info("fden: %s: wrote %s", cmd, json_path);
+		int rc = cli_close_output(cmd, f, json_path);
+		if (rc)
+			return rc;
+		if (!json_stdout)
+			cli_info("fden: %s: wrote %s", cmd, json_path);
 	}
 	return 0;
 }
 
 int cmd_eval(int argc, char **argv)
 {
-	const char *cmd = "eval";
 	const char *model_path = NULL, *net_path = NULL, *json_path = NULL;
 	struct ev_options o;
 	struct data_opts d;
-	int help = 0, quiet = 0;
 	ev_options_default(&o);
 	data_opts_init(&d);
-	struct opt t[40] = {
-		{ "model", OPT_STR, &model_path, "FILE", "trained model (from 'fden train') (required)", NULL, NULL },
-		{ "net", OPT_STR, &net_path, "FILE", "encode image rows through this network; enables PSNR", NULL, NULL },
-		{ "episodes", OPT_SIZE, &o.episodes, "N", "episodes per task (default 1000)", NULL, NULL },
-		{ "queries", OPT_SIZE, &o.queries, "Q", "queries per class and episode (default 15)", NULL, NULL },
-		{ "tasks", OPT_CALL, NULL, "LIST", "WAYSxSHOTS list (default 5x1,5x5,20x1)", parse_tasks, &o },
-		{ "seed", OPT_U64, &o.seed, "N", "episode seed: same seed, same episodes (default 1)", NULL, NULL },
-		{ "psnr-rows", OPT_SIZE, &o.psnr_rows, "N", "test rows decoded for PSNR (2000; 0: all)", NULL, NULL },
-		{ "nn-rows", OPT_SIZE, &o.nn_rows, "N", "rows for leave-one-out 1-NN (2000; 0: all)", NULL, NULL },
-		{ "json", OPT_STR, &json_path, "FILE", "also write the results as JSON", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no information lines", NULL, NULL },
+	const struct opt t[] = {
+		OPT_MODEL(&model_path, "trained model (from 'fden train') (required)"),
+		OPT_NET(&net_path, "encode image rows through this network; enables PSNR"),
+		{ .name = "episodes", .type = OPT_SIZE, .ptr = &o.episodes, .arg = "N",
+		  .help = "episodes per task" },
+		{ .name = "queries", .type = OPT_SIZE, .ptr = &o.queries, .arg = "Q",
+		  .help = "queries per class and episode" },
+		{ .name = "tasks", .type = OPT_CALL, .arg = "LIST", .help = "WAYSxSHOTS list",
+		  .call = parse_tasks, .ctx = &o, .show = show_tasks },
+		OPT_SEED(&o.seed, "episode seed: same seed, same episodes"),
+		{ .name = "psnr-rows", .type = OPT_SIZE, .ptr = &o.psnr_rows, .arg = "N",
+		  .help = "test rows decoded for PSNR (0: all)" },
+		{ .name = "nn-rows", .type = OPT_SIZE, .ptr = &o.nn_rows, .arg = "N",
+		  .help = "rows for leave-one-out 1-NN (0: all)" },
+		OPT_JSON(&json_path, "also write the results as JSON"),
+		OPT_QUIET,
+		OPT_END,
 	};
-	size_t n = 10;
-	data_opts_add(&d, t, &n);
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "--model MODEL [--net NET] (--test-images F --test-labels F | --images F --labels F --split N) [options]",
-			 "Evaluate on classes never trained on, as the paper does: C-way K-shot over\n"
-			 "seeded episodes (the same episodes for every row), mean accuracy and 95%\n"
-			 "confidence interval (1.96 std / sqrt(episodes)) for f_ide, f_sty, the raw\n"
-			 "latent (prototypical, matching, SimpleShot) and FDEN's alignment head;\n"
-			 "SimpleShot centres on the training rows' mean (give --train-images or\n"
-			 "--images with --split), else on the test rows'. The summary compares f_ide\n"
-			 "with the strongest raw-z row. Also: PSNR of decode(E(D(z))) vs decode(z)\n"
-			 "(with --net), identity retention of swapped latents, canonical correlations\n"
-			 "of f_ide and f_sty, class from f_sty by leave-one-out 1-NN, and outside\n"
-			 "judges: a logistic-regression leakage probe (half of each unseen class's\n"
-			 "rows train it), an HSIC independence test of f_ide and f_sty with a\n"
-			 "permutation p-value, and (with --net and images) pixel-space class means\n"
-			 "judging whether decode(E(f_ide A, f_sty B)) looks like A. Tasks needing\n"
-			 "more classes than the test set has are skipped.",
-			 t, NULL);
-		return 0;
-	}
-	cli_quiet = quiet;
+	const struct opt_cmd spec = {
+		.name = "eval",
+		.synopsis = "--model MODEL [--net NET] (--test-images F --test-labels F | --images F --labels F --split N) [options]",
+		.desc = "Evaluate on classes never trained on, as the paper does: C-way K-shot over\n"
+			"seeded episodes (the same episodes for every row), mean accuracy and 95%\n"
+			"confidence interval (1.96 std / sqrt(episodes)) for f_ide, f_sty, the raw\n"
+			"latent (prototypical, matching, SimpleShot) and FDEN's alignment head;\n"
+			"SimpleShot centres on the training rows' mean (give --train-images or\n"
+			"--images with --split), else on the test rows'. The summary compares f_ide\n"
+			"with the strongest raw-z row. Also: PSNR of decode(E(D(z))) vs decode(z)\n"
+			"(with --net), identity retention of swapped latents, canonical correlations\n"
+			"of f_ide and f_sty, class from f_sty by leave-one-out 1-NN, and outside\n"
+			"judges: a logistic-regression leakage probe (half of each unseen class's\n"
+			"rows train it), an HSIC independence test of f_ide and f_sty with a\n"
+			"permutation p-value, and (with --net and images) pixel-space class means\n"
+			"judging whether decode(E(f_ide A, f_sty B)) looks like A. Tasks needing\n"
+			"more classes than the test set has are skipped. With --json -, the JSON\n"
+			"goes to standard output and the table to standard error.",
+		.opts = t,
+		.data = data_opts_table(&d, DATA_BOTH),
+	};
+	const char *cmd = spec.name;
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	if (!model_path)
 		return cli_usage(cmd, "--model FILE is required (see 'fden eval --help')");
 	if (!net_path && d.scale < 0)
@@ -125,7 +146,7 @@ int cmd_eval(int argc, char **argv)
 	struct fden_invnet *net = NULL;
 	struct fden_dataset *test = NULL, *test_z = NULL, *train = NULL, *train_z = NULL;
 	struct ev_report r;
-	int rc = fden_model_load(model_path, NULL, &model);
+	rc = fden_model_load(model_path, NULL, &model);
 	if (rc)
 		return cli_fail(cmd, rc, "loading model '%s'", model_path);
 	if (net_path && (rc = fden_invnet_load(net_path, &net))) {

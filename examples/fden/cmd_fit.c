@@ -1,9 +1,12 @@
 /* fden fit: fit a built-in invertible network (PCA or MLP autoencoder) on
  * the images of the training classes and save it. */
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 
 void fit_args_default(struct fit_args *a)
 {
@@ -18,6 +21,61 @@ void fit_args_default(struct fit_args *a)
 	a->lr = ae.lr > 0 ? ae.lr : 1e-3;
 	a->seed = 1;
 	a->threads = 1;
+}
+
+/* Mean squared error of decode(encode(x)) over the rows, in batches. NaN
+ * when a call fails. */
+static double recon_mse(struct fden_invnet *net, const float *x, size_t n, size_t d)
+{
+	size_t dz = fden_invnet_latent_dim(net), b = 1024;
+	float *z = malloc(b * dz * sizeof *z), *y = malloc(b * d * sizeof *y);
+	double s = 0;
+	for (size_t i = 0; z && y && i < n; i += b) {
+		size_t m = n - i < b ? n - i : b;
+		if (fden_invnet_encode(net, x + i * d, m, z) || fden_invnet_decode(net, z, m, y)) {
+			s = NAN;
+			break;
+		}
+		for (size_t k = 0; k < m * d; k++) {
+			double e = (double)y[k] - x[i * d + k];
+			s += e * e; /* sum (decode(encode(x)) - x)^2 */
+		}
+	}
+	if (!z || !y)
+		s = NAN;
+	free(z);
+	free(y);
+	return n ? s / ((double)n * (double)d) : NAN;
+}
+
+static int write_summary(const char *cmd, const struct fit_args *a, struct fden_invnet *net,
+			 const float *x, size_t n, size_t d, double seconds)
+{
+	FILE *f = cli_open_output(cmd, a->json);
+	struct json j;
+	if (!f)
+		return EXIT_FILE;
+	json_init(&j, f);
+	json_open(&j, NULL, '{');
+	json_str(&j, "command", "fit");
+	json_str(&j, "kind", a->kind);
+	json_int(&j, "rows", (long long)n);
+	json_int(&j, "input_dim", (long long)d);
+	json_int(&j, "latent", (long long)fden_invnet_latent_dim(net));
+	if (!strcmp(a->kind, "ae")) {
+		json_int(&j, "hidden", (long long)a->hidden);
+		json_int(&j, "epochs", (long long)a->epochs);
+		json_int(&j, "batch", (long long)a->batch);
+		json_num(&j, "lr", a->lr);
+	}
+	json_int(&j, "seed", (long long)a->seed);
+	json_int(&j, "threads", (long long)a->threads);
+	json_num(&j, "train_mse", recon_mse(net, x, n, d));
+	json_num(&j, "seconds", seconds);
+	json_str(&j, "out", a->out);
+	json_close(&j, '}');
+	fputc('\n', f);
+	return cli_close_output(cmd, f, a->json);
 }
 
 static void ae_log(void *user_data, int level, const char *format, va_list args)
@@ -62,7 +120,8 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 	}
 	if (rc)
 		return cli_fail(cmd, rc, "fitting the %s", a->kind);
-	cli_info("fden: %s: fitted in %.1f s", cmd, cli_now() - t0);
+	double seconds = cli_now() - t0;
+	cli_info("fden: %s: fitted in %.1f s", cmd, seconds);
 	if (a->out) {
 		rc = fden_invnet_save(net, a->out);
 		if (rc) {
@@ -70,6 +129,10 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 			return cli_fail(cmd, rc, "saving '%s'", a->out);
 		}
 		cli_info("fden: %s: saved %s", cmd, a->out);
+	}
+	if (a->json && (rc = write_summary(cmd, a, net, x, n, d, seconds))) {
+		fden_invnet_free(net);
+		return rc;
 	}
 	if (out)
 		*out = net;
@@ -80,44 +143,51 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 
 int cmd_fit(int argc, char **argv)
 {
-	const char *cmd = "fit";
 	struct fit_args a;
 	struct data_opts d;
-	int help = 0, quiet = 0;
 	fit_args_default(&a);
 	data_opts_init(&d);
-	struct opt t[32] = {
-		{ "kind", OPT_STR, &a.kind, "ae|pca", "autoencoder or PCA (default ae)", NULL, NULL },
-		{ "latent", OPT_SIZE, &a.latent, "N", "latent width (default 64)", NULL, NULL },
-		{ "hidden", OPT_SIZE, &a.hidden, "N", "autoencoder hidden width (default 512)", NULL, NULL },
-		{ "epochs", OPT_SIZE, &a.epochs, "N", "autoencoder epochs (default 10)", NULL, NULL },
-		{ "batch", OPT_SIZE, &a.batch, "N", "autoencoder minibatch (default 128)", NULL, NULL },
-		{ "lr", OPT_DBL, &a.lr, "X", "autoencoder learning rate (default 1e-3)", NULL, NULL },
-		{ "seed", OPT_U64, &a.seed, "N", "random seed (default 1)", NULL, NULL },
-		{ "threads", OPT_SIZE, &a.threads, "N", "BLIS threads (default 1)", NULL, NULL },
-		{ "out", OPT_STR, &a.out, "FILE", "where to save the network (required)", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no information lines", NULL, NULL },
+	const struct opt t[] = {
+		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca",
+		  .help = "autoencoder or PCA" },
+		{ .name = "latent", .type = OPT_SIZE, .ptr = &a.latent, .arg = "N", .help = "latent width" },
+		{ .name = "hidden", .type = OPT_SIZE, .ptr = &a.hidden, .arg = "N",
+		  .help = "autoencoder hidden width" },
+		{ .name = "epochs", .type = OPT_SIZE, .ptr = &a.epochs, .arg = "N",
+		  .help = "autoencoder epochs" },
+		{ .name = "batch", .type = OPT_SIZE, .ptr = &a.batch, .arg = "N",
+		  .help = "autoencoder minibatch" },
+		{ .name = "lr", .type = OPT_DBL, .ptr = &a.lr, .arg = "X",
+		  .help = "autoencoder learning rate" },
+		OPT_SEED(&a.seed, "random seed"),
+		OPT_THREADS(&a.threads, "BLIS threads"),
+		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE",
+		  .help = "where to save the network (required)" },
+		OPT_JSON(&a.json, "a JSON summary of the fit"),
+		OPT_QUIET,
+		OPT_END,
 	};
-	size_t n = 10;
-	data_opts_add(&d, t, &n);
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "--out FILE (--train-images F --train-labels F | --images F --labels F --split N) [options]",
-			 "Fit a built-in invertible network on the images of the training classes\n"
-			 "only (test classes stay unseen) and save it for encode, train, eval and\n"
-			 "translate. Images are scaled to [0, 1] (IDX bytes times 1/255).",
-			 t, "Example:\n  fden fit --images train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz \\\n           --split 5 --kind ae --latent 64 --out net.fden\n");
-		return 0;
-	}
-	cli_quiet = quiet;
+	const struct opt_cmd spec = {
+		.name = "fit",
+		.synopsis = "--out FILE (--train-images F --train-labels F | --images F --labels F --split N) [options]",
+		.desc = "Fit a built-in invertible network on the images of the training classes\n"
+			"only (test classes stay unseen) and save it for encode, train, eval and\n"
+			"translate. Images are scaled to [0, 1] (IDX bytes times 1/255).",
+		.footer = "Example:\n  fden fit --images train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz \\\n"
+			  "           --split 5 --kind ae --latent 64 --out net.fden\n",
+		.opts = t,
+		.data = data_opts_table(&d, DATA_TRAIN),
+	};
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	if (!a.out)
-		return cli_usage(cmd, "--out FILE is required (see 'fden fit --help')");
+		return cli_usage(spec.name, "--out FILE is required (see 'fden fit --help')");
 	struct fden_dataset *train = NULL;
-	int rc = data_load(cmd, &d, &train, NULL);
+	rc = data_load(spec.name, &d, &train, NULL);
 	if (rc)
 		return rc;
-	rc = run_fit(cmd, train, &a, NULL);
+	rc = run_fit(spec.name, train, &a, NULL);
 	fden_dataset_free(train);
 	return rc;
 }

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 #include "progress.h"
-
-#define MAX_KEY 256 /* keys are small append-only integers; scan this far */
 
 void train_args_default(struct train_args *a)
 {
@@ -29,14 +28,16 @@ void train_args_default(struct train_args *a)
 	a->progress_every = 10;
 }
 
+/* The key named by name[0..len), or 0. */
 static int find_key(const char *name, size_t len)
 {
-	for (int k = 1; k < MAX_KEY; k++) {
-		const char *s = fden_config_key_name(k);
-		if (s && strlen(s) == len && !strncmp(s, name, len))
-			return k;
-	}
-	return 0;
+	char buf[64];
+	int key = 0;
+	if (len >= sizeof buf)
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return fden_config_key_find(buf, &key) == FDEN_OK ? key : 0;
 }
 
 /* Named values: enum words and on/off. */
@@ -105,11 +106,9 @@ static int list_keys(void)
 		return cli_fail("train", rc, "listing configuration keys");
 	}
 	printf("%-20s %12s %12s   %s\n", "key", "default", "paper", "range");
-	for (int k = 1; k < MAX_KEY; k++) {
+	for (int k = 1; k <= fden_config_key_count(); k++) {
 		const char *name = fden_config_key_name(k);
 		double a = NAN, b = NAN, lo = NAN, hi = NAN;
-		if (!name)
-			continue;
 		if (fden_config_get(def, k, &a) || fden_config_get(paper, k, &b) ||
 		    fden_config_bounds(k, &lo, &hi))
 			continue;
@@ -183,6 +182,61 @@ static int make_model(const char *cmd, size_t dim, const struct train_args *a,
 	return 0;
 }
 
+/* Moving averages of a run's step statistics (ema). */
+struct train_avg {
+	double loss, l_r, l_c, l_m, accuracy;
+};
+
+/* What one run did. */
+struct train_run {
+	uint64_t steps;   /* steps in this run */
+	double seconds;   /* its training time */
+	int resumed, signal;
+};
+
+static int write_summary(const char *cmd, const struct train_args *a,
+			 const struct fden_model *model, size_t rows, const struct train_run *run,
+			 const struct train_avg *av)
+{
+	FILE *f = cli_open_output(cmd, a->json);
+	struct json j;
+	if (!f)
+		return EXIT_FILE;
+	json_init(&j, f);
+	json_open(&j, NULL, '{');
+	json_str(&j, "command", "train");
+	json_str(&j, "preset", a->preset);
+	json_int(&j, "rows", (long long)rows);
+	json_int(&j, "dim", (long long)fden_model_dim(model));
+	json_int(&j, "ide_dim", (long long)fden_model_ide_dim(model));
+	json_int(&j, "sty_dim", (long long)fden_model_sty_dim(model));
+	json_int(&j, "ways", (long long)a->ways);
+	json_int(&j, "shots", (long long)a->shots);
+	json_int(&j, "queries", (long long)a->queries);
+	json_int(&j, "episodes", (long long)a->episodes);
+	json_int(&j, "seed", (long long)a->seed);
+	json_int(&j, "threads", (long long)a->threads);
+	json_bool(&j, "resumed", run->resumed);
+	json_bool(&j, "interrupted", run->signal != 0);
+	json_int(&j, "steps_run", (long long)run->steps);
+	json_int(&j, "steps_total", (long long)fden_model_step(model));
+	json_num(&j, "seconds", run->seconds);
+	json_num(&j, "steps_per_second",
+		 run->seconds > 0 ? (double)run->steps / run->seconds : NAN);
+	/* the moving averages the progress line shows (null without steps) */
+	json_open(&j, "average", '{');
+	json_num(&j, "loss", run->steps ? av->loss : NAN);
+	json_num(&j, "l_r", run->steps ? av->l_r : NAN);
+	json_num(&j, "l_c", run->steps ? av->l_c : NAN);
+	json_num(&j, "l_m", run->steps ? av->l_m : NAN);
+	json_num(&j, "accuracy", run->steps ? av->accuracy : NAN);
+	json_close(&j, '}');
+	json_str(&j, "out", a->out);
+	json_close(&j, '}');
+	fputc('\n', f);
+	return cli_close_output(cmd, f, a->json);
+}
+
 static void ema(double *avg, double x, int first)
 {
 	*avg = first ? x : 0.98 * *avg + 0.02 * x; /* avg <- 0.98 avg + 0.02 x */
@@ -199,6 +253,8 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	int32_t *lab = NULL;
 	FILE *csv = NULL;
 	struct sigaction sa, old_int, old_term;
+	struct train_avg av = { 0 }; /* moving averages of the step statistics */
+	double t0 = cli_now(), seconds = 0;
 	int rc, resumed = 0, bad = 0;
 
 	if (!a->episodes || a->ways == 1 || !a->shots || !a->queries)
@@ -290,8 +346,7 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	sigaction(SIGTERM, &sa, &old_term);
 
 	struct progress p;
-	double t0 = cli_now(), budget = a->minutes > 0 ? 60 * a->minutes : 0;
-	double av_loss = 0, av_lr = 0, av_lc = 0, av_lm = 0, av_acc = 0;
+	double budget = a->minutes > 0 ? 60 * a->minutes : 0;
 	char extra[160] = "";
 	cli_info("fden: %s: %zu training rows, %zu classes, Dim %zu; %zu episodes of %zu-way "
 		 "%zu-shot %zu-query a step; stop at %s%s%s",
@@ -329,17 +384,17 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 		bad = 0;
 		step = fden_model_step(model);
 		int f = step == first + 1;
-		ema(&av_loss, st.loss, f);
-		ema(&av_lr, st.l_r, f);
-		ema(&av_lc, st.l_c, f);
-		ema(&av_lm, st.l_m, f);
-		ema(&av_acc, st.accuracy, f);
+		ema(&av.loss, st.loss, f);
+		ema(&av.l_r, st.l_r, f);
+		ema(&av.l_c, st.l_c, f);
+		ema(&av.l_m, st.l_m, f);
+		ema(&av.accuracy, st.accuracy, f);
 		if (csv)
 			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g\n",
 				(unsigned long long)step, cli_now() - t0, st.loss, st.l_r, st.l_c,
 				st.l_m, st.accuracy, st.clip_scale);
 		snprintf(extra, sizeof extra, "loss %.3f L_R %.3f L_C %.3f L_M %.3f acc %.0f%%",
-			 av_loss, av_lr, av_lc, av_lm, 100 * av_acc);
+			 av.loss, av.l_r, av.l_c, av.l_m, 100 * av.accuracy);
 		if (a->out && a->checkpoint_every && step % a->checkpoint_every == 0) {
 			rc = fden_model_save(model, a->out);
 			if (rc) {
@@ -356,9 +411,10 @@ restore:
 	sigaction(SIGTERM, &old_term, NULL);
 	if (rc)
 		goto out;
+	seconds = cli_now() - t0;
 	cli_info("fden: %s: %llu steps in this run, %llu in total, %.1f s (%.1f steps/s)", cmd,
-		 (unsigned long long)(step - first), (unsigned long long)step, cli_now() - t0,
-		 (double)(step - first) / fmax(cli_now() - t0, 1e-9));
+		 (unsigned long long)(step - first), (unsigned long long)step, seconds,
+		 (double)(step - first) / fmax(seconds, 1e-9));
 done:
 	if (a->out) {
 		rc = fden_model_save(model, a->out);
@@ -373,6 +429,13 @@ done:
 			(int)stop_signal, (unsigned long long)step,
 			a->out ? "; checkpoint saved, continue with --resume" : "");
 		rc = EXIT_INTERRUPTED;
+	}
+	if (a->json) {
+		struct train_run run = { .steps = step - first, .seconds = seconds,
+					 .resumed = resumed, .signal = (int)stop_signal };
+		int jrc = write_summary(cmd, a, model, fden_dataset_size(train_z), &run, &av);
+		if (jrc && !rc)
+			rc = jrc;
 	}
 out:
 	if (csv && fclose(csv) && !rc) {
@@ -389,7 +452,7 @@ out:
 	return rc;
 }
 
-static int add_set(void *ctx, const char *value)
+int train_args_add_set(void *ctx, const char *value)
 {
 	struct train_args *a = ctx;
 	if (a->n_sets >= TRAIN_MAX_SETS || !strchr(value, '='))
@@ -400,65 +463,85 @@ static int add_set(void *ctx, const char *value)
 
 int cmd_train(int argc, char **argv)
 {
-	const char *cmd = "train";
 	struct train_args a;
 	struct data_opts d;
 	const char *net_path = NULL;
-	int help = 0, quiet = 0, keys = 0;
+	int keys = 0;
 	train_args_default(&a);
 	data_opts_init(&d);
-	struct opt t[48] = {
-		{ "out", OPT_STR, &a.out, "FILE", "model file: checkpoints and the final model (required)", NULL, NULL },
-		{ "net", OPT_STR, &net_path, "FILE", "encode image rows through this saved network first", NULL, NULL },
-		{ "preset", OPT_STR, &a.preset, "NAME", "default (measured defaults) or paper (Appendix B)", NULL, NULL },
-		{ "set", OPT_CALL, NULL, "KEY=VALUE", "set a configuration key (repeatable; --list-keys)", add_set, &a },
-		{ "list-keys", OPT_FLAG, &keys, NULL, "print every configuration key with defaults, bounds", NULL, NULL },
-		{ "standardize", OPT_FLAG, &a.standardize, NULL, "standardise latents per dimension inside the model (on)", NULL, NULL },
-		{ "steps", OPT_U64, &a.steps, "N", "stop when the model has N steps", NULL, NULL },
-		{ "minutes", OPT_DBL, &a.minutes, "M", "stop after M minutes (default 5 when no --steps)", NULL, NULL },
-		{ "ways", OPT_SIZE, &a.ways, "C", "classes per training episode (default 0: 20, or all when fewer)", NULL, NULL },
-		{ "shots", OPT_SIZE, &a.shots, "K", "support rows per class (default 1)", NULL, NULL },
-		{ "queries", OPT_SIZE, &a.queries, "Q", "query rows per class (default 5)", NULL, NULL },
-		{ "episodes", OPT_SIZE, &a.episodes, "N", "episodes per step (default 4)", NULL, NULL },
-		{ "checkpoint-every", OPT_U64, &a.checkpoint_every, "N", "save --out every N steps (default 1000; 0: at the end)", NULL, NULL },
-		{ "resume", OPT_FLAG, &a.resume, NULL, "continue from --out if it exists", NULL, NULL },
-		{ "log-csv", OPT_STR, &a.log_csv, "FILE", "write per-step losses as CSV", NULL, NULL },
-		{ "seed", OPT_U64, &a.seed, "N", "model and episode seed (default 1)", NULL, NULL },
-		{ "threads", OPT_SIZE, &a.threads, "N", "BLIS threads (default 1)", NULL, NULL },
-		{ "progress-every", OPT_DBL, &a.progress_every, "S", "seconds between progress lines off a terminal (10)", NULL, NULL },
-		{ "verbose", OPT_FLAG, &a.verbose, NULL, "the model's own log lines", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no progress, no information lines", NULL, NULL },
+	const struct opt t[] = {
+		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE",
+		  .help = "model file: checkpoints and the final model (required)" },
+		OPT_NET(&net_path, "encode image rows through this saved network first"),
+		{ .name = "preset", .type = OPT_STR, .ptr = &a.preset, .arg = "NAME",
+		  .help = "configuration: default (measured) or paper (Appendix B)" },
+		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE",
+		  .help = "set a configuration key (repeatable; --list-keys)", .call = train_args_add_set, .ctx = &a },
+		{ .name = "list-keys", .type = OPT_FLAG, .ptr = &keys,
+		  .help = "print every configuration key with defaults, bounds" },
+		{ .name = "standardize", .type = OPT_FLAG, .ptr = &a.standardize,
+		  .help = "standardise latents per dimension inside the model" },
+		{ .name = "steps", .type = OPT_U64, .ptr = &a.steps, .arg = "N",
+		  .help = "stop when the model has N steps (0: no limit)" },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M",
+		  .help = "stop after M minutes",
+		  .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps" },
+		{ .name = "ways", .type = OPT_SIZE, .ptr = &a.ways, .arg = "C",
+		  .help = "classes per training episode (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS)
+			  ", or all when fewer)" },
+		{ .name = "shots", .type = OPT_SIZE, .ptr = &a.shots, .arg = "K",
+		  .help = "support rows per class" },
+		{ .name = "queries", .type = OPT_SIZE, .ptr = &a.queries, .arg = "Q",
+		  .help = "query rows per class" },
+		{ .name = "episodes", .type = OPT_SIZE, .ptr = &a.episodes, .arg = "N",
+		  .help = "episodes per step" },
+		{ .name = "checkpoint-every", .type = OPT_U64, .ptr = &a.checkpoint_every, .arg = "N",
+		  .help = "save --out every N steps (0: at the end)" },
+		{ .name = "resume", .type = OPT_FLAG, .ptr = &a.resume,
+		  .help = "continue from --out if it exists" },
+		{ .name = "log-csv", .type = OPT_STR, .ptr = &a.log_csv, .arg = "FILE",
+		  .help = "write per-step losses as CSV" },
+		OPT_JSON(&a.json, "a JSON summary of the run"),
+		OPT_SEED(&a.seed, "model and episode seed"),
+		OPT_THREADS(&a.threads, "BLIS threads"),
+		{ .name = "progress-every", .type = OPT_DBL, .ptr = &a.progress_every, .arg = "S",
+		  .help = "seconds between progress lines off a terminal" },
+		{ .name = "verbose", .type = OPT_FLAG, .ptr = &a.verbose,
+		  .help = "the model's own log lines" },
+		OPT_QUIET,
+		OPT_END,
 	};
-	size_t n = 20;
-	data_opts_add(&d, t, &n);
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "--out MODEL (--net NET | latents) --train-images F --train-labels F [options]",
-			 "Train FDEN on the latents of the training classes. Rows are images encoded\n"
-			 "through --net, or, without --net, latents (.npy, or IDX with --scale 1).\n"
-			 "The model file is rewritten atomically every --checkpoint-every steps;\n"
-			 "Ctrl-C saves it and exits with status 130; --resume continues.",
-			 t, "Examples:\n"
-			    "  fden train --net net.fden --images train.gz --labels labels.gz --split 5 \\\n"
-			    "             --minutes 10 --out model.fden\n"
-			    "  fden train --train-images z.npy --train-labels y.npy --preset paper \\\n"
-			    "             --set dropout=0 --set lr=3e-4 --steps 5000 --out model.fden\n");
-		return 0;
-	}
+	const struct opt_cmd spec = {
+		.name = "train",
+		.synopsis = "--out MODEL (--net NET | latents) --train-images F --train-labels F [options]",
+		.desc = "Train FDEN on the latents of the training classes. Rows are images encoded\n"
+			"through --net, or, without --net, latents (.npy, or IDX with --scale 1).\n"
+			"The model file is rewritten atomically every --checkpoint-every steps;\n"
+			"Ctrl-C saves it and exits with status 130; --resume continues.",
+		.footer = "Examples:\n"
+			  "  fden train --net net.fden --images train.gz --labels labels.gz --split 5 \\\n"
+			  "             --minutes 10 --out model.fden\n"
+			  "  fden train --train-images z.npy --train-labels y.npy --preset paper \\\n"
+			  "             --set dropout=0 --set lr=3e-4 --steps 5000 --out model.fden\n",
+		.opts = t,
+		.data = data_opts_table(&d, DATA_TRAIN),
+	};
+	const char *cmd = spec.name;
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	if (keys)
 		return list_keys();
-	cli_quiet = quiet;
 	if (!a.out)
 		return cli_usage(cmd, "--out FILE is required (see 'fden train --help')");
 	if (!a.steps && a.minutes <= 0)
-		a.minutes = 5;
+		a.minutes = TRAIN_DEFAULT_MINUTES;
 	if (!net_path && d.scale < 0)
 		d.scale = 1; /* latents are not bytes */
 
 	struct fden_dataset *train = NULL, *train_z = NULL;
 	struct fden_invnet *net = NULL;
-	int rc = data_load(cmd, &d, &train, NULL);
+	rc = data_load(cmd, &d, &train, NULL);
 	if (rc)
 		return rc;
 	if (net_path) {

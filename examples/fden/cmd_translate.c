@@ -213,43 +213,46 @@ out:
 
 int cmd_translate(int argc, char **argv)
 {
-	const char *cmd = "translate";
 	const char *model_path = NULL, *net_path = NULL;
 	struct translate_args a = { .pairs = 8, .seed = 1, .out_dir = NULL };
 	struct data_opts d;
-	int help = 0, quiet = 0;
 	data_opts_init(&d);
-	struct opt t[32] = {
-		{ "model", OPT_STR, &model_path, "FILE", "trained model (required)", NULL, NULL },
-		{ "net", OPT_STR, &net_path, "FILE", "the network the model was trained on (required)", NULL, NULL },
-		{ "out", OPT_STR, &a.out_dir, "DIR", "output directory (required)", NULL, NULL },
-		{ "pairs", OPT_SIZE, &a.pairs, "N", "pairs of test images, one grid each (default 8)", NULL, NULL },
-		{ "seed", OPT_U64, &a.seed, "N", "which pairs (default 1)", NULL, NULL },
-		{ "width", OPT_SIZE, &a.width, "W", "image width (default: square images)", NULL, NULL },
-		{ "height", OPT_SIZE, &a.height, "H", "image height", NULL, NULL },
-		{ "quiet", OPT_FLAG, &quiet, NULL, "no information lines", NULL, NULL },
+	const struct opt t[] = {
+		OPT_MODEL(&model_path, "trained model (required)"),
+		OPT_NET(&net_path, "the network the model was trained on (required)"),
+		{ .name = "out", .type = OPT_STR, .ptr = &a.out_dir, .arg = "DIR",
+		  .help = "output directory (required)" },
+		{ .name = "pairs", .type = OPT_SIZE, .ptr = &a.pairs, .arg = "N",
+		  .help = "pairs of test images, one grid each" },
+		OPT_SEED(&a.seed, "which pairs"),
+		{ .name = "width", .type = OPT_SIZE, .ptr = &a.width, .arg = "W", .help = "image width",
+		  .def = "square images" },
+		{ .name = "height", .type = OPT_SIZE, .ptr = &a.height, .arg = "H",
+		  .help = "image height", .def = "square images" },
+		OPT_QUIET,
+		OPT_END,
 	};
-	size_t n = 8;
-	data_opts_add(&d, t, &n);
-	if (opt_parse(cmd, t, argc, argv, &help))
-		return EXIT_USAGE;
-	if (help) {
-		opt_help(stdout, cmd, "--model MODEL --net NET --out DIR (--test-images F --test-labels F | --images F --labels F --split N) [options]",
-			 "Write translation grids for pairs (A, B) of test images from different\n"
-			 "classes: the inputs, the host's and FDEN's reconstructions, swapped factors,\n"
-			 "and identity and style interpolated as t*f_A + (1-t)*f_B. Grid layout in\n"
-			 "DIR/README.txt.",
-			 t, NULL);
-		return 0;
-	}
-	cli_quiet = quiet;
+	const struct opt_cmd spec = {
+		.name = "translate",
+		.synopsis = "--model MODEL --net NET --out DIR (--test-images F --test-labels F | --images F --labels F --split N) [options]",
+		.desc = "Write translation grids for pairs (A, B) of test images from different\n"
+			"classes: the inputs, the host's and FDEN's reconstructions, swapped factors,\n"
+			"and identity and style interpolated as t*f_A + (1-t)*f_B. Grid layout in\n"
+			"DIR/README.txt.",
+		.opts = t,
+		.data = data_opts_table(&d, DATA_TEST),
+	};
+	const char *cmd = spec.name;
+	int rc = opt_parse(&spec, argc, argv);
+	if (rc)
+		return rc == OPT_HELP_SHOWN ? 0 : rc;
 	if (!model_path || !net_path || !a.out_dir)
 		return cli_usage(cmd, "--model, --net and --out are required (see 'fden translate --help')");
 
 	struct fden_model *model = NULL;
 	struct fden_invnet *net = NULL;
 	struct fden_dataset *test = NULL, *test_z = NULL;
-	int rc = fden_model_load(model_path, NULL, &model);
+	rc = fden_model_load(model_path, NULL, &model);
 	if (rc)
 		return cli_fail(cmd, rc, "loading model '%s'", model_path);
 	if ((rc = fden_invnet_load(net_path, &net))) {

@@ -104,3 +104,24 @@ const char *cli_path(char *buf, size_t n, const char *dir, const char *name)
 	snprintf(buf, n, "%s/%s", dir, name);
 	return buf;
 }
+
+FILE *cli_open_output(const char *cmd, const char *path)
+{
+	if (!strcmp(path, "-"))
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "fden: %s: opening '%s': %s\n", cmd, path, strerror(errno));
+	return f;
+}
+
+int cli_close_output(const char *cmd, FILE *f, const char *path)
+{
+	int bad = f == stdout ? fflush(f) != 0 || ferror(f) : fclose(f) != 0;
+	if (bad) {
+		fprintf(stderr, "fden: %s: writing '%s' failed\n", cmd,
+			f == stdout ? "standard output" : path);
+		return EXIT_FILE;
+	}
+	return 0;
+}

@@ -14,28 +14,44 @@ void data_opts_init(struct data_opts *d)
 	d->scale = -1;
 }
 
-void data_opts_add(struct data_opts *d, struct opt *t, size_t *n)
+const struct opt *data_opts_table(struct data_opts *d, unsigned parts)
 {
-	struct opt add[DATA_OPTS_COUNT] = {
-		{ "train-images", OPT_STR, &d->train_images, "FILE",
-		  "training rows: IDX (.gz ok) or .npy; images, or latents when no network is used", NULL, NULL },
-		{ "train-labels", OPT_STR, &d->train_labels, "FILE", "labels of --train-images", NULL, NULL },
-		{ "test-images", OPT_STR, &d->test_images, "FILE", "test rows (unseen classes)", NULL, NULL },
-		{ "test-labels", OPT_STR, &d->test_labels, "FILE", "labels of --test-images", NULL, NULL },
-		{ "images", OPT_STR, &d->images, "FILE",
-		  "one set for both, divided by --split or class lists", NULL, NULL },
-		{ "labels", OPT_STR, &d->labels, "FILE", "labels of --images", NULL, NULL },
-		{ "split", OPT_DBL, &d->split, "N", "classes < N train, the others test", NULL, NULL },
-		{ "train-classes", OPT_STR, &d->train_classes, "LIST",
-		  "training classes, e.g. 0,1,2 or 0-4", NULL, NULL },
-		{ "test-classes", OPT_STR, &d->test_classes, "LIST",
-		  "test classes (default: the ones not trained on)", NULL, NULL },
-		{ "scale", OPT_DBL, &d->scale, "S",
-		  "multiply IDX values by S (default 1/255 for IDX, 1 for .npy)", NULL, NULL },
+	const struct {
+		unsigned parts;
+		struct opt o;
+	} all[] = {
+		{ DATA_TRAIN, { .name = "train-images", .type = OPT_STR, .ptr = &d->train_images,
+				.arg = "FILE", .help = "training rows: IDX (.gz ok) or .npy; images, "
+				"or latents when no network is used" } },
+		{ DATA_TRAIN, { .name = "train-labels", .type = OPT_STR, .ptr = &d->train_labels,
+				.arg = "FILE", .help = "labels of --train-images" } },
+		{ DATA_TEST, { .name = "test-images", .type = OPT_STR, .ptr = &d->test_images,
+			       .arg = "FILE", .help = "test rows (unseen classes)" } },
+		{ DATA_TEST, { .name = "test-labels", .type = OPT_STR, .ptr = &d->test_labels,
+			       .arg = "FILE", .help = "labels of --test-images" } },
+		{ DATA_BOTH, { .name = "images", .type = OPT_STR, .ptr = &d->images, .arg = "FILE",
+			       .help = "one set for both, divided by --split or class lists" } },
+		{ DATA_BOTH, { .name = "labels", .type = OPT_STR, .ptr = &d->labels, .arg = "FILE",
+			       .help = "labels of --images" } },
+		{ DATA_BOTH, { .name = "split", .type = OPT_DBL, .ptr = &d->split, .arg = "N",
+			       .help = "classes < N train, the others test", .def = "" } },
+		{ DATA_BOTH, { .name = "train-classes", .type = OPT_STR, .ptr = &d->train_classes,
+			       .arg = "LIST", .help = "training classes, e.g. 0,1,2 or 0-4" } },
+		{ DATA_BOTH, { .name = "test-classes", .type = OPT_STR, .ptr = &d->test_classes,
+			       .arg = "LIST", .help = "test classes",
+			       .def = "the ones not trained on" } },
+		{ DATA_BOTH, { .name = "scale", .type = OPT_DBL, .ptr = &d->scale, .arg = "S",
+			       .help = "multiply IDX values by S",
+			       .def = "1/255 for IDX images, 1 for latents and .npy" } },
 	};
-	memcpy(t + *n, add, sizeof add);
-	*n += DATA_OPTS_COUNT;
-	memset(t + *n, 0, sizeof *t);
+	size_t k = 0;
+	_Static_assert(sizeof all / sizeof all[0] < sizeof d->table / sizeof d->table[0],
+		       "struct data_opts: table too small");
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (all[i].parts & parts)
+			d->table[k++] = all[i].o;
+	d->table[k] = (struct opt)OPT_END;
+	return d->table;
 }
 
 static int ends_with(const char *s, const char *suffix)

@@ -7,7 +7,8 @@
 #include "tools_util.h"
 #include "../check_run.h"
 
-static const char *const commands[] = { "fit", "encode", "train", "eval", "translate", "demo" };
+static const char *const commands[] = { "fit",       "encode", "train", "eval",
+					 "translate", "demo",   "ablate" };
 #define N_CMD (sizeof commands / sizeof commands[0])
 
 START_TEST(top_level)
@@ -112,6 +113,137 @@ START_TEST(list_keys)
 }
 END_TEST
 
+/* The option line of --NAME in the last run's help, or NULL. */
+static const char *help_line(const char *name)
+{
+	char want[64];
+	snprintf(want, sizeof want, "\n  --%s ", name);
+	const char *p = strstr(run_out, want);
+	if (!p) {
+		snprintf(want, sizeof want, "\n  --[no-]%s ", name);
+		p = strstr(run_out, want);
+	}
+	return p ? p + 1 : NULL;
+}
+
+/* Whether text is on the line starting at l. */
+static int line_has(const char *l, const char *text)
+{
+	const char *end = strchr(l, '\n'), *p = strstr(l, text);
+	return p && (!end || p < end);
+}
+
+/* Each command's help lists the data options of the rows it loads and no
+ * others, and every option once. */
+START_TEST(help_per_command)
+{
+	static const struct {
+		const char *cmd;
+		int train, test, one_set; /* which data options apply */
+	} c[] = {
+		{ "fit", 1, 0, 1 },    { "train", 1, 0, 1 },     { "eval", 1, 1, 1 },
+		{ "translate", 0, 1, 1 }, { "ablate", 1, 1, 1 }, { "encode", 0, 0, 0 },
+		{ "demo", 0, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		ck_assert_int_eq(run(c[i].cmd, "--help", NULL), 0);
+		ck_assert_msg(!help_line("train-images") == !c[i].train, "%s: --train-images", c[i].cmd);
+		ck_assert_msg(!help_line("train-labels") == !c[i].train, "%s: --train-labels", c[i].cmd);
+		ck_assert_msg(!help_line("test-images") == !c[i].test, "%s: --test-images", c[i].cmd);
+		ck_assert_msg(!help_line("test-labels") == !c[i].test, "%s: --test-labels", c[i].cmd);
+		ck_assert_msg(!help_line("train-classes") == !c[i].one_set, "%s: --train-classes",
+			      c[i].cmd);
+		ck_assert_msg(!strstr(run_out, "Data options:") == !(c[i].train || c[i].test),
+			      "%s: Data options section", c[i].cmd);
+		/* no option listed twice */
+		for (const char *p = strstr(run_out, "\n  --"); p; p = strstr(p + 1, "\n  --")) {
+			char name[64];
+			ck_assert_int_eq(sscanf(p + 3, "--%63[][a-z0-9-]", name), 1);
+			char again[80];
+			snprintf(again, sizeof again, "\n  --%s ", name);
+			ck_assert_msg(strstr(p + 1, again) == NULL,
+				      "%s: --%s listed twice", c[i].cmd, name);
+		}
+		/* an option that does not apply is unknown to the command */
+		if (!c[i].test) {
+			ck_assert_int_eq(run(c[i].cmd, "--test-images", "x", NULL), 2);
+			ck_assert_ptr_nonnull(strstr(run_err, "unknown option '--test-images'"));
+		}
+		if (!c[i].train) {
+			ck_assert_int_eq(run(c[i].cmd, "--train-images", "x", NULL), 2);
+			ck_assert_ptr_nonnull(strstr(run_err, "unknown option '--train-images'"));
+		}
+	}
+	/* the shared options appear where they apply */
+	ck_assert_int_eq(run("encode", "--help", NULL), 0);
+	ck_assert_ptr_null(help_line("seed"));
+	ck_assert_ptr_nonnull(help_line("net"));
+	ck_assert_ptr_nonnull(help_line("quiet"));
+	ck_assert_int_eq(run("train", "--help", NULL), 0);
+	ck_assert_ptr_nonnull(help_line("json"));
+	ck_assert_ptr_null(help_line("model"));
+	ck_assert_int_eq(run("fit", "--help", NULL), 0);
+	ck_assert_ptr_nonnull(help_line("json"));
+	ck_assert_ptr_null(help_line("net"));
+}
+END_TEST
+
+/* A mistyped option gets the nearest one, a far one no guess. */
+START_TEST(did_you_mean)
+{
+	static const char *const cases[][3] = {
+		/* command, typed, suggested */
+		{ "train", "--seeed", "--seed" },
+		{ "train", "--stpes", "--steps" },
+		{ "train", "--no-standardise", "--no-standardize" },
+		{ "train", "--checkpoint-evry", "--checkpoint-every" },
+		{ "eval", "--episode", "--episodes" },
+		{ "eval", "--test-image", "--test-images" },
+		{ "fit", "--laten", "--latent" },
+		{ "demo", "--budjet", "--budget" },
+		{ "encode", "--labels_out", "--labels-out" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char want[128];
+		ck_assert_int_eq(run(cases[i][0], cases[i][1], "1", NULL), 2);
+		snprintf(want, sizeof want, "unknown option '%s'; did you mean '%s'?", cases[i][1],
+			 cases[i][2]);
+		ck_assert_msg(strstr(run_err, want), "%s %s: %s", cases[i][0], cases[i][1], run_err);
+	}
+	/* nothing near: no suggestion */
+	ck_assert_int_eq(run("train", "--frobnicate", NULL), 2);
+	ck_assert_ptr_null(strstr(run_err, "did you mean"));
+	ck_assert_int_eq(run("train", "--x", NULL), 2);
+	ck_assert_ptr_null(strstr(run_err, "did you mean"));
+	/* --no- only for flags */
+	ck_assert_int_eq(run("train", "--no-seed", NULL), 2);
+	ck_assert_ptr_null(strstr(run_err, "'--no-seed'?"));
+}
+END_TEST
+
+/* Help prints each option's default from the values the command starts
+ * with: eval's --tasks from its task list, flags only when on. */
+START_TEST(help_defaults)
+{
+	ck_assert_int_eq(run("eval", "--help", NULL), 0);
+	const char *l = help_line("tasks");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_msg(line_has(l, "(default: 5x1,5x5,20x1)"), "%.100s", l);
+	/* values given before --help do not change the defaults shown */
+	ck_assert_int_eq(run("eval", "--episodes", "7", "--help", NULL), 0);
+	l = help_line("episodes");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_msg(!line_has(l, "(default: 7)") && line_has(l, "(default: "), "%.80s", l);
+	ck_assert_int_eq(run("train", "--help", NULL), 0);
+	l = help_line("standardize");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_msg(line_has(l, "(default: on)"), "%.80s", l);
+	l = help_line("resume");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_msg(!line_has(l, "default"), "%.80s", l);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	if (tools_init(argc, argv))
@@ -124,6 +256,9 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, file_errors);
 	tcase_add_test(tc, list_keys);
+	tcase_add_test(tc, help_per_command);
+	tcase_add_test(tc, did_you_mean);
+	tcase_add_test(tc, help_defaults);
 	suite_add_tcase(s, tc);
 	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);

@@ -286,6 +286,104 @@ START_TEST(from_latents)
 }
 END_TEST
 
+/* The number after "KEY": in a JSON text (NaN when absent or null). */
+static double json_number(const char *j, const char *key)
+{
+	char want[64];
+	snprintf(want, sizeof want, "\"%s\": ", key);
+	const char *p = strstr(j, want);
+	if (!p || !strncmp(p + strlen(want), "null", 4))
+		return NAN;
+	return atof(p + strlen(want));
+}
+
+/* The default `fden CMD --help` shows for --NAME (NaN when none). */
+static double help_default(const char *cmd, const char *name)
+{
+	char want[64];
+	if (run(cmd, "--help", NULL) != 0)
+		return NAN;
+	snprintf(want, sizeof want, "\n  --%s ", name);
+	const char *l = strstr(run_out, want), *d;
+	if (!l || !(d = strstr(l, "default: ")) || d > strchr(l + 1, '\n'))
+		return NAN;
+	return atof(d + 9);
+}
+
+/* --json FILE and --json - from fit, train and eval: the same object, on
+ * standard output alone with '-' (no file named '-'); and the run's episode
+ * shape and seed are the defaults `--help` prints. */
+START_TEST(json_summaries)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "nj.fden",
+			     "--json", "-", NULL), 0);
+	ck_assert_msg(run_out[0] == '{', "fit --json -: %.80s", run_out);
+	ck_assert_ptr_nonnull(strstr(run_out, "\"command\": \"fit\""));
+	ck_assert(json_number(run_out, "latent") == 8);
+	ck_assert(json_number(run_out, "rows") == 6 * 30);
+	ck_assert(json_number(run_out, "input_dim") == 64);
+	double mse = json_number(run_out, "train_mse");
+	ck_assert_msg(isfinite(mse) && mse > 0, "train_mse %g", mse);
+	ck_assert_ptr_nonnull(strstr(run_err, "fden: fit: fitted")); /* info lines stay on stderr */
+	char *fit_out = strdup(run_out);
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "nj.fden",
+			     "--json", "fit.json", "--quiet", NULL), 0);
+	ck_assert_str_eq(run_out, "");
+	char *fit_file = json_without_time("fit.json");
+	ck_assert_ptr_nonnull(fit_file);
+	*strstr(fit_out, "\"seconds\"") = '\0';
+	ck_assert_str_eq(fit_out, fit_file);
+	free(fit_out);
+	free(fit_file);
+
+	ck_assert_int_eq(run("train", "--net", "nj.fden", TRAIN_DATA, SMALL, "--steps", "3", "--out",
+			     "mj.fden", "--json", "-", "--quiet", NULL), 0);
+	ck_assert_msg(run_out[0] == '{', "train --json -: %.80s", run_out);
+	char *tr = strdup(run_out);
+	ck_assert_ptr_nonnull(strstr(tr, "\"command\": \"train\""));
+	ck_assert(json_number(tr, "steps_run") == 3);
+	ck_assert(json_number(tr, "steps_total") == 3);
+	ck_assert(json_number(tr, "dim") == 8);
+	ck_assert(json_number(tr, "ways") == 6); /* auto: every class when fewer than 20 */
+	ck_assert(isfinite(json_number(tr, "loss")));
+	static const char *const shape[] = { "shots", "queries", "episodes", "seed", "threads" };
+	for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
+		double h = help_default("train", shape[i]);
+		ck_assert_msg(isfinite(h) && h == json_number(tr, shape[i]),
+			      "--%s: help says %g, the run used %g", shape[i], h,
+			      json_number(tr, shape[i]));
+	}
+	free(tr);
+	/* resumed with nothing to do: a summary still, 0 steps */
+	ck_assert_int_eq(run("train", "--net", "nj.fden", TRAIN_DATA, "--steps", "3", "--resume",
+			     "--out", "mj.fden", "--json", "t2.json", "--quiet", NULL), 0);
+	char *t2 = read_all("t2.json", NULL);
+	ck_assert_ptr_nonnull(t2);
+	ck_assert(json_number(t2, "steps_run") == 0);
+	ck_assert(json_number(t2, "steps_total") == 3);
+	ck_assert_ptr_nonnull(strstr(t2, "\"resumed\": true"));
+	free(t2);
+
+	ck_assert_int_eq(run("eval", "--model", "mj.fden", "--net", "nj.fden", TEST_DATA,
+			     "--episodes", "10", "--tasks", "5x1", "--json", "-", NULL), 0);
+	ck_assert_msg(run_out[0] == '{', "eval --json -: %.80s", run_out);
+	ck_assert_ptr_null(strstr(run_out, "f_ide, prototypical")); /* the table: stderr */
+	ck_assert_ptr_nonnull(strstr(run_err, "f_ide, prototypical"));
+	char *ev = strdup(run_out);
+	*strstr(ev, "\"seconds\"") = '\0';
+	ck_assert_int_eq(run("eval", "--model", "mj.fden", "--net", "nj.fden", TEST_DATA,
+			     "--episodes", "10", "--tasks", "5x1", "--json", "ev.json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(run_out, "f_ide, prototypical"));
+	char *ev_file = json_without_time("ev.json");
+	ck_assert_ptr_nonnull(ev_file);
+	ck_assert_str_eq(ev, ev_file);
+	free(ev);
+	free(ev_file);
+	ck_assert(!file_exists("-"));
+}
+END_TEST
+
 START_TEST(interrupt_saves)
 {
 	data();
@@ -319,6 +417,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, ablate_table);
 	tcase_add_test(tc, from_latents);
 	tcase_add_test(tc, interrupt_saves);
+	tcase_add_test(tc, json_summaries);
 	suite_add_tcase(s, tc);
 	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);
