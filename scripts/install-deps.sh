@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages libfden needs, and only those missing.
 #   scripts/install-deps.sh            build: compiler, meson, BLIS, zlib, Check
-#   scripts/install-deps.sh --tests    + valgrind, clang/libFuzzer, doxygen, Python/Rust binding tests
+#   scripts/install-deps.sh --tests    + valgrind, clang/libFuzzer, doxygen, Python/Rust binding tests,
+#                                      chromium (report screenshot), tmux (progress on a terminal)
 #   scripts/install-deps.sh --demo     + the demo's data set and Python imaging
 #   scripts/install-deps.sh --bench    + PyTorch (reference benchmarks)
 #   scripts/install-deps.sh --all      everything above
@@ -10,7 +11,7 @@
 set -eu
 
 BUILD="meson ninja-build pkg-config gcc g++ libblis-dev zlib1g-dev check"
-TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy"
+TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy chromium tmux"
 # Rust: Debian's cargo/rustc only when no cargo is on PATH (rustup installs
 # in ~/.cargo/bin are used as they are).
 RUST="cargo rustc"
@@ -26,7 +27,7 @@ for arg in "$@"; do
 	--demo) want="$want $DEMO" ;;
 	--bench) want="$want $BENCH" ;;
 	--all) want="$want $TESTS $DEMO $BENCH"; tests=1 ;;
-	-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
 	esac
 done

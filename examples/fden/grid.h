@@ -1,18 +1,27 @@
-/* Image grids: tiles of w x h gray images with 1-pixel gaps, saved as PNG
- * through the library's fden_png_save_gray(). */
+/* Image grids: tiles of w x h gray images, each pixel drawn as a zoom x zoom
+ * block, with gaps between tiles, saved as PNG through the library's
+ * fden_png_save_gray(). */
 #ifndef FDEN_CLI_GRID_H
 #define FDEN_CLI_GRID_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#define GRID_MIN_TILE 84 /* pixels: the default zoom makes a tile at least this wide */
+
 struct grid {
-	size_t cols, rows, tw, th; /* tiles across, down; tile width, height */
+	size_t cols, rows, tw, th; /* tiles across, down; tile width, height (image pixels) */
+	size_t zoom, gap;          /* pixel block size; gap between tiles (1, or 2 when zoomed) */
 	size_t w, h;               /* pixels */
 	float *pix;                /* h x w, row-major, in [0, 1] */
 };
 
-/* 0 or -1 (out of memory). Gaps and empty tiles are mid-gray. */
+/* The smallest integer zoom that makes a tile of width tw and height th at
+ * least GRID_MIN_TILE pixels on its shorter side (1 for large tiles). */
+size_t grid_auto_zoom(size_t tw, size_t th);
+/* 0 or -1 (out of memory, or zoom 0). Gaps and empty tiles are mid-gray. */
+int grid_init_zoom(struct grid *g, size_t cols, size_t rows, size_t tw, size_t th, size_t zoom);
+/* grid_init_zoom with zoom 1. */
 int grid_init(struct grid *g, size_t cols, size_t rows, size_t tw, size_t th);
 /* Every pixel mid-gray again. */
 void grid_clear(struct grid *g);
