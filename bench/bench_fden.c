@@ -4,7 +4,10 @@
  *   bench_fden train --dim D --batch N --threads T
  *   bench_fden infer --dim D --threads T [--batches 1,16,256,4096]
  *   bench_fden flops --dim D --batch N            analytic product FLOPs only
+ *   bench_fden arch                               the BLIS kernel family libfden runs
+ *                                                 (after its own choice, FDEN_BLIS_ARCH)
  * common: --warmup W --reps R --min-time S --dropout P --seed S --ref 0|1 (0: no sgemm reference)
+ *         --preset paper|default (paper: the preset below; default: what `fden train` runs)
  *
  * One JSON line per figure on stdout (bench/run.py reads them and prints the
  * table). Run one configuration per process: peak_rss_kb is this process's
@@ -19,10 +22,18 @@
  * 16 rows an episode, so 16/64/256/1024 rows are exactly 1/4/16/64 episodes
  * (5-way episodes cannot give those row counts: 5 does not divide them).
  *
- * Model: FDEN_PRESET_PAPER (the paper's MLP disentangler and widths, batch
- * norm on each sub-network's first layer, dropout 0.2 on every layer, leaky
- * ReLU 0.01, Adam 1e-4 / 0.5 / 0.999, clipping on, no cross-correlation or
- * style-adversary terms), prototypical alignment head.
+ * Model, --preset paper: FDEN_PRESET_PAPER (the paper's MLP disentangler
+ * and widths, batch norm on each sub-network's first layer, dropout 0.2 on
+ * every layer, leaky ReLU 0.01, Adam 1e-4 / 0.5 / 0.999, clipping on, no
+ * cross-correlation or style-adversary terms), prototypical alignment head.
+ *
+ * --preset default: FDEN_PRESET_DEFAULT as it is (what `fden train` and the
+ * bindings run): the flow disentangler (8 affine couplings, nets
+ * Dim/2 -> 256 -> 256 -> Dim), E its exact inverse, the density term,
+ * cross-correlation, the statistician 1024-256-64 on [f_ide, f_sty], the
+ * prototypical head, per-tensor clipping of the MINE gradient, Adam 1e-3.
+ * Episodes 20-way 1-shot 5-query (120 rows), so 480 and 1920 rows are 4 and
+ * 16 episodes (the batch of `fden train --episodes 4`).
  */
 #include <errno.h>
 #include <math.h>
@@ -38,7 +49,7 @@
 
 struct opts {
 	const char *mode;
-	int dim, batch, threads, warmup, reps, seed, ref;
+	int dim, batch, threads, warmup, reps, seed, ref, dflt; /* dflt: --preset default */
 	double min_time, dropout;
 	const char *batches;
 };
@@ -197,8 +208,10 @@ static int run_gemm(const struct opts *o)
 		{16, 512, 512, 0, 0},
 		{1, 512, 512, 0, 0},
 	};
-	const char *arch = bli_arch_string(bli_arch_query_id());
+	const char *arch;
 
+	bli_init(); /* before the query: with BLIS_ARCH_TYPE set, BLIS 0.9 checks it against gks */
+	arch = bli_arch_string(bli_arch_query_id());
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		struct gemm_ctx g = {.m = shapes[s][0], .n = shapes[s][1], .k = shapes[s][2],
 				     .ta = shapes[s][3], .tb = shapes[s][4]};
@@ -289,6 +302,7 @@ static double net_flops(int in, const int *w, int nl, double rows, int fwd, int 
 
 struct arch {
 	int dim, dw, dtd, dhd, s1, s2, s3, ebw, ebd, etw, etd;
+	int flow, fl, fw, fd, di; /* flow disentangler: layers, width, depth, f_ide width */
 };
 
 #define MAXL 16
@@ -309,11 +323,41 @@ static int widths(int hidden, int depth, int out, int *w)
  * product's FLOPs; the PyTorch peer runs the 2n-row one unless --split-t);
  * E forward and backward once. The prototypical head's distances are left
  * out (n_query*ways*Dim, < 0.1%). */
+/* The default configuration as libfden runs it: per coupling, the net
+ * d1 -> fw^fd -> 2 d2 forward once and backward twice (g_u and g_m), each
+ * backward with dW and dX of every layer (the coupling's x1 needs its
+ * gradient); the statistician on [f_ide, f_sty] (Dim wide) as above, with
+ * its input gradient (the flow needs it); the cross-correlation's
+ * R = A^T B and its two gradient products (6 n di ds). Inference: every
+ * coupling net forward once (the inverse runs the same nets). */
+static void flops_default(const struct arch *a, int n, double *train, double *dis, double *ent)
+{
+	int w[MAXL], nl, D = a->dim, d1 = D / 2, d2 = D - d1;
+	int st[4] = {a->s1, a->s2, a->s3, 1};
+	double tr = 0, fw;
+
+	nl = widths(a->fw, a->fd, 2 * d2, w);
+	fw = net_flops(d1, w, nl, n, 1, 0, 0);
+	tr += a->fl * net_flops(d1, w, nl, n, 1, 2, 0);
+	memcpy(w, st, sizeof(st));
+	tr += net_flops(D, w, 4, 2.0 * n, 1, 1, 0);
+	tr -= 0.5 * net_flops(D, w, 1, 2.0 * n, 1, 1, 0); /* the split first layer */
+	tr += 6.0 * n * a->di * (D - a->di);
+	*train = tr;
+	*dis = a->fl * fw;
+	*ent = a->fl * fw;
+}
+
 static void flops_of(const struct arch *a, int n, double *train, double *dis, double *ent)
 {
 	int w[MAXL], nl, D = a->dim;
 	double tr = 0, di = 0, en = 0;
 	int st[3] = {a->s1, a->s2, a->s3};
+
+	if (a->flow) {
+		flops_default(a, n, train, dis, ent);
+		return;
+	}
 
 	nl = widths(a->dw, a->dtd, 2 * D, w);
 	tr += net_flops(D, w, nl, n, 1, 2, 1);
@@ -360,6 +404,15 @@ static int arch_of(const struct fden_config *c, struct arch *a)
 	a->ebd = cfg_int(c, FDEN_P_ENT_BRANCH_DEPTH);
 	a->etw = cfg_int(c, FDEN_P_ENT_TRUNK_WIDTH);
 	a->etd = cfg_int(c, FDEN_P_ENT_TRUNK_DEPTH);
+	a->flow = cfg_int(c, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW;
+	a->fl = cfg_int(c, FDEN_P_FLOW_LAYERS);
+	a->fw = cfg_int(c, FDEN_P_FLOW_WIDTH);
+	a->fd = cfg_int(c, FDEN_P_FLOW_DEPTH);
+	a->di = cfg_int(c, FDEN_P_IDE_DIM);
+	if (a->di <= 0)
+		a->di = a->dim / 2;
+	if (a->flow && (a->fl < 1 || a->fd < 0 || a->fd >= MAXL - 1))
+		return -1;
 	return a->dim > 0 && a->dtd >= 0 && a->dtd < MAXL - 1 && a->dhd < MAXL - 1 &&
 	       a->ebd < MAXL - 1 && a->etd < MAXL - 1 ? 0 : -1;
 }
@@ -369,8 +422,20 @@ static int make_config(const struct opts *o, struct fden_config **out)
 	struct fden_config *c = NULL;
 	int rc;
 
-	if ((rc = fden_config_new(&c)) ||
-	    (rc = fden_config_preset(c, FDEN_PRESET_PAPER)) ||
+	if ((rc = fden_config_new(&c)))
+		return rc;
+	if (o->dflt) { /* FDEN_PRESET_DEFAULT untouched but for size, threads, seed */
+		if ((rc = fden_config_set(c, FDEN_P_DIM, o->dim)) ||
+		    (rc = fden_config_set(c, FDEN_P_THREADS, o->threads)) ||
+		    (rc = fden_config_set(c, FDEN_P_SEED, o->seed))) {
+			fprintf(stderr, "bench_fden: config: %s: %s\n", fden_strerror(rc), fden_last_error());
+			fden_config_free(c);
+			return rc;
+		}
+		*out = c;
+		return 0;
+	}
+	if ((rc = fden_config_preset(c, FDEN_PRESET_PAPER)) ||
 	    (rc = fden_config_set(c, FDEN_P_DIM, o->dim)) ||
 	    (rc = fden_config_set(c, FDEN_P_THREADS, o->threads)) ||
 	    (rc = fden_config_set(c, FDEN_P_DROPOUT, o->dropout)) ||
@@ -406,7 +471,9 @@ static int train_call(void *p)
 
 static int run_train(const struct opts *o)
 {
-	const size_t ways = 4, shots = 2, queries = 2, per = ways * (shots + queries);
+	/* paper: 4-way 2-shot 2-query (16 rows); default: 20-way 1-shot 5-query (120) */
+	const size_t ways = o->dflt ? 20 : 4, shots = o->dflt ? 1 : 2, queries = o->dflt ? 5 : 2;
+	const size_t per = ways * (shots + queries);
 	struct fden_config *cfg = NULL;
 	struct train_ctx t = {0};
 	struct timing tm;
@@ -452,12 +519,12 @@ static int run_train(const struct opts *o)
 	peak = peak_rss_kb(); /* before the reference's buffers */
 	if (ref_rate(o, &rw, &rc))
 		return 1;
-	printf("{\"side\": \"fden\", \"mode\": \"train\", \"threads\": %d, \"dim\": %d, "
+	printf("{\"side\": \"fden\", \"mode\": \"train\", \"preset\": \"%s\", \"threads\": %d, \"dim\": %d, "
 	       "\"batch\": %zu, \"episodes\": %zu, \"ways\": %zu, \"shots\": %zu, \"queries\": %zu, "
 	       "\"calls\": %ld, \"median\": %.9g, \"min\": %.9g, \"max\": %.9g, \"cpu\": %.9g, "
 	       "\"flops\": %.6g, \"loss\": %.6g, \"ref_gflops\": %.6g, \"ref_gflops_cpu\": %.6g, "
 	       "\"base_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n",
-	       o->threads, o->dim, n, n / per, ways, shots, queries, tm.calls, tm.median,
+	       o->dflt ? "default" : "paper", o->threads, o->dim, n, n / per, ways, shots, queries, tm.calls, tm.median,
 	       tm.min, tm.max, tm.cpu, ftr, t.st.loss, rw, rc, base_rss, peak);
 	fden_model_free(t.m);
 	free(z);
@@ -526,24 +593,47 @@ static int run_infer(const struct opts *o)
 			peak = peak_rss_kb(); /* before the reference's buffers */
 		if (ref_rate(o, &rw, &rc))
 			return 1;
-		printf("{\"side\": \"fden\", \"mode\": \"disentangle\", \"threads\": %d, \"dim\": %d, "
+		printf("{\"side\": \"fden\", \"mode\": \"disentangle\", \"preset\": \"%s\", \"threads\": %d, \"dim\": %d, "
 		       "\"batch\": %zu, \"calls\": %ld, \"median\": %.9g, \"min\": %.9g, \"max\": %.9g, "
 		       "\"cpu\": %.9g, \"flops\": %.6g, \"ref_gflops\": %.6g, \"ref_gflops_cpu\": %.6g}\n",
-		       o->threads, o->dim, n, td.calls, td.median, td.min, td.max, td.cpu, fdi, rw, rc);
-		printf("{\"side\": \"fden\", \"mode\": \"entangle\", \"threads\": %d, \"dim\": %d, "
+		       o->dflt ? "default" : "paper", o->threads, o->dim, n, td.calls, td.median, td.min, td.max, td.cpu, fdi, rw, rc);
+		printf("{\"side\": \"fden\", \"mode\": \"entangle\", \"preset\": \"%s\", \"threads\": %d, \"dim\": %d, "
 		       "\"batch\": %zu, \"calls\": %ld, \"median\": %.9g, \"min\": %.9g, \"max\": %.9g, "
 		       "\"cpu\": %.9g, \"flops\": %.6g, \"ref_gflops\": %.6g, \"ref_gflops_cpu\": %.6g}\n",
-		       o->threads, o->dim, n, te.calls, te.median, te.min, te.max, te.cpu, fen, rw, rc);
+		       o->dflt ? "default" : "paper", o->threads, o->dim, n, te.calls, te.median, te.min, te.max, te.cpu, fen, rw, rc);
 		fflush(stdout);
 		free(c.z);
 		free(c.fi);
 		free(c.fs);
 		free(c.out);
 	}
-	printf("{\"side\": \"fden\", \"mode\": \"infer_mem\", \"threads\": %d, \"dim\": %d, "
-	       "\"base_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n", o->threads, o->dim, base_rss,
+	printf("{\"side\": \"fden\", \"mode\": \"infer_mem\", \"preset\": \"%s\", \"threads\": %d, "
+	       "\"dim\": %d, \"base_rss_kb\": %ld, \"peak_rss_kb\": %ld}\n",
+	       o->dflt ? "default" : "paper", o->threads, o->dim, base_rss,
 	       peak);
 	fden_model_free(c.m);
+	return 0;
+}
+
+/* The family BLIS runs once libfden has made its first product. */
+static int run_arch(const struct opts *o)
+{
+	struct fden_config *cfg = NULL;
+	struct fden_model *m = NULL;
+	float z[64] = {0}, fi[64], fs[64];
+	struct opts q = *o;
+
+	q.dim = 16;
+	q.dflt = 1;
+	if (make_config(&q, &cfg) || fden_model_new(cfg, &m) || fden_disentangle(m, z, 1, fi, fs)) {
+		fprintf(stderr, "bench_fden: arch: %s\n", fden_last_error());
+		return 1;
+	}
+	printf("{\"side\": \"fden\", \"mode\": \"arch\", \"arch\": \"%s\", \"blis\": \"%s\", "
+	       "\"fden_blis_arch\": \"%s\"}\n", bli_arch_string(bli_arch_query_id()),
+	       bli_info_get_version_str(), getenv("FDEN_BLIS_ARCH") ? getenv("FDEN_BLIS_ARCH") : "");
+	fden_model_free(m);
+	fden_config_free(cfg);
 	return 0;
 }
 
@@ -565,9 +655,9 @@ static int run_flops(const struct opts *o)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_fden gemm|train|infer|flops [--dim D] [--batch N] "
+	fprintf(stderr, "usage: bench_fden gemm|train|infer|flops|arch [--dim D] [--batch N] "
 		"[--batches a,b,..] [--threads T] [--warmup W] [--reps R] [--min-time S] [--ref 0|1] "
-		"[--dropout P] [--seed S]\n");
+		"[--dropout P] [--seed S] [--preset paper|default]\n");
 }
 
 int main(int argc, char **argv)
@@ -608,6 +698,8 @@ int main(int argc, char **argv)
 			o.seed = atoi(v);
 		else if (!strcmp(k, "--ref")) /* 0: skip the sgemm 1024^3 reference */
 			o.ref = atoi(v);
+		else if (!strcmp(k, "--preset") && (!strcmp(v, "default") || !strcmp(v, "paper")))
+			o.dflt = !strcmp(v, "default");
 		else {
 			usage();
 			return 2;
@@ -619,13 +711,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(o.mode, "gemm"))
 		return run_gemm(&o);
-	if (!strcmp(o.mode, "flops"))
+	if (!strcmp(o.mode, "flops") && !o.dflt)
 		return run_flops(&o);
 #ifndef FDEN_BENCH_NO_MODEL
 	if (!strcmp(o.mode, "train"))
 		return run_train(&o);
 	if (!strcmp(o.mode, "infer"))
 		return run_infer(&o);
+	if (!strcmp(o.mode, "arch"))
+		return run_arch(&o);
 #endif
 	usage();
 	return 2;

@@ -22,6 +22,20 @@ One step, as libfden's fden_train_step:
         (times -lambda), g = g_u + min(|g_u|, |g_m|) g_m / |g_m| per tensor
   gradient norms of every part (also the finiteness check), then Adam.
 
+--preset default: the default configuration (FDEN_PRESET_DEFAULT, what
+`fden train` runs), as libfden computes it (libfden/fden/train.c, flow.c):
+  D  8 affine couplings (RealNVP): x = x[:, perm_l]; [r, t] = g_l(x1);
+     s = 2 tanh(r / 2); y = [x1, x2 exp(s) + t]; g_l: Linear(d1, 256) ->
+     leaky 0.01 -> Linear(256, 256) -> leaky -> Linear(256, 2 d2), He
+     init, last layer zero; E = the exact inverse (no parameters, L_R = 0)
+  T  Dim -> 1024(BN) -> 256 -> 64 -> 1, first product split into its f_ide
+     and f_sty blocks (as libfden: the shuffle applies to the f_sty part)
+  g_u: prototypical cross entropy (20-way 1-shot 5-query episodes)
+       + 10 L_X (mean squared correlation of batch-standardised f_ide and
+       f_sty columns) + 3 L_N (||F||^2 / 2 - log|det|, per row and Dim)
+  g_m: the MINE term through the GRL; per-tensor clipping; Adam 1e-3
+  no dropout.
+
 Modes (one JSON line on stdout per measurement):
   train  --dim D --batch N --threads T
   infer  --dim D --threads T --batches 1,16,256,4096
@@ -95,6 +109,158 @@ class FDEN(nn.Module):
 
 	def entangle(self, fi, fs):
 		return self.e_enc(torch.cat([self.e_ide(fi), self.e_sty(fs)], 1))
+
+
+class Coupling(nn.Module):
+	def __init__(self, dim, perm, width=256, depth=2, clamp=2.0, slope=0.01):
+		super().__init__()
+		self.d1 = dim // 2
+		self.d2 = dim - self.d1
+		self.c = clamp
+		ws = [width] * depth + [2 * self.d2]
+		mods, din = [], self.d1
+		for i, w in enumerate(ws):
+			mods.append(nn.Linear(din, w))
+			if i < len(ws) - 1:
+				mods.append(nn.LeakyReLU(slope))
+			din = w
+		self.g = nn.Sequential(*mods)
+		for m in self.g:
+			if isinstance(m, nn.Linear):
+				nn.init.kaiming_normal_(m.weight)
+				nn.init.zeros_(m.bias)
+		nn.init.zeros_(self.g[-1].weight)
+		self.register_buffer("perm", perm)
+		self.register_buffer("iperm", torch.argsort(perm))
+
+	def forward(self, x):
+		x = x[:, self.perm]
+		x1, x2 = x[:, :self.d1], x[:, self.d1:]
+		h = self.g(x1)
+		s = self.c * torch.tanh(h[:, :self.d2] / self.c)
+		return torch.cat([x1, x2 * torch.exp(s) + h[:, self.d2:]], 1), s.sum()
+
+	def inverse(self, y):
+		y1, y2 = y[:, :self.d1], y[:, self.d1:]
+		h = self.g(y1)
+		s = self.c * torch.tanh(h[:, :self.d2] / self.c)
+		return torch.cat([y1, (y2 - h[:, self.d2:]) * torch.exp(-s)], 1)[:, self.iperm]
+
+
+class FlowFDEN(nn.Module):
+	"""The default configuration: flow D (E its inverse) and the statistician."""
+
+	def __init__(self, dim, layers=8, sw=(1024, 256, 64), slope=0.01):
+		super().__init__()
+		self.dim = dim
+		self.di = dim // 2
+		g = torch.Generator().manual_seed(0xf10f)
+		self.flow = nn.ModuleList([Coupling(dim, torch.randperm(dim, generator=g))
+					   for _ in range(layers)])
+		self.stat = layer_stack(dim, list(sw) + [1], True, slope, 0.0)
+		for m in self.stat.modules():
+			if isinstance(m, nn.Linear):
+				nn.init.kaiming_normal_(m.weight)
+				if m.bias is not None:
+					nn.init.zeros_(m.bias)
+
+	def d_params(self):
+		return list(self.flow.parameters())
+
+	def forward_ld(self, z):
+		ld = 0
+		for c in self.flow:
+			z, l = c(z)
+			ld = ld + l
+		return z, ld
+
+	def disentangle(self, z):
+		for c in self.flow:
+			z, _ = c(z)
+		return z[:, :self.di], z[:, self.di:]
+
+	def entangle(self, fi, fs):
+		y = torch.cat([fi, fs], 1)
+		for c in reversed(self.flow):
+			y = c.inverse(y)
+		return y
+
+
+def xcorr(a, b, eps=1e-5):
+	"""mean squared correlation of the batch-standardised columns of a and b"""
+	n = a.shape[0]
+	ah = (a - a.mean(0)) / torch.sqrt(a.var(0, unbiased=False) + eps)
+	bh = (b - b.mean(0)) / torch.sqrt(b.var(0, unbiased=False) + eps)
+	r = ah.t() @ bh / n
+	return (r * r).mean()
+
+
+class DefaultTrainer:
+	def __init__(self, model, n_ep, ways, shots, queries, beta=1.0, gamma=0.5, grl=1.0,
+		     xw=10.0, nw=3.0, foreach=None):
+		self.m = model
+		self.n_ep, self.ways, self.shots, self.queries = n_ep, ways, shots, queries
+		self.b, self.g, self.lam, self.xw, self.nw = beta, gamma, grl, xw, nw
+		self.dp = model.d_params()
+		self.tp = list(model.stat.parameters())
+		self.opt = torch.optim.Adam(self.dp + self.tp, lr=1e-3, betas=(0.5, 0.999),
+					    eps=1e-8, foreach=foreach)
+		self.qlab = torch.arange(ways).repeat_interleave(queries).repeat(n_ep)
+
+	def step(self, z):
+		m = self.m
+		n, dim = z.shape
+		di = m.di
+		E, W, S, Q = self.n_ep, self.ways, self.shots, self.queries
+		self.opt.zero_grad(set_to_none=True)
+		F, ld = m.forward_ld(z)
+		fi, fs = F[:, :di], F[:, di:]
+		fiu = fi.detach().requires_grad_()
+		fsu = fs.detach().requires_grad_()
+		ep = fiu.view(E, W * (S + Q), di)
+		proto = ep[:, :W * S].reshape(E, W, S, di).mean(2)
+		qry = ep[:, W * S:]
+		logits = -((qry.unsqueeze(2) - proto.unsqueeze(1)) ** 2).sum(-1)
+		logits = logits.reshape(E * W * Q, W)
+		l_c = nn.functional.cross_entropy(logits, self.qlab)
+		acc = (logits.argmax(1) == self.qlab).float().mean()
+		l_x = xcorr(fiu, fsu)
+		k = 1.0 / (n * dim)
+		sq = (fiu * fiu).sum() + (fsu * fsu).sum()
+		(self.b * l_c + self.xw * l_x + self.nw * k * 0.5 * sq).backward()
+		gu_i, gu_s = fiu.grad, fsu.grad
+		l_n = k * (0.5 * sq.detach() - ld.detach())
+		# statistician, its first product split as libfden does it
+		fim = fi.detach().requires_grad_()
+		fsm = fs.detach().requires_grad_()
+		perm = torch.randperm(n)
+		w = m.stat[0].weight
+		a = fim @ w[:, :di].t()
+		b = fsm @ w[:, di:].t()
+		t = m.stat[1:](torch.cat([a + b, a + b[perm]], 0)).squeeze(1)
+		l_m = t[:n].mean() - (torch.logsumexp(t[n:], 0) - math.log(n))
+		(-self.g * l_m).backward()
+		gm_i, gm_s = -self.lam * fim.grad, -self.lam * fsm.grad
+		# g_u: the factors' gradient and the log-det's (-nw/(n dim) on every s)
+		gu = torch.autograd.grad([fi, fs, ld], self.dp,
+					 [gu_i, gu_s, torch.tensor(-self.nw * k)], retain_graph=True)
+		gm = torch.autograd.grad([fi, fs], self.dp, [gm_i, gm_s])
+		nu = torch._foreach_norm(gu)
+		nm = torch._foreach_norm(gm)
+		scales = []
+		for p, a_, b_, na, nb in zip(self.dp, gu, gm, nu, nm):
+			s = torch.minimum(na, nb) / nb.clamp_min(1e-30)
+			p.grad = a_.add_(b_.mul_(s))
+			scales.append(s)
+		clip = torch.stack(scales).mean()
+		gn_d = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in self.dp])))
+		gn_t = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in self.tp])))
+		loss = self.b * l_c - self.g * l_m + self.xw * l_x + self.nw * l_n
+		stats = torch.stack([loss, l_c, l_m, l_x, l_n, acc, gn_d, gn_t, clip])
+		if not bool(torch.isfinite(stats).all()):
+			raise FloatingPointError("non-finite step")
+		self.opt.step()
+		return stats
 
 
 class Trainer:
@@ -215,11 +381,12 @@ def rss_kb():
 	return 0
 
 
-def layout(batch):
-	"""Episodes for a batch of rows: 4-way, 2 shots + 2 queries per class,
+def layout(batch, dflt=False):
+	"""Default preset: 20-way 1-shot 5-query episodes (120 rows: 480 -> 4,
+	1920 -> 16 episodes). Paper preset: Episodes for a batch of rows: 4-way, 2 shots + 2 queries per class,
 	16 rows an episode (16 -> 1, 64 -> 4, 256 -> 16, 1024 -> 64 episodes);
 	the C benchmark uses the same layout."""
-	ways, shots, queries = 4, 2, 2
+	ways, shots, queries = (20, 1, 5) if dflt else (4, 2, 2)
 	per = ways * (shots + queries)
 	if batch % per:
 		raise SystemExit("batch must be a multiple of %d" % per)
@@ -241,13 +408,15 @@ def main():
 	ap.add_argument("--split-t", action="store_true",
 			help="split T's first product as libfden does (f_ide and f_sty blocks)")
 	ap.add_argument("--seed", type=int, default=1)
+	ap.add_argument("--preset", choices=["paper", "default"], default="paper")
 	a = ap.parse_args()
 
 	torch.set_num_threads(a.threads)
 	torch.manual_seed(a.seed)
 	base_rss = rss_kb()
 	common = {"side": "torch", "threads": a.threads, "torch": torch.__version__,
-		  "base_rss_kb": base_rss}
+		  "base_rss_kb": base_rss, "preset": a.preset,
+		  "blis_arch": os.environ.get("BLIS_ARCH_TYPE", "")}
 
 	if a.mode == "gemm":
 		shapes = [(2048, 2048, 2048), (1024, 512, 512), (1024, 1024, 512),
@@ -262,11 +431,15 @@ def main():
 			print(json.dumps(r), flush=True)
 		return
 
-	model = FDEN(a.dim, drop=a.dropout)
+	dflt = a.preset == "default"
+	model = FlowFDEN(a.dim) if dflt else FDEN(a.dim, drop=a.dropout)
 	if a.mode == "train":
 		foreach = {"default": None, "on": True, "off": False}[a.foreach]
-		n_ep, ways, shots, queries = layout(a.batch)
-		tr = Trainer(model, n_ep, ways, shots, queries, foreach=foreach, split_t=a.split_t)
+		n_ep, ways, shots, queries = layout(a.batch, dflt)
+		if dflt:
+			tr = DefaultTrainer(model, n_ep, ways, shots, queries, foreach=foreach)
+		else:
+			tr = Trainer(model, n_ep, ways, shots, queries, foreach=foreach, split_t=a.split_t)
 		z = make_batch(n_ep, ways, shots, queries, a.dim, a.seed)
 		model.train()
 		ts, k = timeit(lambda: tr.step(z), a.warmup, a.reps, a.min_time)
