@@ -13,7 +13,8 @@
  * before the start; a FAULT there can also be the trailing page when the
  * data fill whole pages), and a read-only page after C (writes past C).
  * Lines are printed only for shapes that over-read. Results on this
- * machine (BLIS 0.9.0, zen3): bench/README.md. */
+ * machine (BLIS 0.9.0, zen3, skx and haswell kernels, each run with
+ * BLIS_ARCH_TYPE = 6, 0, 3): bench/README.md. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -128,6 +129,9 @@ static void probe(int ta, int tb, int m, int n, int k, int nt)
 int main(int argc, char **argv)
 {
 	PG = (size_t)sysconf(_SC_PAGESIZE);
+	bli_init(); /* before the query: BLIS 0.9 checks BLIS_ARCH_TYPE against its families then */
+	fprintf(stderr, "sup_probe: BLIS %s, %s kernels (BLIS_ARCH_TYPE picks another family)\n",
+		bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()));
 	int nt = argc > 1 ? atoi(argv[1]) : 1;
 	LDX = argc > 2 ? atoi(argv[2]) : 0;
 	BETA = argc > 3 ? atof(argv[3]) : 0.5f;

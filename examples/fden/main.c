@@ -1,5 +1,6 @@
 /* fden: command-line front end of libfden. `fden <command> [options]`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -23,7 +24,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: fden <command> [options]\n"
 		   "       fden <command> --help\n"
-		   "       fden --version\n\n"
+		   "       fden --version\n"
+		   "       fden --blis-arch FAMILY <command> [options]   (BLIS kernels: auto, blis,\n"
+		   "            skx, haswell, zen3, zen2, zen; sets FDEN_BLIS_ARCH)\n\n"
 		   "FDEN (Yoon & Suk): learn to split a frozen encoder's latent z into an identity\n"
 		   "factor f_ide and a style factor f_sty, plugged into the host's invertible network.\n\n"
 		   "Commands:\n");
@@ -46,6 +49,23 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	/* fden --blis-arch FAMILY <command>: libfden reads FDEN_BLIS_ARCH before
+	 * its first product (a family the CPU lacks leaves BLIS's own choice) */
+	if (!strcmp(argv[1], "--blis-arch") || !strncmp(argv[1], "--blis-arch=", 12)) {
+		const char *v = argv[1][11] == '=' ? argv[1] + 12 : argc > 2 ? argv[2] : NULL;
+		int used = argv[1][11] == '=' ? 1 : 2;
+		if (!v || !*v || setenv("FDEN_BLIS_ARCH", v, 1)) {
+			fprintf(stderr, "fden: --blis-arch needs a kernel family (auto, blis, skx, "
+				"haswell, zen3, zen2, zen)\n");
+			return EXIT_USAGE;
+		}
+		argc -= used;
+		argv += used;
+		if (argc < 2) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
 	}
 	const char *c = argv[1];
 	if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {

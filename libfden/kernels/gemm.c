@@ -5,8 +5,130 @@
  * runtime object keeps concurrent callers independent. */
 #include <blis.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "kernels/gemm.h"
+
+/* BLIS kernel family (issue 16). BLIS 0.9 picks one family per process at
+ * its first initialisation, from cpuid, or from BLIS_ARCH_TYPE (a number,
+ * read then, never again). On CPUs it does not know it falls back to an
+ * older family: Intel AVX-512 parts newer than its table run the AVX2
+ * "haswell" kernels at about half the skx kernels' rate (issue 16: 56-74
+ * against 127 GFLOP/s). Before BLIS's first use, fd_gemm_arch_init sets
+ * BLIS_ARCH_TYPE for it (and removes it again, so child processes see the
+ * environment as it was):
+ *   FDEN_BLIS_ARCH unset or "auto": skx on an Intel CPU with AVX-512
+ *     (measured faster there); anything else keeps BLIS's own choice
+ *     (on AMD Zen 4 BLIS picks zen3, and the skx kernels measured no faster:
+ *     bench/README.md);
+ *   "blis": BLIS's own choice, always;
+ *   "skx", "haswell", "zen3", "zen2", "zen": that family, if this BLIS has
+ *     it compiled in and the CPU has the instructions it needs (AVX-512
+ *     F/DQ/BW/VL for skx, AVX2 and FMA for the others, with the OS saving
+ *     their registers); otherwise BLIS's own choice.
+ * A BLIS_ARCH_TYPE set by the user always wins (BLIS reads it itself).
+ * Nothing changes once BLIS has been initialised (by the host, or an
+ * earlier call): fd_gemm_arch_name() says which family runs. setenv is not
+ * safe against other threads reading the environment at the same moment:
+ * it runs once, at libfden's first product or model, and only when the
+ * family changes. */
+struct arch_fam {
+	const char *name;
+	int id;     /* arch_t */
+	int avx512; /* needs AVX-512 F/DQ/BW/VL (else AVX2 + FMA) */
+};
+
+static const struct arch_fam arch_fams[] = {
+#ifdef BLIS_CONFIG_SKX
+	{"skx", BLIS_ARCH_SKX, 1},
+#endif
+#ifdef BLIS_CONFIG_HASWELL
+	{"haswell", BLIS_ARCH_HASWELL, 0},
+#endif
+#ifdef BLIS_CONFIG_ZEN3
+	{"zen3", BLIS_ARCH_ZEN3, 0},
+#endif
+#ifdef BLIS_CONFIG_ZEN2
+	{"zen2", BLIS_ARCH_ZEN2, 0},
+#endif
+#ifdef BLIS_CONFIG_ZEN
+	{"zen", BLIS_ARCH_ZEN, 0},
+#endif
+	{NULL, 0, 0}
+};
+
+/* libgcc's cpu model: avx512* are set only when the OS saves the zmm state */
+static int cpu_has(const struct arch_fam *f)
+{
+	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+		return 0;
+	return !f->avx512 || (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+			      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"));
+}
+
+static const struct arch_fam *arch_find(const char *name)
+{
+	for (const struct arch_fam *f = arch_fams; f->name; f++)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* The family FDEN_BLIS_ARCH (or its absence) asks for; NULL: BLIS's own. */
+static const struct arch_fam *arch_wanted(void)
+{
+	const char *v = getenv("FDEN_BLIS_ARCH");
+	const struct arch_fam *f;
+
+	if (v && !strcmp(v, "blis"))
+		return NULL;
+	if (v && *v && strcmp(v, "auto")) {
+		f = arch_find(v);
+		return f && cpu_has(f) ? f : NULL;
+	}
+	f = arch_find("skx");
+	if (f && __builtin_cpu_is("intel") && cpu_has(f))
+		return f;
+	return NULL;
+}
+
+static void arch_init(void)
+{
+	const struct arch_fam *f;
+	char id[16];
+
+	__builtin_cpu_init();
+	f = getenv("BLIS_ARCH_TYPE") ? NULL : arch_wanted();
+	if (!f) {
+		bli_init();
+		return;
+	}
+	snprintf(id, sizeof id, "%d", f->id);
+	/* BLIS 0.9 reads it in bli_init (if it has not run yet) and checks it
+	 * against its registered families, which f is one of */
+	if (setenv("BLIS_ARCH_TYPE", id, 0) == 0) {
+		bli_init();
+		unsetenv("BLIS_ARCH_TYPE");
+	} else {
+		bli_init();
+	}
+}
+
+static pthread_once_t arch_once = PTHREAD_ONCE_INIT;
+
+void fd_gemm_arch_init(void)
+{
+	pthread_once(&arch_once, arch_init);
+}
+
+const char *fd_gemm_arch_name(void)
+{
+	fd_gemm_arch_init();
+	return bli_arch_string(bli_arch_query_id());
+}
 
 /* One row (batch-1 inference) of C = alpha a B + beta c, B k x n row-major.
  * BLIS packs all of B for a one-row product and then runs its 6x16 kernel
@@ -90,6 +212,7 @@ static void gemm(int ta, int tb, int m, int n, int k, float alpha,
 
 	if (m <= 0 || n <= 0)
 		return;
+	fd_gemm_arch_init(); /* once: a load and a branch after that */
 	if (k <= 0 || alpha == 0.0f) {
 		/* C = beta C; beta 0 overwrites (no NaN from old C) */
 		for (i = 0; i < m; i++) {

@@ -29,4 +29,10 @@ void fd_gemm_padded(int ta, int tb, int m, int n, int k, float alpha,
 		    const float *A, int lda, const float *B, int ldb,
 		    float beta, float *C, int ldc, int nthreads);
 
+/* Choose BLIS's kernel family before its first use (FDEN_BLIS_ARCH: auto,
+ * blis, skx, haswell, zen3, zen2, zen; see gemm.c), once per process;
+ * every fd_gemm calls it. fd_gemm_arch_name: the family BLIS runs. */
+void fd_gemm_arch_init(void);
+const char *fd_gemm_arch_name(void);
+
 #endif

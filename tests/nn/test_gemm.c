@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
@@ -159,6 +160,25 @@ START_TEST(test_gemm_threads_agree)
 }
 END_TEST
 
+/* FDEN_BLIS_ARCH names a family this CPU can run: BLIS runs that one (the
+ * suites run once per family, tests/nn/meson.build); one it cannot run, or
+ * a name it does not know, leaves BLIS's own choice, never a crash. */
+START_TEST(test_gemm_arch_selected)
+{
+	const char *want = getenv("FDEN_BLIS_ARCH"), *got = fd_gemm_arch_name();
+	int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+		     __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+
+	ck_assert_ptr_nonnull(got);
+	if (!want || getenv("BLIS_ARCH_TYPE"))
+		return;
+	if ((!strcmp(want, "skx") && avx512) ||
+	    ((!strcmp(want, "haswell") || !strcmp(want, "zen3")) && avx2))
+		ck_assert_str_eq(got, want);
+}
+END_TEST
+
 static Suite *gemm_suite(void)
 {
 	Suite *s = suite_create("gemm");
@@ -168,6 +188,7 @@ static Suite *gemm_suite(void)
 	tcase_add_test(tc, test_gemm_k0_beta);
 	tcase_add_test(tc, test_gemm_beta0_ignores_nan);
 	tcase_add_test(tc, test_gemm_threads_agree);
+	tcase_add_test(tc, test_gemm_arch_selected);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -164,7 +164,10 @@ END_TEST
 
 /* the padded path really takes the sup kernels: with no tail, the measured
  * over-read of A (one row of lda, BLIS 0.9) hits the page. If this starts
- * failing, BLIS stopped over-reading: FD_GEMM_PAD may then shrink. */
+ * failing, BLIS stopped over-reading: FD_GEMM_PAD may then shrink.
+ * BLIS 0.9's skx family has no sup kernels (bench/sup_probe.c measured no
+ * over-read with it): there the same product must run clean without the
+ * tail (FDEN_BLIS_ARCH=skx runs this suite that way). */
 START_TEST(test_padded_needs_tail)
 {
 	static const struct shape s = { 0, 1, 1, 16, 17, 0, 0.0f };
@@ -224,7 +227,10 @@ static Suite *guard_suite(void)
 	tcase_add_loop_test(tc, test_plain_exact, 0, n);
 	tcase_add_loop_test(tc, test_padded_tail, 0, n);
 	tcase_add_test(tc, test_malloc_tail);
-	tcase_add_test_raise_signal(tc, test_padded_needs_tail, SIGSEGV);
+	if (strcmp(fd_gemm_arch_name(), "skx"))
+		tcase_add_test_raise_signal(tc, test_padded_needs_tail, SIGSEGV);
+	else
+		tcase_add_test(tc, test_padded_needs_tail);
 	suite_add_tcase(s, tc);
 	return s;
 }
