@@ -86,8 +86,11 @@ FDEN_EXPORT FDEN_WUR int fden_npy_save_i32(const char *path, const int32_t *v, s
  * @param width, height image size in pixels
  * @param pixels height rows of width values; each is clamped to [0, 1]
  *        (NaN -> 0) and mapped to round(255 v)
- * @return FDEN_OK, FDEN_E_INVALID (NULL, zero or over 2^31-1 size),
- *         FDEN_E_OVERFLOW, FDEN_E_NOMEM, FDEN_E_IO (the detail names the path)
+ * @return FDEN_OK, FDEN_E_INVALID (NULL, zero or over 2^31-1 side; checked
+ *         before anything is allocated), FDEN_E_OVERFLOW (width x height
+ *         overflows size_t: 32-bit hosts), FDEN_E_NOMEM, FDEN_E_IO (the
+ *         detail names the path; also when path exists and is not a regular
+ *         file: a device, FIFO or directory is never replaced)
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_png_save_gray(const char *path, const float *pixels, size_t width,

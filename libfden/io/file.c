@@ -1,10 +1,15 @@
 /* Whole-file reads and atomic (temp + fsync + rename + dir fsync) writes. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,24 +41,142 @@ static void tmp_suffix(char out[7], unsigned attempt)
 	out[6] = '\0';
 }
 
+/* The directory part of path ("." when none) into dir, and the name part. */
+static const char *split_dir(const char *path, char dir[FD_PATH_MAX])
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		strcpy(dir, ".");
+		return path;
+	}
+	if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	return slash + 1;
+}
+
+/* "<base>.tmp.<pid>.<6 name characters>" -> pid, or 0 when name is not one. */
+static long tmp_owner(const char *name, const char *base, size_t blen)
+{
+	const char *p;
+	char *end;
+	long pid;
+
+	if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+		return 0;
+	p = name + blen + 5;
+	if (*p < '1' || *p > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(p, &end, 10);
+	if (errno || pid <= 0 || pid > INT_MAX || *end != '.' || strlen(end + 1) != 6)
+		return 0;
+	for (p = end + 1; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return 0;
+	return pid;
+}
+
+size_t fd_file_clean_stale(const char *path)
+{
+	char dir[FD_PATH_MAX];
+	const char *base;
+	struct dirent *de;
+	size_t blen, removed = 0;
+	DIR *d;
+	int dfd;
+
+	if (!path || !*path || strlen(path) >= FD_PATH_MAX)
+		return 0;
+	base = split_dir(path, dir);
+	blen = strlen(base);
+	if (!blen)
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		long pid = tmp_owner(de->d_name, base, blen);
+		struct stat sb;
+
+		/* Ours only: our pattern, a regular file, its writer gone (not
+		 * this process: another of its threads may be saving now). */
+		if (!pid || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+/* The target must be absent or a regular file (a symbolic link is followed
+ * to one): saving never replaces a device, FIFO, socket or directory.
+ * f->path becomes the file to rename over (the link's target). */
+static int check_target(struct fd_afile *f, const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			return FDEN_OK;
+		return fd_err_set(f->err, FDEN_E_IO, "%s: %s", path, strerror(errno));
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		if (!realpath(path, f->real) || stat(f->real, &sb) != 0)
+			return fd_err_set(f->err, FDEN_E_IO,
+					  "%s: symbolic link to a missing file: refusing to replace it",
+					  path);
+		f->path = f->real;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return fd_err_set(f->err, FDEN_E_IO,
+				  "%s: not a regular file (%s): refusing to replace it", path,
+				  S_ISDIR(sb.st_mode) ? "a directory" :
+				  S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device" :
+				  S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISSOCK(sb.st_mode) ? "a socket" :
+				  "not a plain file");
+	return FDEN_OK;
+}
+
 int fd_afile_open(struct fd_afile *f, const char *path, struct fd_err *err)
 {
 	size_t n;
 	unsigned t;
 	char sfx[7];
+	int st;
 
 	f->fd = -1;
 	f->path = path;
 	f->err = err;
 	f->tmp[0] = '\0';
+	f->real[0] = '\0';
 	if (!path || !*path)
 		return fd_err_set(err, FDEN_E_INVALID, "empty output path");
 	n = strlen(path);
-	if (n + sizeof ".tmp.XXXXXX" > sizeof f->tmp)
+	if (n + sizeof ".tmp.XXXXXXXXXX.XXXXXX" > sizeof f->tmp)
 		return fd_err_set(err, FDEN_E_INVALID, "output path too long (%zu bytes)", n);
+	st = check_target(f, path);
+	if (st)
+		return st;
+	if (strlen(f->path) + sizeof ".tmp.XXXXXXXXXX.XXXXXX" > sizeof f->tmp)
+		return fd_err_set(err, FDEN_E_INVALID, "output path too long (%zu bytes)",
+				  strlen(f->path));
+	fd_file_clean_stale(f->path);
 	for (t = 0; t < TMP_TRIES; t++) {
 		tmp_suffix(sfx, t);
-		snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%s", path, sfx);
+		snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld.%s", f->path, (long)getpid(), sfx);
 		f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (f->fd >= 0)
 			return FDEN_OK;
@@ -128,19 +251,9 @@ int fd_afile_pwrite(struct fd_afile *f, const void *buf, size_t len, uint64_t of
 static int sync_dir(const char *path, int *e)
 {
 	char dir[FD_PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	int fd, rc = 0;
 
-	if (!slash) {
-		strcpy(dir, ".");
-	} else if (slash == path) {
-		strcpy(dir, "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
+	split_dir(path, dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		*e = errno;
@@ -171,6 +284,18 @@ int fd_afile_commit(struct fd_afile *f)
 	f->fd = -1;
 	if (e != 0)
 		return afile_fail(f, "close failed", errno);
+	{ /* the target may have become something else while we wrote */
+		struct stat sb;
+
+		if (lstat(f->path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+			int st = fd_err_set(f->err, FDEN_E_IO,
+					    "%s: not a regular file any more: refusing to replace it",
+					    f->path);
+
+			fd_afile_abort(f);
+			return st;
+		}
+	}
 	if (rename(f->tmp, f->path) != 0)
 		return afile_fail(f, "rename failed", errno);
 	f->tmp[0] = '\0';

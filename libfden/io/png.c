@@ -113,6 +113,10 @@ FDEN_EXPORT int fden_png_save_gray(const char *path, const float *pixels, size_t
 	if (width == 0 || height == 0)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_png_save_gray: %zu x %zu image", width,
 				  height);
+	if (width > PNG_MAX_DIM || height > PNG_MAX_DIM) /* before allocating width x height */
+		return fd_err_set(NULL, FDEN_E_INVALID,
+				  "fden_png_save_gray: %zu x %zu image (PNG sides are at most %u)",
+				  width, height, PNG_MAX_DIM);
 	if (fd_mul_overflow(width, height, &n))
 		return fd_err_set(NULL, FDEN_E_OVERFLOW, "fden_png_save_gray: size overflows");
 	pix = fd_malloc(NULL, n);

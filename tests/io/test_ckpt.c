@@ -366,14 +366,20 @@ START_TEST(test_atomic)
 	ck_assert_uint_eq(na, nb);
 	ck_assert_mem_eq(after, before, nb);
 	free(after);
-	/* the rename fails (target is a non-empty directory): temporary removed */
+	/* the target is a directory: refused before writing; it becomes one
+	 * while we write: refused at commit; the temporary file removed */
 	tu_path(dpath, sizeof dpath, "dir");
+	ck_assert_int_eq(fd_afile_open(&f, dpath, &err), 0);
+	ck_assert_int_eq(fd_afile_write(&f, "abc", 3), 0);
 	ck_assert_int_eq(mkdir(dpath, 0700), 0);
 	tu_path(dpath, sizeof dpath, "dir/x");
 	tu_write(dpath, "x", 1);
 	tu_path(dpath, sizeof dpath, "dir");
+	ck_assert_int_eq(fd_afile_commit(&f), FDEN_E_IO);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file any more"));
+	ck_assert_int_eq(tu_count_files(), 2);
 	ck_assert_int_eq(fd_file_write_atomic(dpath, "abc", 3, &err), FDEN_E_IO);
-	ck_assert_ptr_nonnull(strstr(err.msg, "rename"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
 	ck_assert_int_eq(tu_count_files(), 2);
 	tu_path(dpath, sizeof dpath, "dir/x");
 	unlink(dpath);

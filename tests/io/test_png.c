@@ -103,7 +103,11 @@ START_TEST(test_png)
 	/* errors */
 	ck_assert_int_eq(fden_png_save_gray(path, img, 0, H), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_png_save_gray(NULL, img, W, H), FDEN_E_INVALID);
-	ck_assert_int_eq(fden_png_save_gray(path, img, SIZE_MAX / 2, 4), FDEN_E_OVERFLOW);
+	/* a side over 2^31-1 is INVALID, as documented, before any allocation */
+	ck_assert_int_eq(fden_png_save_gray(path, img, SIZE_MAX / 2, 4), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_png_save_gray(path, img, (size_t)1 << 31, (size_t)1 << 31),
+			 FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_last_error(), "at most"));
 	tu_path(path, sizeof path, "nodir/g.png");
 	ck_assert_int_eq(fden_png_save_gray(path, img, W, H), FDEN_E_IO);
 	ck_assert_ptr_nonnull(strstr(fden_last_error(), "nodir/g.png"));
