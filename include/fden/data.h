@@ -22,10 +22,13 @@ struct fden_sampler; /**< seeded C-way K-shot Q-query episode sampler */
  * @param images_path IDX file of the items
  * @param labels_path NULL: labels all 0; else a 1-D IDX of ubyte, byte,
  *        short or int labels
- * @return FDEN_OK; FDEN_E_IO (open/read failure), FDEN_E_FORMAT (bad magic
- *         or type, truncated, trailing bytes, corrupt gzip), FDEN_E_SHAPE
- *         (label count differs from image count), FDEN_E_OVERFLOW,
- *         FDEN_E_NOMEM; fden_last_error() names the file and the problem
+ * @return FDEN_OK; FDEN_E_IO (open/read failure, not a regular file),
+ *         FDEN_E_FORMAT (bad magic or type, truncated, trailing bytes,
+ *         corrupt gzip, sizes whose product overflows: a header is never
+ *         trusted beyond the data present), FDEN_E_SHAPE (label count
+ *         differs from image count), FDEN_E_OVERFLOW (the rows do not fit
+ *         the data set's own limits), FDEN_E_NOMEM; fden_last_error()
+ *         names the file and the problem
  * @param scale factor applied to every value
  * @param[out] out the data set, owned by the caller (fden_dataset_free)
  * @since 0.1

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/threads.h"
 #include "fden/model_int.h"
 #include "io/ckpt.h"
 
@@ -123,6 +124,70 @@ static int get_param(struct fd_ckpt_reader *r, const char *tg, int i, struct fd_
 	return rc;
 }
 
+/* Floats of an in -> hidden[0..nh) -> out net's weights and biases: a lower
+ * bound of what its records hold (batch norm adds more). */
+static uint64_t net_floats(uint64_t in, int w, int nh, uint64_t out)
+{
+	uint64_t n = 0, prev = in;
+
+	for (int i = 0; i < nh; i++) {
+		n += prev * (uint64_t)w + (uint64_t)w;
+		prev = (uint64_t)w;
+	}
+	return n + prev * out + out;
+}
+
+/* The parameter floats cfg's networks have (each saved three times: w, m,
+ * v), as fd_model_create builds them: checked against the file before
+ * anything that size is allocated. */
+static uint64_t model_floats(const struct fden_config *c)
+{
+	uint64_t D = (uint64_t)fd_cfg_int(c, FDEN_P_DIM), n = 0;
+	uint64_t di = (uint64_t)fd_cfg_ide_dim(c), ds = (uint64_t)fd_cfg_sty_dim(c);
+
+	if (fd_cfg_int(c, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW) {
+		uint64_t d1 = D / 2, d2 = D - d1;
+
+		n += (uint64_t)fd_cfg_int(c, FDEN_P_FLOW_LAYERS) *
+		     net_floats(d1, fd_cfg_int(c, FDEN_P_FLOW_WIDTH), fd_cfg_int(c, FDEN_P_FLOW_DEPTH),
+				2 * d2);
+	} else {
+		int dw = fd_cfg_int(c, FDEN_P_DIS_WIDTH), bw = fd_cfg_int(c, FDEN_P_ENT_BRANCH_WIDTH);
+
+		n += net_floats(D, dw, fd_cfg_int(c, FDEN_P_DIS_TRUNK_DEPTH), 2 * D);
+		n += 2 * net_floats(2 * D, dw, fd_cfg_int(c, FDEN_P_DIS_HEAD_DEPTH), D);
+		n += 2 * net_floats(D, bw, fd_cfg_int(c, FDEN_P_ENT_BRANCH_DEPTH), D);
+		n += net_floats(2 * D, fd_cfg_int(c, FDEN_P_ENT_TRUNK_WIDTH),
+				fd_cfg_int(c, FDEN_P_ENT_TRUNK_DEPTH), D);
+	}
+	{
+		uint64_t w1 = (uint64_t)fd_cfg_int(c, FDEN_P_STAT_WIDTH1);
+		uint64_t w2 = (uint64_t)fd_cfg_int(c, FDEN_P_STAT_WIDTH2);
+		uint64_t w3 = (uint64_t)fd_cfg_int(c, FDEN_P_STAT_WIDTH3);
+
+		n += (di + ds) * w1 + w1 + w1 * w2 + w2 + w2 * w3 + w3 + w3 + 1;
+	}
+	if (fd_cfg_int(c, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION)
+		n += net_floats(2 * di, fd_cfg_align_width(c), 2, 1);
+	return 3 * n;
+}
+
+/* Floats in the file's f32 records. */
+static uint64_t file_floats(const struct fd_ckpt_reader *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < fd_ckpt_count(r); i++) {
+		int type;
+		size_t count;
+
+		if (fd_ckpt_record(r, i, NULL, &type, NULL, &count) == FDEN_OK &&
+		    type == FD_CKPT_F32)
+			n += count;
+	}
+	return n;
+}
+
 FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *alloc,
 				struct fden_model **out)
 {
@@ -169,11 +234,26 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 	}
 	if (rc)
 		goto fail;
+	/* A file written where more CPUs were: as many threads as this machine
+	 * allows (the configuration check refuses more). */
+	if (cfg.v[FDEN_P_THREADS] > fd_threads_max() && cfg.v[FDEN_P_THREADS] <= FD_THREADS_CEIL)
+		cfg.v[FDEN_P_THREADS] = fd_threads_max();
 	rc = fd_config_check(&cfg, &err);
 	if (rc) {
 		rc = fd_err_set(NULL, FDEN_E_FORMAT, "fden_model_load: %s: bad configuration: %s", path,
 				err.msg);
 		goto fail;
+	}
+	{ /* the networks the configuration describes must be in the file */
+		uint64_t need = model_floats(&cfg), have = file_floats(r);
+
+		if (have < need) {
+			rc = fd_err_set(NULL, FDEN_E_FORMAT,
+					"fden_model_load: %s: the configuration's networks have %llu "
+					"parameter floats (with Adam moments), the file holds %llu",
+					path, (unsigned long long)need, (unsigned long long)have);
+			goto fail;
+		}
 	}
 	if (alloc) {
 		cfg.alloc = *alloc;

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "invnet/builtin.h"
 #include "io/ckpt.h"
 #include "kernels/rng.h"
@@ -205,6 +206,10 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 				  "%s: invalid options (hidden %zu, epochs %zu, batch %zu, lr %g, "
 				  "threads %d)", fn, opt.hidden, opt.epochs, opt.batch, opt.lr,
 				  opt.threads);
+	if (opt.threads > fd_threads_max())
+		return fd_err_set(NULL, FDEN_E_INVALID,
+				  "%s: %d threads, this machine allows at most %d (its CPUs, at "
+				  "least %d)", fn, opt.threads, fd_threads_max(), FD_THREADS_FLOOR);
 	if (fd_mul_overflow(n, input_dim, &total) || fd_mul_overflow(total, sizeof(float), &total))
 		return fd_err_set(NULL, FDEN_E_OVERFLOW, "%s: n x input_dim overflows", fn);
 	for (size_t i = 0; i < n * input_dim; i++)
@@ -358,6 +363,18 @@ int fd_ae_load(const char *path, struct fd_err *err, struct fden_invnet **out)
 	    dims[1] > (1u << 24) || dims[2] > (1u << 24)) {
 		rc = fd_err_set(err, FDEN_E_FORMAT, "'%s': bad autoencoder sizes", path);
 		goto out;
+	}
+	{ /* the six weight matrices present with the claimed sizes before
+	   * building (and allocating) the networks; get_mlp checks the rest */
+		const size_t in = (size_t)dims[0], h = (size_t)dims[1], l = (size_t)dims[2];
+		const struct { const char *name; size_t n; } need[6] = {
+			{ "enc.0.w", in * h }, { "enc.1.w", h * h }, { "enc.2.w", h * l },
+			{ "dec.0.w", l * h }, { "dec.1.w", h * h }, { "dec.2.w", h * in },
+		};
+
+		for (int i = 0; i < 6; i++)
+			if ((rc = fd_ckpt_get(r, need[i].name, FD_CKPT_F32, need[i].n, &data, NULL)))
+				goto out;
 	}
 	fd_rng_seed(&rng, 0);
 	if ((rc = ae_new(dims[0], dims[1], dims[2], 1, &rng, err, &a)))

@@ -1,9 +1,11 @@
 /* The invertible-network handle: a copy of an ops table (host-supplied or
  * built in) with its user_data. libfden only calls encode/decode on it. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -189,11 +191,21 @@ FDEN_EXPORT int fden_invnet_save(const struct fden_invnet *net, const char *path
 static int peek_kind(const char *path, uint32_t *kind)
 {
 	unsigned char h[16];
+	struct stat sb;
 	FILE *f = fopen(path, "rb");
 	size_t got;
 
 	if (!f)
-		return fd_err_set(NULL, FDEN_E_IO, "fden_invnet_load: cannot open '%s'", path);
+		return fd_err_set(NULL, FDEN_E_IO, "fden_invnet_load: cannot open '%s': %s", path,
+				  strerror(errno));
+	memset(&sb, 0, sizeof sb);
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		int dir = S_ISDIR(sb.st_mode);
+
+		fclose(f);
+		return fd_err_set(NULL, FDEN_E_IO, "fden_invnet_load: '%s' %s", path,
+				  dir ? "is a directory" : "is not a regular file");
+	}
 	got = fread(h, 1, sizeof h, f);
 	fclose(f);
 	if (got != sizeof h || memcmp(h, "FDENCKPT", 8) != 0)

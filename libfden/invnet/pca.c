@@ -456,19 +456,22 @@ int fd_pca_load(const char *path, struct fd_err *err, struct fden_invnet **out)
 				(unsigned long long)dims[0], (unsigned long long)dims[1]);
 		goto out;
 	}
-	if (pca_alloc(dims[0], dims[1], &p)) {
-		rc = fd_err_set(err, FDEN_E_NOMEM, "'%s': out of memory", path);
-		goto out;
+	{ /* every record present with the claimed count before allocating */
+		const void *mean, *comp, *var;
+		size_t d = (size_t)dims[0], k = (size_t)dims[1];
+
+		if ((rc = fd_ckpt_get(r, "pca.mean", FD_CKPT_F32, d, &mean, NULL)) ||
+		    (rc = fd_ckpt_get(r, "pca.components", FD_CKPT_F32, d * k, &comp, NULL)) ||
+		    (rc = fd_ckpt_get(r, "pca.variance", FD_CKPT_F32, k, &var, NULL)))
+			goto out;
+		if (pca_alloc(d, k, &p)) {
+			rc = fd_err_set(err, FDEN_E_NOMEM, "'%s': out of memory", path);
+			goto out;
+		}
+		memcpy(p->mean, mean, d * sizeof(float));
+		memcpy(p->V, comp, d * k * sizeof(float));
+		memcpy(p->var, var, k * sizeof(float));
 	}
-	if ((rc = fd_ckpt_get(r, "pca.mean", FD_CKPT_F32, p->d, &data, NULL)))
-		goto out;
-	memcpy(p->mean, data, p->d * sizeof(float));
-	if ((rc = fd_ckpt_get(r, "pca.components", FD_CKPT_F32, p->d * p->k, &data, NULL)))
-		goto out;
-	memcpy(p->V, data, p->d * p->k * sizeof(float));
-	if ((rc = fd_ckpt_get(r, "pca.variance", FD_CKPT_F32, p->k, &data, NULL)))
-		goto out;
-	memcpy(p->var, data, p->k * sizeof(float));
 	pca_offsets(p);
 	rc = fd_invnet_wrap(&pca_ops, p->d, p->k, p, FD_INVNET_PCA, err, out);
 	if (rc == FDEN_OK)

@@ -353,7 +353,8 @@ int fd_file_read_all(const char *path, const struct fden_allocator *a, uint64_t 
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		close(fd);
-		return fd_err_set(err, FDEN_E_IO, "%s: not a regular file", path);
+		return fd_err_set(err, FDEN_E_IO, "%s: %s", path,
+				  S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
 	}
 	if ((uint64_t)sb.st_size > max_len || (uint64_t)sb.st_size > SIZE_MAX) {
 		close(fd);

@@ -268,12 +268,12 @@ static int parse(struct bsrc *s, int want, double scale, struct fd_array *out)
 			return fd_err_set(s->err, FDEN_E_FORMAT, "%s: dimension %d has size 0", s->name,
 					  d);
 		if (d > 0 && fd_mul_overflow(out->cols, (size_t)out->dims[d], &out->cols))
-			return fd_err_set(s->err, FDEN_E_OVERFLOW, "%s: item size overflows", s->name);
+			return fd_err_set(s->err, FDEN_E_FORMAT, "%s: item size overflows", s->name);
 	}
 	out->rows = (size_t)out->dims[0];
 	osz = want == FD_ARRAY_LABELS ? sizeof(int32_t) : sizeof(float);
 	if (fd_mul_overflow(out->rows, out->cols, &total) || total > SIZE_MAX / 8)
-		return fd_err_set(s->err, FDEN_E_OVERFLOW, "%s: %zu items of %zu values overflow",
+		return fd_err_set(s->err, FDEN_E_FORMAT, "%s: %zu items of %zu values overflow",
 				  s->name, out->rows, out->cols);
 	if (want == FD_ARRAY_LABELS) {
 		if (out->cols != 1)

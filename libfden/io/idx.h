@@ -4,8 +4,9 @@
  * row. Every element type is read: 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32,
  * 0x0D f32, 0x0E f64. Failures name the file: FDEN_E_IO (open/read, with
  * strerror), FDEN_E_FORMAT (bad magic/type, zero sizes, truncated data,
- * trailing bytes, corrupt gzip, labels that are not 1-D integers),
- * FDEN_E_OVERFLOW (sizes whose product overflows), FDEN_E_NOMEM. */
+ * trailing bytes, corrupt gzip, labels that are not 1-D integers,
+ * sizes whose product overflows), FDEN_E_NOMEM. Nothing is allocated
+ * beyond twice the data actually present. */
 #ifndef FD_IO_IDX_H
 #define FD_IO_IDX_H
 

@@ -100,7 +100,7 @@ static int get_shape(struct hdr *h, struct fd_array *out)
 			unsigned dg = (unsigned)(*h->p++ - '0');
 
 			if (v > (UINT64_MAX - dg) / 10)
-				return fd_err_set(h->err, FDEN_E_OVERFLOW, "%s: .npy shape overflows",
+				return fd_err_set(h->err, FDEN_E_FORMAT, "%s: .npy shape overflows",
 						  h->name);
 			v = v * 10 + dg;
 			digits++;
@@ -262,13 +262,13 @@ int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 			goto fail_hdr;
 		}
 		if (i > 0 && fd_mul_overflow(out->cols, (size_t)out->dims[i], &out->cols)) {
-			d = fd_err_set(err, FDEN_E_OVERFLOW, "%s: item size overflows", name);
+			d = fd_err_set(err, FDEN_E_FORMAT, "%s: item size overflows", name);
 			goto fail_hdr;
 		}
 	}
 	out->rows = (size_t)out->dims[0];
 	if (fd_mul_overflow(out->rows, out->cols, &total) || total > SIZE_MAX / 8) {
-		d = fd_err_set(err, FDEN_E_OVERFLOW, "%s: shape overflows", name);
+		d = fd_err_set(err, FDEN_E_FORMAT, "%s: shape overflows", name);
 		goto fail_hdr;
 	}
 	nbytes = total * dt.size;

@@ -5,7 +5,8 @@
  * u2, u4, u8, b1; C order only; every item (index along dim 0) becomes one
  * row. Failures name the file: FDEN_E_IO, FDEN_E_FORMAT (bad magic, header,
  * dtype, fortran_order True, truncated or trailing data, labels that do not
- * fit int32), FDEN_E_VERSION (major > 3), FDEN_E_OVERFLOW, FDEN_E_NOMEM. */
+ * fit int32, a shape whose product overflows), FDEN_E_VERSION (major > 3),
+ * FDEN_E_NOMEM. Nothing is allocated beyond the data the file holds. */
 #ifndef FD_IO_NPY_H
 #define FD_IO_NPY_H
 

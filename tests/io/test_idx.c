@@ -240,7 +240,7 @@ START_TEST(test_malformed)
 
 		memset(h + 4, 0xff, 20);
 		ck_assert_int_eq(fd_idx_read_mem(h, 24, "t", FD_ARRAY_FLOAT, 1, NULL, &err, &a),
-				 FDEN_E_OVERFLOW);
+				 FDEN_E_FORMAT);
 		/* 2 dims claiming 2^56 values but no data: truncated, no giant allocation */
 		h[3] = 2;
 		memset(h + 4, 0, 8);
