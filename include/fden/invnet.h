@@ -102,7 +102,8 @@ struct fden_ae_options {
 	size_t batch;         /**< minibatch (128) */
 	double lr;            /**< Adam learning rate (1e-3) */
 	uint64_t seed;
-	int threads;          /**< BLIS threads (1) */
+	int threads;          /**< BLIS threads (1): 1 to the CPUs this process may
+	                           use, or 4 when fewer; more is FDEN_E_INVALID */
 	fden_log_fn log;      /**< optional progress callback */
 	void *log_user_data;
 };

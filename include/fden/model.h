@@ -58,7 +58,11 @@ enum fden_param {
 	FDEN_P_STOCHASTIC = 31,      /**< sample z = mu + s*sigma*eps when log-sigma is given (0); L_R's target stays mu */
 	FDEN_P_STOCHASTIC_SCALE = 32,/**< s (0.1, the authors' code) */
 	FDEN_P_CLIP = 33,            /**< adaptive gradient clipping on/off (1) */
-	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1) */
+	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1);
+	                                  at most the CPUs this process may use, or 4
+	                                  when fewer (fden_config_bounds() gives it);
+	                                  fden_model_load() lowers a saved larger
+	                                  value to that bound */
 	FDEN_P_BN_MOMENTUM = 35,     /**< running-statistics momentum (0.99) */
 	FDEN_P_DISENTANGLER = 36,    /**< enum fden_disentangler_kind (default FDEN_DIS_FLOW; paper FDEN_DIS_MLP) */
 	FDEN_P_IDE_DIM = 37,         /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/threads.h"
 #include "fden/config.h"
 
 struct key_info {
@@ -104,6 +105,11 @@ static int check_value(int key, double value, struct fd_err *err)
 	if (k->is_int && value != floor(value))
 		return fd_err_set(err, FDEN_E_INVALID, "config key %d (%s): value %g is not an integer",
 				  key, k->name, value);
+	if (key == FDEN_P_THREADS && value > fd_threads_max())
+		return fd_err_set(err, FDEN_E_INVALID,
+				  "config key %d (%s): %g threads, this machine allows at most %d "
+				  "(its CPUs, at least %d)", key, k->name, value, fd_threads_max(),
+				  FD_THREADS_FLOOR);
 	return FDEN_OK;
 }
 
@@ -213,7 +219,7 @@ FDEN_EXPORT int fden_config_bounds(int key, double *lo, double *hi)
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "fden_config_bounds: unknown key %d (valid 1..%d)", key, FD_NKEYS);
 	*lo = keys[key].lo;
-	*hi = keys[key].hi;
+	*hi = key == FDEN_P_THREADS ? fd_threads_max() : keys[key].hi;
 	return FDEN_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threads.h"
 #include "kernels/gemm.h"
 
 /* BLIS kernel family (issue 16). BLIS 0.9 picks one family per process at
@@ -234,6 +235,8 @@ static void gemm(int ta, int tb, int m, int n, int k, float alpha,
 	/* below ~1 MFLOP a thread team costs more than it saves */
 	if (nthreads < 1 || (double)m * n * k < FD_GEMM_MT_MIN)
 		nthreads = 1;
+	else if (nthreads > fd_threads_max()) /* the entry points refuse more; never here */
+		nthreads = fd_threads_max();
 	bli_rntm_set_num_threads(nthreads, &rntm);
 	/* one row: the sweep, whatever nthreads (no thread team pays off) */
 	if (m == 1 && !tb && n % 16 == 0 && row_kernel_ok()) {
