@@ -1,7 +1,8 @@
 /**
  * @file invnet.h
  * The plug-in interface for a host's pretrained invertible network
- * (encoder/decoder), and the built-in ones (PCA, MLP autoencoder).
+ * (encoder/decoder), and the built-in ones (PCA, MLP autoencoder,
+ * convolutional autoencoder).
  * libfden never changes a host network: it only calls encode and decode.
  * Include <fden/fden.h> instead.
  */
@@ -131,6 +132,65 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_fit_autoencoder(const float *x, size_t n,
 						     size_t input_dim, size_t latent_dim,
 						     const struct fden_ae_options *opt,
 						     struct fden_invnet **out);
+/** Loss of the built-in convolutional autoencoder. @since 0.2 */
+enum fden_conv_loss {
+	FDEN_CONV_LOSS_L2 = 0,  /**< mean squared error */
+	FDEN_CONV_LOSS_BCE = 1, /**< binary cross entropy (inputs in [0, 1]) */
+};
+
+/** Settings of the built-in convolutional autoencoder. @since 0.2 */
+struct fden_conv_options {
+	size_t struct_size;   /**< sizeof(struct fden_conv_options) */
+	size_t height, width; /**< input image shape; both 0: square, from input_dim / channels */
+	size_t channels;      /**< channels of an input pixel (1) */
+	size_t base_channels; /**< channels of the first convolution (32), doubled per level */
+	size_t levels;        /**< stride-2 convolutions (2: 28x28 -> 14x14 -> 7x7) */
+	size_t epochs;        /**< passes over the data (20) */
+	size_t batch;         /**< minibatch (64) */
+	double lr;            /**< Adam learning rate (2e-3) */
+	int loss;             /**< enum fden_conv_loss (FDEN_CONV_LOSS_L2) */
+	uint64_t seed;
+	int threads;          /**< BLIS threads (1) */
+	double time_budget;   /**< seconds of fitting, 0 = no limit: fitting stops after
+			       *   the step that passes it */
+	fden_log_fn log;      /**< optional progress callback */
+	void *log_user_data;
+};
+/** Fill *opt with the defaults. Thread safety: any thread. @since 0.2 */
+FDEN_EXPORT void fden_conv_options_default(struct fden_conv_options *opt);
+/**
+ * Fit a convolutional autoencoder on images. A row of x is one image of
+ * height x width x channels floats, channels last (pixel (y, x) channel c
+ * at (y width + x) channels + c; for one channel, a row-major image).
+ * Encoder: opt->levels convolutions 4x4, stride 2, padding 1 (base, 2 base,
+ * 4 base, ... channels; batch norm over channels, leaky ReLU 0.2), then a
+ * dense layer to latent_dim (linear). Decoder: dense latent_dim -> the
+ * smallest feature map (batch norm, leaky ReLU), opt->levels transposed
+ * convolutions 4x4 stride 2 back to the input shape (odd sizes restored by
+ * output padding; height and width must be both even or both odd at each
+ * level), sigmoid output, so inputs should lie in [0, 1]. L2 or binary
+ * cross-entropy loss, Adam, minibatches shuffled each epoch from
+ * opt->seed (the last partial batch of an epoch is skipped). One
+ * FDEN_LOG_INFO line per epoch ("conv autoencoder epoch E/N: mse M (T s)").
+ * The network's encode and decode are reentrant and refuse non-finite
+ * inputs (the call fails with FDEN_E_HOST).
+ * Thread safety: any thread; x is only read.
+ * @param x n x input_dim inputs in [0, 1], row-major
+ * @param n number of inputs
+ * @param input_dim height x width x channels
+ * @param latent_dim width of a latent (1 .. 65536)
+ * @param opt optional (NULL: defaults, square one-channel images);
+ *        struct_size must be set (use fden_conv_options_default())
+ * @param[out] out the network, owned by the caller (fden_invnet_free)
+ * @return FDEN_OK, FDEN_E_INVALID (NULL, bad shape or options),
+ *         FDEN_E_VERSION (struct_size too small), FDEN_E_NONFINITE
+ *         (non-finite input or loss), FDEN_E_OVERFLOW, FDEN_E_NOMEM
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
+					      size_t latent_dim,
+					      const struct fden_conv_options *opt,
+					      struct fden_invnet **out);
 /**
  * Save a built-in network (zlib checkpoint with magic, version and CRC,
  * written atomically). @return FDEN_OK, FDEN_E_IO, FDEN_E_NOMEM, or
@@ -142,7 +202,7 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const c
  * decodes bit-for-bit as the saved one did.
  * @param path file written by fden_invnet_save()
  * @param[out] out the network, owned by the caller (fden_invnet_free)
- * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder file,
+ * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder/conv file,
  *         truncated), FDEN_E_CORRUPT, FDEN_E_VERSION, FDEN_E_NOMEM
  * @since 0.1
  */

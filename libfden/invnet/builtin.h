@@ -1,5 +1,5 @@
 /* Internal contract of the invertible-network layer: how invnet.c wraps an
- * ops table (host or built-in) and how the built-ins (PCA, autoencoder)
+ * ops table (host or built-in) and how the built-ins (PCA, autoencoder, conv autoencoder)
  * save and load themselves through io/ckpt.h. */
 #ifndef FD_INVNET_BUILTIN_H
 #define FD_INVNET_BUILTIN_H
@@ -12,6 +12,7 @@ enum fd_invnet_kind {
 	FD_INVNET_HOST = 0,
 	FD_INVNET_PCA = 1,
 	FD_INVNET_AE = 2,
+	FD_INVNET_CONV = 3,
 };
 
 /* Wrap an already validated ops table. On failure ops->destroy (if any) is
@@ -27,6 +28,13 @@ int fd_pca_save(const void *ud, const char *path, struct fd_err *err);
 int fd_pca_load(const char *path, struct fd_err *err, struct fden_invnet **out);
 int fd_ae_save(const void *ud, const char *path, struct fd_err *err);
 int fd_ae_load(const char *path, struct fd_err *err, struct fden_invnet **out);
+int fd_cae_save(const void *ud, const char *path, struct fd_err *err);
+int fd_cae_load(const char *path, struct fd_err *err, struct fden_invnet **out);
+/* The conv autoencoder from an open reader (the fuzz harness's way in);
+ * `what` names the source in messages. */
+struct fd_ckpt_reader;
+int fd_cae_load_reader(struct fd_ckpt_reader *r, const char *what, struct fd_err *err,
+		       struct fden_invnet **out);
 
 /* Symmetric eigen-decomposition by cyclic Jacobi rotations, in double.
  * A (n x n, row-major, symmetric) is destroyed. w[n] gets the eigenvalues in

@@ -181,6 +181,8 @@ FDEN_EXPORT int fden_invnet_save(const struct fden_invnet *net, const char *path
 		return fd_pca_save(net->user_data, path, NULL);
 	case FD_INVNET_AE:
 		return fd_ae_save(net->user_data, path, NULL);
+	case FD_INVNET_CONV:
+		return fd_cae_save(net->user_data, path, NULL);
 	}
 	return fd_err_set(NULL, FDEN_E_UNSUPPORTED,
 			  "fden_invnet_save: a host network cannot be saved by libfden");
@@ -232,8 +234,10 @@ FDEN_EXPORT int fden_invnet_load(const char *path, struct fden_invnet **out)
 		return fd_pca_load(path, NULL, out);
 	case FD_CKPT_AE:
 		return fd_ae_load(path, NULL, out);
+	case FD_CKPT_CONV:
+		return fd_cae_load(path, NULL, out);
 	}
 	return fd_err_set(NULL, FDEN_E_FORMAT,
-			  "fden_invnet_load: '%s' holds checkpoint kind %u, not a PCA or "
-			  "autoencoder network", path, (unsigned)kind);
+			  "fden_invnet_load: '%s' holds checkpoint kind %u, not a PCA, "
+			  "autoencoder or conv autoencoder network", path, (unsigned)kind);
 }
