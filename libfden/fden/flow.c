@@ -229,7 +229,7 @@ const float *fd_flow_forward(struct fd_flow *f, const float *X, int n)
 		for (i = 0; i < n; i++)
 			split_row(L->perm, d1, d2, in + (size_t)i * dim, L->x1 + (size_t)i * d1,
 				  L->x2 + (size_t)i * d2);
-		h = fd_mlp_forward(L->g, L->x1, n, NULL);
+		h = fd_mlp_forward(L->g, L->x1, n, NULL, NULL);
 		/* The output buffer may be the input of this layer (l > 0): the
 		 * split copies above already took what is needed. */
 		for (i = 0; i < n; i++) {
@@ -276,7 +276,7 @@ void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX, float ds)
 				dh[d2 + j] = dy2[j];
 			}
 		}
-		fd_mlp_backward(L->g, f->dh, f->dx1);
+		fd_mlp_backward(L->g, f->dh, f->dx1, NULL);
 		for (i = 0; i < n; i++) {
 			const float *dy1 = dy + (size_t)i * dim, *g1 = f->dx1 + (size_t)i * d1;
 			float *dxr = dx + (size_t)i * dim;

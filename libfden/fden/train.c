@@ -153,14 +153,15 @@ nets:
 			return rc;
 	}
 	{
-		int rows[FD_NNETS];
-		for (int k = 0; k < FD_NNETS; k++) /* the statistician sees 2N rows */
+		int rows[FD_NNETS], two[FD_NNETS];
+		for (int k = 0; k < FD_NNETS; k++) { /* the statistician sees 2N rows */
 			rows[k] = k == FD_NET_STAT ? (int)(2 * s->N) :
 				  k == FD_NET_REL ? (int)s->pairs : (int)s->N;
-		for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY && !m->flow; k++)
-			fd_mlp_want_two(m->net[k]); /* g_u and g_m at once: 2N-row panels */
+			/* g_u and g_m at once: 2N-row panels */
+			two[k] = k <= FD_NET_D_STY && !m->flow;
+		}
 		/* the nets run one after another: one pair of scratch panels for all */
-		return fd_mlp_reserve_group(m->net, rows, FD_NNETS, &m->err);
+		return fd_mlp_reserve_group(m->net, rows, two, FD_NNETS, &m->err);
 	}
 }
 
@@ -273,9 +274,9 @@ static double net_gnorm2(struct fd_mlp *n)
 	return s;
 }
 
-/* A backward hook (fd_mlp_backward_hook, tmp NULL) that sums ||g||^2 of each
+/* A backward hook (fd_mlp_bwd.hook, no tmp) that sums ||g||^2 of each
  * tensor as soon as its gradient is complete, while it is in cache. */
-static void sq_hook(void *ctx, struct fd_param *p, float *g)
+static void sq_hook(void *ctx, struct fd_param *p, float *g, float *g2)
 {
 	double *sum = ctx;
 
@@ -288,7 +289,8 @@ static double backward_sq(struct fd_mlp *n, const float *dY, int ldy, float *dX,
 {
 	double sum = 0.0;
 
-	fd_mlp_backward_hook(n, dY, ldy, dX, add_dx, NULL, sq_hook, &sum);
+	fd_mlp_backward(n, dY, dX, &(struct fd_mlp_bwd){ .ldy = ldy, .set = 1, .add_dx = add_dx,
+							 .hook = sq_hook, .ctx = &sum });
 	return sum;
 }
 
@@ -306,7 +308,7 @@ static void backward_flow(struct fden_model *m, int N, const float *dfi, const f
 /* The clipped sum g = g_u + min(|g_u|, |g_m|) g_m / |g_m| of an MLP D is
  * made tensor by tensor in its backward, while both are in cache, and ||g||^2
  * (the finiteness check) taken on the way. Batches up to FD_TWO_ROWS rows
- * run g_u and g_m as one backward of 2N rows (fd_mlp_backward_two: each
+ * run g_u and g_m as one backward of 2N rows (fd_mlp_bwd.two: each
  * tensor's g_u and g_m arrive together in scratch; one input-gradient
  * product of 2N rows instead of two of N); larger ones run them one after
  * another (g_u into p->g with its ||g_u||^2, then g_m through scratch),
@@ -327,14 +329,14 @@ static int d_index(struct fden_model *m, const struct fd_param *p)
 	return i;
 }
 
-static void gu_hook(void *ctx, struct fd_param *p, float *g)
+static void gu_hook(void *ctx, struct fd_param *p, float *g, float *g2)
 {
 	struct fden_model *m = ctx;
 
 	m->tw.gu2[d_index(m, p)] = fd_vec_sumsq_fast(g, p->n);
 }
 
-static void clip1_hook(void *ctx, struct fd_param *p, float *gm)
+static void clip1_hook(void *ctx, struct fd_param *p, float *gm, float *g2)
 {
 	struct clip_ctx *c = ctx;
 	double sq;
@@ -347,15 +349,22 @@ static void clip1_hook(void *ctx, struct fd_param *p, float *gm)
 /* one pass of (dfi, dfs) through D into dz (NULL: not wanted); tmp NULL: the
  * gradients are set in p->g, else made in tmp; fn sees each tensor's */
 static void backward_d_one(struct fden_model *m, const float *dfi, const float *dfs, float *dz,
-			   float *tmp, void (*fn)(void *, struct fd_param *, float *), void *ctx)
+			   float *tmp, fd_mlp_hook_fn fn, void *ctx)
 {
 	struct fd_train_ws *t = &m->tw;
 	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
 	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
 
-	fd_mlp_backward_hook(di, dfi, m->di, t->dh, 0, tmp, fn, ctx);
-	fd_mlp_backward_hook(ds, dfs, m->ds, t->dh, 1, tmp, fn, ctx); /* dh += */
-	fd_mlp_backward_hook(dd, t->dh, fd_mlp_out(dd), dz, 0, tmp, fn, ctx);
+	struct fd_mlp_bwd o = { .set = 1, .tmp = tmp, .hook = fn, .ctx = ctx };
+
+	o.ldy = m->di;
+	fd_mlp_backward(di, dfi, t->dh, &o);
+	o.ldy = m->ds;
+	o.add_dx = 1; /* dh += */
+	fd_mlp_backward(ds, dfs, t->dh, &o);
+	o.ldy = 0;
+	o.add_dx = 0;
+	fd_mlp_backward(dd, t->dh, dz, &o);
 }
 
 static void clip_hook(void *ctx, struct fd_param *p, float *gu, float *gm)
@@ -376,10 +385,17 @@ static int backward_d_two(struct fden_model *m, float *dz, struct clip_ctx *c)
 	struct fd_mlp *di = m->net[FD_NET_D_IDE], *ds = m->net[FD_NET_D_STY];
 	struct fd_mlp *dd = m->net[FD_NET_D_DEC];
 
-	if (fd_mlp_backward_two(di, t->dfi, m->di, t->dh, 0, t->gsave, clip_hook, c))
+	struct fd_mlp_bwd o = { .ldy = m->di, .set = 1, .two = 1, .tmp = t->gsave,
+				.hook = clip_hook, .ctx = c };
+
+	if (fd_mlp_backward(di, t->dfi, t->dh, &o))
 		return -1; /* the panels are shared: the next two would refuse too */
-	fd_mlp_backward_two(ds, t->dfs, m->ds, t->dh, 1, t->gsave, clip_hook, c); /* dh += */
-	fd_mlp_backward_two(dd, t->dh, fd_mlp_out(dd), dz, 0, t->gsave, clip_hook, c);
+	o.ldy = m->ds;
+	o.add_dx = 1; /* dh += */
+	fd_mlp_backward(ds, t->dfs, t->dh, &o);
+	o.ldy = 0;
+	o.add_dx = 0;
+	fd_mlp_backward(dd, t->dh, dz, &o);
 	return 0;
 }
 
@@ -472,14 +488,17 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 		const float *h, *zt;
 
 		/* D: h = D_dec(zs); f_ide = D_ide(h); f_sty = D_sty(h) */
-		h = fd_mlp_forward(m->net[FD_NET_D_DEC], t->zin, (int)N, &m->rng);
-		fi = fd_mlp_forward(m->net[FD_NET_D_IDE], h, (int)N, &m->rng);
-		fs = fd_mlp_forward(m->net[FD_NET_D_STY], h, (int)N, &m->rng);
+		h = fd_mlp_forward(m->net[FD_NET_D_DEC], t->zin, (int)N, &m->rng, NULL);
+		fi = fd_mlp_forward(m->net[FD_NET_D_IDE], h, (int)N, &m->rng, NULL);
+		fs = fd_mlp_forward(m->net[FD_NET_D_STY], h, (int)N, &m->rng, NULL);
 		/* E: z~ = E_enc(E_ide(f_ide) ++ E_sty(f_sty)) */
-		fd_mlp_forward_to(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng, t->cat, 2 * D);
-		fd_mlp_forward_to(m->net[FD_NET_E_STY], fs, (int)N, &m->rng, t->cat + D, 2 * D);
+		fd_mlp_forward(m->net[FD_NET_E_IDE], fi, (int)N, &m->rng,
+			       &(struct fd_mlp_fwd){ .y = t->cat, .ldy = 2 * D });
+		fd_mlp_forward(m->net[FD_NET_E_STY], fs, (int)N, &m->rng,
+			       &(struct fd_mlp_fwd){ .y = t->cat + D, .ldy = 2 * D });
 		/* z~ lands in dzt, which its gradient then overwrites element by element */
-		zt = fd_mlp_forward_to(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng, t->dzt, D);
+		zt = fd_mlp_forward(m->net[FD_NET_E_ENC], t->cat, (int)N, &m->rng,
+				    &(struct fd_mlp_fwd){ .y = t->dzt, .ldy = D });
 		/* L_R = (1/N) sum ||zs - z~||^2; dz~ = a 2 (z~ - zs) / N */
 		for (size_t j = 0; j < N * D; j++) {
 			double e = (double)zt[j] - ztgt[j];
@@ -491,7 +510,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	/* T on the 2N rows [f_ide ++ f_sty ; f_ide ++ f_sty[perm]], never built:
 	 * its first product is split into f_ide and f_sty parts (half the work) */
 	fd_rng_perm(&m->rng, t->perm, (int)N);
-	T = fd_mlp_forward_pair(m->net[FD_NET_STAT], fi, DI, fs, t->perm, (int)N, &m->rng);
+	T = fd_mlp_forward(m->net[FD_NET_STAT], fi, (int)N, &m->rng,
+			   &(struct fd_mlp_fwd){ .pair_b = fs, .pair_ia = DI, .pair_perm = t->perm });
 	lm = fd_mine_dv(T, T + N, (int)N, &lme);
 	log_denom = lme;
 	if (fd_cfg_int(c, FDEN_P_MINE_MA))
@@ -502,8 +522,9 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	fd_mine_grad(T + N, (int)N, log_denom, (float)-gamma, t->dt, t->dt + N);
 	/* each net's ||g||^2 (the finiteness check) taken in its backward; T's
 	 * input gradients come summed over the joint and shuffled rows */
-	fd_mlp_backward_pair(m->net[FD_NET_STAT], t->dt, t->dtin, t->dtin + N * DI, sq_hook,
-			     &gn2[FD_NET_STAT]);
+	fd_mlp_backward(m->net[FD_NET_STAT], t->dt, t->dtin,
+			&(struct fd_mlp_bwd){ .set = 1, .dx2 = t->dtin + N * DI, .hook = sq_hook,
+					      .ctx = &gn2[FD_NET_STAT] });
 	if (m->flow) {
 		memset(t->dfi, 0, N * DI * sizeof *t->dfi);
 		memset(t->dfs, 0, N * DS * sizeof *t->dfs);
@@ -524,7 +545,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 				fd_align_relation_pairs(S, (int)s.ns, S + s.ns * DI, (int)s.nq, DI,
 							t->pairs + e * s.nq * s.ns * 2 * DI);
 			}
-			r = fd_mlp_forward(m->net[FD_NET_REL], t->pairs, (int)s.pairs, &m->rng);
+			r = fd_mlp_forward(m->net[FD_NET_REL], t->pairs, (int)s.pairs, &m->rng, NULL);
 		}
 		for (size_t e = 0; e < s.E; e++) {
 			const float *S = fi + e * s.R * DI, *Q = S + s.ns * DI;
@@ -545,7 +566,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 				correct += fd_argmax(lp + q * s.C, (int)s.C) == yq[q];
 		}
 		if (head == FDEN_ALIGN_RELATION) {
-			fd_mlp_backward(m->net[FD_NET_REL], t->dr, t->dpairs);
+			fd_mlp_backward(m->net[FD_NET_REL], t->dr, t->dpairs, NULL);
 			for (size_t e = 0; e < s.E; e++) {
 				float *dS = t->dfi + e * s.R * DI;
 				fd_align_relation_scatter(t->dpairs + e * s.nq * s.ns * 2 * DI, (int)s.ns,

@@ -255,8 +255,8 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 				       input_dim * sizeof(float));
 			fd_mlp_zero_grad(a->enc);
 			fd_mlp_zero_grad(a->dec);
-			z = fd_mlp_forward(a->enc, xb, (int)bs, &rng);
-			xh = fd_mlp_forward(a->dec, z, (int)bs, &rng);
+			z = fd_mlp_forward(a->enc, xb, (int)bs, &rng, NULL);
+			xh = fd_mlp_forward(a->dec, z, (int)bs, &rng, NULL);
 			for (size_t i = 0; i < bs * input_dim; i++) {
 				float e = xh[i] - xb[i];
 				bsse += (double)e * e;
@@ -268,8 +268,8 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 				goto done;
 			}
 			sse += bsse;
-			fd_mlp_backward(a->dec, dy, dz);
-			fd_mlp_backward(a->enc, dz, NULL);
+			fd_mlp_backward(a->dec, dy, dz, NULL);
+			fd_mlp_backward(a->enc, dz, NULL, NULL);
 			t++;
 			update_all(a->enc, &adam, t);
 			update_all(a->dec, &adam, t);

@@ -1,4 +1,4 @@
-/* Activations: leaky ReLU, sigmoid, tanh, linear (enum fd_act in mlp.h).
+/* Activations: leaky ReLU, sigmoid, tanh, linear (enum fd_act).
  * Derivatives are taken from the OUTPUT y = act(x), so backward needs only
  * the cached activations (leaky: needs slope >= 0, checked by the MLP). */
 #ifndef FD_NN_ACT_H
@@ -7,7 +7,12 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "nn/mlp.h"
+enum fd_act {
+	FD_ACT_LINEAR = 0,
+	FD_ACT_LEAKY = 1,   /* x > 0 ? x : slope * x */
+	FD_ACT_SIGMOID = 2, /* 1 / (1 + exp(-x)) */
+	FD_ACT_TANH = 3,
+};
 
 /* y = act(x) */
 static inline float fd_act_f(int act, float x, float slope)

@@ -2,7 +2,6 @@
 #include <math.h>
 
 #include "nn/init.h"
-#include "nn/mlp.h"
 
 void fd_init_trunc_normal(struct fd_rng *r, float *w, size_t n, float sigma)
 {

@@ -1,10 +1,16 @@
-/* Weight initialisers (enum fd_init in mlp.h). */
+/* Weight initialisers. */
 #ifndef FD_NN_INIT_H
 #define FD_NN_INIT_H
 
 #include <stddef.h>
 
 #include "kernels/rng.h"
+
+enum fd_init {
+	FD_INIT_TRUNC_NORMAL = 0, /* truncated normal, sigma = init_sigma */
+	FD_INIT_GLOROT_NORMAL = 1,/* normal, sigma = sqrt(2 / (fan_in + fan_out)) */
+	FD_INIT_HE_NORMAL = 2,    /* normal, sigma = sqrt(2 / fan_in) */
+};
 
 /* w[0..n) ~ normal(0, sigma) truncated at 2 sigma (resampled). */
 void fd_init_trunc_normal(struct fd_rng *r, float *w, size_t n, float sigma);

@@ -21,20 +21,9 @@
 #include <fden/core.h>
 #include "core/error.h"
 #include "kernels/rng.h"
+#include "nn/act.h"
+#include "nn/init.h"
 #include "nn/param.h"
-
-enum fd_act {
-	FD_ACT_LINEAR = 0,
-	FD_ACT_LEAKY = 1,   /* x > 0 ? x : slope * x */
-	FD_ACT_SIGMOID = 2, /* 1 / (1 + exp(-x)) */
-	FD_ACT_TANH = 3,
-};
-
-enum fd_init {
-	FD_INIT_TRUNC_NORMAL = 0, /* truncated normal, sigma = init_sigma */
-	FD_INIT_GLOROT_NORMAL = 1,/* normal, sigma = sqrt(2 / (fan_in + fan_out)) */
-	FD_INIT_HE_NORMAL = 2,    /* normal, sigma = sqrt(2 / fan_in) */
-};
 
 struct fd_layer_spec {
 	int width;        /* output width */
@@ -70,93 +59,101 @@ int fd_mlp_out(const struct fd_mlp *m);
 void fd_mlp_set_threads(struct fd_mlp *m, int nthreads);
 
 /* Make the training workspace hold batches of up to n rows (allocates only
- * when n grows). FDEN_OK or FDEN_E_NOMEM. */
+ * when n grows). FDEN_OK, FDEN_E_INVALID (n < 1), FDEN_E_OVERFLOW or
+ * FDEN_E_NOMEM. A net reserved alone has panels of its own (it leaves any
+ * group) and none for a backward of two output gradients at once. */
 int fd_mlp_reserve(struct fd_mlp *m, int n, struct fd_err *err);
-/* The same for nets that train one after another (never two forward or
- * backward calls at once): nets[k] (NULL entries skipped) gets its caches
- * for rows[k] rows, and all share one pair of scratch panels, owned by the
- * first non-NULL net. Call it with the same group every time (a member
+/* fd_mlp_reserve for nets that train one after another (never two forward
+ * or backward calls at once): nets[k] (NULL entries skipped) gets its
+ * caches for rows[k] rows, and all share one pair of scratch panels, owned
+ * by the first non-NULL net. two[k] 1 (two NULL: all 0): nets[k]'s panels
+ * also hold 2 rows[k] rows, for a backward of two output gradients at once
+ * (fd_mlp_bwd.two). Call it with the same group every time (a member
  * reserved alone afterwards takes panels of its own); free the group
  * together. */
-int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, int count,
-			 struct fd_err *err);
+int fd_mlp_reserve_group(struct fd_mlp *const *nets, const int *rows, const int *two,
+			 int count, struct fd_err *err);
 
-/* Training-mode forward of n rows (n <= reserved). X is borrowed until the
- * next forward (kept for backward). Returns the output (n x out) inside the
- * workspace, valid until the next forward. rng draws the dropout masks.
- * X here, and dY and dX of the backward calls, must be library memory (in
- * an fd_malloc block, never a caller's buffer): the products take
+/* What a training forward does besides the plain one (all zero / NULL: the
+ * plain forward). */
+struct fd_mlp_fwd {
+	/* The output written to y, rows ldy >= fd_mlp_out(m) floats apart (a
+	 * column block of a wider matrix, library memory): directly when the
+	 * last layer keeps no cache (linear, no batch norm, dropout after it;
+	 * the net's own output buffer is then never touched), else copied. */
+	float *y;
+	int ldy;
+	/* Paired input: with pair_b set, the net sees the 2n rows [X_i ++ B_i]
+	 * (i < n) then [X_i ++ B_perm[i]], never built: X is n x pair_ia, B is
+	 * n x (in - pair_ia), both unchanged until the backward, pair_perm a
+	 * permutation of 0..n-1. The first layer's product is split as
+	 * X W_top + B W_bot (two n-row products instead of one of 2n rows over
+	 * the whole width); the first layer must take no input dropout; n <=
+	 * the reserved rows / 2. The output has 2n rows. */
+	const float *pair_b;
+	int pair_ia;
+	const int32_t *pair_perm;
+};
+
+/* Training-mode forward of n rows (n <= reserved; 2n rows out with a
+ * paired input). Batch norm uses batch statistics and updates its running
+ * ones; rng draws the dropout masks (may be NULL without dropout). X is
+ * borrowed until the next forward (kept for backward). opt NULL: the plain
+ * forward. Returns the output (n x out, rows opt->ldy apart with opt->y)
+ * - inside the workspace, valid until the next forward, unless opt->y -
+ * or NULL on bad arguments (nothing done).
+ * X, opt->pair_b and opt->y, and dY, dX of the backward, must be library
+ * memory (in an fd_malloc block, never a caller's buffer): the products take
  * fd_gemm_padded, which reads past its operands (kernels/gemm.h). */
-const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng);
-/* The same with the output written to Y (library memory, rows ldy >= out
- * floats apart, e.g. a column block of a wider matrix): directly when the
- * last layer keeps no cache (linear, no batch norm, dropout after it; the
- * net's own output buffer is then never touched), else copied. Returns Y. */
-const float *fd_mlp_forward_to(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
-			       float *Y, int ldy);
+const float *fd_mlp_forward(struct fd_mlp *m, const float *X, int n, struct fd_rng *rng,
+			    const struct fd_mlp_fwd *opt);
 
-/* Backward of the last training forward: dY is n x out. Adds the parameter
- * gradients into each param's g; writes dX (n x in) when dX is not NULL.
- * May be called more than once per forward (each call adds again). dX may
- * be the forward's X (it is written after X's last read); X is then gone,
- * so that backward must be the forward's last. */
-void fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX);
-/* The same, but the parameter gradients are SET to this backward's values
- * (the weight products run with beta 0), so no fd_mlp_zero_grad() pass is
- * needed before it; same bits as zero_grad + fd_mlp_backward (up to the
- * sign of exact zeros). */
-void fd_mlp_backward_set(struct fd_mlp *m, const float *dY, float *dX);
-/* fd_mlp_backward_set with dY rows ldy floats apart (ldy >= out; a column
- * block of a wider matrix) and, with add_dx, dX += the input gradient
- * instead of dX = (same bits as a separate add afterwards). */
-void fd_mlp_backward_set_ex(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx);
-/* fd_mlp_backward_set_ex, but each parameter tensor's gradient is written
- * into tmp (fd_mlp_hook_ws(m) floats, library memory) instead of its g, and
- * fn(ctx, p, tmp) is called as soon as it is complete (last layer first;
- * W, then b or gamma and beta): the caller combines it with p->g while it is
- * hot in cache (fden/train.c: the clipped MINE gradient, no saved copy).
- * tmp NULL: the gradients are set in each g as by fd_mlp_backward_set_ex and
- * fn(ctx, p, p->g) is called the same way (fden/train.c: the norms that
- * double as the finiteness check, read while the tensor is in cache). */
-void fd_mlp_backward_hook(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
-			  float *tmp, void (*fn)(void *ctx, struct fd_param *p, float *g),
-			  void *ctx);
+/* Called once per parameter tensor as soon as its gradient is complete,
+ * last layer first (W, then b, or gamma and beta): g is the gradient (in
+ * p->g, or in fd_mlp_bwd.tmp), g2 the second one with fd_mlp_bwd.two (else
+ * NULL). Lets the caller use the gradient while it is in cache. */
+typedef void (*fd_mlp_hook_fn)(void *ctx, struct fd_param *p, float *g, float *g2);
+
+/* What a backward does besides the plain one (all zero / NULL: gradients
+ * added into each p->g, dY rows fd_mlp_out(m) floats apart, dX =). */
+struct fd_mlp_bwd {
+	int ldy;       /* floats between dY's rows, >= out (a column block); 0: out */
+	/* 1: the parameter gradients are SET to this backward's (weight
+	 * products with beta 0, no fd_mlp_zero_grad() needed; same bits as
+	 * zero_grad + an adding backward up to the sign of exact zeros);
+	 * 0: added. */
+	int set;
+	int add_dx;    /* 1: dX += the input gradient (same bits as a separate add) */
+	/* 1: two backward passes of the same forward at once: dY holds 2n rows,
+	 * the first n the first output gradient, the last n the second. The
+	 * activation and batch-norm sweeps run per half over the same caches,
+	 * the weight products per half, the input gradient is one product of 2n
+	 * rows into dX (2n x in, first half first). Needs tmp and hook, which
+	 * must set p->g (nothing else does), and panels for 2n rows (two[] in
+	 * fd_mlp_reserve_group); not after a paired forward. */
+	int two;
+	float *dx2;    /* after a paired forward: B's gradient (dX gets X's) */
+	/* NULL: gradients in each p->g; else each tensor's gradient is SET in
+	 * tmp (fd_mlp_hook_ws(m) floats, twice that with two, library memory;
+	 * the second at tmp + hook_ws) and handed to hook instead. */
+	float *tmp;
+	fd_mlp_hook_fn hook; /* NULL: none (needed with tmp) */
+	void *ctx;           /* hook's first argument */
+};
+
+/* Backward of the last training forward with output gradient dY (n x out,
+ * 2n x out after a paired forward or with opt->two); opt NULL: the plain
+ * backward. Writes dX (n x in; NULL: not computed). After a paired forward
+ * the input gradients are summed over the two halves: dX = dX_joint +
+ * dX_shuffled (n x pair_ia), dx2[perm[i]] = dB_joint[perm[i]] +
+ * dB_shuffled[i] (n x (in - pair_ia)), each two n-row products. May be
+ * called more than once per forward. dX may be the forward's X (it is
+ * written after X's last read); X is then gone, so that backward must be
+ * the forward's last. FDEN_OK, or FDEN_E_INVALID (no forward, bad
+ * arguments, two without its panels, tmp or hook), nothing done. */
+int fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX, const struct fd_mlp_bwd *opt);
+/* Floats of fd_mlp_bwd.tmp for one gradient (the largest tensor's, padded). */
 size_t fd_mlp_hook_ws(const struct fd_mlp *m);
-
-/* Two backward passes of the last forward at once (fden/train.c: D's g_u
- * and g_m): dY is 2n x out (rows ldy apart), its first n rows the first
- * output gradient, the last n the second. The activation and batch-norm
- * sweeps run per half over the same caches; each tensor's two gradients
- * are made into tmp (2 fd_mlp_hook_ws(m) floats, library memory: the first
- * at tmp, the second hook_ws floats on) and handed to fn(ctx, p, g1, g2),
- * last layer first, which must set p->g (nothing else does); the input
- * gradient is one product of 2n rows into dX (2n x in, first half first;
- * += with add_dx; NULL: not computed). Needs fd_mlp_want_two before the
- * reserve (panels of 2 cap rows); returns -1, doing nothing, without it,
- * after fd_mlp_forward_pair, or with tmp or fn NULL. */
-int fd_mlp_backward_two(struct fd_mlp *m, const float *dY, int ldy, float *dX, int add_dx,
-			float *tmp,
-			void (*fn)(void *ctx, struct fd_param *p, float *g1, float *g2), void *ctx);
-/* Panels for fd_mlp_backward_two from the next reserve on. */
-void fd_mlp_want_two(struct fd_mlp *m);
-
-/* Forward of the 2n rows [A_i ++ B_i] (i < n) then [A_i ++ B_perm[i]],
- * never built (MINE's joint and shuffled batch): the first layer's product
- * is split as A W_top + B W_bot, two n-row products instead of one of 2n
- * rows over the whole width; the rest is fd_mlp_forward's. A is n x ia,
- * B n x (in - ia), both library memory and unchanged until the backward;
- * perm a permutation of 0..n-1; the first layer takes no input dropout.
- * Returns the 2n x out output, or NULL (bad arguments, n > cap / 2). */
-const float *fd_mlp_forward_pair(struct fd_mlp *m, const float *A, int ia, const float *B,
-				 const int32_t *perm, int n, struct fd_rng *rng);
-/* Backward after fd_mlp_forward_pair, dY 2n x out: gradients set (as by
- * fd_mlp_backward_set), fn called per tensor as by fd_mlp_backward_hook
- * with tmp NULL (fn may be NULL), and the input gradients summed over the
- * two halves: dA = dA_joint + dA_shuffled (n x ia), dB[perm[i]] =
- * dB_joint[perm[i]] + dB_shuffled[i] (n x (in - ia)); each two n-row
- * products. dA or dB NULL: not computed. */
-void fd_mlp_backward_pair(struct fd_mlp *m, const float *dY, float *dA, float *dB,
-			  void (*fn)(void *ctx, struct fd_param *p, float *g), void *ctx);
 
 /* Evaluation-mode forward, reentrant (m is not modified): Y is n x out,
  * ws holds fd_mlp_infer_ws(m, n) floats and is library memory (fd_malloc);

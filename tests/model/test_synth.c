@@ -152,12 +152,12 @@ static double fresh_mine(const float *fi, const float *fs, size_t n)
 			memcpy(tin + (size_t)(BATCH + i) * 2 * DIM + DIM, fs + idx[perm[i]] * DIM,
 			       DIM * sizeof *tin);
 		}
-		const float *o = fd_mlp_forward(T, tin, 2 * BATCH, &r);
+		const float *o = fd_mlp_forward(T, tin, 2 * BATCH, &r, NULL);
 		double lme;
 		fd_mine_dv(o, o + BATCH, BATCH, &lme);
 		fd_mine_grad(o + BATCH, BATCH, lme, -1.0f, dt, dt + BATCH); /* ascend L_M */
 		fd_mlp_zero_grad(T);
-		fd_mlp_backward(T, dt, NULL);
+		fd_mlp_backward(T, dt, NULL, NULL);
 		for (int i = 0; i < fd_mlp_nparams(T); i++)
 			fd_adam_update(&opt, fd_mlp_param(T, i), (uint64_t)it);
 	}

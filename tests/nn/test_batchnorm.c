@@ -197,7 +197,7 @@ START_TEST(test_mlp_train_vs_eval)
 	ck_assert_int_eq(fd_mlp_new(&cfg, "bn", NULL, &r, &err, &m), 0);
 	ck_assert_int_eq(fd_mlp_reserve(m, N, &err), 0);
 	fd_rng_fill_normal(&r, X, N * 4, 2.0f);
-	Y = fd_mlp_forward(m, X, N, &r);
+	Y = fd_mlp_forward(m, X, N, &r, NULL);
 	ck_assert_ptr_nonnull(Y);
 	memcpy(Yt, Y, sizeof Yt);
 	ws = malloc(fd_mlp_infer_ws(m, N) * sizeof(float));

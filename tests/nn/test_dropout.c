@@ -144,7 +144,7 @@ START_TEST(test_mlp_expectation_and_eval)
 	fd_mlp_infer(m, X, 2, Ye2, ws);
 	ck_assert_int_eq(memcmp(Ye, Ye2, sizeof Ye), 0); /* evaluation: deterministic */
 	for (int k = 0; k < K; k++) {
-		const float *Y = fd_mlp_forward(m, X, 2, &r);
+		const float *Y = fd_mlp_forward(m, X, 2, &r, NULL);
 		for (int i = 0; i < 6; i++) {
 			sum[i] += Y[i];
 			differ += Y[i] != Ye[i];

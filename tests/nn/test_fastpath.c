@@ -1,8 +1,8 @@
 /* The performance paths (bench/README.md): fd_gemm's one-row kernel against
  * a naive double product and, where BLIS's own one-row order is the same
  * (k <= 64, n a multiple of 16, AVX2+FMA), against bli_sgemm bit for bit;
- * fd_mlp_backward_set against zero_grad + fd_mlp_backward; the fused
- * reductions (fd_vec_copy_sumsq, fd_clip_combine) against the plain ones. */
+ * a setting fd_mlp_backward (fd_mlp_bwd.set) against zero_grad + an adding
+ * one; the fused reductions (fd_vec_copy_sumsq, fd_clip_combine) against the plain ones. */
 #include <blis.h>
 #include <check.h>
 #include <math.h>
@@ -141,12 +141,12 @@ START_TEST(backward_set_equals_zero_then_add)
 	X = randv(&r, NR * 9);
 	dY = randv(&r, NR * 5);
 	fd_rng_seed(&dr, 77);
-	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, NR, &dr));
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, NR, &dr, NULL));
 	np = fd_mlp_nparams(m);
 	g1 = calloc((size_t)np, sizeof *g1);
 	ck_assert_ptr_nonnull(g1);
 	fd_mlp_zero_grad(m);
-	fd_mlp_backward(m, dY, dX1);
+	fd_mlp_backward(m, dY, dX1, NULL);
 	for (int i = 0; i < np; i++) {
 		struct fd_param *p = fd_mlp_param(m, i);
 
@@ -157,7 +157,7 @@ START_TEST(backward_set_equals_zero_then_add)
 			p->g[j] = j % 3 ? 1e30f : NAN;
 	}
 	for (int rep = 0; rep < 2; rep++) { /* twice: a second set does not add */
-		fd_mlp_backward_set(m, dY, dX2);
+		ck_assert_int_eq(fd_mlp_backward(m, dY, dX2, &(struct fd_mlp_bwd){ .set = 1 }), FDEN_OK);
 		for (int i = 0; i < np; i++) {
 			struct fd_param *p = fd_mlp_param(m, i);
 

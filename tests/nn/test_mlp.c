@@ -86,7 +86,7 @@ static double mlp_loss(void *p)
 	const float *Y;
 
 	fd_rng_seed(&r, 55); /* same dropout masks in every forward */
-	Y = fd_mlp_forward(c->m, c->X, N, &r);
+	Y = fd_mlp_forward(c->m, c->X, N, &r, NULL);
 	ck_assert_ptr_nonnull(Y);
 	return fdc_dot(c->dY0, Y, N * OUT);
 }
@@ -114,7 +114,7 @@ static void check_net(const struct fd_layer_spec *l, int drop_before, int kinks,
 	/* analytic gradients of one forward/backward, copied out */
 	fd_mlp_zero_grad(c.m);
 	mlp_loss(&c);
-	fd_mlp_backward(c.m, c.dY0, dX);
+	fd_mlp_backward(c.m, c.dY0, dX, NULL);
 	np = fd_mlp_nparams(c.m);
 	ck_assert_int_le(np, 16);
 	grads_copy(c.m, g);
@@ -178,10 +178,10 @@ START_TEST(test_backward_accumulates)
 	fd_rng_fill_normal(&r, X, 40, 1.0f);
 	fd_rng_fill_normal(&r, dY, 20, 1.0f);
 	fd_mlp_zero_grad(m);
-	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r));
-	fd_mlp_backward(m, dY, dX1);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r, NULL));
+	fd_mlp_backward(m, dY, dX1, NULL);
 	grads_copy(m, g1);
-	fd_mlp_backward(m, dY, dX2); /* adds again, writes dX again */
+	fd_mlp_backward(m, dY, dX2, NULL); /* adds again, writes dX again */
 	for (int i = 0; i < 40; i++)
 		ck_assert_float_eq(dX1[i], dX2[i]);
 	for (int p = 0; p < np; p++) {
@@ -198,7 +198,7 @@ START_TEST(test_backward_accumulates)
 }
 END_TEST
 
-/* fd_mlp_backward_set_ex: dY as a column block (ld > out) and dX += give
+/* fd_mlp_backward with ldy and add_dx: dY as a column block (ld > out) and dX += give
  * the bits of a contiguous dY and a separate add; with input dropout too */
 START_TEST(test_backward_set_ex)
 {
@@ -219,11 +219,11 @@ START_TEST(test_backward_set_ex)
 	fd_rng_fill_normal(&r, base, 40, 1.0f);
 	for (int i = 0; i < 10; i++) /* dY = columns 2..4 of wide */
 		memcpy(dY + i * 3, wide + i * 7 + 2, 3 * sizeof(float));
-	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r));
-	fd_mlp_backward_set(m, dY, dX1);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 10, &r, NULL));
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX1, &(struct fd_mlp_bwd){ .set = 1 }), FDEN_OK);
 	grads_copy(m, g1);
 	memcpy(dX2, base, sizeof base);
-	fd_mlp_backward_set_ex(m, wide + 2, 7, dX2, 1);
+	ck_assert_int_eq(fd_mlp_backward(m, wide + 2, dX2, &(struct fd_mlp_bwd){ .ldy = 7, .set = 1, .add_dx = 1 }), FDEN_OK);
 	for (int i = 0; i < 40; i++)
 		ck_assert_float_eq(dX2[i], base[i] + dX1[i]);
 	for (int p = 0; p < np; p++) {
@@ -231,17 +231,17 @@ START_TEST(test_backward_set_ex)
 		ck_assert_int_eq(memcmp(P->g, g1[p], P->n * 4), 0);
 		free(g1[p]);
 	}
-	fd_mlp_backward_set_ex(m, wide + 2, 7, dX2, 0);
+	ck_assert_int_eq(fd_mlp_backward(m, wide + 2, dX2, &(struct fd_mlp_bwd){ .ldy = 7, .set = 1, .add_dx = 0 }), FDEN_OK);
 	ck_assert_int_eq(memcmp(dX2, dX1, sizeof dX1), 0);
 	fd_mlp_free(m);
 }
 END_TEST
 
-/* fd_mlp_backward_two == two fd_mlp_backward_set passes (one per half of
+/* a two-gradient backward (fd_mlp_bwd.two) == two setting passes (one per half of
  * dY): each tensor's two gradients handed to the hook, and the input
  * gradient of both halves, += with add_dx; with input dropout (_i 1) and
  * without (_i 0), batch norm, bias, a linear last layer. Refused without
- * fd_mlp_want_two. */
+ * two-row panels (fd_mlp_reserve_group's two). */
 struct two_ctx {
 	struct fd_mlp *m;
 	float *g1[8], *g2[8];
@@ -284,27 +284,38 @@ START_TEST(test_backward_two)
 	fd_rng_fill_normal(&r, base, 2 * R * I, 1.0f);
 	tmp = fd_malloc(NULL, 2 * fd_mlp_hook_ws(m) * sizeof(float));
 	ck_assert_ptr_nonnull(tmp);
-	/* without fd_mlp_want_two the panels hold R rows: refused */
+	/* without two-row panels the panels hold R rows: refused */
 	ck_assert_int_eq(fd_mlp_reserve(m, R, &err), FDEN_OK);
-	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
-	ck_assert_int_eq(fd_mlp_backward_two(m, dY, O, dX, 0, tmp, two_hook, &c), -1);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r, NULL));
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .ldy = O, .two = 1,
+							  .tmp = tmp, .hook = two_hook, .ctx = &c }),
+			 FDEN_E_INVALID);
 	ck_assert_int_eq(c.calls, 0);
-	fd_mlp_want_two(m);
-	ck_assert_int_eq(fd_mlp_reserve(m, R, &err), FDEN_OK);
+	ck_assert_int_eq(fd_mlp_reserve_group(&m, (const int[]){ R }, (const int[]){ 1 }, 1, &err),
+			 FDEN_OK);
+	/* refused: two without scratch, B's gradient without a paired forward */
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .two = 1, .hook = two_hook,
+							  .ctx = &c }),
+			 FDEN_E_INVALID);
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .dx2 = dX }), FDEN_E_INVALID);
+	ck_assert_int_eq(c.calls, 0);
 	/* the reference: one forward, two backward passes */
 	fd_rng_seed(&r, 14);
-	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
-	fd_mlp_backward_set(m, dY, dX1);
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r, NULL));
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX1, &(struct fd_mlp_bwd){ .set = 1 }), FDEN_OK);
 	grads_copy(m, ref1);
 	grads_copy(m, c.g1); /* sized as the tensors; the hook overwrites them */
 	grads_copy(m, c.g2);
-	fd_mlp_backward_set(m, dY + R * O, dX2);
+	ck_assert_int_eq(fd_mlp_backward(m, dY + R * O, dX2, &(struct fd_mlp_bwd){ .set = 1 }), FDEN_OK);
 	grads_copy(m, ref2);
 	/* both at once, the same forward (same masks) */
 	fd_rng_seed(&r, 14);
-	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r));
+	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r, NULL));
 	memcpy(dX, base, sizeof dX);
-	ck_assert_int_eq(fd_mlp_backward_two(m, dY, O, dX, 1, tmp, two_hook, &c), 0);
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .ldy = O, .add_dx = 1,
+							  .two = 1, .tmp = tmp, .hook = two_hook,
+							  .ctx = &c }),
+			 FDEN_OK);
 	ck_assert_int_eq(c.calls, np);
 	for (int p = 0; p < np; p++) { /* the same products, each on its half: the same bits */
 		struct fd_param *P = fd_mlp_param(m, p);
@@ -327,9 +338,9 @@ START_TEST(test_backward_two)
 }
 END_TEST
 
-/* fd_mlp_forward_pair / fd_mlp_backward_pair (MINE's joint and shuffled
+/* a paired forward and its backward (fd_mlp_fwd.pair_b: MINE's joint and shuffled
  * rows, never built): the same output as fd_mlp_forward on the built 2n
- * rows, the same parameter gradients as fd_mlp_backward_set on them, input
+ * rows, the same parameter gradients as a setting backward on them, input
  * gradients summed over the two halves (through the shuffle for B), and a
  * finite-difference check of dA, dB and every parameter. The first layer
  * has batch norm (its statistics span all 2n rows) and dropout after it. */
@@ -351,7 +362,8 @@ static double pair_loss(void *p)
 	const float *Y;
 
 	fd_rng_seed(&r, 77); /* the same dropout in every forward */
-	Y = fd_mlp_forward_pair(c->m, c->A, PIA, c->B, c->perm, PN, &r);
+	Y = fd_mlp_forward(c->m, c->A, PN, &r, &(struct fd_mlp_fwd){ .pair_b = c->B, .pair_ia = PIA,
+								  .pair_perm = c->perm });
 	ck_assert_ptr_nonnull(Y);
 	return fdc_dot(c->dY0, Y, 2 * PN * POUT);
 }
@@ -371,6 +383,7 @@ START_TEST(test_forward_pair)
 	float dA[PN * PIA], dB[PN * PIB], *g1[8];
 	const float *Y;
 	int np = fd_mlp_nparams(m), W = PIA + PIB;
+	struct fd_mlp_fwd pair;
 
 	c.m = m;
 	c.A = fd_malloc(NULL, sizeof(float) * PN * PIA); /* library memory, as the step's */
@@ -382,6 +395,7 @@ START_TEST(test_forward_pair)
 	fd_rng_fill_normal(&r, c.B, PN * PIB, 1.0f);
 	fd_rng_fill_normal(&r, c.dY0, 2 * PN * POUT, 1.0f);
 	fd_rng_perm(&r, c.perm, PN);
+	pair = (struct fd_mlp_fwd){ .pair_b = c.B, .pair_ia = PIA, .pair_perm = c.perm };
 	for (int i = 0; i < PN; i++) { /* the rows the pair stands for */
 		memcpy(X + i * W, c.A + i * PIA, PIA * sizeof(float));
 		memcpy(X + i * W + PIA, c.B + i * PIB, PIB * sizeof(float));
@@ -389,19 +403,20 @@ START_TEST(test_forward_pair)
 		memcpy(X + (PN + i) * W + PIA, c.B + c.perm[i] * PIB, PIB * sizeof(float));
 	}
 	fd_rng_seed(&r, 77);
-	Y = fd_mlp_forward(m, X, 2 * PN, &r);
+	Y = fd_mlp_forward(m, X, 2 * PN, &r, NULL);
 	ck_assert_ptr_nonnull(Y);
 	memcpy(Y1, Y, sizeof Y1);
-	fd_mlp_backward_set(m, c.dY0, dX);
+	ck_assert_int_eq(fd_mlp_backward(m, c.dY0, dX, &(struct fd_mlp_bwd){ .set = 1 }), FDEN_OK);
 	grads_copy(m, g1);
 	/* the pair: same output, gradients and summed input gradients (the
 	 * split products round differently: tolerances, not bits) */
 	fd_rng_seed(&r, 77); /* the same masks */
-	Y = fd_mlp_forward_pair(m, c.A, PIA, c.B, c.perm, PN, &r);
+	Y = fd_mlp_forward(m, c.A, PN, &r, &pair);
 	ck_assert_ptr_nonnull(Y);
 	for (int i = 0; i < 2 * PN * POUT; i++)
 		ck_assert_float_eq_tol(Y[i], Y1[i], 1e-5f * (1 + fabsf(Y1[i])));
-	fd_mlp_backward_pair(m, c.dY0, dA, dB, NULL, NULL);
+	ck_assert_int_eq(fd_mlp_backward(m, c.dY0, dA, &(struct fd_mlp_bwd){ .set = 1, .dx2 = dB }),
+			 FDEN_OK);
 	for (int p = 0; p < np; p++) {
 		struct fd_param *P = fd_mlp_param(m, p);
 		for (size_t k = 0; k < P->n; k++)
@@ -419,6 +434,9 @@ START_TEST(test_forward_pair)
 			ck_assert_float_eq_tol(dB[b * PIB + j], want, 1e-4f * (1 + fabsf(want)));
 		}
 	}
+	/* refused after a paired forward: dX += (its input gradients are sums) */
+	ck_assert_int_eq(fd_mlp_backward(m, c.dY0, dA, &(struct fd_mlp_bwd){ .add_dx = 1 }),
+			 FDEN_E_INVALID);
 	fdc_check(pair_loss, &c, c.A, dA, PN * PIA, 1e-2f, 1, "pair dA");
 	fdc_check(pair_loss, &c, c.B, dB, PN * PIB, 1e-2f, 1, "pair dB");
 	for (int p = 0; p < np; p++) {
@@ -427,15 +445,17 @@ START_TEST(test_forward_pair)
 		free(g1[p]);
 	}
 	/* refused: the first input wider than the net's, more rows than reserved */
-	ck_assert_ptr_null(fd_mlp_forward_pair(m, c.A, W, c.B, c.perm, PN, &r));
-	ck_assert_ptr_null(fd_mlp_forward_pair(m, c.A, PIA, c.B, c.perm, PN + 1, &r));
+	pair.pair_ia = W;
+	ck_assert_ptr_null(fd_mlp_forward(m, c.A, PN, &r, &pair));
+	pair.pair_ia = PIA;
+	ck_assert_ptr_null(fd_mlp_forward(m, c.A, PN + 1, &r, &pair));
 	fd_free(NULL, c.A);
 	fd_free(NULL, c.B);
 	fd_mlp_free(m);
 }
 END_TEST
 
-/* fd_mlp_forward_to: the output written into a column block gives the bits
+/* fd_mlp_fwd.y: the output written into a column block gives the bits
  * fd_mlp_forward gives, for a last layer written in place (_i 0: linear
  * with dropout) and one copied out of its cache (_i 1: leaky) */
 START_TEST(test_forward_to)
@@ -454,12 +474,13 @@ START_TEST(test_forward_to)
 	fd_rng_seed(&r1, 9);
 	fd_rng_fill_normal(&r1, X, 40, 1.0f);
 	r2 = r1;
-	y = fd_mlp_forward(m, X, 10, &r1);
+	y = fd_mlp_forward(m, X, 10, &r1, NULL);
 	ck_assert_ptr_nonnull(y);
 	memcpy(Y1, y, sizeof Y1);
 	for (int i = 0; i < 70; i++)
 		wide[i] = -7.0f;
-	ck_assert_ptr_eq(fd_mlp_forward_to(m, X, 10, &r2, wide + 2, 7), wide + 2);
+	ck_assert_ptr_eq(fd_mlp_forward(m, X, 10, &r2, &(struct fd_mlp_fwd){ .y = wide + 2, .ldy = 7 }),
+			 wide + 2);
 	for (int i = 0; i < 10; i++)
 		for (int j = 0; j < 7; j++) {
 			float v = wide[i * 7 + j];
@@ -468,7 +489,8 @@ START_TEST(test_forward_to)
 			else
 				ck_assert_float_eq(v, -7.0f); /* outside the block: untouched */
 		}
-	ck_assert_ptr_null(fd_mlp_forward_to(m, X, 10, &r2, wide, 2)); /* ldy < out */
+	ck_assert_ptr_null(fd_mlp_forward(m, X, 10, &r2, &(struct fd_mlp_fwd){ .y = wide, .ldy = 2 }));
+	/* ldy < out */
 	fd_mlp_free(m);
 }
 END_TEST
@@ -498,8 +520,8 @@ START_TEST(test_no_alloc_after_reserve)
 	before = cnt.allocs;
 	for (int it = 1; it <= 3; it++) {
 		fd_mlp_zero_grad(m);
-		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, it == 2 ? 17 : 64, &r));
-		fd_mlp_backward(m, dY, dX);
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, it == 2 ? 17 : 64, &r, NULL));
+		fd_mlp_backward(m, dY, dX, NULL);
 		for (int p = 0; p < fd_mlp_nparams(m); p++)
 			fd_adam_update(&opt, fd_mlp_param(m, p), (uint64_t)it);
 		fd_mlp_infer(m, X, 64, Y, ws);
@@ -591,7 +613,7 @@ START_TEST(test_infer_reentrant)
 	fd_rng_fill_normal(&r, X[0], 33 * 12, 1.0f);
 	fd_rng_fill_normal(&r, X[1], 33 * 12, 2.0f);
 	for (int it = 0; it < 3; it++)
-		ck_assert_ptr_nonnull(fd_mlp_forward(m, X[0], 33, &r));
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X[0], 33, &r, NULL));
 	ws = malloc(fd_mlp_infer_ws(m, 33) * sizeof(float));
 	for (int t = 0; t < 2; t++) {
 		fd_mlp_infer(m, X[t], n[t], Yref[t], ws);
@@ -707,7 +729,7 @@ START_TEST(test_same_seed_same_net)
 	fd_rng_fill_normal(&ra, X, 20 * 6, 1.0f);
 	fd_rng_seed(&ra, 15);
 	fd_rng_seed(&rb, 15);
-	ck_assert_int_eq(memcmp(fd_mlp_forward(a, X, 20, &ra), fd_mlp_forward(b, X, 20, &rb),
+	ck_assert_int_eq(memcmp(fd_mlp_forward(a, X, 20, &ra, NULL), fd_mlp_forward(b, X, 20, &rb, NULL),
 				20 * 3 * 4), 0);
 	fd_mlp_free(a);
 	fd_mlp_free(b);
@@ -738,7 +760,7 @@ START_TEST(test_learns)
 		T[2 * i + 1] = X[4 * i + 2] * X[4 * i + 3];
 	}
 	for (int it = 1; it <= 300; it++) {
-		const float *Y = fd_mlp_forward(m, X, 64, &r);
+		const float *Y = fd_mlp_forward(m, X, 64, &r, NULL);
 		double L = 0;
 		for (int i = 0; i < 128; i++) {
 			dY[i] = 2.0f * (Y[i] - T[i]) / 128;
@@ -748,7 +770,7 @@ START_TEST(test_learns)
 			first = L;
 		last = L;
 		fd_mlp_zero_grad(m);
-		fd_mlp_backward(m, dY, NULL);
+		fd_mlp_backward(m, dY, NULL, NULL);
 		for (int p = 0; p < fd_mlp_nparams(m); p++)
 			fd_adam_update(&opt, fd_mlp_param(m, p), (uint64_t)it);
 	}
@@ -818,14 +840,14 @@ START_TEST(test_bad_args)
 	{
 		float X[3 * 5] = { 0 }, dY[2 * 5] = { 0 };
 		ck_assert_int_eq(fd_mlp_reserve(m, 0, &err), FDEN_E_INVALID);
-		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, &r)); /* nothing reserved */
-		fd_mlp_backward(m, dY, NULL);                      /* no forward: no-op */
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, &r, NULL)); /* nothing reserved */
+		fd_mlp_backward(m, dY, NULL, NULL);                      /* no forward: no-op */
 		ck_assert_int_eq(fd_mlp_reserve(m, 4, &err), FDEN_OK);
-		ck_assert_ptr_null(fd_mlp_forward(m, X, 5, &r));  /* more than reserved */
-		ck_assert_ptr_null(fd_mlp_forward(m, X, 0, &r));
-		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 4, NULL)); /* no dropout: no rng needed */
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 5, &r, NULL));  /* more than reserved */
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 0, &r, NULL));
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 4, NULL, NULL)); /* no dropout: no rng needed */
 		ck_assert_int_eq(fd_mlp_reserve(m, 5, &err), FDEN_OK); /* grows */
-		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 5, &r));
+		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 5, &r, NULL));
 	}
 	fd_mlp_free(m);
 	l[0].dropout = 0.5f;
@@ -833,7 +855,7 @@ START_TEST(test_bad_args)
 	{
 		float X[3] = { 0 };
 		ck_assert_int_eq(fd_mlp_reserve(m, 1, &err), FDEN_OK);
-		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, NULL)); /* dropout needs an rng */
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, NULL, NULL)); /* dropout needs an rng */
 	}
 	fd_mlp_free(m);
 }

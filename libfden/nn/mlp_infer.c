@@ -1,0 +1,49 @@
+/* The MLP's evaluation-mode forward (fd_mlp_infer): running batch-norm
+ * statistics, no dropout, the net left unchanged (reentrant). */
+#include <stddef.h>
+
+#include "nn/act.h"
+#include "nn/batchnorm.h"
+#include "nn/dense.h"
+#include "nn/mlp.h"
+#include "nn/mlp_int.h"
+
+size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n)
+{
+	size_t nn = n > 0 ? (size_t)n : 1;
+
+	return 2 * padn(nn * m->maxw) + 2 * padn((size_t)m->maxw);
+}
+
+void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float *ws)
+{
+	float *buf[2], *scr;
+	const float *x = X;
+	int i;
+
+	if (n < 1)
+		return;
+	buf[0] = ws;
+	buf[1] = ws + padn((size_t)n * m->maxw);
+	scr = buf[1] + padn((size_t)n * m->maxw);
+	for (i = 0; i < m->nlayers; i++) {
+		const struct layer *L = &m->L[i];
+		float *dst = i == m->nlayers - 1 ? Y : buf[i & 1];
+		/* X and Y may be the caller's: only products between ws buffers pad */
+		void (*fwd)(const float *, int, int, int, const float *, const float *, int, float,
+			    const float *, float *, float *, int) =
+			i > 0 && i < m->nlayers - 1 ? fd_dense_forward_padded : fd_dense_forward;
+
+		if (L->bn) {
+			/* h = x W; y = act(gamma (h - mean) / sqrt(var + eps) + beta) */
+			fwd(x, n, L->in, L->out, L->W, NULL, FD_ACT_LINEAR, 0.0f, NULL, dst, NULL,
+			    m->nthreads);
+			fd_bn_infer(dst, n, L->out, L->gamma, L->beta, L->rmean, L->rvar,
+				    m->bn_eps, L->act, m->slope, dst, scr);
+		} else {
+			fwd(x, n, L->in, L->out, L->W, L->b, L->act, m->slope, NULL, dst, NULL,
+			    m->nthreads);
+		}
+		x = dst;
+	}
+}
