@@ -135,6 +135,97 @@ FDEN_EXPORT FDEN_WUR int fden_sampler_reset(struct fden_sampler *s, uint64_t see
 FDEN_EXPORT FDEN_WUR int fden_sampler_next(struct fden_sampler *s, size_t n_episodes,
 					   float *x, int32_t *labels, int32_t *classes);
 
+/**
+ * @name Few-shot evaluation
+ * C-way K-shot accuracy of nearest-class-mean classification over seeded
+ * episodes, on any features (raw latents z, f_ide, f_sty, your own), with
+ * the mean accuracy and its 95% interval, as the paper reports it.
+ * @{
+ */
+
+/** Feature transforms applied to every row before classification. */
+enum fden_fewshot_transform {
+	FDEN_FEWSHOT_NONE = 0,       /**< the rows as given */
+	/** SimpleShot (Wang et al. 2019): x - center (when center is given),
+	 *  then divided by its L2 norm (rows of norm 0 stay 0) */
+	FDEN_FEWSHOT_SIMPLESHOT = 1,
+};
+
+/** Settings of fden_fewshot_eval(); fill with fden_fewshot_options_default(). */
+struct fden_fewshot_options {
+	size_t struct_size;      /**< sizeof(struct fden_fewshot_options) */
+	size_t episodes;         /**< episodes (1000) */
+	size_t ways;             /**< classes per episode, C (5) */
+	size_t shots;            /**< support rows per class, K (1) */
+	size_t queries;          /**< query rows per class (15) */
+	uint64_t seed;           /**< episode seed (1): same seed and labels, same episodes */
+	int transform;           /**< enum fden_fewshot_transform (FDEN_FEWSHOT_NONE) */
+	/** SimpleShot's centre, dim floats (borrowed), such as the mean of the
+	 *  training classes' features; NULL: L2-normalise only */
+	const float *center;
+	/** optional label mapping (borrowed): a row labelled y with
+	 *  0 <= y < n_label_map belongs to class label_map[y], or is left out
+	 *  when that is negative; rows with other labels are left out. NULL:
+	 *  every label is its own class */
+	const int32_t *label_map;
+	size_t n_label_map;      /**< entries of label_map */
+	/** optional output, episodes doubles (borrowed): each episode's accuracy */
+	double *episode_accuracy;
+	/** optional output, episodes * ways * (shots + queries) row indices
+	 *  (borrowed): each episode's rows, support block first (class c at
+	 *  c*shots..), then the queries (class c at ways*shots + c*queries..) */
+	size_t *episode_rows;
+};
+
+/** What fden_fewshot_eval() measured. */
+struct fden_fewshot_result {
+	double mean;        /**< mean accuracy over the episodes, in [0, 1] */
+	double ci95;        /**< 95% half-width, 1.96 * sample std / sqrt(episodes); 0 for one episode */
+	size_t episodes;    /**< episodes run */
+	size_t classes;     /**< classes with at least shots + queries rows (drawn from) */
+};
+
+/**
+ * Fill *opt with the defaults (5-way 1-shot, 15 queries, 1000 episodes,
+ * seed 1, no transform, no label mapping, no outputs).
+ * @param[out] opt the options; NULL is a no-op
+ * @note Thread safety: safe from any thread.
+ * @since 0.2
+ */
+FDEN_EXPORT void fden_fewshot_options_default(struct fden_fewshot_options *opt);
+
+/**
+ * Few-shot accuracy over seeded episodes. Each episode draws `ways`
+ * distinct classes among those with at least shots + queries rows, then
+ * shots + queries distinct rows of each, exactly as fden_sampler_new() and
+ * fden_sampler_next() with the same seed would (so the episodes depend on
+ * the labels, the label mapping and the seed only: every feature set of the
+ * same rows is evaluated on the same episodes). Every row is transformed
+ * (opt->transform); each query goes to the class whose support mean is
+ * nearest in squared Euclidean distance (ties: the lower class of the
+ * episode); an episode's accuracy is the fraction of its queries classified
+ * right.
+ * @param x n rows of dim floats, row-major (borrowed)
+ * @param labels n labels (borrowed)
+ * @param n, dim rows and their width
+ * @param opt the settings; NULL: fden_fewshot_options_default()
+ * @param[out] result the accuracy; written only on success
+ * @return FDEN_OK; FDEN_E_INVALID (NULL x, labels or result, n or dim 0,
+ *         ways < 2, shots or queries or episodes 0, an unknown transform,
+ *         a non-finite feature or centre value, or fewer than `ways` classes
+ *         with shots + queries rows); FDEN_E_VERSION (opt->struct_size too
+ *         small); FDEN_E_OVERFLOW; FDEN_E_UNSUPPORTED (more than 2^32-1
+ *         rows); FDEN_E_NOMEM. fden_last_error() says which.
+ * @note Thread safety: safe from any thread on any arrays (nothing is
+ *       written but the outputs); calls with distinct outputs may run at
+ *       once.
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_fewshot_eval(const float *x, const int32_t *labels, size_t n,
+					   size_t dim, const struct fden_fewshot_options *opt,
+					   struct fden_fewshot_result *result);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "data/sampler.h"
 #include "kernels/rng.h"
 
 struct fden_sampler {
@@ -21,6 +22,7 @@ struct fden_sampler {
 	size_t *rows0;                  /* their first arrangement (fden_sampler_reset) */
 	size_t nrows;
 	size_t *order;                  /* a permutation of 0..n_classes-1 */
+	size_t *draw;                   /* one episode's rows (fden_sampler_next) */
 };
 
 struct lab_row {
@@ -47,6 +49,7 @@ FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s)
 	fd_free(NULL, s->rows);
 	fd_free(NULL, s->rows0);
 	fd_free(NULL, s->order);
+	fd_free(NULL, s->draw);
 	fd_free(NULL, s);
 }
 
@@ -103,7 +106,9 @@ FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, siz
 	s->order = fd_malloc(NULL, nc * sizeof *s->order);
 	s->rows = fd_malloc(NULL, nr * sizeof *s->rows);
 	s->rows0 = fd_malloc(NULL, nr * sizeof *s->rows0);
-	if (!s->class_id || !s->start || !s->count || !s->order || !s->rows || !s->rows0)
+	s->draw = fd_malloc(NULL, ep * sizeof *s->draw);
+	if (!s->class_id || !s->start || !s->count || !s->order || !s->rows || !s->rows0 ||
+	    !s->draw)
 		goto nomem;
 	nc = nr = 0;
 	for (i = 0; i < ds->n; i = j) {
@@ -159,17 +164,42 @@ static void fy_step(struct fd_rng *r, size_t *a, size_t k, size_t n)
 	a[j] = t;
 }
 
+void fd_sampler_draw_rows(struct fden_sampler *s, size_t *rows, int32_t *classes)
+{
+	size_t per = s->shots + s->queries;
+
+	for (size_t c = 0; c < s->ways; c++)
+		fy_step(&s->rng, s->order, c, s->n_classes); /* class c of the episode */
+	for (size_t c = 0; c < s->ways; c++) {
+		size_t k = s->order[c];
+		size_t *r = s->rows + s->start[k];
+
+		if (classes)
+			classes[c] = s->class_id[k];
+		for (size_t t = 0; t < per; t++) {
+			fy_step(&s->rng, r, t, s->count[k]); /* row t of class c */
+			rows[t < s->shots ? c * s->shots + t /* support block */
+			     : s->ways * s->shots + c * s->queries + (t - s->shots)] = r[t];
+		}
+	}
+}
+
+size_t fd_sampler_classes(const struct fden_sampler *s)
+{
+	return s->n_classes;
+}
+
 FDEN_EXPORT int fden_sampler_next(struct fden_sampler *s, size_t n_episodes, float *x,
 				  int32_t *labels, int32_t *classes)
 {
-	size_t e, c, t, per, rows_ep, dim, n;
+	size_t e, c, t, rows_ep, dim, n;
+	size_t *rows = s ? s->draw : NULL;
 
 	if (!s || !x || !labels)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_next: NULL argument");
 	if (n_episodes == 0)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_next: n_episodes is 0");
-	per = s->shots + s->queries;
-	rows_ep = s->ways * per;
+	rows_ep = s->ways * (s->shots + s->queries);
 	dim = s->ds->dim;
 	if (fd_mul_overflow(n_episodes, rows_ep, &n) || fd_mul_overflow(n, dim, &n))
 		return fd_err_set(NULL, FDEN_E_OVERFLOW, "fden_sampler_next: %zu episodes overflow",
@@ -178,23 +208,13 @@ FDEN_EXPORT int fden_sampler_next(struct fden_sampler *s, size_t n_episodes, flo
 		float *xe = x + e * rows_ep * dim;
 		int32_t *le = labels + e * rows_ep;
 
-		for (c = 0; c < s->ways; c++)
-			fy_step(&s->rng, s->order, c, s->n_classes); /* class c of the episode */
-		for (c = 0; c < s->ways; c++) {
-			size_t k = s->order[c];
-			size_t *r = s->rows + s->start[k];
-
-			if (classes)
-				classes[e * s->ways + c] = s->class_id[k];
-			for (t = 0; t < per; t++) {
-				size_t dst;
-
-				fy_step(&s->rng, r, t, s->count[k]); /* row t of class c */
-				dst = t < s->shots ? c * s->shots + t /* support block */
-					: s->ways * s->shots + c * s->queries + (t - s->shots);
-				memcpy(xe + dst * dim, s->ds->x + r[t] * dim, dim * sizeof *x);
-				le[dst] = (int32_t)c;
-			}
+		fd_sampler_draw_rows(s, rows, classes ? classes + e * s->ways : NULL);
+		for (t = 0; t < rows_ep; t++) {
+			memcpy(xe + t * dim, s->ds->x + rows[t] * dim, dim * sizeof *x);
+			/* support block first (class c at c*shots..), then the queries */
+			c = t < s->ways * s->shots ? t / s->shots
+				: (t - s->ways * s->shots) / (s->queries ? s->queries : 1);
+			le[t] = (int32_t)c;
 		}
 	}
 	return FDEN_OK;
