@@ -136,8 +136,6 @@ int data_load_file(const char *x_path, const char *labels_path, double scale,
  * data set of latents (labels kept). Batches of 1024. Exit code. */
 int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_dataset *images,
 		struct fden_dataset **out);
-/* Per-dimension mean and standard deviation (std floored at 1e-6). */
-void data_moments(const struct fden_dataset *ds, float *mean, float *std);
 /* Number of distinct labels. */
 size_t data_n_classes(const struct fden_dataset *ds);
 /* Number of classes with at least `need` (>= 1) rows. */

@@ -293,14 +293,8 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	if (a->verbose)
 		fden_model_set_log(model, model_log, NULL);
 	if (!resumed && a->standardize) {
-		float *m = malloc(2 * dim * sizeof *m);
-		if (!m) {
-			rc = cli_fail(cmd, FDEN_E_NOMEM, "standardisation");
-			goto out;
-		}
-		data_moments(train_z, m, m + dim);
-		rc = fden_model_set_standardization(model, m, m + dim);
-		free(m);
+		rc = fden_model_fit_standardization(model, fden_dataset_data(train_z),
+						    fden_dataset_size(train_z));
 		if (rc) {
 			rc = cli_fail(cmd, rc, "standardisation");
 			goto out;

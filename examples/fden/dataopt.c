@@ -320,31 +320,3 @@ int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_data
 	free(z);
 	return rc ? cli_fail(cmd, rc, "latent data set") : 0;
 }
-
-void data_moments(const struct fden_dataset *ds, float *mean, float *std)
-{
-	size_t n = fden_dataset_size(ds), d = fden_dataset_dim(ds);
-	const float *x = fden_dataset_data(ds);
-	double *s = calloc(2 * d, sizeof *s);
-	if (!s) {
-		for (size_t j = 0; j < d; j++)
-			mean[j] = 0, std[j] = 1;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d; j++)
-			s[j] += x[i * d + j];
-	for (size_t j = 0; j < d; j++)
-		s[j] /= n ? (double)n : 1.0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d; j++) {
-			double t = x[i * d + j] - s[j];
-			s[d + j] += t * t; /* sum (x - mean)^2 */
-		}
-	for (size_t j = 0; j < d; j++) {
-		double v = n > 1 ? s[d + j] / (double)(n - 1) : 1.0;
-		mean[j] = (float)s[j];
-		std[j] = (float)(sqrt(v) > 1e-6 ? sqrt(v) : 1e-6);
-	}
-	free(s);
-}

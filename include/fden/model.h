@@ -185,6 +185,24 @@ FDEN_EXPORT void fden_model_set_log(struct fden_model *model, fden_log_fn fn, vo
  */
 FDEN_EXPORT FDEN_WUR int fden_model_set_standardization(struct fden_model *model,
 							const float *mean, const float *std);
+/**
+ * Fit the per-dimension standardisation to data and set it, as
+ * fden_model_set_standardization() would with mean[j] = the mean of
+ * column j of z and std[j] = its sample standard deviation (divided by
+ * n - 1; 1 when n is 1), floored at 1e-6. Sums are in double precision.
+ * @param model the model
+ * @param z n rows of fden_model_dim() floats, row-major (borrowed), such
+ *        as the training latents
+ * @param n number of rows
+ * @return FDEN_OK; FDEN_E_INVALID (model or z NULL, n 0); FDEN_E_NONFINITE
+ *         (a column with a NaN or infinity, or whose variance overflows);
+ *         FDEN_E_OVERFLOW; FDEN_E_NOMEM. The model's standardisation is
+ *         unchanged on failure; fden_model_last_error() says why.
+ * @note Thread safety: not with other calls on the same model.
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_fit_standardization(struct fden_model *model, const float *z,
+							size_t n);
 
 /** The parts, borrowed from the model (valid while it lives): D. @since 0.1 */
 FDEN_EXPORT struct fden_disentangler *fden_model_disentangler(struct fden_model *model);

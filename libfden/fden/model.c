@@ -270,6 +270,59 @@ FDEN_EXPORT int fden_model_set_standardization(struct fden_model *model, const f
 	return FDEN_OK;
 }
 
+FDEN_EXPORT int fden_model_fit_standardization(struct fden_model *model, const float *z,
+					       size_t n)
+{
+	size_t d;
+	double *s;
+	float *ms;
+	int st;
+
+	if (!model)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_fit_standardization: model is NULL");
+	if (!z || !n)
+		return fd_err_set(&model->err, FDEN_E_INVALID,
+				  "fden_model_fit_standardization: %s", !z ? "z is NULL" : "n is 0");
+	d = (size_t)model->dim;
+	if (fd_mul_overflow(n, d, &(size_t){ 0 }))
+		return fd_err_set(&model->err, FDEN_E_OVERFLOW,
+				  "fden_model_fit_standardization: %zu rows overflow", n);
+	s = fd_calloc(model->a, 2 * d, sizeof *s);
+	ms = fd_malloc(model->a, 2 * d * sizeof *ms);
+	if (!s || !ms) {
+		fd_free(model->a, s);
+		fd_free(model->a, ms);
+		return fd_err_set(&model->err, FDEN_E_NOMEM,
+				  "fden_model_fit_standardization: out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++)
+			s[j] += z[i * d + j];
+	for (size_t j = 0; j < d; j++)
+		s[j] /= (double)n; /* mean */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++) {
+			double t = z[i * d + j] - s[j];
+			s[d + j] += t * t; /* sum (z - mean)^2 */
+		}
+	st = FDEN_OK;
+	for (size_t j = 0; j < d; j++) {
+		double v = n > 1 ? s[d + j] / (double)(n - 1) : 1.0, sd = sqrt(v);
+		if (!isfinite(s[j]) || !isfinite(v)) {
+			st = fd_err_set(&model->err, FDEN_E_NONFINITE,
+					"fden_model_fit_standardization: column %zu of z is not finite", j);
+			break;
+		}
+		ms[j] = (float)s[j];
+		ms[d + j] = (float)(sd > 1e-6 ? sd : 1e-6);
+	}
+	if (!st)
+		st = fden_model_set_standardization(model, ms, ms + d);
+	fd_free(model->a, s);
+	fd_free(model->a, ms);
+	return st;
+}
+
 FDEN_EXPORT struct fden_disentangler *fden_model_disentangler(struct fden_model *model)
 {
 	return model ? &model->dis : NULL;
