@@ -254,6 +254,7 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	FILE *csv = NULL;
 	struct sigaction sa, old_int, old_term;
 	struct train_avg av = { 0 }; /* moving averages of the step statistics */
+	int trained = 0;
 	double t0 = cli_now(), seconds = 0;
 	int rc, resumed = 0, bad = 0;
 
@@ -387,8 +388,9 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g\n",
 				(unsigned long long)step, cli_now() - t0, st.loss, st.l_r, st.l_c,
 				st.l_m, st.accuracy, st.clip_scale);
-		snprintf(extra, sizeof extra, "loss %.3f L_R %.3f L_C %.3f L_M %.3f acc %.0f%%",
-			 av.loss, av.l_r, av.l_c, av.l_m, 100 * av.accuracy);
+		/* loss and accuracy first: a narrow terminal keeps those */
+		snprintf(extra, sizeof extra, "loss %.3f acc %.0f%% L_C %.3f L_M %.3f L_R %.3f",
+			 av.loss, 100 * av.accuracy, av.l_c, av.l_m, av.l_r);
 		if (a->out && a->checkpoint_every && step % a->checkpoint_every == 0) {
 			rc = fden_model_save(model, a->out);
 			if (rc) {
@@ -406,9 +408,7 @@ restore:
 	if (rc)
 		goto out;
 	seconds = cli_now() - t0;
-	cli_info("fden: %s: %llu steps in this run, %llu in total, %.1f s (%.1f steps/s)", cmd,
-		 (unsigned long long)(step - first), (unsigned long long)step, seconds,
-		 (double)(step - first) / fmax(seconds, 1e-9));
+	trained = 1;
 done:
 	if (a->out) {
 		rc = fden_model_save(model, a->out);
@@ -418,6 +418,12 @@ done:
 		}
 		cli_info("fden: %s: saved %s", cmd, a->out);
 	}
+	if (trained) /* the last line: what the run did and where the losses ended */
+		cli_info("fden: %s: %llu steps in this run, %llu in total, %.1f s (%.1f steps/s); "
+			 "last (moving average): loss %.4f, accuracy %.1f%%, L_R %.4g, L_C %.4f, "
+			 "L_M %.4f", cmd, (unsigned long long)(step - first), (unsigned long long)step,
+			 seconds, (double)(step - first) / fmax(seconds, 1e-9), av.loss,
+			 100 * av.accuracy, av.l_r, av.l_c, av.l_m);
 	if (stop_signal) {
 		fprintf(stderr, "fden: %s: interrupted by signal %d at step %llu%s\n", cmd,
 			(int)stop_signal, (unsigned long long)step,

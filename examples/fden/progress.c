@@ -1,4 +1,6 @@
 /* Progress bar (terminal) or periodic plain lines (pipes, logs). */
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -42,6 +44,105 @@ static double fraction(const struct progress *p, uint64_t done, double elapsed)
 	return f > 1 ? 1 : f;
 }
 
+/* Terminal columns of the progress stream (80 when unknown). */
+static int term_cols(FILE *f)
+{
+	struct winsize ws;
+	if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	int n = c ? atoi(c) : 0;
+	return n > 0 ? n : 80;
+}
+
+#define MAX_SEG 24
+
+void progress_fit(char *out, size_t n, int cols, const char *label, double frac,
+		  unsigned long long done, const char *unit, double rate, const char *elapsed,
+		  const char *eta, const char *extra)
+{
+	/* segments in display order, each with a priority (0 first kept) */
+	char seg[MAX_SEG][96];
+	int prio[MAX_SEG], keep[MAX_SEG] = { 0 }, ns = 0, bar_at;
+	snprintf(seg[ns], sizeof seg[0], "%s", label);
+	prio[ns++] = 0;
+	bar_at = ns;
+	seg[ns][0] = '\0'; /* the bar, sized last */
+	prio[ns++] = 90;
+	snprintf(seg[ns], sizeof seg[0], "%3.0f%%", frac < 0 ? 0 : 100 * frac);
+	prio[ns++] = 1;
+	snprintf(seg[ns], sizeof seg[0], "%llu %s", done, unit);
+	prio[ns++] = 5;
+	snprintf(seg[ns], sizeof seg[0], "%.1f/s", rate);
+	prio[ns++] = 91;
+	snprintf(seg[ns], sizeof seg[0], "%s", elapsed);
+	prio[ns++] = 92;
+	snprintf(seg[ns], sizeof seg[0], "ETA %s", eta);
+	prio[ns++] = 2;
+	/* extra: "key value" pairs, kept from the front (the caller puts the
+	 * figures that matter most first) */
+	const char *p = extra ? extra : "";
+	for (int k = 0; *p && ns < MAX_SEG; k++) {
+		while (*p == ' ')
+			p++;
+		const char *e = p;
+		for (int words = 0; *e && words < 2;) { /* two words */
+			while (*e && *e != ' ')
+				e++;
+			words++;
+			if (words < 2)
+				while (*e == ' ')
+					e++;
+		}
+		if (e == p)
+			break;
+		snprintf(seg[ns], sizeof seg[0], "%.*s", (int)(e - p), p);
+		prio[ns++] = k < 2 ? 3 + k : 10 + k;
+		p = e;
+	}
+	int room = cols - 1; /* never the last column: some terminals wrap there */
+	int used = 0;
+	for (int pr = 0; pr < 90; pr++)
+		for (int i = 0; i < ns; i++)
+			if (prio[i] == pr && !keep[i]) {
+				int w = (int)strlen(seg[i]) + (used ? 1 : 0);
+				if (used + w <= room) {
+					keep[i] = 1;
+					used += w;
+				}
+			}
+	/* then the bar, as wide as is left (at most 30), and rate, elapsed */
+	int left = room - used - 3; /* " [" "]" */
+	if (left >= 10) {
+		int bw = left < 30 ? left : 30, fill = frac < 0 ? 0 : (int)(frac * bw + 0.5);
+		char *b = seg[bar_at];
+		b[0] = '[';
+		for (int i = 0; i < bw; i++)
+			b[1 + i] = i < fill ? '#' : '.';
+		b[1 + bw] = ']';
+		b[2 + bw] = '\0';
+		keep[bar_at] = 1;
+		used += bw + 3;
+	}
+	for (int pr = 91; pr <= 92; pr++)
+		for (int i = 0; i < ns; i++)
+			if (prio[i] == pr && used + 1 + (int)strlen(seg[i]) <= room) {
+				keep[i] = 1;
+				used += 1 + (int)strlen(seg[i]);
+			}
+	size_t o = 0;
+	out[0] = '\0';
+	for (int i = 0; i < ns && o + 1 < n; i++)
+		if (keep[i]) {
+			int w = snprintf(out + o, n - o, "%s%s", o ? " " : "", seg[i]);
+			o += w > 0 ? (size_t)w : 0;
+			if (o >= n)
+				o = n - 1;
+		}
+	if ((int)strlen(out) > room && room > 0 && (size_t)room < n)
+		out[room] = '\0'; /* the label alone is wider than the terminal */
+}
+
 static void draw(struct progress *p, uint64_t done, const char *extra, int final)
 {
 	double now = cli_now(), el = now - p->start;
@@ -51,19 +152,9 @@ static void draw(struct progress *p, uint64_t done, const char *extra, int final
 	fmt_time(ela, sizeof ela, el);
 	fmt_time(eta, sizeof eta, f > 0 ? el * (1 - f) / f : -1);
 	if (p->tty) {
-		char bar[31];
-		int w = f < 0 ? 0 : (int)(f * 30 + 0.5);
-		for (int i = 0; i < 30; i++)
-			bar[i] = i < w ? '#' : '.';
-		bar[30] = '\0';
 		char line[512];
-		struct winsize ws;
-		int cols = ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
-		snprintf(line, sizeof line, "%s [%s] %3.0f%% %llu %s %.1f/s %s ETA %s %s", p->label,
-			 bar, f < 0 ? 0 : 100 * f, (unsigned long long)done, p->unit, rate, ela, eta,
-			 extra ? extra : "");
-		if ((size_t)cols - 1 < sizeof line)
-			line[cols - 1] = '\0'; /* never wrap: \r only rewinds one line */
+		progress_fit(line, sizeof line, term_cols(p->out), p->label, f,
+			     (unsigned long long)done, p->unit, rate, ela, eta, extra);
 		fprintf(p->out, "\r\033[K%s%s", line, final ? "\n" : "");
 	} else {
 		fprintf(p->out, "%s: %llu %s, %.1f/s, %s elapsed, %s%s left%s%s\n", p->label,

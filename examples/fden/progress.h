@@ -23,6 +23,13 @@ void progress_start(struct progress *p, const char *label, const char *unit, uin
 		    uint64_t total, double budget, double interval, int quiet);
 /* Redraw (TTY, at most 10 times a second) or print a line when due. */
 void progress_update(struct progress *p, uint64_t done, const char *extra);
+/* The terminal line: label, percent, ETA and the first two "key value"
+ * pairs of extra are kept first, then the count and more pairs, then a bar
+ * as wide as the rest allows (at most 30), rate and elapsed time; nothing
+ * goes past cols - 1 columns. Exposed for tests. */
+void progress_fit(char *out, size_t n, int cols, const char *label, double frac,
+		  unsigned long long done, const char *unit, double rate, const char *elapsed,
+		  const char *eta, const char *extra);
 /* Final line. */
 void progress_end(struct progress *p, uint64_t done, const char *extra);
 
