@@ -192,12 +192,14 @@ struct translate_args {
 	size_t pairs;          /* grids to write (8) */
 	uint64_t seed;
 	size_t width, height;  /* image shape (0: square root of the input width) */
+	size_t zoom;           /* each image pixel as zoom x zoom (0: a tile of >= 84 pixels) */
 	const char *out_dir;
+	size_t tile_px, gap_px; /* out: a tile's width and the gap between tiles, in pixels */
 };
 /* Write pair-NNN.png grids and swaps.png to out_dir. Exit code. */
 int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet *net,
 		  const struct fden_dataset *test_z, const struct fden_dataset *test_x,
-		  const struct translate_args *a);
+		  struct translate_args *a);
 
 struct ev_report;
 /* Print an evaluation report to stdout, and to txt_path and json_path

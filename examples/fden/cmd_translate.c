@@ -35,7 +35,8 @@ static void lerp(float *out, const float *a, const float *b, double t, size_t d)
 
 static const char legend[] =
 	"Translation grids written by `fden translate` (paper, Figure 4).\n\n"
-	"pair-NNN.png: 5 columns x 6 rows of tiles, 1-pixel gray gaps:\n"
+	"pair-NNN.png: 5 columns x 6 rows of tiles, gray gaps (each image pixel drawn as\n"
+	"  zoom x zoom pixels, --zoom):\n"
 	"  row 1: A | host decode(z_A) | FDEN decode(E(D(z_A))) | decode(E(f_ide A, f_sty B)) | decode(E(f_ide B, f_sty A))\n"
 	"  row 2: B | host decode(z_B) | FDEN decode(E(D(z_B))) | (empty) | (empty)\n"
 	"  row 3: identity interpolation f_ide = t A + (1-t) B, style of A, t = 0, .25, .5, .75, 1\n"
@@ -47,7 +48,7 @@ static const char legend[] =
 
 int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet *net,
 		  const struct fden_dataset *test_z, const struct fden_dataset *test_x,
-		  const struct translate_args *a)
+		  struct translate_args *a)
 {
 	size_t n = fden_dataset_size(test_z), d = fden_dataset_dim(test_z);
 	size_t din = fden_invnet_input_dim(net), P = a->pairs, w = a->width, h = a->height;
@@ -71,6 +72,9 @@ int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet 
 	} else if (w * h != din) {
 		return cli_usage(cmd, "--width x --height must be %zu", din);
 	}
+	size_t zoom = a->zoom ? a->zoom : grid_auto_zoom(w, h);
+	a->tile_px = w * zoom;
+	a->gap_px = zoom > 1 ? 2 : 1;
 	if (d != fden_model_dim(model) || d != fden_invnet_latent_dim(net)) {
 		fprintf(stderr, "fden: %s: latent widths differ: data %zu, model %zu, network %zu\n",
 			cmd, d, fden_model_dim(model), fden_invnet_latent_dim(net));
@@ -94,7 +98,7 @@ int run_translate(const char *cmd, struct fden_model *model, struct fden_invnet 
 	zall = malloc(P * PER_PAIR * d * sizeof *zall);
 	xall = malloc(P * PER_PAIR * din * sizeof *xall);
 	if (!pa || !pb || !zab || !ide || !sty || !ei || !es || !zall || !xall ||
-	    grid_init(&g, N_T, 6, w, h) || grid_init(&sw, 6, P, w, h)) {
+	    grid_init_zoom(&g, N_T, 6, w, h, zoom) || grid_init_zoom(&sw, 6, P, w, h, zoom)) {
 		rc = cli_fail(cmd, FDEN_E_NOMEM, "translation buffers");
 		goto out;
 	}
@@ -229,6 +233,10 @@ int cmd_translate(int argc, char **argv)
 		  .def = "square images" },
 		{ .name = "height", .type = OPT_SIZE, .ptr = &a.height, .arg = "H",
 		  .help = "image height", .def = "square images" },
+		{ .name = "zoom", .type = OPT_SIZE, .ptr = &a.zoom, .arg = "N",
+		  .help = "draw each image pixel as N x N pixels",
+		  .def = "the smallest that makes a tile at least " OPT_STRINGIFY(GRID_MIN_TILE)
+			 " pixels" },
 		OPT_QUIET,
 		OPT_END,
 	};

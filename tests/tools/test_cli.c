@@ -100,6 +100,7 @@ START_TEST(file_errors)
 			     "--test-labels", "y", NULL), 3);
 	ck_assert_int_eq(run("demo", "--data", "no/such/dir", "--out", "demo-out", NULL), 3);
 	ck_assert_ptr_nonnull(strstr(run_err, "dataset-fashion-mnist"));
+	ck_assert_ptr_nonnull(strstr(run_err, "scripts/make-glyphs.py"));
 }
 END_TEST
 

@@ -4,6 +4,7 @@
  * translate, plus the exit codes of data mismatches and of an interrupted
  * training. Models are a few dozen units wide and train for a few steps. */
 #include <check.h>
+#include <sys/stat.h>
 
 #include "tools_util.h"
 #include "../check_run.h"
@@ -153,9 +154,9 @@ START_TEST(pipeline)
 	ck_assert_ptr_nonnull(strstr(j1, "\"psnr_fden_vs_host\": null"));
 	ck_assert_ptr_nonnull(strstr(j1, "\"host\": null"));
 	free(j1);
-	/* translation grids: 5 x 6 tiles of 8x8 with 1-pixel gaps */
+	/* translation grids: 5 x 6 tiles of 8x8 with 1-pixel gaps at --zoom 1 */
 	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
-			     "--pairs", "2", "--out", "grids", NULL), 0);
+			     "--pairs", "2", "--zoom", "1", "--out", "grids", NULL), 0);
 	ck_assert(file_exists("grids/pair-000.png"));
 	ck_assert(file_exists("grids/pair-001.png"));
 	ck_assert(!file_exists("grids/pair-002.png"));
@@ -170,6 +171,14 @@ START_TEST(pipeline)
 	ck_assert_ptr_nonnull(png);
 	ck_assert_uint_eq(be32(png + 16), 6 * 9 + 1);
 	ck_assert_uint_eq(be32(png + 20), 2 * 9 + 1);
+	free(png);
+	/* by default zoomed to tiles of at least 84 pixels: 8 x 11 = 88, 2-pixel gaps */
+	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
+			     "--pairs", "1", "--out", "gz", NULL), 0);
+	png = (unsigned char *)read_all("gz/pair-000.png", &len);
+	ck_assert_ptr_nonnull(png);
+	ck_assert_uint_eq(be32(png + 16), 5 * (88 + 2) + 2);
+	ck_assert_uint_eq(be32(png + 20), 6 * (88 + 2) + 2);
 	free(png);
 	/* non-square inputs need a shape */
 	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
@@ -405,6 +414,48 @@ START_TEST(interrupt_saves)
 }
 END_TEST
 
+/* fden demo on a directory laid out as the demo expects: the report and
+ * its pictures, the summary's comparison with the strongest raw-z row and
+ * the warning for few training classes, the host-fit protocol named. */
+START_TEST(demo_report)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s/dd", work_dir);
+	mkdir(p, 0755);
+	/* plain IDX under the .gz names: the loader reads both */
+	write_idx_set("dd/train-images-idx3-ubyte.gz", "dd/train-labels-idx1-ubyte.gz", 12, 30, 8, 11);
+	write_idx_set("dd/test-images-idx3-ubyte.gz", "dd/test-labels-idx1-ubyte.gz", 12, 30, 8, 22);
+	ck_assert_int_eq(run("demo", "--data", "dd", "--split", "6", "--kind", "pca", "--latent", "8",
+			     SMALL, "--steps", "30", "--minutes", "1", "--eval-episodes", "20",
+			     "--pairs", "2", "--tsne", "off", "--host-fit", "all-train", "--out", "do",
+			     NULL), 0);
+	ck_assert(file_exists("do/report.html"));
+	ck_assert(file_exists("do/curves.png"));
+	ck_assert(file_exists("do/grids/swaps.png"));
+	ck_assert(!file_exists("do/tsne.png"));
+	ck_assert_ptr_nonnull(strstr(run_out, "against the strongest raw-z baseline"));
+	ck_assert_ptr_nonnull(strstr(run_out, "NOTE: Only 6 training classes"));
+	ck_assert_ptr_nonnull(strstr(run_out, "--host-fit all-train"));
+	ck_assert_ptr_nonnull(strstr(run_out, "every training-split image without labels"));
+	ck_assert_ptr_nonnull(strstr(run_out, "30 steps"));
+	char *h = read_all("do/report.html", NULL);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_ptr_nonnull(strstr(h, "<td>raw z, SimpleShot</td>"));
+	ck_assert_ptr_nonnull(strstr(h, "src=\"grids/pair-001.png\""));
+	ck_assert_ptr_nonnull(strstr(h, "src=\"curves.png\""));
+	ck_assert_ptr_nonnull(strstr(h, "Not made: --tsne off"));
+	ck_assert_ptr_nonnull(strstr(h, "too few"));
+	free(h);
+	char *sum = read_all("do/summary.txt", NULL);
+	ck_assert_ptr_nonnull(sum);
+	ck_assert_ptr_nonnull(strstr(sum, "5-way 1-shot: f_ide"));
+	free(sum);
+	/* a bad protocol name is a usage error */
+	ck_assert_int_eq(run("demo", "--data", "dd", "--host-fit", "everything", "--out", "do2", NULL),
+			 2);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	if (tools_init(argc, argv))
@@ -416,6 +467,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, flow_widths);
 	tcase_add_test(tc, ablate_table);
 	tcase_add_test(tc, from_latents);
+	tcase_add_test(tc, demo_report);
 	tcase_add_test(tc, interrupt_saves);
 	tcase_add_test(tc, json_summaries);
 	suite_add_tcase(s, tc);
