@@ -13,6 +13,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
+start=$(date +%s)
 
 if [ "${NO_INSTALL:-0}" != 1 ]; then
 	./scripts/install-deps.sh --demo
@@ -29,12 +30,18 @@ if [ ! -x "$fden" ]; then
 	exit 1
 fi
 
-# Which data: the glyph set unless --data says otherwise (or only --help).
+# Which data: the glyph set unless --data says otherwise (or only --help);
+# whether the command line sets the time itself.
 data=glyphs
+timed=0
 prev=""
 for a in "$@"; do
 	case "$prev" in --data) data=$a ;; esac
-	case "$a" in --data=*) data=${a#--data=} ;; -h|--help) data=none ;; esac
+	case "$a" in
+	--data=*) data=${a#--data=} ;;
+	-h|--help) data=none; timed=1 ;;
+	--budget|--budget=*|--minutes|--minutes=*|--quick) timed=1 ;;
+	esac
 	prev=$a
 done
 if [ "$data" = glyphs ] && [ ! -f data/glyphs/train-images-idx3-ubyte.gz ]; then
@@ -42,5 +49,15 @@ if [ "$data" = glyphs ] && [ ! -f data/glyphs/train-images-idx3-ubyte.gz ]; then
 	t0=$(date +%s)
 	/usr/bin/python3 scripts/make-glyphs.py data/glyphs
 	echo "demo.sh: glyph set made in $(($(date +%s) - t0)) s"
+fi
+# The whole job in at most 15 minutes: fden demo gets 14 minutes less what
+# the build and the data took (at least 6).
+if [ "$timed" = 0 ]; then
+	spent=$(($(date +%s) - start))
+	budget=$(awk -v s="$spent" 'BEGIN { b = (14 * 60 - s) / 60; if (b < 6) b = 6; printf "%.1f", b }')
+	if [ "$spent" -gt 30 ]; then
+		echo "demo.sh: build and data took $spent s; fden demo gets the $budget minutes left"
+	fi
+	exec "$fden" demo --budget "$budget" "$@"
 fi
 exec "$fden" demo "$@"
