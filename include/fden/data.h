@@ -40,7 +40,11 @@ FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
  * Load a 2-D float32 (or float64) .npy and optional integer-label .npy.
  * Any numeric dtype is read as float; arrays of more than 2 dimensions are
  * flattened to rows. Little-endian, C order only (fortran_order True is
- * FDEN_E_FORMAT); labels (i1..i8, u1..u8) must fit int32.
+ * FDEN_E_FORMAT); labels (i1..i8, u1..u8) must fit int32. Little-endian
+ * float32 data at a 64-byte aligned offset (as NumPy writes them) are
+ * memory-mapped read-only, not copied: the data set costs the file's pages
+ * (shared with the page cache), and the file must not be truncated or
+ * rewritten in place while the data set lives (fden_dataset_free unmaps it).
  * @return as fden_dataset_load_idx(); FDEN_E_VERSION for a .npy version > 3
  * @since 0.1
  */

@@ -1,10 +1,16 @@
 /* NumPy .npy reader (a strict little parser for the header dict) and
  * writer (atomic, version 1.0 header padded to 64 bytes). */
+#include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fden/data.h>
 #include "io/file.h"
@@ -215,6 +221,15 @@ static uint64_t le(const unsigned char *p, size_t n)
 	return v;
 }
 
+static int npy_le_host(void)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return 1;
+#else
+	return 0;
+#endif
+}
+
 int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 		    const struct fden_allocator *a, struct fd_err *err, struct fd_array *out)
 {
@@ -226,7 +241,7 @@ int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 
 	if (!out || (!buf && len))
 		return fd_err_set(err, FDEN_E_INVALID, "npy: NULL argument");
-	if (want != FD_ARRAY_FLOAT && want != FD_ARRAY_LABELS)
+	if (want != FD_ARRAY_FLOAT && want != FD_ARRAY_LABELS && want != FD_ARRAY_VIEW)
 		return fd_err_set(err, FDEN_E_INVALID, "npy: bad mode %d", want);
 	memset(out, 0, sizeof *out);
 	name = name ? name : "<memory>";
@@ -318,6 +333,10 @@ int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 			o[i] = (int32_t)v;
 		}
 		out->i32 = o;
+	} else if (want == FD_ARRAY_VIEW && npy_le_host() && dt.kind == 'f' && dt.size == 4 &&
+		   (uintptr_t)data % 64 == 0) {
+		out->f32 = (float *)(uintptr_t)data; /* the caller's bytes, as they are */
+		out->view = 1;
 	} else {
 		float *o = fd_malloc(a, total * sizeof *o);
 
@@ -369,6 +388,39 @@ int fd_npy_read(const char *path, int want, const struct fden_allocator *a,
 	st = fd_npy_read_mem(buf, len, path, want, a, err, out);
 	fd_free(a, buf);
 	return st;
+}
+
+int fd_npy_map(const char *path, const struct fden_allocator *a, struct fd_err *err,
+	       struct fd_array *out, void **map, size_t *map_len)
+{
+	struct stat st;
+	void *p;
+	int fd, rc;
+
+	if (!path || !out || !map || !map_len)
+		return fd_err_set(err, FDEN_E_INVALID, "npy: NULL argument");
+	*map = NULL;
+	*map_len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fd_err_set(err, FDEN_E_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 10 ||
+	    (uint64_t)st.st_size > NPY_MAX_FILE || (uint64_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return fd_npy_read(path, FD_ARRAY_FLOAT, a, err, out); /* its own checks */
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return fd_npy_read(path, FD_ARRAY_FLOAT, a, err, out);
+	rc = fd_npy_read_mem(p, (size_t)st.st_size, path, FD_ARRAY_VIEW, a, err, out);
+	if (rc || !out->view) { /* failed, or converted into memory of its own */
+		munmap(p, (size_t)st.st_size);
+		return rc;
+	}
+	*map = p;
+	*map_len = (size_t)st.st_size;
+	return FDEN_OK;
 }
 
 int fd_npy_write(const char *path, const char *descr, const void *data, size_t rows,

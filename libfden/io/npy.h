@@ -21,6 +21,15 @@ int fd_npy_read(const char *path, int want, const struct fden_allocator *a,
 int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 		    const struct fden_allocator *a, struct fd_err *err, struct fd_array *out);
 
+/* Read a float array without copying it: the file is memory-mapped
+ * (read-only, private) and, when its data are little-endian float32 at a
+ * 64-byte aligned offset (NumPy pads its headers so), out->f32 points into
+ * the mapping (out->view = 1, *map / *map_len to munmap once done). Any
+ * other file is read and converted as fd_npy_read(FD_ARRAY_FLOAT) does
+ * (*map = NULL). Same checks and errors as fd_npy_read. */
+int fd_npy_map(const char *path, const struct fden_allocator *a, struct fd_err *err,
+	       struct fd_array *out, void **map, size_t *map_len);
+
 /* Write a C-order array atomically (version 1.0 header, 2.0 when it would
  * not fit). descr "<f4" or "<i4"; ndim 1 (cols ignored) or 2. */
 int fd_npy_write(const char *path, const char *descr, const void *data, size_t rows,

@@ -1,6 +1,7 @@
 /* NPY reader and writer: round trips, numpy-written files of every dtype
  * (when python3 with numpy is available), malformed headers and data. */
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "io_util.h"
 #include "core/error.h"
@@ -80,6 +81,98 @@ START_TEST(test_roundtrip)
 	tu_path(xp, sizeof xp, "none/x.npy");
 	ck_assert_int_eq(fden_npy_save_f32(xp, x, 6, 2), FDEN_E_IO);
 	ck_assert_ptr_nonnull(strstr(fden_last_error(), "none/x.npy"));
+	tu_rmdir();
+}
+END_TEST
+
+/* fd_npy_map: float32 data at a 64-byte offset are used in place (a view
+ * of the read-only mapping, never copied); other files are converted into
+ * memory of their own; the public loader takes the view, frees by munmap;
+ * the checks are the reader's. */
+START_TEST(test_map)
+{
+	float x[12];
+	int32_t y[6] = { 0, 1, 0, 1, 2, 2 };
+	double x8[12];
+	unsigned char buf[512];
+	struct fden_dataset *ds;
+	struct fd_array a;
+	struct fd_err err;
+	void *map;
+	size_t i, len, ml;
+	char xp[512], yp[512], dp[512], tp[512];
+	FILE *f;
+
+	for (i = 0; i < 12; i++) {
+		x[i] = (float)i * 0.5f - 2.0f;
+		x8[i] = x[i];
+	}
+	tu_mkdir();
+	tu_path(xp, sizeof xp, "x.npy");
+	tu_path(yp, sizeof yp, "y.npy");
+	tu_path(dp, sizeof dp, "d.npy");
+	tu_path(tp, sizeof tp, "t.npy");
+	ck_assert_int_eq(fden_npy_save_f32(xp, x, 6, 2), 0);
+	ck_assert_int_eq(fden_npy_save_i32(yp, y, 6), 0);
+	ck_assert_int_eq(fd_npy_map(xp, NULL, &err, &a, &map, &ml), 0);
+	ck_assert_ptr_nonnull(map);
+	ck_assert_int_eq(a.view, 1);
+	ck_assert_ptr_eq(a.f32, (float *)((char *)map + 128)); /* in the mapping, past the header */
+	ck_assert_uint_eq(ml, 128 + sizeof x);
+	ck_assert_uint_eq(a.rows, 6);
+	ck_assert_uint_eq(a.cols, 2);
+	ck_assert_mem_eq(a.f32, x, sizeof x);
+	fd_array_free(&a, NULL); /* a view: frees nothing (munmap below would fault otherwise) */
+	ck_assert_int_eq(munmap(map, ml), 0);
+	/* f8: converted, no mapping kept */
+	len = make_npy(buf, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (6, 2), }",
+		       x8, sizeof x8);
+	f = fopen(dp, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(fd_npy_map(dp, NULL, &err, &a, &map, &ml), 0);
+	ck_assert_ptr_null(map);
+	ck_assert_int_eq(a.view, 0);
+	ck_assert_mem_eq(a.f32, x, sizeof x);
+	fd_array_free(&a, NULL);
+	/* f4 at an offset that is not 64-aligned (a hand-made short header): converted */
+	len = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 2), }",
+		       x, sizeof x);
+	f = fopen(dp, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(fd_npy_map(dp, NULL, &err, &a, &map, &ml), 0);
+	ck_assert_ptr_null(map);
+	ck_assert_mem_eq(a.f32, x, sizeof x);
+	fd_array_free(&a, NULL);
+	/* truncated and trailing data: the reader's errors, nothing mapped */
+	f = fopen(tp, "wb");
+	ck_assert_ptr_nonnull(f);
+	{
+		unsigned char *b = test_slurp(xp, &len);
+		ck_assert_uint_eq(fwrite(b, 1, len - 4, f), len - 4);
+		free(b);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	map = (void *)1;
+	ck_assert_int_eq(fd_npy_map(tp, NULL, &err, &a, &map, &ml), FDEN_E_FORMAT);
+	ck_assert_ptr_null(map);
+	ck_assert_ptr_null(a.f32);
+	ck_assert_int_eq(fd_npy_map(yp, NULL, &err, &a, &map, &ml), 0); /* i4 rows: converted */
+	ck_assert_ptr_null(map);
+	fd_array_free(&a, NULL);
+	tu_path(dp, sizeof dp, "missing.npy");
+	ck_assert_int_eq(fd_npy_map(dp, NULL, &err, &a, &map, &ml), FDEN_E_IO);
+	/* the public loader maps; its data are the file's */
+	ck_assert_int_eq(fden_dataset_load_npy(xp, yp, &ds), 0);
+	ck_assert_mem_eq(fden_dataset_data(ds), x, sizeof x);
+	ck_assert_mem_eq(fden_dataset_labels(ds), y, sizeof y);
+	ck_assert_uint_eq((uintptr_t)fden_dataset_data(ds) % 64, 0);
+	fden_dataset_free(ds);
+	ck_assert_int_eq(fden_npy_save_i32(yp, y, 5), 0);
+	ck_assert_int_eq(fden_dataset_load_npy(xp, yp, &ds), FDEN_E_SHAPE); /* mapping released */
 	tu_rmdir();
 }
 END_TEST
@@ -298,6 +391,7 @@ static Suite *npy_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_map);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_numpy_files);
 	suite_add_tcase(s, tc);
