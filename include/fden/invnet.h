@@ -2,7 +2,7 @@
  * @file invnet.h
  * The plug-in interface for a host's pretrained invertible network
  * (encoder/decoder), and the built-in ones (PCA, MLP autoencoder,
- * convolutional autoencoder).
+ * convolutional autoencoder, ALI).
  * libfden never changes a host network: it only calls encode and decode.
  * Include <fden/fden.h> instead.
  */
@@ -191,6 +191,81 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_fit_conv(const float *x, size_t n, size_t i
 					      size_t latent_dim,
 					      const struct fden_conv_options *opt,
 					      struct fden_invnet **out);
+/** Output non-linearity of the built-in ALI host's decoder G_x. @since 0.2 */
+enum fden_ali_output {
+	FDEN_ALI_SIGMOID = 0, /**< x in [0, 1] */
+	FDEN_ALI_TANH = 1,    /**< x in [-1, 1] */
+};
+
+/** Settings of the built-in ALI host. @since 0.2 */
+struct fden_ali_options {
+	size_t struct_size;   /**< sizeof(struct fden_ali_options) */
+	size_t height, width; /**< input image shape; both 0: square, from input_dim / channels */
+	size_t channels;      /**< channels of an input pixel (1) */
+	size_t base_channels; /**< channels of the first convolution (8; the ALI paper's
+			       *   SVHN model has 32), multiplied by 2, 4, 8, 16 deeper in */
+	size_t epochs;        /**< passes over the data (100) */
+	size_t batch;         /**< minibatch (100) */
+	double lr;            /**< Adam learning rate of all three networks (1e-4) */
+	double beta1;         /**< Adam beta1 (0.5) */
+	double dropout;       /**< dropout rate in the discriminator, in [0, 1) (0.2) */
+	double l2_weight;     /**< weight of the reconstruction term
+			       *   mean_i ||x_i - G_x(G_z(x_i))||^2 in the generators'
+			       *   loss (0: plain ALI) */
+	int output;           /**< enum fden_ali_output (FDEN_ALI_SIGMOID) */
+	uint64_t seed;
+	int threads;          /**< BLIS threads (1) */
+	double time_budget;   /**< seconds of fitting, 0 = no limit: fitting stops after
+			       *   the step that passes it */
+	fden_log_fn log;      /**< optional progress callback */
+	void *log_user_data;
+};
+/** Fill *opt with the defaults. Thread safety: any thread. @since 0.2 */
+FDEN_EXPORT void fden_ali_options_default(struct fden_ali_options *opt);
+/**
+ * Fit an ALI host (Dumoulin et al., "Adversarially Learned Inference";
+ * BiGAN) on images, rows of height x width x channels floats, channels
+ * last. Three networks, the paper's small-image (SVHN) model scaled to
+ * the input (B = opt->base_channels; leaky ReLU 0.01, batch norm):
+ *  - G_z(x): conv 5x5 (B), 4x4/2 (2B), 4x4 (4B), 4x4/2 (8B), dense 16B,
+ *    dense 16B, dense 2 latent_dim: the mean mu and log-sigma of a
+ *    Gaussian q(z|x); training samples z = mu + sigma eps;
+ *  - G_x(z): dense to the 8B map G_z's last convolution sees, transposed
+ *    conv 4x4/2 (4B), 4x4 (2B), 4x4/2 (B), 5x5 (B), conv 1x1 (B), conv 1x1
+ *    to the channels with a per-pixel bias (started at the data's log-odds),
+ *    sigmoid or tanh;
+ *  - D(x, z): a conv branch on x (as G_z's first five layers, to 16B), a
+ *    dense branch on z (16B, 16B), concatenated and scored by dense
+ *    32B, 32B, 1; dropout opt->dropout on the input of x, of z and of each
+ *    joint layer.
+ * Objective: D maximises log D(x, G_z(x)) + log(1 - D(G_x(z), z)), z from
+ * N(0, I); the generators minimise the non-saturating reverse,
+ * -log(1 - D(x, G_z(x))) - log D(G_x(z), z), plus opt->l2_weight times
+ * mean_i ||x_i - G_x(G_z(x_i))||^2 (the FDEN paper's Appendix B.2).
+ * Both sides' gradients are taken at the same point and applied at once
+ * (Adam for each network). Height and width must be at least 20 and halve
+ * alike. encode gives mu, encode_dist mu and log-sigma, decode G_x(z).
+ * One FDEN_LOG_INFO line before training ("ali epoch 0/N: recon mse M")
+ * and one per epoch ("ali epoch E/N: D loss L, G loss L, D acc A, recon
+ * mse M (T s)"; recon mse in evaluation mode over up to 256 fixed rows).
+ * Thread safety: any thread; x is only read.
+ * @param x n x input_dim inputs (in [0, 1] for a sigmoid output, [-1, 1]
+ *        for tanh), row-major
+ * @param n number of inputs (at least 2)
+ * @param input_dim height x width x channels
+ * @param latent_dim width of a latent (1 .. 65536)
+ * @param opt optional (NULL: defaults, square one-channel images);
+ *        struct_size must be set (use fden_ali_options_default())
+ * @param[out] out the network, owned by the caller (fden_invnet_free)
+ * @return FDEN_OK, FDEN_E_INVALID (NULL, bad shape or options),
+ *         FDEN_E_VERSION (struct_size too small), FDEN_E_NONFINITE
+ *         (non-finite input or loss), FDEN_E_OVERFLOW, FDEN_E_NOMEM
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
+					     size_t latent_dim,
+					     const struct fden_ali_options *opt,
+					     struct fden_invnet **out);
 /**
  * Save a built-in network (zlib checkpoint with magic, version and CRC,
  * written atomically). @return FDEN_OK, FDEN_E_IO, FDEN_E_NOMEM, or
@@ -202,7 +277,7 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const c
  * decodes bit-for-bit as the saved one did.
  * @param path file written by fden_invnet_save()
  * @param[out] out the network, owned by the caller (fden_invnet_free)
- * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder/conv file,
+ * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder/conv/ALI file,
  *         truncated), FDEN_E_CORRUPT, FDEN_E_VERSION, FDEN_E_NOMEM
  * @since 0.1
  */

@@ -13,6 +13,7 @@ enum fd_invnet_kind {
 	FD_INVNET_PCA = 1,
 	FD_INVNET_AE = 2,
 	FD_INVNET_CONV = 3,
+	FD_INVNET_ALI = 4,
 };
 
 /* Wrap an already validated ops table. On failure ops->destroy (if any) is
@@ -34,6 +35,11 @@ int fd_cae_load(const char *path, struct fd_err *err, struct fden_invnet **out);
  * `what` names the source in messages. */
 struct fd_ckpt_reader;
 int fd_cae_load_reader(struct fd_ckpt_reader *r, const char *what, struct fd_err *err,
+		       struct fden_invnet **out);
+int fd_ali_save(const void *ud, const char *path, struct fd_err *err);
+int fd_ali_load(const char *path, struct fd_err *err, struct fden_invnet **out);
+/* The ALI host from an open reader, as fd_cae_load_reader. */
+int fd_ali_load_reader(struct fd_ckpt_reader *r, const char *what, struct fd_err *err,
 		       struct fden_invnet **out);
 
 /* Symmetric eigen-decomposition by cyclic Jacobi rotations, in double.

@@ -183,6 +183,8 @@ FDEN_EXPORT int fden_invnet_save(const struct fden_invnet *net, const char *path
 		return fd_ae_save(net->user_data, path, NULL);
 	case FD_INVNET_CONV:
 		return fd_cae_save(net->user_data, path, NULL);
+	case FD_INVNET_ALI:
+		return fd_ali_save(net->user_data, path, NULL);
 	}
 	return fd_err_set(NULL, FDEN_E_UNSUPPORTED,
 			  "fden_invnet_save: a host network cannot be saved by libfden");
@@ -236,8 +238,10 @@ FDEN_EXPORT int fden_invnet_load(const char *path, struct fden_invnet **out)
 		return fd_ae_load(path, NULL, out);
 	case FD_CKPT_CONV:
 		return fd_cae_load(path, NULL, out);
+	case FD_CKPT_ALI:
+		return fd_ali_load(path, NULL, out);
 	}
 	return fd_err_set(NULL, FDEN_E_FORMAT,
 			  "fden_invnet_load: '%s' holds checkpoint kind %u, not a PCA, "
-			  "autoencoder or conv autoencoder network", path, (unsigned)kind);
+			  "autoencoder, conv autoencoder or ALI network", path, (unsigned)kind);
 }
