@@ -144,10 +144,12 @@ size_t data_classes_with(const struct fden_dataset *ds, size_t need);
 /* ---- the steps, callable without a command line (the demo chains them) ----
  * Defaults are what the *_default() functions set (and `--help` prints). */
 struct fit_args {
-	const char *kind;      /* "ae" or "pca" */
+	const char *kind;      /* "ae", "pca" or "ali" */
 	size_t latent;         /* latent width */
-	size_t hidden, epochs, batch; /* autoencoder (fden_ae_options_default) */
-	double lr;             /* autoencoder Adam rate */
+	size_t hidden, epochs, batch; /* autoencoder (fden_ae_options_default); ali: 0 = its own */
+	double lr;             /* Adam rate (ae's; ali: 0 = its own) */
+	double l2, time;       /* ali: reconstruction weight, time budget in s (0: none) */
+	size_t channels;       /* ali: base channels (0 = fden_ali_options_default's) */
 	uint64_t seed;
 	size_t threads;
 	const char *out;       /* save here when not NULL */

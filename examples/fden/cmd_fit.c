@@ -1,4 +1,4 @@
-/* fden fit: fit a built-in invertible network (PCA or MLP autoencoder) on
+/* fden fit: fit a built-in invertible network (PCA, MLP autoencoder, ALI) on
  * the images of the training classes and save it. */
 #include <math.h>
 #include <stdarg.h>
@@ -83,7 +83,7 @@ static void ae_log(void *user_data, int level, const char *format, va_list args)
 	(void)user_data;
 	if (cli_quiet || level > FDEN_LOG_INFO)
 		return;
-	fputs("fden: autoencoder: ", stderr);
+	fputs(user_data ? (const char *)user_data : "fden: autoencoder: ", stderr);
 	vfprintf(stderr, format, args);
 	fputc('\n', stderr);
 }
@@ -115,8 +115,25 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 		cli_info("fden: %s: autoencoder %zu-%zu-%zu, %zu rows, %zu epochs", cmd, d, a->hidden,
 			 a->latent, n, a->epochs);
 		rc = fden_invnet_fit_autoencoder(x, n, d, a->latent, &o, &net);
+	} else if (!strcmp(a->kind, "ali")) {
+		struct fden_ali_options o;
+		fden_ali_options_default(&o);
+		o.epochs = a->epochs ? a->epochs : o.epochs;
+		o.batch = a->batch ? a->batch : o.batch;
+		o.lr = a->lr > 0 ? a->lr : o.lr;
+		o.base_channels = a->channels ? a->channels : o.base_channels;
+		o.l2_weight = a->l2;
+		o.time_budget = a->time;
+		o.seed = a->seed;
+		o.threads = (int)a->threads;
+		o.log = ae_log;
+		o.log_user_data = "fden: ";
+		cli_info("fden: %s: ALI, %zu rows, latent %zu, base channels %zu, l2 weight %g, "
+			 "%zu epochs, time budget %g s", cmd, n, a->latent, o.base_channels,
+			 o.l2_weight, o.epochs, o.time_budget);
+		rc = fden_invnet_fit_ali(x, n, d, a->latent, &o, &net);
 	} else {
-		return cli_usage(cmd, "--kind must be 'ae' or 'pca', not '%s'", a->kind);
+		return cli_usage(cmd, "--kind must be 'ae', 'pca' or 'ali', not '%s'", a->kind);
 	}
 	if (rc)
 		return cli_fail(cmd, rc, "fitting the %s", a->kind);
@@ -146,19 +163,28 @@ int cmd_fit(int argc, char **argv)
 	struct fit_args a;
 	struct data_opts d;
 	fit_args_default(&a);
+	const struct fit_args def = a;
+	a.epochs = a.batch = 0; /* 0 until parsed: the kind's default */
+	a.lr = 0;
 	data_opts_init(&d);
 	const struct opt t[] = {
-		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca",
-		  .help = "autoencoder or PCA" },
+		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca|ali",
+		  .help = "autoencoder, PCA or ALI" },
 		{ .name = "latent", .type = OPT_SIZE, .ptr = &a.latent, .arg = "N", .help = "latent width" },
 		{ .name = "hidden", .type = OPT_SIZE, .ptr = &a.hidden, .arg = "N",
 		  .help = "autoencoder hidden width" },
 		{ .name = "epochs", .type = OPT_SIZE, .ptr = &a.epochs, .arg = "N",
-		  .help = "autoencoder epochs" },
+		  .help = "epochs", .def = "ae 10, ali 100" },
 		{ .name = "batch", .type = OPT_SIZE, .ptr = &a.batch, .arg = "N",
-		  .help = "autoencoder minibatch" },
+		  .help = "minibatch", .def = "ae 128, ali 100" },
 		{ .name = "lr", .type = OPT_DBL, .ptr = &a.lr, .arg = "X",
-		  .help = "autoencoder learning rate" },
+		  .help = "Adam learning rate", .def = "ae 1e-3, ali 1e-4" },
+		{ .name = "l2", .type = OPT_DBL, .ptr = &a.l2, .arg = "W",
+		  .help = "ali: weight of the L2 reconstruction term" },
+		{ .name = "channels", .type = OPT_SIZE, .ptr = &a.channels, .arg = "N",
+		  .help = "ali: base channels", .def = "8" },
+		{ .name = "time", .type = OPT_DBL, .ptr = &a.time, .arg = "S",
+		  .help = "ali: stop fitting after S seconds (0: no limit)" },
 		OPT_SEED(&a.seed, "random seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
 		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE",
@@ -181,6 +207,11 @@ int cmd_fit(int argc, char **argv)
 	int rc = opt_parse(&spec, argc, argv);
 	if (rc)
 		return rc == OPT_HELP_SHOWN ? 0 : rc;
+	if (strcmp(a.kind, "ali")) {
+		a.epochs = a.epochs ? a.epochs : def.epochs;
+		a.batch = a.batch ? a.batch : def.batch;
+		a.lr = a.lr > 0 ? a.lr : def.lr;
+	}
 	if (!a.out)
 		return cli_usage(spec.name, "--out FILE is required (see 'fden fit --help')");
 	struct fden_dataset *train = NULL;
