@@ -102,7 +102,7 @@ struct rec {
 	const char *name;
 	int type;           /* FD_CKPT_U64 records carry u64[]; others are zeros */
 	size_t count;
-	uint64_t u64[4];
+	uint64_t u64[6];
 	int config;         /* 1: an F64 "config" record from cfg_wide() */
 	int flow;           /* with config: the flow disentangler */
 };
@@ -251,6 +251,12 @@ static const struct row rows[] = {
 	{ "ae: 784 -> 2^20 -> 64, small weights", B_CKPT, FD_CKPT_AE,
 	  { U64("ae.dims", 3, 784, 1u << 20, 64), F32("enc.0.w", 784) },
 	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "enc.0.w" },
+	{ "ali: 4096 x 4096 x 64, base 256, no records", B_CKPT, FD_CKPT_ALI,
+	  { U64("ali.dims", 6, 4096, 4096, 64, 65536, 256, 0) },
+	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "sizes" },
+	{ "ali: 28 x 28, latent 2^16, base 256, small weights", B_CKPT, FD_CKPT_ALI,
+	  { U64("ali.dims", 6, 28, 28, 1, 65536, 256, 0), F32("gz0.w", 16) },
+	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "gz0.w" },
 	{ "model: format and wide config only", B_CKPT, FD_CKPT_MODEL,
 	  { U64("format", 1, 1), CONFIG(0) },
 	  .load = load_model, .want = FDEN_E_FORMAT, .msg = "parameter floats" },
