@@ -295,19 +295,25 @@ FDEN_EXPORT int fden_model_fit_standardization(struct fden_model *model, const f
 		return fd_err_set(&model->err, FDEN_E_NOMEM,
 				  "fden_model_fit_standardization: out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d; j++)
-			s[j] += z[i * d + j];
-	for (size_t j = 0; j < d; j++)
-		s[j] /= (double)n; /* mean */
-	for (size_t i = 0; i < n; i++)
+	/* one pass (a memory-mapped 2.4 GB set streams through once): sums of
+	 * t = z - k and t^2 in double, k = the first row, a shift near the mean
+	 * that keeps sum t^2 - n mean(t)^2 as exact as the two-pass sum of
+	 * squared deviations up to double rounding; the row loop outside, the
+	 * contiguous column loop inside */
+	for (size_t i = 0; i < n; i++) {
+		const float *restrict r = z + i * d;
 		for (size_t j = 0; j < d; j++) {
-			double t = z[i * d + j] - s[j];
-			s[d + j] += t * t; /* sum (z - mean)^2 */
+			double t = (double)r[j] - (double)z[j];
+			s[j] += t;
+			s[d + j] += t * t;
 		}
+	}
 	st = FDEN_OK;
 	for (size_t j = 0; j < d; j++) {
-		double v = n > 1 ? s[d + j] / (double)(n - 1) : 1.0, sd = sqrt(v);
+		double m1 = s[j] / (double)n; /* mean of z - k */
+		double ss = s[d + j] - (double)n * m1 * m1; /* sum (z - mean)^2 */
+		double v = n > 1 ? (ss > 0 ? ss : 0) / (double)(n - 1) : 1.0, sd = sqrt(v);
+		s[j] = (double)z[j] + m1; /* the mean */
 		if (!isfinite(s[j]) || !isfinite(v)) {
 			st = fd_err_set(&model->err, FDEN_E_NONFINITE,
 					"fden_model_fit_standardization: column %zu of z is not finite", j);
