@@ -1,8 +1,9 @@
 /* Few-shot evaluation on unseen classes and the disentanglement measures.
  *
- * Episodes are drawn once per task with the library's seeded sampler over a
- * data set of row indices (one column holding i as a float), so every table
- * row is measured on the same episodes, and f_ide / f_sty are computed once
+ * The nearest-class-mean rows of each task go through the library's
+ * fden_fewshot_eval with one seed (the same episodes for every row; SimpleShot
+ * is its transform); the other rows (matching, the alignment head, swap
+ * retention) run on the episodes it reports. f_ide / f_sty are computed once
  * per test row rather than once per episode. */
 #include <math.h>
 #include <stdarg.h>
@@ -218,21 +219,6 @@ static size_t argmax(const float *p, size_t n)
 		if (p[i] > p[a])
 			a = i;
 	return a;
-}
-
-void ev_simpleshot(float *x, size_t n, size_t dim, const float *mean)
-{
-	for (size_t i = 0; i < n; i++) {
-		float *r = x + i * dim;
-		double s = 0;
-		for (size_t j = 0; j < dim; j++) {
-			r[j] -= mean[j]; /* x - mean */
-			s += (double)r[j] * r[j];
-		}
-		double inv = s > 0 ? 1 / sqrt(s) : 0; /* / ||x - mean|| */
-		for (size_t j = 0; j < dim; j++)
-			r[j] = (float)(r[j] * inv);
-	}
 }
 
 int ev_best_raw(const struct ev_fewshot *t, double *acc)
@@ -626,7 +612,7 @@ struct feats {
 	size_t n, dim, di, ds; /* rows; widths of z, f_ide, f_sty */
 	const float *z;
 	float *ide, *sty, *zstd, *zt; /* zt = E(D(z)) */
-	float *ide_ss, *z_ss;         /* SimpleShot-transformed f_ide and z */
+	const float *mean_z, *mean_ide; /* SimpleShot's centres (training rows' means) */
 	const int32_t *y;
 };
 
@@ -671,9 +657,14 @@ static int host_round_trip(struct fden_model *model, struct fden_invnet *net, co
 	return rc;
 }
 
+/* The nearest-class-mean rows of the table, through the library's
+ * fden_fewshot_eval (same seed, same episodes for every row); the others
+ * are run on the episodes it reports. */
+static const int proto_rows[] = { EV_IDE, EV_IDE_SS, EV_STY, EV_Z_PROTO, EV_ZSTD_PROTO, EV_Z_SS };
+#define N_PROTO_ROWS (sizeof proto_rows / sizeof proto_rows[0])
+
 static int run_task(struct fden_model *model, struct fden_invnet *net, const struct feats *F,
-		    const struct fden_dataset *index, const struct ev_options *o, size_t t,
-		    struct ev_report *r)
+		    const struct ev_options *o, size_t t, struct ev_report *r)
 {
 	struct ev_fewshot *res = &r->task[t];
 	size_t W = o->tasks[t].ways, K = o->tasks[t].shots, Q = o->queries, E = o->episodes;
@@ -682,7 +673,6 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	wmax = wmax > ds ? wmax : ds;
 	const size_t chunk = 50;
 	struct fden_factorizer *fac = fden_model_factorizer(model);
-	struct fden_sampler *smp = NULL;
 	int rc = FDEN_E_NOMEM;
 
 	memset(res, 0, sizeof *res);
@@ -698,9 +688,8 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	if (classes_with(F->y, F->n, K + Q) < W)
 		return FDEN_OK; /* skipped */
 
-	float *xi = malloc(chunk * R * sizeof *xi);
-	int32_t *lab = malloc(chunk * R * sizeof *lab);
-	size_t *idx = malloc(R * sizeof *idx);
+	size_t *rows = malloc(E * R * sizeof *rows); /* every episode's rows */
+	int32_t *lab = malloc(R * sizeof *lab);
 	float *sup = malloc(ns * wmax * sizeof *sup), *qry = malloc(nq * wmax * sizeof *qry);
 	float *prob = malloc(nq * W * sizeof *prob);
 	int32_t *pred = malloc(nq * sizeof *pred), *pred2 = malloc(nq * sizeof *pred2);
@@ -717,57 +706,71 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	float *hza = net ? malloc(chunk * W * dim * sizeof *hza) : NULL;
 	float *hf = net ? malloc(chunk * W * di * sizeof *hf) : NULL;
 	float *hfa = net ? malloc(chunk * W * di * sizeof *hfa) : NULL;
-	if (!xi || !lab || !idx || !sup || !qry || !prob || !pred || !pred2 || !work || !acc ||
-	    !ret || !ri || !rs || !rz || !rf || !rcls ||
-	    (net && (!himg || !hz || !hza || !hf || !hfa))) {
+	if (!rows || !lab || !sup || !qry || !prob || !pred || !pred2 || !work || !acc || !ret ||
+	    !ri || !rs || !rz || !rf || !rcls || (net && (!himg || !hz || !hza || !hf || !hfa))) {
 		rc = fail(FDEN_E_NOMEM, "evaluation buffers");
 		goto out;
 	}
-	rc = fden_sampler_new(index, W, K, Q, o->seed * 1000003u + t, &smp);
-	if (rc) {
-		fail(rc, "%zu-way %zu-shot sampler", W, K);
-		goto out;
+	/* the episode layout of fden_fewshot_eval: support class c at c K.., queries
+	 * class c at W K + c Q.. */
+	for (size_t i = 0; i < R; i++)
+		lab[i] = (int32_t)(i < ns ? i / K : (i - ns) / Q);
+	/* nearest class mean on f_ide, f_sty, z, standardised z, and SimpleShot */
+	for (size_t p = 0; p < N_PROTO_ROWS; p++) {
+		int k = proto_rows[p];
+		struct fden_fewshot_options fo;
+		struct fden_fewshot_result fr;
+		fden_fewshot_options_default(&fo);
+		fo.episodes = E;
+		fo.ways = W;
+		fo.shots = K;
+		fo.queries = Q;
+		fo.seed = o->seed * 1000003u + t;
+		fo.episode_accuracy = acc + k * E;
+		fo.episode_rows = p == 0 ? rows : NULL;
+		const float *x = k == EV_STY ? F->sty : k == EV_IDE || k == EV_IDE_SS ? F->ide
+			       : k == EV_ZSTD_PROTO ? F->zstd : F->z;
+		size_t w = k == EV_STY ? ds : k == EV_IDE || k == EV_IDE_SS ? di : dim;
+		if (k == EV_IDE_SS || k == EV_Z_SS) {
+			fo.transform = FDEN_FEWSHOT_SIMPLESHOT;
+			fo.center = k == EV_IDE_SS ? F->mean_ide : F->mean_z;
+		}
+		rc = fden_fewshot_eval(x, F->y, F->n, w, &fo, &fr);
+		if (rc) {
+			fail(rc, "%zu-way %zu-shot episodes (%s)", W, K, ev_row_names[k]);
+			goto out;
+		}
 	}
 	uint64_t pair_rng = o->seed ^ (0x5eedULL + t);
 	for (size_t e0 = 0; e0 < E; e0 += chunk) {
 		size_t m = E - e0 < chunk ? E - e0 : chunk;
-		rc = fden_sampler_next(smp, m, xi, lab, NULL);
-		if (rc) {
-			fail(rc, "drawing episodes");
-			goto out;
-		}
 		for (size_t e = 0; e < m; e++) {
-			const int32_t *l = lab + e * R;
+			const int32_t *l = lab;
 			size_t ep = e0 + e;
-			for (size_t i = 0; i < R; i++)
-				idx[i] = (size_t)xi[e * R + i];
-			const float *src[EV_N_ROWS] = { F->ide, F->ide_ss, F->sty, F->z,
-							 F->z, F->zstd, F->z_ss, F->ide };
-			const size_t wid[EV_N_ROWS] = { di, di, ds, dim, dim, dim, dim, di };
-			for (int k = 0; k < EV_N_ROWS; k++) {
-				size_t w = wid[k];
-				gather(src[k], w, idx, ns, sup);
-				gather(src[k], w, idx + ns, nq, qry);
-				if (k == EV_Z_MATCH) {
-					ev_match_predict(sup, l, ns, W, qry, nq, w, work, pred);
-				} else if (k == EV_HEAD) {
-					rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
-					if (rc) {
-						fail(rc, "alignment head");
-						goto out;
-					}
-					for (size_t q = 0; q < nq; q++)
-						pred[q] = (int32_t)argmax(prob + q * W, W);
-				} else {
-					ev_proto_predict(sup, l, ns, W, qry, nq, w, work, pred);
-				}
-				size_t right = 0;
-				for (size_t q = 0; q < nq; q++)
-					right += pred[q] == l[ns + q];
-				acc[k * E + ep] = (double)right / (double)nq;
+			const size_t *idx = rows + ep * R;
+			/* matching on raw z and the alignment head on f_ide */
+			gather(F->z, dim, idx, ns, sup);
+			gather(F->z, dim, idx + ns, nq, qry);
+			ev_match_predict(sup, l, ns, W, qry, nq, dim, work, pred);
+			size_t right = 0;
+			for (size_t q = 0; q < nq; q++)
+				right += pred[q] == l[ns + q];
+			acc[EV_Z_MATCH * E + ep] = (double)right / (double)nq;
+			gather(F->ide, di, idx, ns, sup);
+			gather(F->ide, di, idx + ns, nq, qry);
+			rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
+			if (rc) {
+				fail(rc, "alignment head");
+				goto out;
 			}
+			right = 0;
+			for (size_t q = 0; q < nq; q++)
+				right += (int32_t)argmax(prob + q * W, W) == l[ns + q];
+			acc[EV_HEAD * E + ep] = (double)right / (double)nq;
 			/* the head once more through fden_predict on raw latents */
 			if (ep < o->check_episodes) {
+				for (size_t q = 0; q < nq; q++)
+					pred[q] = (int32_t)argmax(prob + q * W, W);
 				gather(F->z, dim, idx, ns, sup);
 				gather(F->z, dim, idx + ns, nq, qry);
 				rc = fden_predict(model, sup, l, ns, W, qry, nq, pred2, NULL);
@@ -775,29 +778,16 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 					fail(rc, "fden_predict");
 					goto out;
 				}
-				gather(F->ide, di, idx, ns, sup);
-				gather(F->ide, di, idx + ns, nq, qry);
-				rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
-				if (rc) {
-					fail(rc, "alignment head");
-					goto out;
-				}
 				for (size_t q = 0; q < nq; q++)
-					r->predict_mismatch += pred2[q] != (int32_t)argmax(prob + q * W, W);
+					r->predict_mismatch += pred2[q] != pred[q];
 				r->predict_checked += nq;
 			}
 			/* swapped latents: A = the first support row of class c (so the
 			 * episode knows A: retention measures what the swap keeps, not how
 			 * well one shot generalises), B = a query of another class */
 			for (size_t c = 0; c < W; c++) {
-				size_t a = R, b = R;
 				size_t cb = (c + 1 + (size_t)(mix(&pair_rng) % (W - 1))) % W;
-				for (size_t q = 0; q < ns && a == R; q++)
-					if ((size_t)l[q] == c)
-						a = q;
-				for (size_t q = ns; q < R; q++)
-					if (b == R && (size_t)l[q] == cb)
-						b = q;
+				size_t a = c * K, b = ns + cb * Q;
 				size_t row = e * W + c;
 				memcpy(ri + row * di, F->ide + idx[a] * di, di * sizeof *ri);
 				memcpy(rs + row * ds, F->sty + idx[b] * ds, ds * sizeof *rs);
@@ -824,14 +814,11 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			}
 		}
 		for (size_t e = 0; e < m; e++) {
-			const int32_t *l = lab + e * R;
-			for (size_t i = 0; i < ns; i++)
-				idx[i] = (size_t)xi[e * R + i];
-			gather(F->ide, di, idx, ns, sup);
+			gather(F->ide, di, rows + (e0 + e) * R, ns, sup);
 			/* ret rows: factor space, through the host, A's own round trip */
 			const float *got[3] = { rf, hf, hfa };
 			for (int h = 0; h < (net ? 3 : 1); h++) {
-				ev_proto_predict(sup, l, ns, W, got[h] + e * W * di, W, di, work, pred);
+				ev_proto_predict(sup, lab, ns, W, got[h] + e * W * di, W, di, work, pred);
 				size_t right = 0;
 				for (size_t c = 0; c < W; c++)
 					right += pred[c] == rcls[e * W + c];
@@ -850,10 +837,8 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	res->done = 1;
 	rc = FDEN_OK;
 out:
-	fden_sampler_free(smp);
-	free(xi);
+	free(rows);
 	free(lab);
-	free(idx);
 	free(sup);
 	free(qry);
 	free(prob);
@@ -1197,8 +1182,6 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	double t0 = now_s();
 	struct ev_options def;
 	struct feats F = { 0 };
-	struct fden_dataset *index = NULL;
-	float *idxv = NULL;
 	int rc = FDEN_E_NOMEM;
 
 	if (!o) {
@@ -1254,11 +1237,8 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	F.sty = malloc(F.n * F.ds * sizeof *F.sty);
 	F.zstd = malloc(nd * sizeof *F.zstd);
 	F.zt = malloc(nd * sizeof *F.zt);
-	F.z_ss = malloc(nd * sizeof *F.z_ss);
-	F.ide_ss = malloc(F.n * F.di * sizeof *F.ide_ss);
-	idxv = malloc(F.n * sizeof *idxv);
 	float *mean = malloc((3 * F.dim + F.di) * sizeof *mean);
-	if (!F.ide || !F.sty || !F.zstd || !F.zt || !F.z_ss || !F.ide_ss || !idxv || !mean) {
+	if (!F.ide || !F.sty || !F.zstd || !F.zt || !mean) {
 		fail(rc, "evaluation buffers (%zu rows)", F.n);
 		goto out;
 	}
@@ -1308,27 +1288,13 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 		float *mz = mean + 2 * F.dim, *mi = mz + F.dim;
 		if ((rc = train_means(model, &F, o->train_z, mz, mi)))
 			goto out;
-		memcpy(F.z_ss, F.z, nd * sizeof *F.z_ss);
-		ev_simpleshot(F.z_ss, F.n, F.dim, mz);
-		memcpy(F.ide_ss, F.ide, F.n * F.di * sizeof *F.ide_ss);
-		ev_simpleshot(F.ide_ss, F.n, F.di, mi);
+		F.mean_z = mz;
+		F.mean_ide = mi;
 		r->ss_train_mean = o->train_z != NULL;
-	}
-	for (size_t i = 0; i < F.n; i++)
-		idxv[i] = (float)i; /* exact up to 2^24 rows */
-	if (F.n > (1u << 24)) {
-		rc = FDEN_E_INVALID;
-		snprintf(ev_err, sizeof ev_err, "at most 2^24 test rows, have %zu", F.n);
-		goto out;
-	}
-	rc = fden_dataset_new(idxv, F.y, F.n, 1, &index);
-	if (rc) {
-		fail(rc, "episode index");
-		goto out;
 	}
 	r->n_tasks = o->n_tasks;
 	for (size_t t = 0; t < o->n_tasks; t++)
-		if ((rc = run_task(model, net, &F, index, o, t, r)))
+		if ((rc = run_task(model, net, &F, o, t, r)))
 			goto out;
 	if (net && (rc = fidelity(net, &F, test_x, o, r)))
 		goto out;
@@ -1337,14 +1303,10 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	rc = outside_judges(model, net, &F, test_x, o, r);
 out:
 	r->seconds = now_s() - t0;
-	fden_dataset_free(index);
 	free(F.ide);
 	free(F.sty);
 	free(F.zstd);
 	free(F.zt);
-	free(F.z_ss);
-	free(F.ide_ss);
-	free(idxv);
 	free(mean);
 	return rc;
 }

@@ -150,9 +150,6 @@ void ev_mean_ci95(const double *v, size_t n, double *mean, double *ci95);
 double ev_psnr(const float *a, const float *b, size_t n, double peak);
 /* Leave-one-out 1-NN accuracy (squared Euclidean). */
 double ev_loo_1nn(const float *x, const int32_t *y, size_t n, size_t dim);
-/* SimpleShot transform in place: x <- (x - mean) / ||x - mean|| per row
- * (rows at the mean become 0). */
-void ev_simpleshot(float *x, size_t n, size_t dim, const float *mean);
 /* The strongest raw-z row of a task (EV_IS_RAW_Z); its accuracy in *acc. */
 int ev_best_raw(const struct ev_fewshot *t, double *acc);
 /* Leakage probe: rows of each class alternate between a training half and a

@@ -281,35 +281,6 @@ START_TEST(report_json_fields)
 }
 END_TEST
 
-START_TEST(simpleshot_transform)
-{
-	float x[] = { 3, 4, 1, 1, 5, 1 };
-	const float mean[] = { 1, 1 };
-	ev_simpleshot(x, 3, 2, mean);
-	/* (2, 3) / sqrt(13); the mean itself -> 0; (4, 0) / 4 */
-	ck_assert_float_eq_tol(x[0], 2 / sqrtf(13), 1e-6f);
-	ck_assert_float_eq_tol(x[1], 3 / sqrtf(13), 1e-6f);
-	ck_assert_float_eq(x[2], 0);
-	ck_assert_float_eq(x[3], 0);
-	ck_assert_float_eq_tol(x[4], 1, 1e-6f);
-	ck_assert_float_eq_tol(x[5], 0, 1e-6f);
-	/* a case where the transform changes the nearest mean: classes along
-	 * the same ray from the origin at different distances, the query
-	 * between them in Euclidean terms but on class 1's ray */
-	float sup[] = { 10, 0, 0, 2 }, q[] = { 4, 0.5f };
-	const int32_t lab[] = { 0, 1 };
-	const float zero[] = { 0, 0 };
-	int32_t pred;
-	double work[2 * 2 + 2];
-	ev_proto_predict(sup, lab, 2, 2, q, 1, 2, work, &pred);
-	ck_assert_int_eq(pred, 1); /* |(4, .5) - (0, 2)| < |(4, .5) - (10, 0)| */
-	ev_simpleshot(sup, 2, 2, zero);
-	ev_simpleshot(q, 1, 2, zero);
-	ev_proto_predict(sup, lab, 2, 2, q, 1, 2, work, &pred);
-	ck_assert_int_eq(pred, 0); /* the direction of (4, .5) is class 0's */
-}
-END_TEST
-
 START_TEST(best_raw_is_strongest)
 {
 	struct ev_fewshot t;
@@ -452,7 +423,6 @@ int main(void)
 	tcase_add_test(tc, cca_known_correlations);
 	tcase_add_test(tc, json_writer);
 	tcase_add_test(tc, report_json_fields);
-	tcase_add_test(tc, simpleshot_transform);
 	tcase_add_test(tc, best_raw_is_strongest);
 	tcase_add_test(tc, probe_separable_and_random);
 	tcase_add_test(tc, hsic_dependent_and_independent);
