@@ -99,17 +99,17 @@ static int check_value(int key, double value, struct fd_err *err)
 {
 	const struct key_info *k = &keys[key];
 
+	if (key == FDEN_P_THREADS && value > fd_threads_max()) /* before the static bound */
+		return fd_err_set(err, FDEN_E_INVALID,
+				  "config key %d (%s): %g threads, this machine allows at most %d "
+				  "(its CPUs, at least %d)", key, k->name, value, fd_threads_max(),
+				  FD_THREADS_FLOOR);
 	if (!isfinite(value) || value < k->lo || value > k->hi)
 		return fd_err_set(err, FDEN_E_INVALID, "config key %d (%s): value %g outside [%g, %g]",
 				  key, k->name, value, k->lo, k->hi);
 	if (k->is_int && value != floor(value))
 		return fd_err_set(err, FDEN_E_INVALID, "config key %d (%s): value %g is not an integer",
 				  key, k->name, value);
-	if (key == FDEN_P_THREADS && value > fd_threads_max())
-		return fd_err_set(err, FDEN_E_INVALID,
-				  "config key %d (%s): %g threads, this machine allows at most %d "
-				  "(its CPUs, at least %d)", key, k->name, value, fd_threads_max(),
-				  FD_THREADS_FLOOR);
 	return FDEN_OK;
 }
 
