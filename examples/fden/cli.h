@@ -102,6 +102,21 @@ double cli_now(void);
 int cli_mkdirs(const char *path);
 /* Join a directory and a file name into buf (size n). */
 const char *cli_path(char *buf, size_t n, const char *dir, const char *name);
+/* An exclusive advisory lock (flock) on OUT.lock, held while `fden train`
+ * writes OUT: a second trainer with the same output fails at once (exit 3,
+ * naming the holder's pid). Unlocking removes OUT.lock; a killed holder's
+ * file stays but holds no lock. Returns 0 or an exit code (printed). */
+struct cli_lock {
+	int fd;
+	double since; /* when taken (seconds since the epoch) */
+	char path[4096];
+};
+int cli_lock_output(const char *cmd, const char *out, struct cli_lock *lk);
+void cli_unlock_output(struct cli_lock *lk);
+/* Remove the temporary files a killed save of OUT left next to it:
+ * OUT.tmp.<pid>.XXXXXX whose pid no longer runs, and (with the lock held)
+ * an older library's OUT.tmp.XXXXXX older than the lock. How many went. */
+size_t cli_clean_stale(const char *out, const struct cli_lock *lk);
 extern int cli_quiet;  /* --quiet: no progress, no info lines */
 /* An info line on stderr unless --quiet. */
 void cli_info(const char *fmt, ...) FDEN_PRINTF(1, 2);
@@ -132,6 +147,9 @@ int data_load(const char *cmd, const struct data_opts *d, struct fden_dataset **
 /* Load one file as a data set (IDX or .npy). Returns an fden status. */
 int data_load_file(const char *x_path, const char *labels_path, double scale,
 		   struct fden_dataset **out);
+/* EXIT_DATA, naming `what`, the row and the column, when a value of ds is
+ * NaN or infinite; else 0. Every loaded file and every encoding is checked. */
+int data_check_finite(const char *cmd, const char *what, const struct fden_dataset *ds);
 /* Encode every row of a data set of images through a network into a new
  * data set of latents (labels kept). Batches of 1024. Exit code. */
 int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_dataset *images,

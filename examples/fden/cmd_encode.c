@@ -46,7 +46,7 @@ int cmd_encode(int argc, char **argv)
 		rc = cli_fail(cmd, rc, "loading '%s'", images);
 		goto out;
 	}
-	if ((rc = data_encode(cmd, net, x, &z)))
+	if ((rc = data_check_finite(cmd, images, x)) || (rc = data_encode(cmd, net, x, &z)))
 		goto out;
 	rc = fden_npy_save_f32(out, fden_dataset_data(z), fden_dataset_size(z), fden_dataset_dim(z));
 	if (rc) {

@@ -170,6 +170,17 @@ int cmd_eval(int argc, char **argv)
 		rc = cli_exit_code(rc);
 		goto out;
 	}
+	{ /* every task skipped (too few classes): nothing was evaluated */
+		size_t done = 0;
+		for (size_t i = 0; i < r.n_tasks; i++)
+			done += r.task[i].done != 0;
+		if (!done) {
+			fprintf(stderr, "fden: %s: no task can run: the test set has %zu classes, "
+				"too few with enough rows for every task\n", cmd, r.n_classes);
+			rc = EXIT_DATA;
+			goto out;
+		}
+	}
 	rc = eval_report(cmd, &r, json_path, NULL);
 out:
 	fden_dataset_free(test);

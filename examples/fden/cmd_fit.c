@@ -1,5 +1,6 @@
 /* fden fit: fit a built-in invertible network (PCA, MLP autoencoder, ALI) on
  * the images of the training classes and save it. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 		o.batch = a->batch;
 		o.lr = a->lr;
 		o.seed = a->seed;
-		o.threads = (int)a->threads;
+		o.threads = a->threads > INT_MAX ? INT_MAX : (int)a->threads; /* the library bounds it */
 		o.log = ae_log;
 		cli_info("fden: %s: autoencoder %zu-%zu-%zu, %zu rows, %zu epochs", cmd, d, a->hidden,
 			 a->latent, n, a->epochs);

@@ -242,8 +242,32 @@ static void ema(double *avg, double x, int first)
 	*avg = first ? x : 0.98 * *avg + 0.02 * x; /* avg <- 0.98 avg + 0.02 x */
 }
 
+static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
+			    const struct train_args *a, struct fden_model **out);
+
+/* Train with OUT locked (a second trainer of the same file fails at once),
+ * after removing what a killed save of OUT left behind. */
 int run_train(const char *cmd, const struct fden_dataset *train_z, const struct train_args *a,
 	      struct fden_model **out)
+{
+	struct cli_lock lk = { .fd = -1 };
+	int rc;
+
+	if (a->out) {
+		size_t gone;
+		if ((rc = cli_lock_output(cmd, a->out, &lk)))
+			return rc;
+		if ((gone = cli_clean_stale(a->out, &lk)))
+			cli_info("fden: %s: removed %zu temporary file%s of an interrupted save of '%s'",
+				 cmd, gone, gone == 1 ? "" : "s", a->out);
+	}
+	rc = run_train_locked(cmd, train_z, a, out);
+	cli_unlock_output(&lk);
+	return rc;
+}
+
+static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
+			    const struct train_args *a, struct fden_model **out)
 {
 	struct fden_model *model = NULL;
 	struct fden_sampler *smp = NULL;
@@ -482,7 +506,7 @@ int cmd_train(int argc, char **argv)
 		{ .name = "standardize", .type = OPT_FLAG, .ptr = &a.standardize,
 		  .help = "standardise latents per dimension inside the model" },
 		{ .name = "steps", .type = OPT_U64, .ptr = &a.steps, .arg = "N",
-		  .help = "stop when the model has N steps (0: no limit)" },
+		  .help = "stop when the model has N steps (at least 1)" },
 		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M",
 		  .help = "stop after M minutes",
 		  .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps" },
@@ -534,6 +558,17 @@ int cmd_train(int argc, char **argv)
 		return list_keys();
 	if (!a.out)
 		return cli_usage(cmd, "--out FILE is required (see 'fden train --help')");
+	for (int i = 1; i < argc; i++) { /* given values must mean something */
+		if (!strcmp(argv[i], "--minutes") || !strncmp(argv[i], "--minutes=", 10)) {
+			if (!(a.minutes > 0))
+				return cli_usage(cmd, "--minutes must be above 0, not %g (leave it out "
+						 "for %d, or give --steps alone)", a.minutes,
+						 TRAIN_DEFAULT_MINUTES);
+		} else if ((!strcmp(argv[i], "--steps") || !strncmp(argv[i], "--steps=", 8)) &&
+			   !a.steps) {
+			return cli_usage(cmd, "--steps must be at least 1");
+		}
+	}
 	if (!a.steps && a.minutes <= 0)
 		a.minutes = TRAIN_DEFAULT_MINUTES;
 	if (!net_path && d.scale < 0)

@@ -1,9 +1,15 @@
 /* Error reporting, exit codes, clocks and paths shared by the subcommands. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -124,4 +130,130 @@ int cli_close_output(const char *cmd, FILE *f, const char *path)
 		return EXIT_FILE;
 	}
 	return 0;
+}
+
+/* ---- the output lock of `fden train` and a crashed save's leftovers ---- */
+
+int cli_lock_output(const char *cmd, const char *out, struct cli_lock *lk)
+{
+	lk->fd = -1;
+	if ((size_t)snprintf(lk->path, sizeof lk->path, "%s.lock", out) >= sizeof lk->path) {
+		fprintf(stderr, "fden: %s: '%s': path too long\n", cmd, out);
+		return EXIT_FILE;
+	}
+	for (int tries = 0; tries < 16; tries++) {
+		struct stat a, b;
+		int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0) {
+			fprintf(stderr, "fden: %s: creating the lock file '%s': %s\n", cmd, lk->path,
+				strerror(errno));
+			return EXIT_FILE;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			char pid[32] = "";
+			ssize_t r = read(fd, pid, sizeof pid - 1);
+			close(fd);
+			if (r > 0)
+				pid[r] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			if (e == EWOULDBLOCK)
+				fprintf(stderr, "fden: %s: '%s' is being written by another process "
+					"(%s%s%s holds '%s'); give another --out or wait\n", cmd, out,
+					*pid ? "pid " : "", *pid ? pid : "it", "", lk->path);
+			else
+				fprintf(stderr, "fden: %s: locking '%s': %s\n", cmd, lk->path, strerror(e));
+			return EXIT_FILE;
+		}
+		/* the file we locked must still be the one at the path (a holder
+		 * unlinks it when done: then lock the new one) */
+		if (fstat(fd, &a) == 0 && stat(lk->path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			char pid[32];
+			int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+			/* the pid is for the message of a second trainer only */
+			if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+				pid[0] = '\0';
+			lk->since = (double)time(NULL);
+			lk->fd = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	fprintf(stderr, "fden: %s: '%s' keeps changing; cannot lock it\n", cmd, lk->path);
+	return EXIT_FILE;
+}
+
+void cli_unlock_output(struct cli_lock *lk)
+{
+	if (lk->fd < 0)
+		return;
+	unlink(lk->path); /* while still locked: see cli_lock_output */
+	close(lk->fd);
+	lk->fd = -1;
+}
+
+/* "<base>.tmp.<pid>.<6 alphanumerics>" (libfden's temporary files): the pid,
+ * 0 when not; *old = 1 for "<base>.tmp.<6 alphanumerics>" (before 0.2). */
+static long tmp_owner(const char *name, const char *base, size_t blen, int *old)
+{
+	const char *p, *sfx;
+	char *end;
+	long pid = 0;
+	*old = 0;
+	if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+		return 0;
+	p = name + blen + 5;
+	sfx = p;
+	if (*p >= '1' && *p <= '9') {
+		errno = 0;
+		pid = strtol(p, &end, 10);
+		if (!errno && pid > 0 && *end == '.')
+			sfx = end + 1;
+		else
+			pid = 0;
+	}
+	if (strlen(sfx) != 6)
+		return 0;
+	for (p = sfx; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return 0;
+	if (!pid)
+		*old = sfx == name + blen + 5;
+	return pid;
+}
+
+size_t cli_clean_stale(const char *out, const struct cli_lock *lk)
+{
+	char dir[4096];
+	const char *slash = strrchr(out, '/'), *base = slash ? slash + 1 : out;
+	size_t blen = strlen(base), removed = 0;
+	struct dirent *de;
+	DIR *d;
+	if (!slash)
+		strcpy(dir, ".");
+	else if ((size_t)(slash - out) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", slash == out ? 1 : (int)(slash - out), out);
+	else
+		return 0;
+	if (!blen || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		int old;
+		long pid = tmp_owner(de->d_name, base, blen, &old);
+		struct stat sb;
+		if (!pid && !old)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		/* ours for certain: its writer is gone (pid), or, an older
+		 * library's name without one, it predates the lock we hold */
+		if (pid ? pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH
+			: !lk || lk->fd < 0 || (double)sb.st_mtime >= lk->since)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }

@@ -68,11 +68,18 @@ int data_load_file(const char *x_path, const char *labels_path, double scale,
 	return fden_dataset_load_idx(x_path, labels_path, scale < 0 ? 1.0 / 255.0 : scale, out);
 }
 
-/* Parse "0,1,5-9" into a malloc'd array. Returns 0 or -1. */
-static int parse_classes(const char *s, int32_t **out, size_t *n)
+/* A class list "0,1,5-9" as ranges, never expanded: "0-2147483647" is one
+ * range. At most one range per comma, so bounded by the text. */
+struct class_range {
+	int32_t lo, hi;
+};
+
+static int parse_ranges(const char *s, struct class_range **out, size_t *n)
 {
-	size_t cap = 16, k = 0;
-	int32_t *v = malloc(cap * sizeof *v);
+	size_t k = 0, cap = 1;
+	for (const char *q = s; *q; q++)
+		cap += *q == ',';
+	struct class_range *v = malloc(cap * sizeof *v);
 	if (!v)
 		return -1;
 	const char *p = s;
@@ -91,16 +98,11 @@ static int parse_classes(const char *s, int32_t **out, size_t *n)
 				goto bad;
 			p = end;
 		}
-		for (long c = a; c <= b; c++) {
-			if (k == cap) {
-				int32_t *w = realloc(v, 2 * cap * sizeof *v);
-				if (!w)
-					goto bad;
-				v = w;
-				cap *= 2;
-			}
-			v[k++] = (int32_t)c;
-		}
+		if (k == cap)
+			goto bad;
+		v[k].lo = (int32_t)a;
+		v[k].hi = (int32_t)b;
+		k++;
 		if (*p == ',')
 			p++;
 		else if (*p)
@@ -116,22 +118,61 @@ bad:
 	return -1;
 }
 
-size_t data_classes_with(const struct fden_dataset *ds, size_t need)
+static int in_ranges(int32_t c, const struct class_range *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c >= r[i].lo && c <= r[i].hi)
+			return 1;
+	return 0;
+}
+
+static int cmp_i32(const void *x, const void *y)
+{
+	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* The distinct labels of ds, sorted, and how many rows each has (both
+ * malloc'd; no array indexed by label value: labels may be near INT32_MAX). */
+static int unique_labels(const struct fden_dataset *ds, int32_t **u_out, size_t **cnt_out,
+			 size_t *n_out)
 {
 	size_t n = fden_dataset_size(ds), k = 0;
-	const int32_t *y = fden_dataset_labels(ds);
-	int32_t max = -1;
-	for (size_t i = 0; i < n; i++)
-		if (y[i] > max)
-			max = y[i];
-	if (max < 0)
+	int32_t *u = malloc((n ? n : 1) * sizeof *u);
+	size_t *cnt = malloc((n ? n : 1) * sizeof *cnt);
+	if (!u || !cnt) {
+		free(u);
+		free(cnt);
+		return -1;
+	}
+	if (n)
+		memcpy(u, fden_dataset_labels(ds), n * sizeof *u);
+	qsort(u, n, sizeof *u, cmp_i32);
+	for (size_t i = 0; i < n; i++) {
+		if (!k || u[k - 1] != u[i]) {
+			u[k] = u[i];
+			cnt[k++] = 0;
+		}
+		cnt[k - 1]++;
+	}
+	*u_out = u;
+	*n_out = k;
+	if (cnt_out)
+		*cnt_out = cnt;
+	else
+		free(cnt);
+	return 0;
+}
+
+size_t data_classes_with(const struct fden_dataset *ds, size_t need)
+{
+	int32_t *u;
+	size_t *cnt, n, k = 0;
+	if (unique_labels(ds, &u, &cnt, &n))
 		return 0;
-	size_t *cnt = calloc((size_t)max + 1, sizeof *cnt);
-	if (!cnt)
-		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (y[i] >= 0 && ++cnt[y[i]] == need)
-			k++;
+		k += u[i] >= 0 && cnt[i] >= need;
+	free(u);
 	free(cnt);
 	return k;
 }
@@ -141,34 +182,19 @@ size_t data_n_classes(const struct fden_dataset *ds)
 	return data_classes_with(ds, 1);
 }
 
-/* The classes present in ds and not in excl[0..n_excl). */
-static int complement(const struct fden_dataset *ds, const int32_t *excl, size_t n_excl,
-		      int32_t **out, size_t *n_out)
+/* The classes present in ds that are (keep = 1) or are not (keep = 0) in
+ * the ranges: at most one per distinct label of the data. */
+static int classes_of(const struct fden_dataset *ds, const struct class_range *r, size_t nr,
+		      int keep, int32_t **out, size_t *n_out)
 {
-	size_t n = fden_dataset_size(ds), k = 0;
-	const int32_t *y = fden_dataset_labels(ds);
-	int32_t max = -1;
-	for (size_t i = 0; i < n; i++)
-		if (y[i] > max)
-			max = y[i];
-	unsigned char *seen = calloc((size_t)max + 2, 1);
-	int32_t *v = malloc(((size_t)max + 2) * sizeof *v);
-	if (!seen || !v) {
-		free(seen);
-		free(v);
+	int32_t *u;
+	size_t n, k = 0;
+	if (unique_labels(ds, &u, NULL, &n))
 		return -1;
-	}
 	for (size_t i = 0; i < n; i++)
-		if (y[i] >= 0)
-			seen[y[i]] = 1;
-	for (size_t i = 0; i < n_excl; i++)
-		if (excl[i] >= 0 && excl[i] <= max)
-			seen[excl[i]] = 0;
-	for (int32_t c = 0; c <= max; c++)
-		if (seen[c])
-			v[k++] = c;
-	free(seen);
-	*out = v;
+		if (u[i] >= 0 && in_ranges(u[i], r, nr) == keep)
+			u[k++] = u[i];
+	*out = u;
 	*n_out = k;
 	return 0;
 }
@@ -185,18 +211,22 @@ static int restrict_rows(const char *cmd, const struct data_opts *d, int which,
 	struct fden_dataset *sel = NULL;
 	int rc;
 
-	if (list) {
-		if (parse_classes(list, &cls, &n_cls))
-			return cli_usage(cmd, "bad class list '%s' (use e.g. 0,1,2 or 0-4)", list);
-	} else if (other && d->split < 0) {
-		int32_t *o;
-		size_t n_o;
-		if (parse_classes(other, &o, &n_o))
-			return cli_usage(cmd, "bad class list '%s' (use e.g. 0,1,2 or 0-4)", other);
-		rc = complement(*ds, o, n_o, &cls, &n_cls);
-		free(o);
+	if (list || (other && d->split < 0)) {
+		const char *text = list ? list : other;
+		struct class_range *r;
+		size_t nr;
+		if (parse_ranges(text, &r, &nr))
+			return cli_usage(cmd, "bad class list '%s' (use e.g. 0,1,2 or 0-4)", text);
+		rc = classes_of(*ds, r, nr, list != NULL, &cls, &n_cls);
+		free(r);
 		if (rc)
 			return cli_fail(cmd, FDEN_E_NOMEM, "class list");
+		if (!n_cls) {
+			free(cls);
+			fprintf(stderr, "fden: %s: no %s rows: the data have no class %s '%s'\n", cmd,
+				which ? "test" : "training", list ? "in" : "outside", text);
+			return EXIT_DATA;
+		}
 	} else if (d->split >= 0) {
 		struct fden_dataset *a = NULL, *b = NULL;
 		if (d->split != floor(d->split) || d->split > INT32_MAX)
@@ -260,12 +290,27 @@ static int load_part(const char *cmd, const struct data_opts *d, int which,
 	rc = data_load_file(x, y, d->scale, out);
 	if (rc)
 		return cli_fail(cmd, rc, "loading '%s'", x);
-	rc = restrict_rows(cmd, d, which, out);
+	rc = data_check_finite(cmd, x, *out);
+	if (!rc)
+		rc = restrict_rows(cmd, d, which, out);
 	if (rc) {
 		fden_dataset_free(*out);
 		*out = NULL;
 	}
 	return rc;
+}
+
+int data_check_finite(const char *cmd, const char *what, const struct fden_dataset *ds)
+{
+	size_t n = fden_dataset_size(ds), dim = fden_dataset_dim(ds);
+	const float *x = fden_dataset_data(ds);
+	for (size_t i = 0; i < n * dim; i++)
+		if (!isfinite(x[i])) {
+			fprintf(stderr, "fden: %s: '%s': row %zu, column %zu is %s (the data must be "
+				"finite)\n", cmd, what, i / dim, i % dim, isnan(x[i]) ? "NaN" : "infinite");
+			return EXIT_DATA;
+		}
+	return 0;
 }
 
 int data_load(const char *cmd, const struct data_opts *d, struct fden_dataset **train,
@@ -318,5 +363,12 @@ int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_data
 	}
 	rc = fden_dataset_new(z, fden_dataset_labels(images), n, dz, out);
 	free(z);
-	return rc ? cli_fail(cmd, rc, "latent data set") : 0;
+	if (rc)
+		return cli_fail(cmd, rc, "latent data set");
+	rc = data_check_finite(cmd, "the network's latents", *out);
+	if (rc) {
+		fden_dataset_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }

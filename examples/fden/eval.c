@@ -623,24 +623,21 @@ static void gather(const float *f, size_t dim, const size_t *idx, size_t m, floa
 		memcpy(out + i * dim, f + idx[i] * dim, dim * sizeof *out);
 }
 
-/* Number of classes with at least `need` rows. */
+/* Number of classes with at least `need` rows: counted over the sorted
+ * labels (no array indexed by label value: labels may be near INT32_MAX). */
 static size_t classes_with(const int32_t *y, size_t n, size_t need)
 {
-	int32_t mx = -1;
-	for (size_t i = 0; i < n; i++)
-		if (y[i] > mx)
-			mx = y[i];
-	if (mx < 0)
+	int32_t *u = malloc((n ? n : 1) * sizeof *u);
+	size_t k = 0, run = 0;
+	if (!u)
 		return 0;
-	size_t *cnt = calloc((size_t)mx + 1, sizeof *cnt), k = 0;
-	if (!cnt)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (y[i] >= 0)
-			cnt[y[i]]++;
-	for (int32_t c = 0; c <= mx; c++)
-		k += cnt[c] >= need;
-	free(cnt);
+	memcpy(u, y, n * sizeof *u);
+	qsort(u, n, sizeof *u, cmp_i32);
+	for (size_t i = 0; i < n; i++) {
+		run = i && u[i] == u[i - 1] ? run + 1 : 1;
+		k += u[i] >= 0 && run == need;
+	}
+	free(u);
 	return k;
 }
 

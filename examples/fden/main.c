@@ -37,9 +37,11 @@ static void usage(FILE *f)
 		   "  0    success\n"
 		   "  1    runtime error (a library call failed: memory, host network, ...)\n"
 		   "  2    usage error (unknown command or option, bad or missing value)\n"
-		   "  3    file error (cannot read or write, malformed, wrong version, bad checksum)\n"
+		   "  3    file error (cannot read or write, malformed, wrong version, bad checksum,\n"
+		   "       not a regular file, output locked by another `fden train`)\n"
 		   "  4    training diverged (NaN or infinity in loss or gradients)\n"
-		   "  5    data do not fit the request (widths differ, too few classes or rows)\n"
+		   "  5    data do not fit the request (widths differ, too few classes or rows,\n"
+		   "       NaN or infinity in the input data; the message names file, row, column)\n"
 		   "  130  interrupted (SIGINT/SIGTERM); `train` saved a checkpoint first\n\n"
 		   "Errors are printed to stderr as \"fden: <command>: <what>: <detail>\".\n");
 }
