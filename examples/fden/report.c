@@ -250,8 +250,8 @@ int report_write(const char *path, const struct report_info *ri, char *err, size
 		snprintf(img, sizeof img, "%s/swaps.png", ri->grid_dir);
 		grid_figure(f, ri, img, 6, swapcap, 0, NULL, "swap grid");
 		fputs("<h2>Interpolations</h2>\n<p>Rows 1-2: the inputs and reconstructions. Rows 3-6: "
-		      "one factor moved from B (t = 0) to A (t = 1) with the other held; columns "
-		      "give t.</p>\n", f);
+		      "one factor moved from B (t = 0) to A (t = 1) with the other held; the column "
+		      "captions give t for these rows.</p>\n", f);
 		for (size_t p = 0; p < ri->pairs && p < 2; p++) {
 			snprintf(img, sizeof img, "%s/pair-%03zu.png", ri->grid_dir, p);
 			grid_figure(f, ri, img, 5, paircap, 6, pairrows, "interpolation grid");
@@ -261,7 +261,7 @@ int report_write(const char *path, const struct report_info *ri, char *err, size
 	if (ri->curves_png) {
 		fputs("<figure><img src=\"", f);
 		esc(f, ri->curves_png);
-		fputs("\" alt=\"training curves\"><figcaption>Against the training step: light gray "
+		fputs("\" alt=\"training curves\" style=\"max-width:100%\"><figcaption>Against the training step: light gray "
 		      "every step, black a moving average over 1/50 of the run. L = L_R + L_C - "
 		      "gamma L_M (docs/method.md); training accuracy is the alignment head's on the "
 		      "step's query rows.</figcaption></figure>\n", f);
