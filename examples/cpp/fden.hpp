@@ -109,6 +109,13 @@ public:
 	size_t sty_dim() const noexcept { return fden_model_sty_dim(h_.get()); }
 	uint64_t step() const noexcept { return fden_model_step(h_.get()); }
 
+	/// Standardise latents per dimension inside the model, fitted to z's
+	/// column means and sample standard deviations (n x Dim, row-major).
+	void fit_standardization(const std::vector<float> &z)
+	{
+		check(fden_model_fit_standardization(h_.get(), z.data(), detail::rows_of(z, dim(), "z")));
+	}
+
 	/// One training step on episodes (ways*shots support rows, then queries, per episode).
 	fden_step_stats train_step(const std::vector<float> &z, const std::vector<int32_t> &labels,
 				   size_t ways, size_t shots, size_t queries)
@@ -252,6 +259,43 @@ private:
 	std::unique_ptr<host> host_;
 	detail::owner<fden_invnet, fden_invnet_free> h_;
 };
+
+/// Settings of fewshot_eval(): struct fden_fewshot_options with its defaults
+/// (5-way 1-shot, 15 queries, 1000 episodes, seed 1, no transform).
+struct fewshot_options : fden_fewshot_options {
+	fewshot_options() : fden_fewshot_options() { fden_fewshot_options_default(this); }
+};
+
+/// What fewshot_eval() measured, with each episode's accuracy and rows.
+struct fewshot_result {
+	double mean = 0, ci95 = 0;    ///< accuracy in [0, 1] and its 95% half-width
+	size_t episodes = 0, classes = 0;
+	std::vector<double> episode_accuracy;
+	std::vector<size_t> episode_rows; ///< episodes x ways*(shots+queries)
+};
+
+/// C-way K-shot nearest-class-mean accuracy over seeded episodes of x
+/// (n x dim features, row-major) with one label per row (fden_fewshot_eval).
+/// The options' output pointers are ignored: the result holds both outputs.
+inline fewshot_result fewshot_eval(const std::vector<float> &x, const std::vector<int32_t> &labels,
+				   size_t dim, fewshot_options opt = fewshot_options())
+{
+	size_t n = detail::rows_of(x, dim, "x");
+	if (labels.size() != n)
+		throw error(FDEN_E_SHAPE, "one label per row of x");
+	fewshot_result r;
+	r.episode_accuracy.resize(opt.episodes);
+	r.episode_rows.resize(opt.episodes * opt.ways * (opt.shots + opt.queries));
+	opt.episode_accuracy = r.episode_accuracy.data();
+	opt.episode_rows = r.episode_rows.data();
+	fden_fewshot_result c{};
+	check(fden_fewshot_eval(x.data(), labels.data(), n, dim, &opt, &c));
+	r.mean = c.mean;
+	r.ci95 = c.ci95;
+	r.episodes = c.episodes;
+	r.classes = c.classes;
+	return r;
+}
 
 } // namespace fden
 

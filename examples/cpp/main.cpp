@@ -1,10 +1,10 @@
-// A C++17 consumer of libfden through the RAII wrapper in fden.hpp, built
-// with pkg-config only (see test.sh):
+// A C++17 consumer of libfden through the RAII wrapper <fden/fden.hpp>
+// (installed with the library), built with pkg-config only (see test.sh):
 //   c++ -std=c++17 main.cpp $(pkg-config --cflags --libs fden)
 // It plugs in a host network written as lambdas, trains a small model on
 // its latents, checks disentangle/entangle, saves and reloads the model,
 // and exits non-zero if anything is off.
-#include "fden.hpp"
+#include <fden/fden.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -145,6 +145,36 @@ int main(int argc, char **argv)
 		right += pred[i] == ql[i];
 	std::printf("5-way 1-shot on training classes: %zu/%zu right\n", right, pred.size());
 	expect(right * 5 > pred.size() * 2, "prediction beats chance by far");
+
+	// The library's few-shot evaluation on the raw latents: per-episode
+	// accuracies average to the mean; SimpleShot on the same episodes.
+	fden::fewshot_options fo;
+	fo.episodes = 50;
+	fo.queries = 5;
+	fden::fewshot_result fr = fden::fewshot_eval(z, y, dim, fo);
+	double sum = 0;
+	for (double a : fr.episode_accuracy)
+		sum += a;
+	std::printf("5-way 1-shot on raw z: %.1f%% +- %.1f over %zu episodes, %zu classes\n",
+		    100 * fr.mean, 100 * fr.ci95, fr.episodes, fr.classes);
+	expect(fr.episodes == 50 && fr.classes == classes && std::fabs(sum / 50 - fr.mean) < 1e-12,
+	       "fewshot_eval: episodes, classes, mean of the episodes");
+	expect(fr.mean > 0.5, "fewshot_eval beats chance by far on separated classes");
+	fo.transform = FDEN_FEWSHOT_SIMPLESHOT;
+	fden::fewshot_result fs = fden::fewshot_eval(z, y, dim, fo);
+	expect(fs.episode_rows == fr.episode_rows, "fewshot_eval: the same episodes whatever the transform");
+	try {
+		fo.ways = classes + 1;
+		fden::fewshot_eval(z, y, dim, fo);
+		expect(false, "fewshot_eval: too many ways throws");
+	} catch (const fden::error &e) {
+		expect(e.status() == FDEN_E_INVALID, "fewshot_eval: too many ways throws");
+	}
+	// Standardisation fitted to the latents.
+	fden::model ms(fden::config().set(FDEN_P_DIM, double(dim)).set(FDEN_P_SEED, 3));
+	fden::factors raw = ms.disentangle(z);
+	ms.fit_standardization(z);
+	expect(ms.disentangle(z).ide != raw.ide, "fit_standardization changes what D sees");
 
 	std::printf("%s\n", failures ? "C++ consumer: FAILED" : "C++ consumer: OK");
 	return failures ? 1 : 0;
