@@ -22,7 +22,7 @@ directory of this source tree, or the system search path.
 
 from . import _lib
 from .config import AlignHead, Config, DisentanglerKind, Init, Param, Preset, bounds, key_name
-from .data import Dataset, Sampler, save_npy
+from .data import Dataset, FewShotResult, Sampler, fewshot_eval, save_npy
 from .errors import (FdenError, FileError, HostError, InvalidArgumentError, NonFiniteError,
                      ShapeError, last_error, strerror)
 from .invnet import InvNet
@@ -46,8 +46,8 @@ __version__ = version()
 
 __all__ = [
     "AlignHead", "Config", "Dataset", "Disentangler", "DisentanglerKind", "Entangler", "Factorizer",
-    "FdenError", "FileError", "HostError", "Init", "InvNet", "InvalidArgumentError",
+    "FdenError", "FewShotResult", "FileError", "HostError", "Init", "InvNet", "InvalidArgumentError",
     "Model", "NonFiniteError", "Param", "Preset", "Sampler", "ShapeError", "StepStats",
-    "bounds", "key_name", "last_error", "library_path", "save_npy", "strerror",
+    "bounds", "fewshot_eval", "key_name", "last_error", "library_path", "save_npy", "strerror",
     "version", "version_number",
 ]

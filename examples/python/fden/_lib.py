@@ -3,20 +3,18 @@
 The shared library is found, in this order:
 
 1. the ``FDEN_LIBRARY`` environment variable: a path to ``libfden.so``;
-2. ``$FDEN_BUILD_DIR/libfden/libfden.so`` (a meson build directory);
-3. a build directory of the source tree this package sits in:
-   ``<root>/build``, else the newest ``<root>/build*`` that is not a
-   sanitizer or fuzzing build;
-4. ``ctypes.util.find_library("fden")`` (an installed library).
+2. the system's ``libfden.so.0`` (an installed library: the dynamic
+   loader's search path, ``LD_LIBRARY_PATH`` and ldconfig's cache), then
+   ``ctypes.util.find_library("fden")``;
+3. only when ``FDEN_BUILD_DIR`` names one, a meson build directory's
+   ``libfden/libfden.so``.
 
-Functions the loaded library does not export are replaced by stubs that
-raise :class:`fden.FdenError` with status ``FDEN_E_UNSUPPORTED``, so a
-partial library still imports.
+Every function declared below must be exported by the library found: a
+missing one (a stale library) is an ImportError naming it, at import.
 """
 
 import ctypes
 import ctypes.util
-import glob
 import os
 
 c_float_p = ctypes.POINTER(ctypes.c_float)
@@ -103,6 +101,34 @@ class AeOptions(ctypes.Structure):
     ]
 
 
+class FewshotOptions(ctypes.Structure):
+    """struct fden_fewshot_options"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("episodes", ctypes.c_size_t),
+        ("ways", ctypes.c_size_t),
+        ("shots", ctypes.c_size_t),
+        ("queries", ctypes.c_size_t),
+        ("seed", ctypes.c_uint64),
+        ("transform", ctypes.c_int),
+        ("center", c_float_p),
+        ("label_map", c_int32_p),
+        ("n_label_map", ctypes.c_size_t),
+        ("episode_accuracy", c_double_p),
+        ("episode_rows", ctypes.POINTER(ctypes.c_size_t)),
+    ]
+
+
+class FewshotResult(ctypes.Structure):
+    """struct fden_fewshot_result"""
+    _fields_ = [
+        ("mean", ctypes.c_double),
+        ("ci95", ctypes.c_double),
+        ("episodes", ctypes.c_size_t),
+        ("classes", ctypes.c_size_t),
+    ]
+
+
 INVNET_OPS_VERSION = 1
 
 _I = ctypes.c_int
@@ -137,6 +163,7 @@ _PROTOTYPES = {
     "fden_model_last_error": (_S, [_P]),
     "fden_model_set_log": (None, [_P, LOG_FN, _P]),
     "fden_model_set_standardization": (_I, [_P, c_float_p, c_float_p]),
+    "fden_model_fit_standardization": (_I, [_P, c_float_p, _SZ]),
     "fden_model_disentangler": (_P, [_P]),
     "fden_model_factorizer": (_P, [_P]),
     "fden_model_entangler": (_P, [_P]),
@@ -183,9 +210,13 @@ _PROTOTYPES = {
     "fden_sampler_free": (None, [_P]),
     "fden_sampler_next": (_I, [_P, _SZ, c_float_p, c_int32_p, c_int32_p]),
     "fden_sampler_reset": (_I, [_P, _U64]),
+    "fden_fewshot_options_default": (None, [ctypes.POINTER(FewshotOptions)]),
+    "fden_fewshot_eval": (_I, [c_float_p, c_int32_p, _SZ, _SZ, ctypes.POINTER(FewshotOptions),
+                               ctypes.POINTER(FewshotResult)]),
 }
 
-FDEN_E_UNSUPPORTED = -12
+#: SONAME major version the bindings are written against
+SONAME_MAJOR = 0
 
 
 def _candidates():
@@ -193,23 +224,13 @@ def _candidates():
     if env:
         yield env
         return
-    bdir = os.environ.get("FDEN_BUILD_DIR")
-    if bdir:
-        yield os.path.join(bdir, "libfden", "libfden.so")
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    default = os.path.join(root, "build", "libfden", "libfden.so")
-    if os.path.exists(default):
-        yield default
-    # other build dirs, newest first; sanitizer and fuzz builds cannot be
-    # loaded into an uninstrumented python
-    builds = [b for b in glob.glob(os.path.join(root, "build*", "libfden", "libfden.so"))
-              if b != default and not any(k in b for k in ("asan", "tsan", "fuzz", "msan"))]
-    builds.sort(key=os.path.getmtime, reverse=True)
-    yield from builds
+    yield "libfden.so.%d" % SONAME_MAJOR
     found = ctypes.util.find_library("fden")
     if found:
         yield found
+    bdir = os.environ.get("FDEN_BUILD_DIR")
+    if bdir:
+        yield os.path.join(bdir, "libfden", "libfden.so")
 
 
 def _load():
@@ -222,25 +243,13 @@ def _load():
             return ctypes.CDLL(path), path
         except OSError as exc:
             tried.append("%s (%s)" % (path, exc))
-    raise ImportError("libfden not found; set FDEN_LIBRARY to the path of libfden.so "
-                      "or FDEN_BUILD_DIR to a meson build directory. Tried: "
+    raise ImportError("libfden not found: install it (meson install), or set FDEN_LIBRARY "
+                      "to the path of libfden.so or FDEN_BUILD_DIR to a meson build "
+                      "directory. Tried: "
                       + ("; ".join(tried) or "nothing"))
 
 
-class _Missing:
-    """Stands in for a function the loaded library does not export."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __call__(self, *args):
-        from .errors import FdenError
-        raise FdenError(FDEN_E_UNSUPPORTED,
-                        "%s is not exported by %s" % (self.name, path))
-
-
 lib, path = _load()
-missing = []
 
 
 class _Namespace:
@@ -248,21 +257,25 @@ class _Namespace:
 
 
 fn = _Namespace()
+_missing = []
 for _name, (_res, _args) in _PROTOTYPES.items():
     try:
         _f = getattr(lib, _name)
     except AttributeError:
-        missing.append(_name)
-        setattr(fn, _name[5:], _Missing(_name))
+        _missing.append(_name)
         continue
     _f.restype = _res
     _f.argtypes = _args
     setattr(fn, _name[5:], _f)
+if _missing:
+    raise ImportError("%s does not export %s: an older libfden than these bindings "
+                      "(set FDEN_LIBRARY to the right one)" % (path, ", ".join(_missing)))
 
 
 def has(name):
-    """True if the loaded library exports ``fden_<name>``."""
-    return not isinstance(getattr(fn, name, None), _Missing)
+    """True if the loaded library exports ``fden_<name>`` (always, for the
+    functions the bindings declare: a missing one fails the import)."""
+    return hasattr(fn, name)
 
 
 def decode(s):

@@ -1,5 +1,6 @@
 """Data sets (IDX, NPY, arrays), class splits and the episode sampler."""
 
+import collections
 import ctypes
 import os
 
@@ -144,3 +145,60 @@ class Sampler(Handle):
 
     def __iter__(self):
         return self
+
+
+#: What :func:`fewshot_eval` measured: mean accuracy in [0, 1], its 95%
+#: half-width (1.96 std / sqrt(episodes)), the episodes run and the classes
+#: drawn from; ``episode_accuracy`` (episodes,) and ``episode_rows``
+#: (episodes, ways*(shots+queries)) when asked for, else None.
+FewShotResult = collections.namedtuple(
+    "FewShotResult", ["mean", "ci95", "episodes", "classes", "episode_accuracy", "episode_rows"])
+
+_TRANSFORMS = {None: 0, "none": 0, "simpleshot": 1}
+
+
+def fewshot_eval(x, labels, ways=5, shots=1, queries=15, episodes=1000, seed=1,
+                 transform=None, center=None, label_map=None, return_episodes=False):
+    """C-way K-shot accuracy of the nearest class mean over seeded episodes
+    (fden_fewshot_eval).
+
+    x: n x d float32 features (raw z, f_ide, ...); labels: n int32.
+    transform: None or "simpleshot" (x - center, then L2-normalised; center
+    is a d-vector such as the training classes' mean, or None). label_map:
+    int32 array, row label y -> class label_map[y] (negative: left out).
+    The episodes depend on the labels, label_map and seed only, so every
+    feature set of the same rows is scored on the same episodes.
+    """
+    if transform not in _TRANSFORMS:
+        raise ValueError("transform must be None or 'simpleshot', not %r" % (transform,))
+    x = _arrays.f32(x, "x")
+    labels = _arrays.i32(labels, "labels", n=x.shape[0])
+    o = _lib.FewshotOptions()
+    _lib.fn.fewshot_options_default(ctypes.byref(o))
+    for name, v in (("ways", ways), ("shots", shots), ("queries", queries),
+                    ("episodes", episodes), ("seed", seed)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError("%s must be an int, got %s" % (name, type(v).__name__))
+        if v < 0:
+            raise ValueError("%s must be >= 0, got %d" % (name, v))
+        setattr(o, name, int(v))
+    o.transform = _TRANSFORMS[transform]
+    if center is not None:
+        center = _arrays.f32(center, "center", ndim=1, cols=x.shape[1])
+        o.center = _arrays.fptr(center)
+    if label_map is not None:
+        label_map = _arrays.i32(label_map, "label_map")
+        o.label_map = _arrays.iptr(label_map)
+        o.n_label_map = label_map.size
+    acc = rows = None
+    if return_episodes:
+        acc = np.empty(int(episodes), dtype=np.float64)
+        rows = np.empty((int(episodes), int(ways) * (int(shots) + int(queries))),
+                        dtype=np.uintp)
+        o.episode_accuracy = acc.ctypes.data_as(_lib.c_double_p)
+        o.episode_rows = rows.ctypes.data_as(ctypes.POINTER(ctypes.c_size_t))
+    r = _lib.FewshotResult()
+    errors.check(_lib.fn.fewshot_eval(_arrays.fptr(x), _arrays.iptr(labels), x.shape[0],
+                                      x.shape[1], ctypes.byref(o), ctypes.byref(r)))
+    return FewShotResult(float(r.mean), float(r.ci95), int(r.episodes), int(r.classes),
+                         acc, None if rows is None else rows.astype(np.int64))

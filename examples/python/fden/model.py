@@ -199,6 +199,14 @@ class Model(Handle):
         errors.check(_lib.fn.model_set_standardization(self.ptr, _arrays.fptr(mean),
                                                         _arrays.fptr(std)))
 
+    def fit_standardization(self, z):
+        """Set the standardisation to z's per-dimension mean and sample std
+        (floored at 1e-6): z is n x Dim float32, such as the training latents."""
+        z = _arrays.f32(z, "z", cols=self.dim)
+        if z.shape[0] == 0:
+            raise ValueError("z has no rows")
+        errors.check(_lib.fn.model_fit_standardization(self.ptr, _arrays.fptr(z), z.shape[0]))
+
     def train_step(self, episodes=None, **kw):
         """One optimisation step on a batch of episodes; returns :class:`StepStats`.
 
