@@ -88,4 +88,39 @@ for t in ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"):
 put("npy", "fortran", npy(np.asfortranarray(x)))
 put("npy", "bigendian", npy(x.astype(">f4")))
 put("npy", "truncated", npy(x)[:-3])
+
+# --- invnet: small saved networks of every built-in kind, fitted by the
+# library itself (skipped when the Python binding cannot load libfden) ---
+def invnet_seeds():
+    sys.path.insert(0, os.path.join(os.path.dirname(root), "..", "examples", "python"))
+    try:
+        from fden.invnet import InvNet
+    except ImportError as exc:
+        print("gen_corpus.py: no invnet seeds (%s)" % exc, file=sys.stderr)
+        return
+    import tempfile
+    rng = np.random.default_rng(3)
+    x = rng.random((32, 16), dtype=np.float32)
+    nets = {
+        "pca": InvNet.fit_pca(x, 3, seed=1),
+        "ae": InvNet.fit_autoencoder(x, 2, hidden=4, epochs=1, batch=8, seed=1),
+        "conv": InvNet.fit_conv(x, 2, base_channels=2, levels=1, epochs=1, batch=8, seed=1),
+        "conv_6x10x2": InvNet.fit_conv(rng.random((8, 120), dtype=np.float32), 3,
+                                       shape=(6, 10, 2), base_channels=2, levels=2,
+                                       epochs=1, batch=4, seed=1, loss="bce"),
+    }
+    with tempfile.TemporaryDirectory() as d:
+        for name, net in nets.items():
+            path = os.path.join(d, name)
+            net.save(path)
+            with open(path, "rb") as f:
+                blob = f.read()
+            put("invnet", "valid_" + name, blob)
+            # the payload alone, for the harness's wrapping mode (first byte: kind)
+            put("invnet", "payload_" + name,
+                bytes([{"pca": 0, "ae": 1}.get(name, 2)]) + zlib.decompress(blob[36:]))
+    put("invnet", "truncated_conv", open(os.path.join(root, "invnet", "valid_conv"), "rb").read()[:80])
+
+
+invnet_seeds()
 sys.exit(0)

@@ -102,7 +102,7 @@ struct rec {
 	const char *name;
 	int type;           /* FD_CKPT_U64 records carry u64[]; others are zeros */
 	size_t count;
-	uint64_t u64[6];
+	uint64_t u64[8];
 	int config;         /* 1: an F64 "config" record from cfg_wide() */
 	int flow;           /* with config: the flow disentangler */
 };
@@ -257,6 +257,12 @@ static const struct row rows[] = {
 	{ "ali: 28 x 28, latent 2^16, base 256, small weights", B_CKPT, FD_CKPT_ALI,
 	  { U64("ali.dims", 6, 28, 28, 1, 65536, 256, 0), F32("gz0.w", 16) },
 	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "gz0.w" },
+	{ "conv: 1024 x 1024 x 16 -> 256 (137 GB), no records", B_CKPT, FD_CKPT_CONV,
+	  { U64("conv.dims", 7, 1024, 1024, 16, 256, 256, 2, 0) },
+	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
+	{ "conv: 1024 x 1024 x 16 -> 256 (137 GB), small weights", B_CKPT, FD_CKPT_CONV,
+	  { U64("conv.dims", 7, 1024, 1024, 16, 256, 256, 2, 0), F32("enc0.w", 16) },
+	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "enc0.w" },
 	{ "model: format and wide config only", B_CKPT, FD_CKPT_MODEL,
 	  { U64("format", 1, 1), CONFIG(0) },
 	  .load = load_model, .want = FDEN_E_FORMAT, .msg = "parameter floats" },
