@@ -379,6 +379,12 @@ int cmd_demo(int argc, char **argv)
 	if (!strcmp(fa.kind, "ae") && !fa.epochs &&
 	    (rc = auto_epochs(cmd, host_rows, &fa, budget, quick ? 0.2 : 0.3)))
 		goto out;
+	if (!strcmp(fa.kind, "conv") && !fa.epochs) { /* time-boxed: 20% of the budget, <= 3 min */
+		fa.epochs = 1000;
+		fa.batch = 0; /* conv's own */
+		fa.lr = 0;
+		fa.time = 0.2 * 60 * budget < 180 ? 0.2 * 60 * budget : 180;
+	}
 	if ((rc = run_fit(cmd, host_rows, &fa, &net)))
 		goto out;
 	t_fit = cli_now() - ts;

@@ -1,4 +1,5 @@
-/* fden fit: fit a built-in invertible network (PCA, MLP autoencoder, ALI) on
+/* fden fit: fit a built-in invertible network (PCA, MLP autoencoder, conv
+ * autoencoder, ALI) on
  * the images of the training classes and save it. */
 #include <limits.h>
 #include <math.h>
@@ -20,8 +21,24 @@ void fit_args_default(struct fit_args *a)
 	a->epochs = ae.epochs ? ae.epochs : 10;
 	a->batch = ae.batch ? ae.batch : 128;
 	a->lr = ae.lr > 0 ? ae.lr : 1e-3;
+	a->loss = "l2";
 	a->seed = 1;
 	a->threads = 1;
+}
+
+/* "HxWxC" (or "HxW": one channel) into o's shape; 0 or -1. */
+static int parse_shape(const char *s, struct fden_conv_options *o)
+{
+	unsigned long h, w, c = 1;
+	char x1, x2, tail;
+	int k = sscanf(s, "%lu%c%lu%c%lu%c", &h, &x1, &w, &x2, &c, &tail);
+
+	if (!((k == 3 && x1 == 'x') || (k == 5 && x1 == 'x' && x2 == 'x')) || !h || !w || !c)
+		return -1;
+	o->height = h;
+	o->width = w;
+	o->channels = c;
+	return 0;
 }
 
 /* Mean squared error of decode(encode(x)) over the rows, in batches. NaN
@@ -63,8 +80,9 @@ static int write_summary(const char *cmd, const struct fit_args *a, struct fden_
 	json_int(&j, "rows", (long long)n);
 	json_int(&j, "input_dim", (long long)d);
 	json_int(&j, "latent", (long long)fden_invnet_latent_dim(net));
-	if (!strcmp(a->kind, "ae")) {
-		json_int(&j, "hidden", (long long)a->hidden);
+	if (!strcmp(a->kind, "ae") || !strcmp(a->kind, "conv")) {
+		if (!strcmp(a->kind, "ae"))
+			json_int(&j, "hidden", (long long)a->hidden);
 		json_int(&j, "epochs", (long long)a->epochs);
 		json_int(&j, "batch", (long long)a->batch);
 		json_num(&j, "lr", a->lr);
@@ -89,9 +107,10 @@ static void ae_log(void *user_data, int level, const char *format, va_list args)
 	fputc('\n', stderr);
 }
 
-int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit_args *a,
+int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit_args *a_in,
 	    struct fden_invnet **out)
 {
+	struct fit_args r = *a_in, *a = &r; /* conv: with its defaults filled in */
 	struct fden_invnet *net = NULL;
 	size_t n = fden_dataset_size(images), d = fden_dataset_dim(images);
 	const float *x = fden_dataset_data(images);
@@ -133,8 +152,33 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 			 "%zu epochs, time budget %g s", cmd, n, a->latent, o.base_channels,
 			 o.l2_weight, o.epochs, o.time_budget);
 		rc = fden_invnet_fit_ali(x, n, d, a->latent, &o, &net);
+	} else if (!strcmp(a->kind, "conv")) {
+		struct fden_conv_options o;
+		fden_conv_options_default(&o);
+		if (a->shape && parse_shape(a->shape, &o))
+			return cli_usage(cmd, "--shape must be HxWxC (e.g. 28x28x1), not '%s'",
+					 a->shape);
+		if (strcmp(a->loss, "l2") && strcmp(a->loss, "bce"))
+			return cli_usage(cmd, "--loss must be 'l2' or 'bce', not '%s'", a->loss);
+		o.loss = !strcmp(a->loss, "bce") ? FDEN_CONV_LOSS_BCE : FDEN_CONV_LOSS_L2;
+		o.base_channels = a->channels ? a->channels : o.base_channels;
+		o.epochs = a->epochs ? a->epochs : o.epochs;
+		o.batch = a->batch ? a->batch : o.batch;
+		o.lr = a->lr > 0 ? a->lr : o.lr;
+		o.time_budget = a->time;
+		o.seed = a->seed;
+		o.threads = (int)a->threads;
+		o.log = ae_log;
+		o.log_user_data = "fden: conv: ";
+		a->epochs = o.epochs;
+		a->batch = o.batch;
+		a->lr = o.lr;
+		cli_info("fden: %s: conv autoencoder, %zu rows of %zu -> %zu, up to %zu epochs, "
+			 "time budget %g s", cmd, n, d, a->latent, a->epochs, o.time_budget);
+		rc = fden_invnet_fit_conv(x, n, d, a->latent, &o, &net);
 	} else {
-		return cli_usage(cmd, "--kind must be 'ae', 'pca' or 'ali', not '%s'", a->kind);
+		return cli_usage(cmd, "--kind must be 'ae', 'pca', 'conv' or 'ali', not '%s'",
+				 a->kind);
 	}
 	if (rc)
 		return cli_fail(cmd, rc, "fitting the %s", a->kind);
@@ -169,23 +213,28 @@ int cmd_fit(int argc, char **argv)
 	a.lr = 0;
 	data_opts_init(&d);
 	const struct opt t[] = {
-		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca|ali",
-		  .help = "autoencoder, PCA or ALI" },
+		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca|conv|ali",
+		  .help = "MLP autoencoder, PCA, convolutional autoencoder or ALI" },
 		{ .name = "latent", .type = OPT_SIZE, .ptr = &a.latent, .arg = "N", .help = "latent width" },
 		{ .name = "hidden", .type = OPT_SIZE, .ptr = &a.hidden, .arg = "N",
 		  .help = "autoencoder hidden width" },
 		{ .name = "epochs", .type = OPT_SIZE, .ptr = &a.epochs, .arg = "N",
-		  .help = "epochs", .def = "ae 10, ali 100" },
+		  .help = "epochs", .def = "ae 10, conv 20, ali 100" },
 		{ .name = "batch", .type = OPT_SIZE, .ptr = &a.batch, .arg = "N",
-		  .help = "minibatch", .def = "ae 128, ali 100" },
+		  .help = "minibatch", .def = "ae 128, conv 64, ali 100" },
 		{ .name = "lr", .type = OPT_DBL, .ptr = &a.lr, .arg = "X",
-		  .help = "Adam learning rate", .def = "ae 1e-3, ali 1e-4" },
+		  .help = "Adam learning rate", .def = "ae 1e-3, conv 2e-3, ali 1e-4" },
 		{ .name = "l2", .type = OPT_DBL, .ptr = &a.l2, .arg = "W",
 		  .help = "ali: weight of the L2 reconstruction term" },
 		{ .name = "channels", .type = OPT_SIZE, .ptr = &a.channels, .arg = "N",
-		  .help = "ali: base channels", .def = "8" },
+		  .help = "ali: base channels; conv: channels of the first convolution",
+		  .def = "ali 8, conv 32" },
 		{ .name = "time", .type = OPT_DBL, .ptr = &a.time, .arg = "S",
-		  .help = "ali: stop fitting after S seconds (0: no limit)" },
+		  .help = "ali, conv: stop fitting after S seconds (0: no limit)" },
+		{ .name = "loss", .type = OPT_STR, .ptr = &a.loss, .arg = "l2|bce",
+		  .help = "conv: reconstruction loss" },
+		{ .name = "shape", .type = OPT_STR, .ptr = &a.shape, .arg = "HxWxC",
+		  .help = "conv: image shape, channels last", .def = "square, one channel" },
 		OPT_SEED(&a.seed, "random seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
 		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE",
@@ -208,7 +257,7 @@ int cmd_fit(int argc, char **argv)
 	int rc = opt_parse(&spec, argc, argv);
 	if (rc)
 		return rc == OPT_HELP_SHOWN ? 0 : rc;
-	if (strcmp(a.kind, "ali")) {
+	if (!strcmp(a.kind, "ae")) {
 		a.epochs = a.epochs ? a.epochs : def.epochs;
 		a.batch = a.batch ? a.batch : def.batch;
 		a.lr = a.lr > 0 ? a.lr : def.lr;

@@ -456,6 +456,33 @@ START_TEST(demo_report)
 }
 END_TEST
 
+/* fit --kind conv on the 8x8 images: the JSON summary, a network encode
+ * reads back, and the conv options' checks */
+START_TEST(fit_conv)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "conv", "--latent", "6", "--channels", "4",
+			     "--epochs", "3", "--batch", "16", "--shape", "8x8x1", "--loss", "bce",
+			     TRAIN_DATA, "--out", "nc.fden", "--json", "-", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(run_out, "\"kind\": \"conv\""));
+	ck_assert(json_number(run_out, "epochs") == 3);
+	ck_assert(json_number(run_out, "latent") == 6);
+	double mse = json_number(run_out, "train_mse");
+	ck_assert_msg(isfinite(mse) && mse > 0 && mse < 0.25, "train_mse %g", mse);
+	ck_assert_ptr_nonnull(strstr(run_err, "fden: conv: conv autoencoder epoch 3/3"));
+	ck_assert_int_eq(run("encode", "--net", "nc.fden", "--images", "test-x.idx", "--out",
+			     "zc.npy", "--quiet", NULL), 0);
+	ck_assert_int_eq(run("fit", "--kind", "conv", "--shape", "8x9", TRAIN_DATA, "--out",
+			     "nc2.fden", "--quiet", NULL), 2);
+	ck_assert_int_eq(run("fit", "--kind", "conv", "--shape", "8x8x1x", TRAIN_DATA, "--out",
+			     "nc2.fden", "--quiet", NULL), 2);
+	ck_assert_int_eq(run("fit", "--kind", "conv", "--loss", "l1", TRAIN_DATA, "--out",
+			     "nc2.fden", "--quiet", NULL), 2);
+	ck_assert_int_eq(run("fit", "--kind", "cnn", TRAIN_DATA, "--out", "nc2.fden", "--quiet",
+			     NULL), 2);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	if (tools_init(argc, argv))
@@ -470,6 +497,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, demo_report);
 	tcase_add_test(tc, interrupt_saves);
 	tcase_add_test(tc, json_summaries);
+	tcase_add_test(tc, fit_conv);
 	suite_add_tcase(s, tc);
 	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);
