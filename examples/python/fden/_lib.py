@@ -86,6 +86,27 @@ class InvnetOps(ctypes.Structure):
     ]
 
 
+class ConvOptions(ctypes.Structure):
+    """struct fden_conv_options"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("height", ctypes.c_size_t),
+        ("width", ctypes.c_size_t),
+        ("channels", ctypes.c_size_t),
+        ("base_channels", ctypes.c_size_t),
+        ("levels", ctypes.c_size_t),
+        ("epochs", ctypes.c_size_t),
+        ("batch", ctypes.c_size_t),
+        ("lr", ctypes.c_double),
+        ("loss", ctypes.c_int),
+        ("seed", ctypes.c_uint64),
+        ("threads", ctypes.c_int),
+        ("time_budget", ctypes.c_double),
+        ("log", LOG_FN),
+        ("log_user_data", ctypes.c_void_p),
+    ]
+
+
 class AeOptions(ctypes.Structure):
     """struct fden_ae_options"""
     _fields_ = [
@@ -191,6 +212,9 @@ _PROTOTYPES = {
     "fden_ae_options_default": (None, [ctypes.POINTER(AeOptions)]),
     "fden_invnet_fit_autoencoder": (_I, [c_float_p, _SZ, _SZ, _SZ,
                                          ctypes.POINTER(AeOptions), c_void_pp]),
+    "fden_conv_options_default": (None, [ctypes.POINTER(ConvOptions)]),
+    "fden_invnet_fit_conv": (_I, [c_float_p, _SZ, _SZ, _SZ,
+                                  ctypes.POINTER(ConvOptions), c_void_pp]),
     "fden_invnet_save": (_I, [_P, _S]),
     "fden_invnet_load": (_I, [_S, c_void_pp]),
     # data.h

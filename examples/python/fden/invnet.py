@@ -133,6 +133,39 @@ class InvNet(Handle):
                                    x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
 
     @classmethod
+    def fit_conv(cls, x, latent_dim, shape=None, base_channels=None, levels=None, epochs=None,
+                 batch=None, lr=None, loss=None, seed=None, threads=None, time_budget=None,
+                 log=None):
+        """Fit the built-in convolutional autoencoder (sigmoid output: x in [0, 1]).
+
+        x is n x (height width channels), each row a channels-last image;
+        shape is (height, width, channels), default square one-channel.
+        loss is "l2" or "bce"; time_budget caps fitting, in seconds. Unset
+        options keep the library's defaults (fden_conv_options_default).
+        """
+        x = _arrays.f32(x, "x")
+        opt = _lib.ConvOptions()
+        _lib.fn.conv_options_default(ctypes.byref(opt))
+        opt.struct_size = ctypes.sizeof(opt)
+        if shape is not None:
+            opt.height, opt.width, opt.channels = (int(v) for v in shape)
+        if loss is not None:
+            losses = {"l2": 0, "bce": 1}
+            if loss not in losses:
+                raise ValueError("loss must be 'l2' or 'bce', not %r" % (loss,))
+            opt.loss = losses[loss]
+        for name, v in (("base_channels", base_channels), ("levels", levels),
+                        ("epochs", epochs), ("batch", batch), ("lr", lr), ("seed", seed),
+                        ("threads", threads), ("time_budget", time_budget)):
+            if v is not None:
+                setattr(opt, name, v)
+        logfn = _lib.make_log_fn(log)
+        if log is not None:
+            opt.log = logfn
+        return cls._adopt(cls._new(_lib.fn.invnet_fit_conv, _arrays.fptr(x), x.shape[0],
+                                   x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
+
+    @classmethod
     def load(cls, path):
         """Load a built-in network written by :meth:`save`."""
         return cls._adopt(cls._new(_lib.fn.invnet_load, os.fsencode(path)))

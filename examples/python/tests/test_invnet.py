@@ -1,4 +1,4 @@
-"""Invertible networks: a Python host network through the vtable, PCA, AE."""
+"""Invertible networks: a Python host network through the vtable, PCA, AE, conv AE."""
 
 import gc
 import os
@@ -134,6 +134,46 @@ class TestAutoencoder(unittest.TestCase):
         # progress arrived through the va_list callback, formatted
         self.assertTrue(lines)
         self.assertFalse(any("%" in m for m in lines), lines)
+
+
+def blobs(n=128, h=8, w=8, c=1, seed=0):
+    """n channels-last images, one Gaussian blob each"""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    cy, cx = rng.uniform(1, h - 2, n), rng.uniform(1, w - 2, n)
+    img = np.exp(-((yy - cy[:, None, None]) ** 2 + (xx - cx[:, None, None]) ** 2) / 4.0)
+    return np.ascontiguousarray(np.repeat(img[..., None], c, -1).reshape(n, -1),
+                                dtype=np.float32)
+
+
+@requires("invnet_fit_conv", "conv_options_default")
+class TestConvAutoencoder(TempDir):
+    def test_fit_shape_save_load(self):
+        x = blobs(h=6, w=10, c=2)
+        lines = []
+        with fden.InvNet.fit_conv(x, 4, shape=(6, 10, 2), base_channels=4, epochs=3, batch=32,
+                                  seed=3, loss="bce", log=lambda lv, m: lines.append(m)) as net:
+            self.assertEqual((net.input_dim, net.latent_dim), (120, 4))
+            z = net.encode(x)
+            y = net.decode(z)
+            self.assertEqual(y.shape, x.shape)
+            self.assertTrue(np.all((y >= 0) & (y <= 1)))  # sigmoid output
+            path = os.path.join(self.tmp, "conv.fdn")
+            net.save(path)
+        self.assertEqual(len(lines), 3)
+        self.assertIn("bce", lines[0])
+        with fden.InvNet.load(path) as net2:
+            np.testing.assert_array_equal(net2.encode(x), z)
+            np.testing.assert_array_equal(net2.decode(z), y)
+
+    def test_bad_options(self):
+        x = blobs()
+        with self.assertRaises(ValueError):
+            fden.InvNet.fit_conv(x, 4, loss="l1")
+        with self.assertRaises(fden.FdenError):
+            fden.InvNet.fit_conv(x, 4, shape=(8, 9, 1))  # 72 != 64
+        with self.assertRaises(fden.FdenError):
+            fden.InvNet.fit_conv(x, 4, time_budget=-1.0)
 
 
 if __name__ == "__main__":
