@@ -98,6 +98,26 @@ pub struct fden_invnet_ops {
     pub destroy: Option<unsafe extern "C" fn(*mut c_void)>,
 }
 
+/// struct fden_conv_options
+#[repr(C)]
+pub struct fden_conv_options {
+    pub struct_size: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    pub base_channels: usize,
+    pub levels: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: c_double,
+    pub loss: c_int,
+    pub seed: u64,
+    pub threads: c_int,
+    pub time_budget: c_double,
+    pub log: fden_log_fn,
+    pub log_user_data: *mut c_void,
+}
+
 /// struct fden_ae_options
 #[repr(C)]
 pub struct fden_ae_options {
@@ -251,6 +271,15 @@ extern "C" {
         input_dim: usize,
         latent_dim: usize,
         opt: *const fden_ae_options,
+        out: *mut *mut fden_invnet,
+    ) -> c_int;
+    pub fn fden_conv_options_default(opt: *mut fden_conv_options);
+    pub fn fden_invnet_fit_conv(
+        x: *const f32,
+        n: usize,
+        input_dim: usize,
+        latent_dim: usize,
+        opt: *const fden_conv_options,
         out: *mut *mut fden_invnet,
     ) -> c_int;
     pub fn fden_invnet_save(net: *const fden_invnet, path: *const c_char) -> c_int;

@@ -156,6 +156,37 @@ impl InvNet {
         Ok(InvNet::adopt(p, None))
     }
 
+    /// Fit the built-in convolutional autoencoder (sigmoid output: x in
+    /// [0, 1]). Each row of `x` is one `shape = (height, width, channels)`
+    /// image, channels last; `opts` overrides the library's defaults
+    /// (fden_conv_options_default) where a field is `Some`.
+    pub fn fit_conv(x: &[f32], shape: (usize, usize, usize), latent_dim: usize,
+                    opts: &ConvOptions) -> Result<InvNet> {
+        let input_dim = shape.0 * shape.1 * shape.2;
+        let n = rows("x", x, input_dim)?;
+        let mut opt = std::mem::MaybeUninit::<ffi::fden_conv_options>::zeroed();
+        let mut opt = unsafe {
+            ffi::fden_conv_options_default(opt.as_mut_ptr());
+            opt.assume_init()
+        };
+        opt.struct_size = std::mem::size_of::<ffi::fden_conv_options>();
+        opt.height = shape.0;
+        opt.width = shape.1;
+        opt.channels = shape.2;
+        if let Some(v) = opts.base_channels { opt.base_channels = v; }
+        if let Some(v) = opts.levels { opt.levels = v; }
+        if let Some(v) = opts.epochs { opt.epochs = v; }
+        if let Some(v) = opts.batch { opt.batch = v; }
+        if let Some(v) = opts.lr { opt.lr = v; }
+        if let Some(v) = opts.bce { opt.loss = if v { 1 } else { 0 }; }
+        if let Some(v) = opts.seed { opt.seed = v; }
+        if let Some(v) = opts.threads { opt.threads = v as c_int; }
+        if let Some(v) = opts.time_budget { opt.time_budget = v; }
+        let mut p = ptr::null_mut();
+        check(unsafe { ffi::fden_invnet_fit_conv(x.as_ptr(), n, input_dim, latent_dim, &opt, &mut p) })?;
+        Ok(InvNet::adopt(p, None))
+    }
+
     /// Load a built-in network saved by [`InvNet::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<InvNet> {
         let c = c_path(path.as_ref())?;
@@ -222,4 +253,22 @@ impl Drop for InvNet {
     fn drop(&mut self) {
         unsafe { ffi::fden_invnet_free(self.ptr.as_ptr()) }
     }
+}
+
+/// Options of [`InvNet::fit_conv`]; `None` keeps the library's default.
+#[derive(Clone, Debug, Default)]
+pub struct ConvOptions {
+    /// channels of the first convolution (32), doubled per level
+    pub base_channels: Option<usize>,
+    /// stride-2 convolutions (2)
+    pub levels: Option<usize>,
+    pub epochs: Option<usize>,
+    pub batch: Option<usize>,
+    pub lr: Option<f64>,
+    /// binary cross entropy instead of mean squared error
+    pub bce: Option<bool>,
+    pub seed: Option<u64>,
+    pub threads: Option<usize>,
+    /// seconds of fitting (0: no limit)
+    pub time_budget: Option<f64>,
 }

@@ -30,7 +30,7 @@ mod model;
 
 pub use config::{bounds, key_name, AlignHead, Config, DisentanglerKind, Init, Param, Preset};
 pub use data::{save_npy_f32, save_npy_i32, Batch, Dataset, Sampler};
-pub use invnet::{HostNet, InvNet};
+pub use invnet::{ConvOptions, HostNet, InvNet};
 pub use model::{Disentangler, Entangler, Episodes, Factorizer, Model, StepStats};
 
 use std::ffi::{CStr, CString};

@@ -339,6 +339,40 @@ fn pca_fit_save_load() {
 }
 
 #[test]
+fn conv_fit_save_load() {
+    // 96 one-blob images of 6 x 10 x 2, channels last
+    let (h, w, c) = (6usize, 10usize, 2usize);
+    let mut r = Rng(5);
+    let mut x = Vec::with_capacity(96 * h * w * c);
+    for _ in 0..96 {
+        let (cy, cx) = (1.0 + 3.0 * r.uniform(), 1.0 + 7.0 * r.uniform());
+        for y in 0..h {
+            for xx in 0..w {
+                let d2 = (y as f64 - cy).powi(2) + (xx as f64 - cx).powi(2);
+                for _ in 0..c {
+                    x.push((-d2 / 4.0).exp() as f32);
+                }
+            }
+        }
+    }
+    let opts = fden::ConvOptions { base_channels: Some(4), epochs: Some(2), batch: Some(32),
+                                   seed: Some(3), bce: Some(true), ..Default::default() };
+    let mut net = InvNet::fit_conv(&x, (h, w, c), 4, &opts).unwrap();
+    let z = net.encode(&x).unwrap();
+    assert_eq!(z.len(), 96 * 4);
+    let y = net.decode(&z).unwrap();
+    assert!(y.iter().all(|v| (0.0..=1.0).contains(v)), "sigmoid output");
+    let dir = tmp("conv");
+    net.save(dir.join("conv.fdn")).unwrap();
+    let mut loaded = InvNet::load(dir.join("conv.fdn")).unwrap();
+    assert_eq!(loaded.encode(&x).unwrap(), z);
+    assert_eq!(loaded.decode(&z).unwrap(), y);
+    std::fs::remove_dir_all(dir).unwrap();
+    // a shape that is not the rows' width is refused
+    assert!(InvNet::fit_conv(&x, (6, 9, 2), 4, &opts).is_err());
+}
+
+#[test]
 fn sampler_reset_matches_fresh_sampler() {
     let (z, y) = latents(6, 4, 9);
     let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
