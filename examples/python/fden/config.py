@@ -114,6 +114,18 @@ def resolve_key(key):
     return int(key)
 
 
+def _keyword(caller, name):
+    """The key a keyword argument names; TypeError (as Python raises for an
+    unexpected keyword) with the nearest key name when none does."""
+    try:
+        return resolve_key(name)
+    except KeyError:
+        import difflib
+        near = difflib.get_close_matches(name.lower(), sorted(_KEYS), n=1)
+        raise TypeError("%s() got an unexpected keyword argument %r%s" % (
+            caller, name, "; did you mean %r?" % near[0] if near else "")) from None
+
+
 def bounds(key):
     """Valid range (lo, hi) of a key (fden_config_bounds)."""
     lo, hi = ctypes.c_double(), ctypes.c_double()
@@ -134,11 +146,12 @@ class Config(Handle):
     _free = _lib.fn.config_free
 
     def __init__(self, preset=None, **settings):
+        keys = {k: _keyword(type(self).__name__, k) for k in settings}
         self._own(self._new(_lib.fn.config_new))
         if preset is not None:
             self.preset(preset)
         for k, v in settings.items():
-            self.set(k, v)
+            self.set(keys[k], v)
 
     @classmethod
     def _adopt(cls, ptr):

@@ -22,8 +22,9 @@ class _HostState:
     def fill(self, name, fn, src, n, src_cols, outs, out_cols):
         """Call fn on an n x src_cols view of src; copy its result(s) into outs."""
         try:
-            x = _arrays.view_f32(src, n, src_cols)
-            x.flags.writeable = False
+            # a writable copy: the callback may keep or change it (and
+            # torch.from_numpy takes it without a warning)
+            x = _arrays.copy_f32(src, n, src_cols)
             res = fn(x)
             if len(outs) == 1:
                 res = (res,)

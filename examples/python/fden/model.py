@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _arrays, _lib, errors
 from ._handle import Handle
-from .config import Config
+from .config import Config, _keyword
 
 
 class StepStats:
@@ -113,6 +113,9 @@ class Model(Handle):
     _free = _lib.fn.model_free
 
     def __init__(self, config=None, **settings):
+        for k in settings:
+            if k != "preset":
+                _keyword("Model", k)  # TypeError for an unexpected keyword
         if config is None:
             with Config(**settings) as cfg:
                 self._own(self._new(_lib.fn.model_new, cfg.ptr))

@@ -29,6 +29,15 @@ class TestConfig(unittest.TestCase):
             with self.assertRaises(KeyError):
                 cfg.set("no_such_key", 1)
 
+    def test_unknown_keyword_is_type_error(self):
+        for make in (fden.Config, fden.Model):
+            with self.assertRaises(TypeError) as cm:
+                make(dimm=3)
+            self.assertIn("unexpected keyword argument 'dimm'", str(cm.exception))
+            self.assertIn("did you mean 'dim'", str(cm.exception))
+        with self.assertRaises(ValueError):  # a bad value
+            fden.Model(dim=-3)
+
     def test_bounds_enforced(self):
         lo, hi = fden.bounds(Param.DROPOUT)
         self.assertLessEqual(lo, 0.2)

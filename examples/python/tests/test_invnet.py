@@ -51,6 +51,21 @@ class TestHostInvNet(unittest.TestCase):
         np.testing.assert_allclose(net.encode(self.x), self.x * 2, rtol=1e-6)
         net.close()
 
+    def test_callbacks_get_writable_arrays(self):
+        seen = []
+
+        def enc(x):
+            seen.append(x.flags.writeable)
+            x *= 0  # a copy: changing it changes nothing of the caller's
+            return x + 1.0
+
+        x = np.ones((3, 12), dtype=np.float32)
+        with fden.InvNet(enc, lambda z: z, 12, 12) as net:
+            z = net.encode(x)
+        self.assertEqual(seen, [True])
+        np.testing.assert_array_equal(x, 1.0)
+        np.testing.assert_array_equal(z, 1.0)
+
     def test_exception_becomes_host_error(self):
         def bad(x):
             raise RuntimeError("host exploded")
