@@ -169,6 +169,13 @@ static int make_model(const char *cmd, size_t dim, const struct train_args *a,
 			fden_config_free(cfg);
 			return rc;
 		}
+	/* a schedule without a horizon decays over this run's --steps */
+	if (a->steps && !fden_config_get(cfg, FDEN_P_LR_DECAY, &got) && got != FDEN_LR_CONSTANT &&
+	    !fden_config_get(cfg, FDEN_P_LR_DECAY_STEPS, &got) && got == 0 &&
+	    (rc = fden_config_set(cfg, FDEN_P_LR_DECAY_STEPS, (double)a->steps))) {
+		fden_config_free(cfg);
+		return cli_fail(cmd, rc, "configuration");
+	}
 	if (!fden_config_get(cfg, FDEN_P_DIM, &got) && (size_t)got != dim) {
 		fden_config_free(cfg);
 		fprintf(stderr, "fden: %s: dim=%g was set but the latents are %zu wide\n", cmd, got,

@@ -74,6 +74,26 @@ enum fden_param {
 	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0; paper 0) */
 	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
 	FDEN_P_FLOW_NLL = 45,        /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 3; paper 0) */
+	FDEN_P_ALIGN_NORM = 46,      /**< prototypical head only: enum fden_align_norm, rows normalised before the class means (default 0, none) */
+	FDEN_P_ALIGN_TEMP = 47,      /**< initial temperature t of the normalised head, logit = -t ||q - c_k||^2; learned as log t (10) */
+	FDEN_P_LR_DECAY = 48,        /**< enum fden_lr_decay: learning-rate schedule (default 0, constant) */
+	FDEN_P_LR_DECAY_STEPS = 49,  /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N) */
+	FDEN_P_LR_DECAY_FACTOR = 50, /**< cosine: final fraction of FDEN_P_LR; step: factor per drop (0.1) */
+	FDEN_P_EMA = 51,             /**< decay of an exponential moving average of D's and E's weights used for inference and saving (0 = off; e.g. 0.999) */
+};
+
+/** Row normalisations of the prototypical head for FDEN_P_ALIGN_NORM. */
+enum fden_align_norm {
+	FDEN_ALIGN_NORM_NONE = 0,       /**< raw f_ide, logit = -||q - c_k||^2 */
+	FDEN_ALIGN_NORM_COSINE = 1,     /**< rows L2-normalised, logit = -t ||q^ - c_k||^2 (t learned) */
+	FDEN_ALIGN_NORM_SIMPLESHOT = 2, /**< rows centred on the episode's support mean, then as COSINE */
+};
+
+/** Learning-rate schedules for FDEN_P_LR_DECAY (t: steps taken, T: FDEN_P_LR_DECAY_STEPS, f: FDEN_P_LR_DECAY_FACTOR). */
+enum fden_lr_decay {
+	FDEN_LR_CONSTANT = 0, /**< lr */
+	FDEN_LR_COSINE = 1,   /**< lr (f + (1 - f) (1 + cos(pi min(t, T) / T)) / 2) */
+	FDEN_LR_STEP = 2,     /**< lr f^floor(t / T) */
 };
 
 /** Disentangler kinds for FDEN_P_DISENTANGLER. */
@@ -132,7 +152,7 @@ FDEN_EXPORT const char *fden_config_key_name(int key);
  * with no gaps, so a program lists them all with
  * `for (int k = 1; k <= fden_config_key_count(); k++)`; the count only grows
  * from one release to the next (keys are append-only).
- * @return the highest key, at least FDEN_P_FLOW_NLL
+ * @return the highest key, at least FDEN_P_EMA
  * @note Thread safety: safe from any thread (reads constant tables).
  * @since 0.2
  */

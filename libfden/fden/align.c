@@ -8,11 +8,13 @@
 size_t fd_align_ws(int ns, int nq, int C, int dim)
 {
 	/* proto: centroids + their grads + counts; matching: norms + one row;
-	 * relation: class sums + counts */
+	 * relation: class sums + counts; normalised proto: its rows, their
+	 * gradients, norms and the centre (2 (ns + nq) dim + ns + nq + dim)
+	 * before the proto's own */
 	size_t a = 2 * (size_t)C * dim + 2 * (size_t)C;
 	size_t b = 3 * (size_t)ns;
-	(void)nq;
-	return (a > b ? a : b) + 16;
+	size_t r = (size_t)ns + (size_t)nq;
+	return (a > b ? a : b) + 2 * r * dim + r + (size_t)dim + 48;
 }
 
 int fd_argmax(const float *x, int n)
@@ -216,4 +218,75 @@ void fd_align_relation_scatter(const float *dP, int ns, int nq, int dim, float *
 				for (int d = 0; d < dim; d++)
 					dS[(size_t)s * dim + d] += row[dim + d];
 		}
+}
+
+/* ||u||, floored: a row at the centre gets a zero direction, not NaN */
+static double row_norm(const float *u, int dim)
+{
+	return fmax(sqrt(dot(u, u, dim)), 1e-6);
+}
+
+double fd_align_proto_norm(const float *S, const int32_t *ys, int ns, const float *Q,
+			   const int32_t *yq, int nq, int C, int dim, int mode, float log_t,
+			   float *logp, float scale, float *dS, float *dQ, float *dlog_t, float *ws)
+{
+	const size_t r = (size_t)ns + (size_t)nq, rd = r * (size_t)dim;
+	float *X = ws, *dX = X + rd, *nrm = dX + rd, *mu = nrm + r;
+	float *pws = mu + ((size_t)dim + 15) / 16 * 16;
+	int grad = yq && (dS || dQ || dlog_t);
+	float st = expf(0.5f * log_t); /* rows scaled by sqrt(t): -||.||^2 is then -t ||.||^2 */
+	double ce;
+
+	memset(mu, 0, (size_t)dim * sizeof *mu);
+	if (mode == FD_ALIGN_NORM_CENTRE) { /* mu = mean of the support rows */
+		for (int s = 0; s < ns; s++)
+			for (int d = 0; d < dim; d++)
+				mu[d] += S[(size_t)s * dim + d];
+		for (int d = 0; d < dim; d++)
+			mu[d] /= (float)ns;
+	}
+	for (size_t i = 0; i < r; i++) { /* X_i = sqrt(t) (x_i - mu) / ||x_i - mu|| */
+		const float *x = i < (size_t)ns ? S + i * dim : Q + (i - ns) * dim;
+		float *u = X + i * dim;
+		for (int d = 0; d < dim; d++)
+			u[d] = x[d] - mu[d];
+		nrm[i] = (float)row_norm(u, dim);
+		for (int d = 0; d < dim; d++)
+			u[d] *= st / nrm[i];
+	}
+	if (grad)
+		memset(dX, 0, rd * sizeof *dX);
+	ce = fd_align_proto(X, ys, ns, X + (size_t)ns * dim, yq, nq, C, dim, logp, scale,
+			    grad ? dX : NULL, grad ? dX + (size_t)ns * dim : NULL, pws);
+	if (!grad)
+		return ce;
+	{
+		/* dX/dlog_t = X / 2; with v = X / sqrt(t) the unit row, dL/dv =
+		 * sqrt(t) dX, and dL/du = (dL/dv - v (v . dL/dv)) / ||u|| */
+		double dl = 0;
+		for (size_t i = 0; i < r; i++) {
+			float *u = X + i * dim, *g = dX + i * dim;
+			double vg = 0;
+			dl += 0.5 * dot(u, g, dim);
+			for (int d = 0; d < dim; d++)
+				vg += (double)(u[d] / st) * (st * g[d]);
+			for (int d = 0; d < dim; d++) /* g becomes dL/du */
+				g[d] = (float)((st * g[d] - (u[d] / st) * vg) / nrm[i]);
+		}
+		if (dlog_t)
+			*dlog_t += (float)dl;
+	}
+	/* mu = mean of the supports: each support also gets -sum_i dL/du_i / ns */
+	memset(mu, 0, (size_t)dim * sizeof *mu);
+	if (mode == FD_ALIGN_NORM_CENTRE)
+		for (size_t i = 0; i < r; i++)
+			for (int d = 0; d < dim; d++)
+				mu[d] -= dX[i * dim + d] / (float)ns;
+	for (int s = 0; s < ns && dS; s++)
+		for (int d = 0; d < dim; d++)
+			dS[(size_t)s * dim + d] += dX[(size_t)s * dim + d] + mu[d];
+	for (int q = 0; q < nq && dQ; q++)
+		for (int d = 0; d < dim; d++)
+			dQ[(size_t)q * dim + d] += dX[((size_t)ns + q) * dim + d];
+	return ce;
 }

@@ -53,6 +53,7 @@ FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_save: %s is NULL",
 				  !model ? "model" : "path");
 	fd_err_clear(&err);
+	fd_ema_ready(model); /* saved weights are the average's, when there is one */
 	rc = fd_ckpt_writer_new(FD_CKPT_MODEL, model->a, &err, &w);
 	if (rc)
 		return rc;
@@ -90,6 +91,20 @@ FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path
 	}
 	for (int i = 0; model->flow && i < fd_flow_nparams(model->flow) && !rc; i++)
 		rc = put_param(w, "flow", i, fd_flow_param(model->flow, i));
+	if (!rc && fd_cfg_int(&model->cfg, FDEN_P_ALIGN_NORM))
+		rc = put_param(w, "align", 0, &model->tau);
+	if (!rc && model->ema_other) {
+		/* the nets now hold the average (".w", what inference uses); the
+		 * training weights follow as "ema#<i>" so training resumes exactly */
+		struct fden_model *mm = (struct fden_model *)model;
+		size_t off = 0;
+		for (int i = 0; i < fd_ema_nparams(mm) && !rc; i++) {
+			size_t n = fd_ema_param(mm, i)->n;
+			snprintf(name, sizeof name, "ema#%d", i);
+			rc = fd_ckpt_put(w, name, FD_CKPT_F32, model->ema_other + off, n);
+			off += n;
+		}
+	}
 	if (rc) {
 		fd_ckpt_writer_free(w);
 		return rc;
@@ -292,6 +307,18 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 	}
 	for (int i = 0; m->flow && i < fd_flow_nparams(m->flow) && !rc; i++)
 		rc = get_param(r, "flow", i, fd_flow_param(m->flow, i));
+	if (!rc && fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM))
+		rc = get_param(r, "align", 0, &m->tau);
+	if (!rc && m->ema_other) {
+		size_t off = 0;
+		for (int i = 0; i < fd_ema_nparams(m) && !rc; i++) {
+			size_t n = fd_ema_param(m, i)->n;
+			snprintf(name, sizeof name, "ema#%d", i);
+			rc = get_into(r, name, FD_CKPT_F32, m->ema_other + off, n, sizeof(float));
+			off += n;
+		}
+		atomic_store(&m->ema_state, FD_EMA_AVERAGE); /* .w held the average */
+	}
 	(void)data;
 	if (rc)
 		goto fail;

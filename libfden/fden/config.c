@@ -68,6 +68,12 @@ static const struct key_info keys[FD_NKEYS + 1] = {
 	[FDEN_P_STY_ADV] = { "sty_adv", 0, 1e6, 0, 0, 0 },
 	[FDEN_P_LR_STAT] = { "lr_stat", 0, 1e6, 0, 1, 1 },
 	[FDEN_P_FLOW_NLL] = { "flow_nll", 0, 1e6, 0, 3, 0 },
+	[FDEN_P_ALIGN_NORM] = { "align_norm", 0, 2, 1, FDEN_ALIGN_NORM_NONE, FDEN_ALIGN_NORM_NONE },
+	[FDEN_P_ALIGN_TEMP] = { "align_temp", 1e-3, 1e4, 0, 10, 10 },
+	[FDEN_P_LR_DECAY] = { "lr_decay", 0, 2, 1, FDEN_LR_CONSTANT, FDEN_LR_CONSTANT },
+	[FDEN_P_LR_DECAY_STEPS] = { "lr_decay_steps", 0, 9007199254740992.0, 1, 0, 0 },
+	[FDEN_P_LR_DECAY_FACTOR] = { "lr_decay_factor", 0, 1, 0, 0.1, 0.1 },
+	[FDEN_P_EMA] = { "ema", 0, 0.999999, 0, 0, 0 },
 };
 
 static int key_valid(int key)

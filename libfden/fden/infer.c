@@ -25,7 +25,10 @@ int fd_model_disentangle(const struct fden_model *m, const float *z, size_t n,
 {
 	const int D = m->dim;
 	int slot;
-	float *ws = fd_ws_take(m, &slot), *zs, *h, *mw;
+	float *ws, *zs, *h, *mw;
+
+	fd_ema_ready(m); /* the weight average, when there is one */
+	ws = fd_ws_take(m, &slot);
 
 	if (!ws)
 		return fd_err_set(NULL, FDEN_E_NOMEM, "disentangle: workspace of %zu floats",
@@ -63,7 +66,10 @@ int fd_model_entangle(const struct fden_model *m, const float *f_ide, const floa
 {
 	const int D = m->dim;
 	int slot;
-	float *ws = fd_ws_take(m, &slot), *A, *B, *cat, *mw;
+	float *ws, *A, *B, *cat, *mw;
+
+	fd_ema_ready(m);
+	ws = fd_ws_take(m, &slot);
 
 	if (!ws)
 		return fd_err_set(NULL, FDEN_E_NOMEM, "entangle: workspace of %zu floats",
@@ -233,7 +239,10 @@ static int align_logp(const struct fden_model *m, const float *S, const int32_t 
 	ws = fd_malloc(m->a, fd_align_ws(ns, nq, C, D) * sizeof *ws);
 	if (!ws)
 		return fd_err_set(NULL, FDEN_E_NOMEM, "align: workspace");
-	if (head == FDEN_ALIGN_PROTOTYPICAL) {
+	if (head == FDEN_ALIGN_PROTOTYPICAL && fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM)) {
+		fd_align_proto_norm(S, ys, ns, Q, NULL, nq, C, D, fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM),
+				    m->tau.w[0], logp, 0, NULL, NULL, NULL, ws);
+	} else if (head == FDEN_ALIGN_PROTOTYPICAL) {
 		fd_align_proto(S, ys, ns, Q, NULL, nq, C, D, logp, 0, NULL, NULL, ws);
 	} else if (head == FDEN_ALIGN_MATCHING) {
 		fd_align_matching(S, ys, ns, Q, NULL, nq, C, D, logp, 0, NULL, NULL, ws);

@@ -1,6 +1,7 @@
 /* The FDEN model: building the sub-networks from the configuration,
  * accessors, standardisation and the inference workspace pool. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -68,6 +69,7 @@ FDEN_EXPORT void fden_model_free(struct fden_model *model)
 		fd_free(a, model->pool[i].buf);
 	fd_free(a, model->std_mean);
 	fd_free(a, model->std_std);
+	fd_free(a, model->ema_other);
 	fd_free(a, model);
 }
 
@@ -134,6 +136,21 @@ int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
 		fden_model_free(m);
 		return fd_err_publish(&e);
 	}
+	if (!rc)
+		rc = fd_ema_init(m);
+	if (rc) {
+		struct fd_err e = m->err;
+		fden_model_free(m);
+		return fd_err_publish(&e);
+	}
+	/* the normalised head's log-temperature (a tensor of one, Adam-trained) */
+	m->tau.w = m->tau_buf;
+	m->tau.g = m->tau_buf + 1;
+	m->tau.m = m->tau_buf + 2;
+	m->tau.v = m->tau_buf + 3;
+	m->tau.n = 1;
+	snprintf(m->tau.name, sizeof m->tau.name, "align.log_t");
+	m->tau_buf[0] = (float)log(cfg->v[FDEN_P_ALIGN_TEMP]);
 	m->std_mean = fd_malloc(m->a, (size_t)D * sizeof(float));
 	m->std_std = fd_malloc(m->a, (size_t)D * sizeof(float));
 	if (!m->std_mean || !m->std_std) {

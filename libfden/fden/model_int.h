@@ -74,6 +74,13 @@ struct fden_model {
 	struct fd_train_ws tw;
 	struct fd_ws_slot pool[FD_POOL_SLOTS];
 	size_t slot_floats;
+	/* FDEN_P_ALIGN_NORM > 0: the head's log-temperature, w g m v in tau_buf */
+	float tau_buf[4];
+	struct fd_param tau;
+	/* FDEN_P_EMA > 0 (average.c): the other copy of D's and E's weights,
+	 * back to back; which copy the nets hold is ema_state */
+	float *ema_other;
+	atomic_int ema_state; /* FD_EMA_LIVE, FD_EMA_BUSY (being swapped) or FD_EMA_AVERAGE */
 	struct fden_disentangler dis;
 	struct fden_factorizer fac;
 	struct fden_entangler ent;
@@ -93,6 +100,24 @@ int fd_model_entangle(const struct fden_model *m, const float *f_ide, const floa
 		      size_t n, float *z_out);
 
 void fd_train_ws_free(struct fden_model *m);
+
+/* Weight average and learning-rate schedule (average.c). The tensors
+ * averaged: D's (fd_model_d_param) and E's nets'. */
+enum { FD_EMA_LIVE = 0, FD_EMA_BUSY = 1, FD_EMA_AVERAGE = 2 };
+int fd_ema_nparams(struct fden_model *m);
+struct fd_param *fd_ema_param(struct fden_model *m, int i);
+/* the other copy's block, filled with the initial weights (model creation) */
+int fd_ema_init(struct fden_model *m);
+/* the training weights into the nets (training, gradient checks) */
+void fd_ema_live(struct fden_model *m);
+/* the average into the nets (inference, saving); safe from several threads
+ * at once while nobody trains: the first swaps, the others wait for it */
+void fd_ema_ready(const struct fden_model *m);
+/* after an optimiser step (live weights in the nets): average += (1 - d)
+ * (w - average), d = min(FDEN_P_EMA, (1 + t) / (10 + t)), t the steps taken */
+void fd_ema_update(struct fden_model *m);
+/* learning-rate multiplier of FDEN_P_LR_DECAY for the step after `step` taken */
+double fd_lr_factor(const struct fden_config *c, uint64_t step);
 
 /* D's parameter tensors, whichever kind D is (for clipping, checks, stats). */
 int fd_model_d_nparams(struct fden_model *m);

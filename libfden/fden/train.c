@@ -439,6 +439,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	double lx = 0, la = 0, ln = 0, nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0;
 	float dlogdet = 0;
 	int head = fd_cfg_int(c, FDEN_P_ALIGN_HEAD), clip = fd_cfg_int(c, FDEN_P_CLIP);
+	int anorm = head == FDEN_ALIGN_PROTOTYPICAL ? fd_cfg_int(c, FDEN_P_ALIGN_NORM) : 0;
 	int stoch = fd_cfg_int(c, FDEN_P_STOCHASTIC) && ep->z_log_sigma;
 	int nth = fd_cfg_int(c, FDEN_P_THREADS);
 	float ss = fd_cfg_f(c, FDEN_P_STOCHASTIC_SCALE);
@@ -452,6 +453,7 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 			fd_mlp_zero_grad(m->net[k]);
 	if (m->flow)
 		fd_flow_zero_grad(m->flow);
+	m->tau.g[0] = 0.0f;
 	for (int k = 0; k < FD_NNETS; k++)
 		gn2[k] = 0;
 	/* D's second pass: its own rows after the first's (both at once), or the
@@ -552,7 +554,11 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 			const int32_t *ys = ep->labels + e * s.R, *yq = ys + s.ns;
 			float *dS = t->dfi + e * s.R * DI, *dQ = dS + s.ns * DI;
 			float *lp = t->logp + e * s.nq * s.C;
-			if (head == FDEN_ALIGN_PROTOTYPICAL)
+			if (anorm) /* normalised rows, learned temperature (align.c) */
+				ce += fd_align_proto_norm(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, DI,
+							  anorm, m->tau.w[0], lp, sc, dS, dQ, m->tau.g,
+							  t->aws);
+			else if (head == FDEN_ALIGN_PROTOTYPICAL)
 				ce += fd_align_proto(S, ys, (int)s.ns, Q, yq, (int)s.nq, (int)s.C, DI, lp,
 						     sc, dS, dQ, t->aws);
 			else if (head == FDEN_ALIGN_MATCHING)
@@ -655,6 +661,8 @@ static void compute(struct fden_model *m, const struct fden_episodes *ep, const 
 	st->accuracy = (double)correct / (double)(nt ? nt : 1);
 	if (head == FDEN_ALIGN_RELATION) /* D's came with the clipping, E's and T's with backward */
 		gn2[FD_NET_REL] = net_gnorm2(m->net[FD_NET_REL]);
+	if (anorm) /* the head's temperature counts as the alignment net */
+		gn2[FD_NET_REL] += (double)m->tau.g[0] * m->tau.g[0];
 	st->gnorm_disentangler = sqrt(gn2[FD_NET_D_DEC]);
 	st->gnorm_entangler = sqrt(gn2[FD_NET_E_IDE] + gn2[FD_NET_E_STY] + gn2[FD_NET_E_ENC]);
 	st->gnorm_statistician = sqrt(gn2[FD_NET_STAT]);
@@ -673,6 +681,7 @@ int fd_train_grad(struct fden_model *m, const struct fden_episodes *ep,
 
 	if (rc)
 		return rc;
+	fd_ema_live(m);
 	bn_copy(m, 1);
 	compute(m, ep, &s, st, &log_ma, dz, gn2);
 	bn_copy(m, 0);
@@ -714,6 +723,7 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 	rc = prepare(m, episodes, &s);
 	if (rc)
 		return rc;
+	fd_ema_live(m); /* train the live weights, not their average */
 	rng0 = m->rng;
 	bn_copy(m, 1);
 	compute(m, episodes, &s, &st, &log_ma, NULL, gn2);
@@ -732,7 +742,7 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 				  bad == FD_NNETS ? "loss" : "gradient of a sub-network", st.l_r, st.l_c,
 				  st.l_m);
 	}
-	opt.lr = fd_cfg_f(&m->cfg, FDEN_P_LR);
+	opt.lr = (float)(m->cfg.v[FDEN_P_LR] * fd_lr_factor(&m->cfg, m->step)); /* FDEN_P_LR_DECAY */
 	opt.beta1 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA1);
 	opt.beta2 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA2);
 	opt.eps = fd_cfg_f(&m->cfg, FDEN_P_ADAM_EPS);
@@ -748,7 +758,11 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 	if (m->flow)
 		for (int i = 0; i < fd_flow_nparams(m->flow); i++)
 			fd_adam_update(&opt, fd_flow_param(m->flow, i), m->step + 1);
+	if (fd_cfg_int(&m->cfg, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_PROTOTYPICAL &&
+	    fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM))
+		fd_adam_update(&opt, &m->tau, m->step + 1);
 	m->step++;
+	fd_ema_update(m); /* FDEN_P_EMA */
 	if (fd_cfg_int(&m->cfg, FDEN_P_MINE_MA)) {
 		m->mine_log_ma = log_ma;
 		m->mine_have_ma = 1;

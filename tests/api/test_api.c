@@ -264,7 +264,7 @@ START_TEST(config_key_count_find)
 	while (fden_config_key_name(named + 1) != NULL)
 		named++;
 	ck_assert_int_eq(n, named);
-	ck_assert_int_ge(n, FDEN_P_FLOW_NLL);
+	ck_assert_int_ge(n, FDEN_P_EMA);
 	ck_assert_ptr_null(fden_config_key_name(n + 1));
 	for (int k = 1; k <= n; k++) {
 		key = -1;

@@ -63,7 +63,7 @@ START_TEST(bounds_and_errors)
 	ck_assert_int_eq(fden_config_get(c, FDEN_P_DIM, &v), FDEN_OK);
 	ck_assert_double_eq(v, 32);
 	/* every key: a name, a sane range, its current value inside it, lo and hi accepted */
-	for (int k = FDEN_P_DIM; k <= FDEN_P_FLOW_NLL; k++) {
+	for (int k = FDEN_P_DIM; k <= fden_config_key_count(); k++) {
 		const char *name = fden_config_key_name(k);
 		ck_assert_ptr_nonnull(name);
 		for (int j = FDEN_P_DIM; j < k; j++)

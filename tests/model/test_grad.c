@@ -12,6 +12,8 @@ static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8, NW =
 /* the independence terms, the flow's density term and the disentangler
  * kind of the next make_model */
 static int use_flow, use_indep, use_nll;
+/* FDEN_P_ALIGN_NORM of the next make_model (its temperature is checked too) */
+static int use_norm;
 /* episodes of the next check_model (2: 24 rows) */
 static size_t n_episodes = 2;
 
@@ -26,6 +28,10 @@ static struct fden_model *make_model(int head, int dim, int bn, int ma)
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 8), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, 2), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_NLL, use_nll ? NW : 0.0), FDEN_OK);
+	}
+	if (use_norm) {
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_ALIGN_NORM, use_norm), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_ALIGN_TEMP, 3.0), FDEN_OK);
 	}
 	if (use_indep) {
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_XCORR, X), FDEN_OK);
@@ -76,6 +82,10 @@ static int all_params(struct fden_model *m, struct fd_param **ps, int *net)
 		ps[n] = fd_flow_param(m->flow, i);
 		net[n] = FD_NET_D_DEC;
 	}
+	if (fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM)) { /* the head's log-temperature */
+		ps[n] = &m->tau;
+		net[n++] = FD_NET_REL;
+	}
 	return n;
 }
 
@@ -125,7 +135,7 @@ static void check_model(int head, int bn, int use_std)
 	 * larger steps are the more accurate ones here (measured worst errors:
 	 * 0.03-0.15 at h = 2e-3, 0.001-0.027 at h = 1e-2). */
 	const float h = 1e-2f;
-	int checked = 0, bad = 0;
+	int checked = 0, bad = 0, bad_tau = 0;
 	double worst = 0;
 
 	tu_episodes_make(&t, n_episodes, 3, 2, 2, DIM);
@@ -168,6 +178,7 @@ static void check_model(int head, int bn, int use_std)
 				worst = err;
 			if (err > 3e-2) {
 				bad++;
+				bad_tau += p == &m->tau; /* one entry, no kink: never excused */
 				fprintf(stderr, "head %d net %d %s[%zu]: analytic %g numeric %g\n", head,
 					k, p->name, j, an, num);
 			}
@@ -187,10 +198,11 @@ static void check_model(int head, int bn, int use_std)
 		}
 		checked++;
 	}
-	fprintf(stderr, "grad check head %d bn %d std %d flow %d indep %d nll %d: %d entries, worst rel. error %.3g\n",
-		head, bn, use_std, use_flow, use_indep, use_nll, checked, worst);
+	fprintf(stderr, "grad check head %d bn %d std %d flow %d indep %d nll %d norm %d: %d entries, worst rel. error %.3g\n",
+		head, bn, use_std, use_flow, use_indep, use_nll, use_norm, checked, worst);
 	/* a few kinks of leaky ReLU may make single entries miss; allow 2% of them */
 	ck_assert_msg(bad <= checked / 50, "%d of %d gradient entries off", bad, checked);
+	ck_assert_msg(!bad_tau, "the head's temperature gradient is off");
 	free(g);
 	free(dz);
 	tu_episodes_free(&t);
@@ -205,15 +217,19 @@ static void check_model(int head, int bn, int use_std)
 static const struct variant {
 	int head, bn, std, flow, indep, nll;
 	size_t episodes;
+	int norm;
 } variants[] = {
-	{ FDEN_ALIGN_PROTOTYPICAL, 1, 0, 0, 0, 0, 2 },
-	{ FDEN_ALIGN_MATCHING, 1, 1, 0, 0, 0, 2 },
-	{ FDEN_ALIGN_RELATION, 1, 0, 0, 0, 0, 2 },
-	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 0, 0, 0, 2 },  /* no batch norm */
-	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 0, 2 },  /* the flow (no E nets), indep. terms */
-	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 1, 2 },  /* its density term, log-det included */
-	{ FDEN_ALIGN_MATCHING, 0, 0, 0, 1, 0, 2 },      /* the MLP D with the indep. terms */
-	{ FDEN_ALIGN_PROTOTYPICAL, 1, 1, 0, 0, 0, 22 }, /* D's passes one after the other */
+	{ FDEN_ALIGN_PROTOTYPICAL, 1, 0, 0, 0, 0, 2, 0 },
+	{ FDEN_ALIGN_MATCHING, 1, 1, 0, 0, 0, 2, 0 },
+	{ FDEN_ALIGN_RELATION, 1, 0, 0, 0, 0, 2, 0 },
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 0, 0, 0, 2, 0 },  /* no batch norm */
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 0, 2, 0 },  /* the flow (no E nets), indep. terms */
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 1, 2, 0 },  /* its density term, log-det included */
+	{ FDEN_ALIGN_MATCHING, 0, 0, 0, 1, 0, 2, 0 },      /* the MLP D with the indep. terms */
+	{ FDEN_ALIGN_PROTOTYPICAL, 1, 1, 0, 0, 0, 22, 0 }, /* D's passes one after the other */
+	/* the normalised head (FDEN_P_ALIGN_NORM), its temperature included */
+	{ FDEN_ALIGN_PROTOTYPICAL, 1, 0, 0, 0, 0, 2, FDEN_ALIGN_NORM_COSINE },
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 1, 2, FDEN_ALIGN_NORM_SIMPLESHOT },
 };
 
 START_TEST(grad_variant)
@@ -223,9 +239,10 @@ START_TEST(grad_variant)
 	use_flow = v->flow;
 	use_indep = v->indep;
 	use_nll = v->nll;
+	use_norm = v->norm;
 	n_episodes = v->episodes;
 	check_model(v->head, v->bn, v->std);
-	use_flow = use_indep = use_nll = 0;
+	use_flow = use_indep = use_nll = use_norm = 0;
 	n_episodes = 2;
 }
 END_TEST
