@@ -217,6 +217,7 @@ struct fden_ali_options {
 	int threads;          /**< BLIS threads (1) */
 	double time_budget;   /**< seconds of fitting, 0 = no limit: fitting stops after
 			       *   the step that passes it */
+	size_t log_steps;     /**< also a log line every this many steps (0: only per epoch) */
 	fden_log_fn log;      /**< optional progress callback */
 	void *log_user_data;
 };
@@ -247,7 +248,10 @@ FDEN_EXPORT void fden_ali_options_default(struct fden_ali_options *opt);
  * alike. encode gives mu, encode_dist mu and log-sigma, decode G_x(z).
  * One FDEN_LOG_INFO line before training ("ali epoch 0/N: recon mse M")
  * and one per epoch ("ali epoch E/N: D loss L, G loss L, D acc A, recon
- * mse M (T s)"; recon mse in evaluation mode over up to 256 fixed rows).
+ * mse M, train l2 R (T s, S steps)": means over the epoch's steps; recon
+ * mse in evaluation mode over up to 256 fixed rows; train l2 the term's
+ * mean, 0 without it); with opt->log_steps, also "ali step S: ..." with
+ * the same fields over the steps since the last line.
  * Thread safety: any thread; x is only read.
  * @param x n x input_dim inputs (in [0, 1] for a sigmoid output, [-1, 1]
  *        for tanh), row-major

@@ -766,8 +766,8 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 		eval_rec(a, xe, ne, ze, xr));
 
 	for (size_t ep = 0; ep < opt.epochs && !stop; ep++) {
-		double sd = 0, sg = 0, sa = 0, sr = 0, mse;
-		size_t nb = 0;
+		double sd = 0, sg = 0, sa = 0, sr = 0, mse, w[4] = { 0, 0, 0, 0 };
+		size_t nb = 0, nw = 0;
 
 		fd_rng_perm(&rng, perm, (int)n);
 		for (size_t r = 0; r + bs <= n; r += bs) { /* drop the ragged last batch */
@@ -790,6 +790,18 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 			sa += st.acc;
 			sr += st.rec;
 			nb++;
+			w[0] += st.d_loss;
+			w[1] += st.g_loss;
+			w[2] += st.acc;
+			w[3] += st.rec;
+			if (opt.log_steps && ++nw == opt.log_steps) {
+				ali_log(&opt, "ali step %zu: D loss %.4f, G loss %.4f, D acc %.3f, "
+					"recon mse %.6f, train l2 %.4f (%.1f s, epoch %zu)", (size_t)t,
+					w[0] / nw, w[1] / nw, w[2] / nw, eval_rec(a, xe, ne, ze, xr),
+					w[3] / nw, now_s() - t0, ep + 1);
+				memset(w, 0, sizeof w);
+				nw = 0;
+			}
 			if (opt.time_budget > 0 && now_s() - t0 >= opt.time_budget) {
 				stop = 1;
 				break;
