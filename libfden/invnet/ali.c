@@ -30,15 +30,15 @@
  * dL_G/ds for the input gradients into G_x and G_z, then with dL_D/ds for
  * D's own), then Adam on all (ALI's simultaneous update). */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "invnet/ali.h"
 #include "invnet/builtin.h"
+#include "invnet/fitlog.h"
+#include "invnet/netrec.h"
 #include "io/ckpt.h"
 #include "kernels/rng.h"
 #include "kernels/vec.h"
@@ -595,26 +595,6 @@ FDEN_EXPORT void fden_ali_options_default(struct fden_ali_options *opt)
 	opt->time_budget = 0;
 }
 
-static void ali_log(const struct fden_ali_options *o, const char *fmt, ...) FDEN_PRINTF(2, 3);
-static void ali_log(const struct fden_ali_options *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!o->log)
-		return;
-	va_start(ap, fmt);
-	o->log(o->log_user_data, FDEN_LOG_INFO, fmt, ap);
-	va_end(ap);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int check_opts(const char *fn, const struct fden_ali_options *in, size_t input_dim,
 		      struct fden_ali_options *o)
 {
@@ -709,7 +689,7 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 	float *xb = NULL, *zp = NULL, *eps = NULL, *xe = NULL, *ze = NULL, *xr = NULL;
 	size_t bs, total, d[FD_ALI_NDIMS], ne;
 	uint64_t t = 0;
-	double t0 = now_s();
+	double t0 = fd_fit_now();
 	int rc, stop = 0;
 
 	if (!x || !out)
@@ -762,8 +742,9 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 	adam.beta1 = (float)opt.beta1;
 	adam.beta2 = 0.999f;
 	adam.eps = 1e-8f;
-	ali_log(&opt, "ali epoch 0/%zu: recon mse %.6f (untrained)", opt.epochs,
-		eval_rec(a, xe, ne, ze, xr));
+	fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+		   "ali epoch 0/%zu: recon mse %.6f (untrained)", opt.epochs,
+		   eval_rec(a, xe, ne, ze, xr));
 
 	for (size_t ep = 0; ep < opt.epochs && !stop; ep++) {
 		double sd = 0, sg = 0, sa = 0, sr = 0, mse, w[4] = { 0, 0, 0, 0 };
@@ -795,14 +776,15 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 			w[2] += st.acc;
 			w[3] += st.rec;
 			if (opt.log_steps && ++nw == opt.log_steps) {
-				ali_log(&opt, "ali step %zu: D loss %.4f, G loss %.4f, D acc %.3f, "
+				fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+					"ali step %zu: D loss %.4f, G loss %.4f, D acc %.3f, "
 					"recon mse %.6f, train l2 %.4f (%.1f s, epoch %zu)", (size_t)t,
 					w[0] / nw, w[1] / nw, w[2] / nw, eval_rec(a, xe, ne, ze, xr),
-					w[3] / nw, now_s() - t0, ep + 1);
+					w[3] / nw, fd_fit_now() - t0, ep + 1);
 				memset(w, 0, sizeof w);
 				nw = 0;
 			}
-			if (opt.time_budget > 0 && now_s() - t0 >= opt.time_budget) {
+			if (opt.time_budget > 0 && fd_fit_now() - t0 >= opt.time_budget) {
 				stop = 1;
 				break;
 			}
@@ -810,9 +792,10 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 		mse = eval_rec(a, xe, ne, ze, xr);
 		if (nb == 0)
 			nb = 1;
-		ali_log(&opt, "ali epoch %zu/%zu: D loss %.4f, G loss %.4f, D acc %.3f, "
+		fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+			"ali epoch %zu/%zu: D loss %.4f, G loss %.4f, D acc %.3f, "
 			"recon mse %.6f, train l2 %.4f (%.1f s, %zu steps)%s", ep + 1, opt.epochs,
-			sd / nb, sg / nb, sa / nb, mse, sr / nb, now_s() - t0, (size_t)t,
+			sd / nb, sg / nb, sa / nb, mse, sr / nb, fd_fit_now() - t0, (size_t)t,
 			stop ? ", time budget reached" : "");
 	}
 	rc = fd_invnet_wrap(&ali_ops, input_dim, latent_dim, a, FD_INVNET_ALI, NULL, out);
@@ -833,23 +816,6 @@ done:
 /* ---- checkpoint: "ali.dims" (u64 x 6), then G_z's and G_x's tensors by
  * name and "gx.pixb" (D is a training device: not saved) ---- */
 
-static int put_net(struct fd_ckpt_writer *w, struct fd_convnet *m)
-{
-	int rc;
-
-	for (int i = 0; i < fd_convnet_nparams(m); i++) {
-		struct fd_param *p = fd_convnet_param(m, i);
-		if ((rc = fd_ckpt_put(w, p->name, FD_CKPT_F32, p->w, p->n)))
-			return rc;
-	}
-	for (int i = 0; i < fd_convnet_nbuffers(m); i++) {
-		struct fd_buffer *b = fd_convnet_buffer(m, i);
-		if ((rc = fd_ckpt_put(w, b->name, FD_CKPT_F32, b->x, b->n)))
-			return rc;
-	}
-	return FDEN_OK;
-}
-
 int fd_ali_save(const void *ud, const char *path, struct fd_err *err)
 {
 	const struct fd_ali *a = ud;
@@ -862,56 +828,12 @@ int fd_ali_save(const void *ud, const char *path, struct fd_err *err)
 	if (rc)
 		return rc;
 	if ((rc = fd_ckpt_put(w, "ali.dims", FD_CKPT_U64, dims, FD_ALI_NDIMS)) ||
-	    (rc = put_net(w, a->gz)) || (rc = put_net(w, a->gx)) ||
+	    (rc = fd_netrec_put(w, a->gz)) || (rc = fd_netrec_put(w, a->gx)) ||
 	    (rc = fd_ckpt_put(w, a->pixb.name, FD_CKPT_F32, a->pixb.w, a->pixb.n))) {
 		fd_ckpt_writer_free(w);
 		return rc;
 	}
 	return fd_ckpt_write(w, path);
-}
-
-/* Every record the plan names exists with its size, checked before the
- * nets are allocated (what is allocated is bounded by the payload). */
-static int check_records(struct fd_ckpt_reader *r, const struct fd_convnet_cfg *cfg,
-			 const char *prefix, struct fd_err *err)
-{
-	struct fd_convnet_plan p;
-	const void *data;
-	char name[32];
-	size_t cnt;
-	int rc;
-
-	if (fd_convnet_plan(cfg, &p, NULL))
-		return fd_err_set(err, FDEN_E_FORMAT, "ali: bad layer sizes");
-	for (int i = 0; i < p.nparams + p.nbuffers; i++) {
-		if (i < p.nparams)
-			fd_convnet_param_desc(&p, prefix, i, name, &cnt);
-		else
-			fd_convnet_buffer_desc(&p, prefix, i - p.nparams, name, &cnt);
-		if ((rc = fd_ckpt_get(r, name, FD_CKPT_F32, cnt, &data, NULL)))
-			return rc;
-	}
-	return FDEN_OK;
-}
-
-static int get_net(struct fd_ckpt_reader *r, struct fd_convnet *m)
-{
-	const void *data;
-	int rc;
-
-	for (int i = 0; i < fd_convnet_nparams(m); i++) {
-		struct fd_param *p = fd_convnet_param(m, i);
-		if ((rc = fd_ckpt_get(r, p->name, FD_CKPT_F32, p->n, &data, NULL)))
-			return rc;
-		memcpy(p->w, data, p->n * sizeof(float));
-	}
-	for (int i = 0; i < fd_convnet_nbuffers(m); i++) {
-		struct fd_buffer *b = fd_convnet_buffer(m, i);
-		if ((rc = fd_ckpt_get(r, b->name, FD_CKPT_F32, b->n, &data, NULL)))
-			return rc;
-		memcpy(b->x, data, b->n * sizeof(float));
-	}
-	return FDEN_OK;
 }
 
 int fd_ali_load_reader(struct fd_ckpt_reader *r, const char *what, struct fd_err *err,
@@ -932,13 +854,14 @@ int fd_ali_load_reader(struct fd_ckpt_reader *r, const char *what, struct fd_err
 		d[i] = u[i] > (1u << 20) ? (size_t)1 << 30 : (size_t)u[i]; /* rejected below */
 	if (make_cfgs(d, 0.0f, ALI_SLOPE, 1, &c, NULL))
 		return fd_err_set(err, FDEN_E_FORMAT, "%s: bad ALI sizes", what);
-	if ((rc = check_records(r, &c.gz, "gz", err)) || (rc = check_records(r, &c.gx, "gx", err)) ||
+	if ((rc = fd_netrec_check(r, &c.gz, "gz", "ali", err)) ||
+	    (rc = fd_netrec_check(r, &c.gx, "gx", "ali", err)) ||
 	    (rc = fd_ckpt_get(r, "gx.pixb", FD_CKPT_F32, d[0] * d[1] * d[2], &data, NULL)))
 		return rc;
 	fd_rng_seed(&rng, 0);
 	if ((rc = ali_build(d, 0, 0.0f, ALI_SLOPE, 1, NULL, &rng, err, &a)))
 		return rc;
-	if ((rc = get_net(r, a->gz)) || (rc = get_net(r, a->gx)) ||
+	if ((rc = fd_netrec_get(r, a->gz)) || (rc = fd_netrec_get(r, a->gx)) ||
 	    (rc = fd_ckpt_get(r, "gx.pixb", FD_CKPT_F32, a->in, &data, NULL)))
 		goto out;
 	memcpy(a->pixb.w, data, a->in * sizeof(float));

@@ -4,15 +4,14 @@
  *   loss     L = mean_{i,j} (x^_ij - x_ij)^2,  dL/dx^ = 2 (x^ - x) / (n in)
  * Adam on minibatches, the rows shuffled each epoch from the seeded RNG. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "invnet/builtin.h"
+#include "invnet/fitlog.h"
 #include "io/ckpt.h"
 #include "kernels/rng.h"
 #include "nn/adam.h"
@@ -138,27 +137,6 @@ FDEN_EXPORT void fden_ae_options_default(struct fden_ae_options *opt)
 	opt->log_user_data = NULL;
 }
 
-static void ae_log(const struct fden_ae_options *o, int level, const char *fmt, ...)
-	FDEN_PRINTF(3, 4);
-static void ae_log(const struct fden_ae_options *o, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!o->log)
-		return;
-	va_start(ap, fmt);
-	o->log(o->log_user_data, level, fmt, ap);
-	va_end(ap);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void update_all(struct fd_mlp *m, const struct fd_adam *adam, uint64_t t)
 {
 	for (int i = 0; i < fd_mlp_nparams(m); i++)
@@ -180,7 +158,7 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 	float *xb = NULL, *dy = NULL, *dz = NULL;
 	size_t bs, total;
 	uint64_t t = 0;
-	double t0 = now_s();
+	double t0 = fd_fit_now();
 	int rc;
 
 	if (!x || !out)
@@ -274,8 +252,9 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 			update_all(a->enc, &adam, t);
 			update_all(a->dec, &adam, t);
 		}
-		ae_log(&opt, FDEN_LOG_INFO, "autoencoder epoch %zu/%zu: mse %.6f (%.1f s)", ep + 1,
-		       opt.epochs, sse / (double)((n / bs) * bs * input_dim), now_s() - t0);
+		fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+			   "autoencoder epoch %zu/%zu: mse %.6f (%.1f s)", ep + 1, opt.epochs,
+			   sse / (double)((n / bs) * bs * input_dim), fd_fit_now() - t0);
 	}
 	rc = fd_invnet_wrap(&ae_ops, input_dim, latent_dim, a, FD_INVNET_AE, NULL, out);
 	if (rc == FDEN_OK)

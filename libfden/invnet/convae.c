@@ -13,14 +13,14 @@
  * Adam on minibatches, rows shuffled each epoch from the seeded RNG; an
  * optional time budget ends fitting after the step that passes it. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "invnet/builtin.h"
+#include "invnet/fitlog.h"
+#include "invnet/netrec.h"
 #include "io/ckpt.h"
 #include "kernels/rng.h"
 #include "nn/adam.h"
@@ -229,27 +229,6 @@ FDEN_EXPORT void fden_conv_options_default(struct fden_conv_options *opt)
 	opt->time_budget = 0;
 }
 
-static void cae_log(const struct fden_conv_options *o, int level, const char *fmt, ...)
-	FDEN_PRINTF(3, 4);
-static void cae_log(const struct fden_conv_options *o, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!o->log)
-		return;
-	va_start(ap, fmt);
-	o->log(o->log_user_data, level, fmt, ap);
-	va_end(ap);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void update_all(struct fd_convnet *m, const struct fd_adam *adam, uint64_t t)
 {
 	for (int i = 0; i < fd_convnet_nparams(m); i++)
@@ -349,7 +328,7 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 	float *xb = NULL, *xh = NULL, *dy = NULL, *dz = NULL;
 	size_t bs, total, d[CAE_NDIMS], steps = 0;
 	uint64_t t = 0;
-	double t0 = now_s();
+	double t0 = fd_fit_now();
 	int rc, stop = 0;
 
 	if (!x || !out)
@@ -418,14 +397,15 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 			sum += s;
 			nb++;
 			steps++;
-			if (opt.time_budget > 0 && now_s() - t0 >= opt.time_budget) {
+			if (opt.time_budget > 0 && fd_fit_now() - t0 >= opt.time_budget) {
 				stop = 1;
 				break;
 			}
 		}
-		cae_log(&opt, FDEN_LOG_INFO, "conv autoencoder epoch %zu/%zu: %s %.6f (%.1f s)%s",
+		fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+			"conv autoencoder epoch %zu/%zu: %s %.6f (%.1f s)%s",
 			ep + 1, opt.epochs, opt.loss == FDEN_CONV_LOSS_BCE ? "bce" : "mse",
-			sum / (double)(nb * bs * input_dim), now_s() - t0,
+			sum / (double)(nb * bs * input_dim), fd_fit_now() - t0,
 			stop ? ", time budget reached" : "");
 	}
 	rc = fd_invnet_wrap(&cae_ops, input_dim, latent_dim, a, FD_INVNET_CONV, NULL, out);
@@ -443,67 +423,6 @@ done:
 
 /* ---- checkpoint: "conv.dims" (u64 x 7), then every tensor by name ---- */
 
-static int put_net(struct fd_ckpt_writer *w, struct fd_convnet *m)
-{
-	int rc;
-
-	for (int i = 0; i < fd_convnet_nparams(m); i++) {
-		struct fd_param *p = fd_convnet_param(m, i);
-		if ((rc = fd_ckpt_put(w, p->name, FD_CKPT_F32, p->w, p->n)))
-			return rc;
-	}
-	for (int i = 0; i < fd_convnet_nbuffers(m); i++) {
-		struct fd_buffer *b = fd_convnet_buffer(m, i);
-		if ((rc = fd_ckpt_put(w, b->name, FD_CKPT_F32, b->x, b->n)))
-			return rc;
-	}
-	return FDEN_OK;
-}
-
-/* Every record the plan names exists with its size (checked before the
- * nets are allocated, so what is allocated is bounded by the payload). */
-static int check_records(struct fd_ckpt_reader *r, const struct fd_convnet_cfg *cfg,
-			 const char *prefix, struct fd_err *err)
-{
-	struct fd_convnet_plan p;
-	const void *data;
-	char name[32];
-	size_t cnt;
-	int rc;
-
-	if (fd_convnet_plan(cfg, &p, NULL))
-		return fd_err_set(err, FDEN_E_FORMAT, "conv autoencoder: bad layer sizes");
-	for (int i = 0; i < p.nparams + p.nbuffers; i++) {
-		if (i < p.nparams)
-			fd_convnet_param_desc(&p, prefix, i, name, &cnt);
-		else
-			fd_convnet_buffer_desc(&p, prefix, i - p.nparams, name, &cnt);
-		if ((rc = fd_ckpt_get(r, name, FD_CKPT_F32, cnt, &data, NULL)))
-			return rc;
-	}
-	return FDEN_OK;
-}
-
-static int get_net(struct fd_ckpt_reader *r, struct fd_convnet *m)
-{
-	const void *data;
-	int rc;
-
-	for (int i = 0; i < fd_convnet_nparams(m); i++) {
-		struct fd_param *p = fd_convnet_param(m, i);
-		if ((rc = fd_ckpt_get(r, p->name, FD_CKPT_F32, p->n, &data, NULL)))
-			return rc;
-		memcpy(p->w, data, p->n * sizeof(float));
-	}
-	for (int i = 0; i < fd_convnet_nbuffers(m); i++) {
-		struct fd_buffer *b = fd_convnet_buffer(m, i);
-		if ((rc = fd_ckpt_get(r, b->name, FD_CKPT_F32, b->n, &data, NULL)))
-			return rc;
-		memcpy(b->x, data, b->n * sizeof(float));
-	}
-	return FDEN_OK;
-}
-
 int fd_cae_save(const void *ud, const char *path, struct fd_err *err)
 {
 	const struct fd_cae *a = ud;
@@ -516,7 +435,7 @@ int fd_cae_save(const void *ud, const char *path, struct fd_err *err)
 	if (rc)
 		return rc;
 	if ((rc = fd_ckpt_put(w, "conv.dims", FD_CKPT_U64, dims, CAE_NDIMS)) ||
-	    (rc = put_net(w, a->enc)) || (rc = put_net(w, a->dec))) {
+	    (rc = fd_netrec_put(w, a->enc)) || (rc = fd_netrec_put(w, a->dec))) {
 		fd_ckpt_writer_free(w);
 		return rc;
 	}
@@ -542,12 +461,13 @@ int fd_cae_load_reader(struct fd_ckpt_reader *r, const char *what, struct fd_err
 		d[i] = u[i] > (1u << 20) ? (size_t)1 << 30 : (size_t)u[i]; /* rejected below */
 	if (cae_cfgs(d, 1, enc_l, dec_l, &ec, &dc, err))
 		return fd_err_set(err, FDEN_E_FORMAT, "%s: bad conv autoencoder sizes", what);
-	if ((rc = check_records(r, &ec, "enc", err)) || (rc = check_records(r, &dc, "dec", err)))
+	if ((rc = fd_netrec_check(r, &ec, "enc", "conv autoencoder", err)) ||
+	    (rc = fd_netrec_check(r, &dc, "dec", "conv autoencoder", err)))
 		return rc;
 	fd_rng_seed(&rng, 0);
 	if ((rc = cae_new(d, 1, &rng, err, &a)))
 		return rc;
-	if ((rc = get_net(r, a->enc)) || (rc = get_net(r, a->dec)))
+	if ((rc = fd_netrec_get(r, a->enc)) || (rc = fd_netrec_get(r, a->dec)))
 		goto out;
 	rc = fd_invnet_wrap(&cae_ops, a->h * a->w * a->c, a->latent, a, FD_INVNET_CONV, err, out);
 	if (rc == FDEN_OK)
