@@ -169,10 +169,10 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* v with the fewest significant digits (3 to 8) that tell it from other. */
-static void fmt_num(char *buf, size_t n, double v, double other)
+void plot_axis_label(char *buf, size_t n, double v, double other)
 {
 	char b2[32];
-	if (fabs(v) >= 1e4 && fabs(v) < 1e7 && v == floor(v)) {
+	if (fabs(v) >= 1000 && fabs(v) < 1e7 && v == floor(v)) {
 		snprintf(buf, n, "%.0f", v);
 		return;
 	}
@@ -245,15 +245,15 @@ static void panel(struct canvas *c, size_t px, size_t py, size_t pw, size_t ph,
 	canvas_line(c, (double)(ax + aw - 1), (double)ay, (double)(ax + aw - 1),
 		    (double)(ay + ah - 1), 0.3, 1);
 	/* labels: y top and bottom, x first and last step */
-	fmt_num(lab, sizeof lab, hi, lo);
+	plot_axis_label(lab, sizeof lab, hi, lo);
 	canvas_text(c, ax - 6 - canvas_text_width(lab, fs), ay, lab, fs, 0.2);
-	fmt_num(lab, sizeof lab, lo, hi);
+	plot_axis_label(lab, sizeof lab, lo, hi);
 	canvas_text(c, ax - 6 - canvas_text_width(lab, fs), ay + ah - 14, lab, fs, 0.2);
-	fmt_num(lab, sizeof lab, x[0], x[n - 1]);
+	plot_axis_label(lab, sizeof lab, x[0], x[n - 1]);
 	canvas_text(c, ax, ay + ah + 6, lab, fs, 0.2);
 	snprintf(lab, sizeof lab, "STEP");
 	canvas_text(c, ax + aw / 2 - canvas_text_width(lab, fs) / 2, ay + ah + 6, lab, fs, 0.45);
-	fmt_num(lab, sizeof lab, x[n - 1], x[0]);
+	plot_axis_label(lab, sizeof lab, x[n - 1], x[0]);
 	canvas_text(c, ax + aw - canvas_text_width(lab, fs), ay + ah + 6, lab, fs, 0.2);
 out:
 	free(sorted);

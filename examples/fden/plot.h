@@ -33,6 +33,11 @@ int canvas_save(const struct canvas *c, const char *path);
  * Columns drawn: loss, l_r, l_c, l_m, accuracy (in percent), clip_scale
  * (those present). Returns 0, or -1 with a reason in err (file unreadable,
  * fewer than 2 rows, no known column, out of memory, PNG not written). */
+/* An axis label for v into buf: whole numbers from 1000 up as they are
+ * ("6866", not "6.87e+03"), others with the fewest significant digits (3 to
+ * 8) that tell v from `other`, the label at the axis' other end. */
+void plot_axis_label(char *buf, size_t n, double v, double other);
+
 int plot_training_log(const char *csv_path, const char *png_path, char *err, size_t errn);
 
 #endif

@@ -204,6 +204,20 @@ START_TEST(curves_png)
 }
 END_TEST
 
+START_TEST(curves_labels)
+{
+	char b[32];
+	plot_axis_label(b, sizeof b, 6866, 1);
+	ck_assert_str_eq(b, "6866"); /* was "6.87e+03" */
+	plot_axis_label(b, sizeof b, 1000, 1);
+	ck_assert_str_eq(b, "1000");
+	plot_axis_label(b, sizeof b, 0.5, 0.25);
+	ck_assert_str_eq(b, "0.5");
+	plot_axis_label(b, sizeof b, 1.0001, 1.0002);
+	ck_assert_str_eq(b, "1.0001");
+}
+END_TEST
+
 static void fake_report(struct ev_report *r)
 {
 	memset(r, 0, sizeof *r);
@@ -417,6 +431,7 @@ int main(int argc, char **argv)
 	} else {
 		tcase_add_test(tc, grid_zoom);
 		tcase_add_test(tc, curves_png);
+		tcase_add_test(tc, curves_labels);
 		tcase_add_test(tc, report_html);
 	}
 	suite_add_tcase(s, tc);
