@@ -312,6 +312,15 @@ int plot_training_log(const char *csv_path, const char *png_path, char *err, siz
 		if (k == ncols)
 			n++; /* whole rows only (a run cut short may leave a partial one) */
 	}
+	/* a column that is zero on every row (L_R of the flow, whose inverse is
+	 * exact) has nothing to show: leave its panel out */
+	for (size_t k = 0; k < N_WANTED; k++) {
+		size_t i = 0;
+		while (col[k] >= 0 && i < n && v[i * (size_t)ncols + (size_t)col[k]] == 0)
+			i++;
+		if (col[k] >= 0 && n > 0 && i == n)
+			col[k] = -1;
+	}
 	size_t panels = 0;
 	for (size_t k = 0; k < N_WANTED; k++)
 		panels += col[k] >= 0;

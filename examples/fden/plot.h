@@ -31,7 +31,7 @@ int canvas_save(const struct canvas *c, const char *path);
 /* Read `fden train --log-csv` output (header line: column names; numeric
  * rows) and draw its curves against the first column (step) into png_path.
  * Columns drawn: loss, l_r, l_c, l_m, accuracy (in percent), clip_scale
- * (those present). Returns 0, or -1 with a reason in err (file unreadable,
+ * (those present and not zero on every row: the flow's L_R is left out). Returns 0, or -1 with a reason in err (file unreadable,
  * fewer than 2 rows, no known column, out of memory, PNG not written). */
 /* An axis label for v into buf: whole numbers from 1000 up as they are
  * ("6866", not "6.87e+03"), others with the fewest significant digits (3 to

@@ -185,7 +185,7 @@ START_TEST(curves_png)
 	size_t w, h;
 	unsigned char *g = png_gray(png, &w, &h);
 	ck_assert_ptr_nonnull(g);
-	ck_assert_uint_eq(w, 3 * 440 + 10); /* six columns: 3 x 2 panels */
+	ck_assert_uint_eq(w, 3 * 440 + 10); /* five drawn (l_r is all zero): 3 x 2 panels */
 	ck_assert_uint_eq(h, 2 * 230 + 10);
 	size_t black = 0, light = 0;
 	for (size_t i = 0; i < w * h; i++) {
@@ -215,6 +215,22 @@ START_TEST(curves_labels)
 	ck_assert_str_eq(b, "0.5");
 	plot_axis_label(b, sizeof b, 1.0001, 1.0002);
 	ck_assert_str_eq(b, "1.0001");
+	/* an all-zero column (the flow's L_R) gets no panel: 4 known columns,
+	 * 3 panels, one row */
+	char csv[300], png[300], err[256];
+	FILE *f = fopen(in_dir(csv, sizeof csv, "flat.csv"), "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "step,loss,l_r,l_c,l_m\n");
+	for (int i = 1; i <= 50; i++)
+		fprintf(f, "%d,%g,0,%g,%g\n", i, 1.0 / i, 2.0 / i, -0.01 * i);
+	fclose(f);
+	ck_assert_int_eq(plot_training_log(csv, in_dir(png, sizeof png, "flat.png"), err,
+					   sizeof err), 0);
+	size_t w, h;
+	unsigned char *g = png_gray(png, &w, &h);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(h, 1 * 230 + 10);
+	free(g);
 }
 END_TEST
 
