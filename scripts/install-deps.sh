@@ -11,7 +11,7 @@
 set -eu
 
 BUILD="meson ninja-build pkg-config gcc g++ libblis-dev zlib1g-dev check"
-TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy chromium tmux"
+TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy python3-setuptools python3-wheel python3-venv python3-pip python3-sklearn chromium tmux"
 # Rust: Debian's cargo/rustc only when no cargo is on PATH (rustup installs
 # in ~/.cargo/bin are used as they are).
 RUST="cargo rustc"
