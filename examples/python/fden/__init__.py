@@ -16,13 +16,18 @@ converted silently. Failures raise :class:`FdenError` (or a subclass) with
 Handles are freed by ``close()``, ``with`` blocks, or finalizers.
 
 The shared library is located through ``FDEN_LIBRARY`` (a path to
-libfden.so), ``FDEN_BUILD_DIR`` (a meson build directory), a build
-directory of this source tree, or the system search path.
+libfden.so), then the system's libfden.so.0, then, only when it is set,
+``FDEN_BUILD_DIR`` (a meson build directory).
+
+:class:`FDEN` is a scikit-learn-style estimator over these classes:
+``FDEN(steps=300).fit(z, y)``, ``transform(z) -> (f_ide, f_sty)``,
+``inverse_transform``, ``score`` (few-shot accuracy on f_ide).
 """
 
 from . import _lib
 from .config import AlignHead, Config, DisentanglerKind, Init, Param, Preset, bounds, key_name
 from .data import Dataset, FewShotResult, Sampler, fewshot_eval, save_npy
+from .estimator import FDEN, NotFittedError
 from .errors import (FdenError, FileError, HostError, InvalidArgumentError, NonFiniteError,
                      ShapeError, last_error, strerror)
 from .invnet import InvNet
@@ -45,9 +50,10 @@ def version_number():
 __version__ = version()
 
 __all__ = [
-    "AlignHead", "Config", "Dataset", "Disentangler", "DisentanglerKind", "Entangler", "Factorizer",
+    "AlignHead", "Config", "Dataset", "Disentangler", "DisentanglerKind", "Entangler", "FDEN",
+    "Factorizer",
     "FdenError", "FewShotResult", "FileError", "HostError", "Init", "InvNet", "InvalidArgumentError",
-    "Model", "NonFiniteError", "Param", "Preset", "Sampler", "ShapeError", "StepStats",
+    "Model", "NonFiniteError", "NotFittedError", "Param", "Preset", "Sampler", "ShapeError", "StepStats",
     "bounds", "fewshot_eval", "key_name", "last_error", "library_path", "save_npy", "strerror",
     "version", "version_number",
 ]

@@ -1,0 +1,161 @@
+"""fden.FDEN, the scikit-learn-style estimator: fit/transform/
+inverse_transform/score against the classes it wraps, the parameter
+protocol, and sklearn.base.clone when scikit-learn is installed."""
+
+import unittest
+
+import numpy as np
+
+import fden
+from .util import latents
+
+SMALL = {"flow_layers": 2, "flow_width": 16, "stat_width1": 32, "stat_width2": 16,
+         "stat_width3": 8}
+
+try:
+    import sklearn.base
+except ImportError:  # the estimator must not need it
+    sklearn = None
+
+
+def small(**over):
+    kw = dict(steps=40, episodes_per_step=4, ways=4, shots=1, queries=2, seed=3,
+              config=dict(SMALL), score_ways=3, score_queries=4, score_episodes=50)
+    kw.update(over)
+    return fden.FDEN(**kw)
+
+
+class Estimator(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        z, y = latents(n_classes=12, per_class=12, dim=16, seed=11)
+        z = z * 3 + 5  # far from standardised: fit_standardization has work to do
+        names = np.array(["c%02d" % i for i in range(12)])
+        cls.train = (np.ascontiguousarray(z[y < 8]), names[y[y < 8]])
+        cls.test = (np.ascontiguousarray(z[y >= 8]), y[y >= 8] * 10)  # unseen, other codes
+
+    def test_fit_transform_inverse(self):
+        with small() as est:
+            self.assertIs(est.fit(*self.train), est)
+            self.assertEqual(est.model_.step, 40)
+            self.assertEqual(len(est.loss_curve_), 40)
+            self.assertTrue(np.all(np.isfinite(est.loss_curve_)))
+            self.assertEqual(list(est.classes_), ["c%02d" % i for i in range(8)])
+            self.assertEqual(est.n_features_in_, 16)
+            z = self.test[0]
+            f_ide, f_sty = est.transform(z)
+            self.assertEqual(f_ide.shape, (z.shape[0], est.model_.ide_dim))
+            self.assertEqual(f_sty.shape, (z.shape[0], est.model_.sty_dim))
+            # the wrapped model's own answer, bit for bit
+            a, b = est.model_.disentangle(z)
+            np.testing.assert_array_equal(f_ide, a)
+            np.testing.assert_array_equal(f_sty, b)
+            # the flow's E is D's inverse, standardisation included
+            np.testing.assert_allclose(est.inverse_transform(f_ide, f_sty), z, atol=1e-3)
+            # lists and float64 are converted, as scikit-learn estimators do
+            np.testing.assert_array_equal(est.transform(z.astype(np.float64).tolist())[0], f_ide)
+
+    def test_standardize(self):
+        z = self.train[0]
+        with small(steps=0) as on, small(steps=0, standardize=False) as off:
+            on.fit(*self.train)
+            off.fit(*self.train)
+            with fden.Model(dim=16, seed=3, **SMALL) as ref:
+                ref.fit_standardization(z)
+                np.testing.assert_array_equal(on.transform(z)[0], ref.disentangle(z)[0])
+            self.assertFalse(np.array_equal(on.transform(z)[0], off.transform(z)[0]))
+
+    def test_score_is_fewshot_eval_on_f_ide(self):
+        with small() as est:
+            est.fit(*self.train)
+            z, y = self.test
+            r = est.evaluate(z, y)
+            codes = np.unique(y, return_inverse=True)[1].astype(np.int32)
+            ref = fden.fewshot_eval(est.transform(z)[0], codes, ways=3, shots=1, queries=4,
+                                    episodes=50, seed=1)
+            self.assertEqual(r, ref)
+            self.assertEqual(est.score(z, y), ref.mean)
+            self.assertEqual((r.episodes, r.classes), (50, 4))
+            # well-separated classes: far above chance (1/3) on unseen ones
+            self.assertGreater(est.score(z, y), 0.6)
+            est.set_params(score_transform="simpleshot")
+            ss = fden.fewshot_eval(est.transform(z)[0], codes, ways=3, shots=1, queries=4,
+                                   episodes=50, seed=1, transform="simpleshot")
+            self.assertEqual(est.score(z, y), ss.mean)
+
+    def test_same_seed_same_bits(self):
+        with small() as a, small() as b, small(seed=4) as c:
+            for e in (a, b, c):
+                e.fit(*self.train)
+            z = self.test[0]
+            np.testing.assert_array_equal(a.transform(z)[0], b.transform(z)[0])
+            self.assertFalse(np.array_equal(a.transform(z)[0], c.transform(z)[0]))
+
+    def test_params(self):
+        est = small()
+        p = est.get_params()
+        self.assertEqual(p["steps"], 40)
+        self.assertEqual(p["config"], SMALL)
+        self.assertEqual(set(p), {"steps", "episodes_per_step", "ways", "shots", "queries",
+                                  "seed", "standardize", "config", "preset", "score_ways",
+                                  "score_shots", "score_queries", "score_episodes",
+                                  "score_seed", "score_transform"})
+        self.assertIs(est.set_params(steps=5, ways=3), est)
+        self.assertEqual((est.steps, est.ways), (5, 3))
+        with self.assertRaises(ValueError) as cm:
+            est.set_params(stpes=5)
+        self.assertIn("stpes", str(cm.exception))
+        # a new estimator from the parameters is the same estimator
+        again = fden.FDEN(**est.get_params())
+        self.assertEqual(again.get_params(), est.get_params())
+        self.assertIn("steps=5", repr(est))
+        self.assertEqual(repr(fden.FDEN()), "FDEN()")
+        # set_params takes effect at the next fit
+        with est:
+            est.fit(*self.train)
+            self.assertEqual(est.model_.step, 5)
+
+    def test_errors(self):
+        est = small()
+        with self.assertRaises(fden.NotFittedError):
+            est.transform(self.test[0])
+        with self.assertRaises(ValueError):  # NotFittedError is one
+            est.score(*self.test)
+        with self.assertRaises(ValueError):
+            small(ways=20).fit(*self.train)      # 8 classes
+        with self.assertRaises(ValueError):
+            est.fit(self.train[0], self.train[1][:5])
+        with self.assertRaises(TypeError):       # the model's own keyword check
+            small(config={"flow_layer": 2}).fit(*self.train)
+        with self.assertRaises(ValueError):
+            small(config={"dim": 8}).fit(*self.train)
+        with small() as e:
+            e.fit(*self.train)
+            with self.assertRaises(ValueError):
+                e.transform(self.test[0][:, :8])
+            bad = self.test[0].copy()
+            bad[0, 0] = np.nan
+            with self.assertRaises(fden.NonFiniteError):
+                e.transform(bad)
+            e.close()
+            with self.assertRaises(fden.NotFittedError):
+                e.transform(self.test[0])
+
+    @unittest.skipIf(sklearn is None, "python3-sklearn is not installed")
+    def test_sklearn_clone(self):
+        est = small(steps=7)
+        est.fit(*self.train)
+        c = sklearn.base.clone(est)
+        self.assertIsNot(c, est)
+        self.assertEqual(c.get_params(), est.get_params())
+        self.assertIsNot(c.config, est.config)    # deep-copied, as clone does
+        self.assertFalse(hasattr(c, "model_"))    # unfitted
+        c.fit(*self.train)
+        np.testing.assert_array_equal(c.transform(self.test[0])[0],
+                                      est.transform(self.test[0])[0])
+        c.close()
+        est.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
