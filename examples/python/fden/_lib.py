@@ -107,6 +107,30 @@ class ConvOptions(ctypes.Structure):
     ]
 
 
+class AliOptions(ctypes.Structure):
+    """struct fden_ali_options"""
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("height", ctypes.c_size_t),
+        ("width", ctypes.c_size_t),
+        ("channels", ctypes.c_size_t),
+        ("base_channels", ctypes.c_size_t),
+        ("epochs", ctypes.c_size_t),
+        ("batch", ctypes.c_size_t),
+        ("lr", ctypes.c_double),
+        ("beta1", ctypes.c_double),
+        ("dropout", ctypes.c_double),
+        ("l2_weight", ctypes.c_double),
+        ("output", ctypes.c_int),
+        ("seed", ctypes.c_uint64),
+        ("threads", ctypes.c_int),
+        ("time_budget", ctypes.c_double),
+        ("log_steps", ctypes.c_size_t),
+        ("log", LOG_FN),
+        ("log_user_data", ctypes.c_void_p),
+    ]
+
+
 class AeOptions(ctypes.Structure):
     """struct fden_ae_options"""
     _fields_ = [
@@ -215,6 +239,9 @@ _PROTOTYPES = {
     "fden_conv_options_default": (None, [ctypes.POINTER(ConvOptions)]),
     "fden_invnet_fit_conv": (_I, [c_float_p, _SZ, _SZ, _SZ,
                                   ctypes.POINTER(ConvOptions), c_void_pp]),
+    "fden_ali_options_default": (None, [ctypes.POINTER(AliOptions)]),
+    "fden_invnet_fit_ali": (_I, [c_float_p, _SZ, _SZ, _SZ,
+                                 ctypes.POINTER(AliOptions), c_void_pp]),
     "fden_invnet_save": (_I, [_P, _S]),
     "fden_invnet_load": (_I, [_S, c_void_pp]),
     # data.h

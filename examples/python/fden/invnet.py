@@ -1,5 +1,6 @@
 """Invertible networks: a host encoder/decoder written in Python, or the
-built-in PCA and MLP autoencoder (struct fden_invnet)."""
+built-in PCA, MLP autoencoder, conv autoencoder and ALI host
+(struct fden_invnet)."""
 
 import ctypes
 import os
@@ -76,7 +77,8 @@ class InvNet(Handle):
     :class:`fden.HostError` with the original as ``__cause__``. The C
     callbacks stay referenced until the handle is freed.
 
-    Built in: :meth:`fit_pca`, :meth:`fit_autoencoder`, :meth:`load`.
+    Built in: :meth:`fit_pca`, :meth:`fit_autoencoder`, :meth:`fit_conv`,
+    :meth:`fit_ali`, :meth:`load`.
     """
 
     _free = _lib.fn.invnet_free
@@ -164,6 +166,44 @@ class InvNet(Handle):
         if log is not None:
             opt.log = logfn
         return cls._adopt(cls._new(_lib.fn.invnet_fit_conv, _arrays.fptr(x), x.shape[0],
+                                   x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
+
+    @classmethod
+    def fit_ali(cls, x, latent_dim, shape=None, base_channels=None, epochs=None, batch=None,
+                lr=None, beta1=None, dropout=None, l2_weight=None, output=None, seed=None,
+                threads=None, time_budget=None, log_steps=None, log=None):
+        """Fit the built-in ALI host (adversarially learned inference, with
+        an optional reconstruction term l2_weight) on images.
+
+        x is n x (height width channels), each row a channels-last image of
+        at least 20 x 20; shape is (height, width, channels), default square
+        one-channel. output is "sigmoid" (x in [0, 1], the default) or
+        "tanh" (x in [-1, 1]); time_budget caps fitting, in seconds;
+        log_steps adds a progress line every that many steps. encode gives
+        the mean of q(z|x), encode_dist mean and log-sigma. Unset options
+        keep the library's defaults (fden_ali_options_default).
+        """
+        x = _arrays.f32(x, "x")
+        opt = _lib.AliOptions()
+        _lib.fn.ali_options_default(ctypes.byref(opt))
+        opt.struct_size = ctypes.sizeof(opt)
+        if shape is not None:
+            opt.height, opt.width, opt.channels = (int(v) for v in shape)
+        if output is not None:
+            outputs = {"sigmoid": 0, "tanh": 1}
+            if output not in outputs:
+                raise ValueError("output must be 'sigmoid' or 'tanh', not %r" % (output,))
+            opt.output = outputs[output]
+        for name, v in (("base_channels", base_channels), ("epochs", epochs),
+                        ("batch", batch), ("lr", lr), ("beta1", beta1), ("dropout", dropout),
+                        ("l2_weight", l2_weight), ("seed", seed), ("threads", threads),
+                        ("time_budget", time_budget), ("log_steps", log_steps)):
+            if v is not None:
+                setattr(opt, name, v)
+        logfn = _lib.make_log_fn(log)
+        if log is not None:
+            opt.log = logfn
+        return cls._adopt(cls._new(_lib.fn.invnet_fit_ali, _arrays.fptr(x), x.shape[0],
                                    x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
 
     @classmethod

@@ -191,5 +191,59 @@ class TestConvAutoencoder(TempDir):
             fden.InvNet.fit_conv(x, 4, time_budget=-1.0)
 
 
+@requires("invnet_fit_ali", "ali_options_default")
+class TestAli(TempDir):
+    def test_fit_log_save_load(self):
+        x = blobs(n=64, h=20, w=20)
+        lines = []
+        with fden.InvNet.fit_ali(x, 4, base_channels=2, epochs=2, batch=16, seed=3,
+                                 l2_weight=10.0, log_steps=2,
+                                 log=lambda lv, m: lines.append(m)) as net:
+            self.assertEqual((net.input_dim, net.latent_dim), (400, 4))
+            z = net.encode(x)
+            mu, ls = net.encode_dist(x)
+            np.testing.assert_array_equal(z, mu)   # encode is q(z|x)'s mean
+            self.assertTrue(np.all(np.isfinite(ls)))
+            y = net.decode(z)
+            self.assertTrue(np.all((y >= 0) & (y <= 1)))  # sigmoid output
+            path = os.path.join(self.tmp, "ali.fdn")
+            net.save(path)
+        # epoch 0, then 64/16 = 4 steps per epoch: a step line every 2, an epoch line
+        self.assertEqual(len(lines), 1 + 2 * (2 + 1), lines)
+        self.assertTrue(lines[0].startswith("ali epoch 0/2"), lines[0])
+        self.assertTrue(lines[-1].startswith("ali epoch 2/2"), lines[-1])
+        self.assertIn("train l2", lines[-1])
+        with fden.InvNet.load(path) as back:
+            np.testing.assert_array_equal(back.encode(x), z)
+            np.testing.assert_array_equal(back.decode(z), y)
+
+    def test_options_reach_the_library(self):
+        x = blobs(n=32, h=20, w=24, c=2) * 2 - 1
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        kw = dict(shape=(20, 24, 2), base_channels=2, epochs=1, batch=16, output="tanh")
+        with fden.InvNet.fit_ali(x, 3, seed=1, **kw) as a, \
+                fden.InvNet.fit_ali(x, 3, seed=1, **kw) as b, \
+                fden.InvNet.fit_ali(x, 3, seed=2, **kw) as c:
+            za = a.encode(x)
+            np.testing.assert_array_equal(za, b.encode(x))   # same seed, same bits
+            self.assertFalse(np.array_equal(za, c.encode(x)))
+            y = a.decode(za)
+            self.assertEqual(y.shape, x.shape)
+            self.assertTrue(np.all((y >= -1) & (y <= 1)) and y.min() < 0)  # tanh output
+
+    def test_bad_options(self):
+        x = blobs(n=8, h=20, w=20)
+        with self.assertRaises(ValueError):
+            fden.InvNet.fit_ali(x, 4, output="relu")
+        with self.assertRaises(fden.InvalidArgumentError):
+            fden.InvNet.fit_ali(blobs(n=8), 4)          # 8 x 8 images: too small
+        with self.assertRaises(fden.InvalidArgumentError):
+            fden.InvNet.fit_ali(x, 4, shape=(20, 21, 1))  # 420 != 400
+        with self.assertRaises(fden.InvalidArgumentError):
+            fden.InvNet.fit_ali(x, 4, dropout=1.0)
+        with self.assertRaises(TypeError):
+            fden.InvNet.fit_ali(x.astype(np.float64), 4)
+
+
 if __name__ == "__main__":
     unittest.main()
