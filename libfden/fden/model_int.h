@@ -34,21 +34,41 @@ struct fd_ws_slot {
 	float *buf; /* model->slot_floats floats, made on first use */
 };
 
-/* Training buffers, grown on demand (see train.c). */
+/* The training step's buffers (train.c): one block, grown to the largest
+ * batch seen. N rows, D = Dim, di and ds the widths of f_ide and f_sty
+ * (D each with the MLP disentangler). */
 struct fd_train_ws {
-	size_t cap_rows, cap_pairs, cap_logp, cap_aws, cap_xws; /* what the buffers hold */
-	float *zin, *ztgt, *cat, *dzt, *dcat, *da, *db;
-	float *dfi, *dfs, *dfim, *dfsm, *dh;
-	float *dt, *dtin, *logp, *aws;
-	float *pairs, *dr, *dpairs;
-	int32_t *perm;
-	float *fi, *fs; /* flow: contiguous copies of the factor columns */
-	float *dF;      /* flow: N x Dim gradient of the flow output */
-	float *xws;     /* cross-correlation / style-adversary workspace */
-	float *gsave;   /* D's g_u, all tensors back to back */
-	double *gu2;    /* ||g_u||^2 per D tensor */
-	float *bnsave;  /* BN running statistics before the step */
-	size_t gsave_n, bnsave_n;
+	/* what the block holds: rows, relation pairs, floats of the query
+	 * log-probabilities, of the head's and of the independence terms'
+	 * workspaces */
+	size_t cap_rows, cap_pairs, cap_logp, cap_align_ws, cap_indep_ws;
+	float *zs;            /* the standardised input (N x D); the block's start */
+	float *z_target;      /* L_R's target, the standardised mean, with a stochastic input */
+	float *zrec_grad;     /* E's output z~, then d(a L_R)/dz~ in its place (N x D) */
+	/* one 4 N D region, three lives: */
+	float *ent_cat;       /* E_ide(f_ide) ++ E_sty(f_sty) (N x 2D), then its gradient */
+	float *stat_dx;       /* T's input gradients d f_ide (N x di), d f_sty (N x ds) */
+	float *dec_dh;        /* gradient of D_dec's output (N x 2D, 2N x 2D for both passes) */
+	float *dz_u, *dz_m;   /* d/dzs from D's passes of g_u and of g_m (N x D each) */
+	float *dfi_u, *dfs_u; /* g_u's gradients of f_ide (N x di) and f_sty (N x ds) */
+	float *dfi_m, *dfs_m; /* g_m's (the GRL's): rows after g_u's, or g_u's reused */
+	float *stat_dy;       /* dL/dT on the joint rows, then the shuffled ones (2N) */
+	int32_t *stat_perm;   /* the shuffle of f_sty's rows in T's marginal rows (N) */
+	float *query_logp;    /* log P(class | query) of every query (queries x ways) */
+	float *align_ws;      /* the alignment head's workspace (fd_align_ws) */
+	float *rel_pairs;     /* relation head: each support row ++ query row (pairs x 2D) */
+	float *rel_dpairs;    /* their gradient */
+	float *rel_dscore;    /* gradient of each pair's relation score */
+	float *flow_fi;       /* flow: f_ide, its output's first di columns (N x di) */
+	float *flow_fs;       /* flow: f_sty, the other ds columns (N x ds) */
+	float *flow_dout;     /* flow: gradient of its output, d f_ide ++ d f_sty (N x D) */
+	float *indep_ws;      /* cross-correlation and style-adversary workspace */
+	/* flow: D's g_u, all tensors back to back; MLP: one tensor's g_u and
+	 * g_m at a time (fd_mlp_bwd.tmp) */
+	float *gu_saved;
+	double *gu_sq;        /* ||g_u||^2 of each of D's tensors */
+	float *bn_saved;      /* the BN running statistics before the step */
+	size_t gu_saved_n, bn_saved_n; /* floats of gu_saved and bn_saved */
 };
 
 struct fden_disentangler { struct fden_model *m; };
