@@ -27,6 +27,14 @@ enum cli_exit {
  * parsing, that is from the default structs) and suggests the nearest
  * option for a mistyped one. */
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_U64, OPT_DBL, OPT_CALL };
+/* What a number typed on the command line may be (checked as it is parsed,
+ * so a default sentinel such as 0 "auto" or -1 "what the budget leaves" is
+ * never what a typed value silently becomes). Counts are never negative. */
+enum opt_range {
+	OPT_ANY = 0,     /* every value (counts: 0 has a documented meaning) */
+	OPT_POSITIVE,    /* above 0 (counts: at least 1) */
+	OPT_NONNEGATIVE, /* 0 or above */
+};
 
 struct opt {
 	const char *name;  /* long name without "--"; NULL ends a table */
@@ -42,6 +50,7 @@ struct opt {
 	const char *def;
 	/* OPT_CALL: write the default of ctx into buf (optional) */
 	void (*show)(const void *ctx, char *buf, size_t n);
+	enum opt_range range; /* OPT_SIZE, OPT_U64, OPT_DBL */
 };
 #define OPT_END { .name = NULL }
 
@@ -49,7 +58,8 @@ struct opt {
  * sentence (what the value does for this command) from the command. */
 #define OPT_SEED(p, what) { .name = "seed", .type = OPT_U64, .ptr = (p), .arg = "N", .help = (what) }
 #define OPT_THREADS(p, what) \
-	{ .name = "threads", .type = OPT_SIZE, .ptr = (p), .arg = "N", .help = (what) }
+	{ .name = "threads", .type = OPT_SIZE, .ptr = (p), .arg = "N", .help = (what), \
+	  .range = OPT_POSITIVE }
 #define OPT_QUIET \
 	{ .name = "quiet", .type = OPT_FLAG, .ptr = &cli_quiet, .help = "no progress, no information lines" }
 #define OPT_MODEL(p, what) { .name = "model", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) }

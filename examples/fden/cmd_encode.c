@@ -12,7 +12,7 @@ int cmd_encode(int argc, char **argv)
 		{ .name = "labels", .type = OPT_STR, .ptr = &labels, .arg = "FILE",
 		  .help = "labels (optional; copied to --labels-out)" },
 		{ .name = "scale", .type = OPT_DBL, .ptr = &scale, .arg = "S",
-		  .help = "multiply IDX values by S", .def = "1/255" },
+		  .help = "multiply IDX values by S", .def = "1/255", .range = OPT_POSITIVE },
 		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "FILE",
 		  .help = "latents, a float32 .npy of n x latent (required)" },
 		{ .name = "labels-out", .type = OPT_STR, .ptr = &labels_out, .arg = "FILE",

@@ -513,19 +513,20 @@ int cmd_train(int argc, char **argv)
 		{ .name = "standardize", .type = OPT_FLAG, .ptr = &a.standardize,
 		  .help = "standardise latents per dimension inside the model" },
 		{ .name = "steps", .type = OPT_U64, .ptr = &a.steps, .arg = "N",
-		  .help = "stop when the model has N steps (at least 1)" },
+		  .help = "stop when the model has N steps (at least 1)", .range = OPT_POSITIVE },
 		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M",
 		  .help = "stop after M minutes",
-		  .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps" },
+		  .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps",
+		  .range = OPT_POSITIVE },
 		{ .name = "ways", .type = OPT_SIZE, .ptr = &a.ways, .arg = "C",
 		  .help = "classes per training episode (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS)
 			  ", or all when fewer)" },
 		{ .name = "shots", .type = OPT_SIZE, .ptr = &a.shots, .arg = "K",
-		  .help = "support rows per class" },
+		  .help = "support rows per class", .range = OPT_POSITIVE },
 		{ .name = "queries", .type = OPT_SIZE, .ptr = &a.queries, .arg = "Q",
-		  .help = "query rows per class" },
+		  .help = "query rows per class", .range = OPT_POSITIVE },
 		{ .name = "episodes", .type = OPT_SIZE, .ptr = &a.episodes, .arg = "N",
-		  .help = "episodes per step" },
+		  .help = "episodes per step", .range = OPT_POSITIVE },
 		{ .name = "checkpoint-every", .type = OPT_U64, .ptr = &a.checkpoint_every, .arg = "N",
 		  .help = "save --out every N steps (0: at the end)" },
 		{ .name = "resume", .type = OPT_FLAG, .ptr = &a.resume,
@@ -536,7 +537,7 @@ int cmd_train(int argc, char **argv)
 		OPT_SEED(&a.seed, "model and episode seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
 		{ .name = "progress-every", .type = OPT_DBL, .ptr = &a.progress_every, .arg = "S",
-		  .help = "seconds between progress lines off a terminal" },
+		  .help = "seconds between progress lines off a terminal", .range = OPT_POSITIVE },
 		{ .name = "verbose", .type = OPT_FLAG, .ptr = &a.verbose,
 		  .help = "the model's own log lines" },
 		OPT_QUIET,
@@ -565,17 +566,6 @@ int cmd_train(int argc, char **argv)
 		return list_keys();
 	if (!a.out)
 		return cli_usage(cmd, "--out FILE is required (see 'fden train --help')");
-	for (int i = 1; i < argc; i++) { /* given values must mean something */
-		if (!strcmp(argv[i], "--minutes") || !strncmp(argv[i], "--minutes=", 10)) {
-			if (!(a.minutes > 0))
-				return cli_usage(cmd, "--minutes must be above 0, not %g (leave it out "
-						 "for %d, or give --steps alone)", a.minutes,
-						 TRAIN_DEFAULT_MINUTES);
-		} else if ((!strcmp(argv[i], "--steps") || !strncmp(argv[i], "--steps=", 8)) &&
-			   !a.steps) {
-			return cli_usage(cmd, "--steps must be at least 1");
-		}
-	}
 	if (!a.steps && a.minutes <= 0)
 		a.minutes = TRAIN_DEFAULT_MINUTES;
 	if (!net_path && d.scale < 0)

@@ -34,7 +34,8 @@ const struct opt *data_opts_table(struct data_opts *d, unsigned parts)
 		{ DATA_BOTH, { .name = "labels", .type = OPT_STR, .ptr = &d->labels, .arg = "FILE",
 			       .help = "labels of --images" } },
 		{ DATA_BOTH, { .name = "split", .type = OPT_DBL, .ptr = &d->split, .arg = "N",
-			       .help = "classes < N train, the others test", .def = "" } },
+			       .help = "classes < N train, the others test", .def = "",
+			       .range = OPT_NONNEGATIVE } },
 		{ DATA_BOTH, { .name = "train-classes", .type = OPT_STR, .ptr = &d->train_classes,
 			       .arg = "LIST", .help = "training classes, e.g. 0,1,2 or 0-4" } },
 		{ DATA_BOTH, { .name = "test-classes", .type = OPT_STR, .ptr = &d->test_classes,
@@ -42,7 +43,8 @@ const struct opt *data_opts_table(struct data_opts *d, unsigned parts)
 			       .def = "the ones not trained on" } },
 		{ DATA_BOTH, { .name = "scale", .type = OPT_DBL, .ptr = &d->scale, .arg = "S",
 			       .help = "multiply IDX values by S",
-			       .def = "1/255 for IDX images, 1 for latents and .npy" } },
+			       .def = "1/255 for IDX images, 1 for latents and .npy",
+			       .range = OPT_POSITIVE } },
 	};
 	size_t k = 0;
 	_Static_assert(sizeof all / sizeof all[0] < sizeof d->table / sizeof d->table[0],

@@ -118,6 +118,9 @@ static int set_value(const char *cmd, const struct opt *o, const char *v)
 		unsigned long long x = strtoull(v, &end, 10);
 		if (errno || *end)
 			break;
+		if (!x && o->range == OPT_POSITIVE)
+			return cli_usage(cmd, "--%s must be at least 1, not %s (see 'fden %s "
+					 "--help')", o->name, v, cmd);
 		if (o->type == OPT_SIZE)
 			*(size_t *)o->ptr = (size_t)x;
 		else
@@ -128,6 +131,11 @@ static int set_value(const char *cmd, const struct opt *o, const char *v)
 		double x = strtod(v, &end);
 		if (errno || *end || end == v || !isfinite(x))
 			break;
+		if ((o->range == OPT_POSITIVE && !(x > 0)) ||
+		    (o->range == OPT_NONNEGATIVE && x < 0))
+			return cli_usage(cmd, "--%s must be %s 0, not %s (see 'fden %s --help')",
+					 o->name, o->range == OPT_POSITIVE ? "above" : "at least", v,
+					 cmd);
 		*(double *)o->ptr = x;
 		return 0;
 	}

@@ -245,6 +245,73 @@ START_TEST(help_defaults)
 }
 END_TEST
 
+
+/* Every numeric option of every command (read from its --help: a one-letter
+ * metavariable) refuses -1, and 0 unless the help gives 0 a meaning
+ * ("0: ..."), with the usage code and the option named (issue 17: --minutes
+ * 0 or -1 used to run for the default time). The other arguments name
+ * missing files, so a value that got through would fail with 3, not 2. */
+START_TEST(numeric_bounds)
+{
+	static const char *const rest[N_CMD][8] = {
+		{ "--train-images", "no.npy", "--train-labels", "no.npy", "--out", "o.fden" },
+		{ "--net", "no.fden", "--images", "no.npy", "--out", "o.npy" },
+		{ "--train-images", "no.npy", "--train-labels", "no.npy", "--out", "o.fden" },
+		{ "--model", "no.fden", "--test-images", "no.npy", "--test-labels", "no.npy" },
+		{ "--model", "no.fden", "--net", "no.fden", "--out", "tr" },
+		{ "--data", "no/such/dir", "--out", "demo-out" },
+		{ "--config", "a:preset=default", "--train-images", "no.npy", "--train-labels",
+		  "no.npy", "--test-images", "no.npy" },
+	};
+	/* 0 is a value of these without a "0:" in their help */
+	static const char *const zero_ok[] = { "seed", "split", "l2" };
+	const char *c = commands[_i];
+	static char help[1 << 16];
+	size_t checked = 0;
+
+	ck_assert_int_eq(run(c, "--help", NULL), 0);
+	snprintf(help, sizeof help, "%s", run_out);
+	for (const char *l = strstr(help, "\n  --"); l; l = strstr(l + 1, "\n  --")) {
+		char name[64], meta[8], more;
+		const char *desc, *eol;
+		if (sscanf(l + 3, "--%63[a-z0-9-] %7s%c", name, meta, &more) != 3 ||
+		    strlen(meta) != 1 || meta[0] < 'A' || meta[0] > 'Z')
+			continue;
+		desc = l + 3 + strlen(name) + 3 + strlen(meta);
+		eol = strchr(desc, '\n');
+		if (eol && eol[1] == ' ' && eol[2] == ' ' && eol[3] == ' ') /* described below */
+			eol = strchr(eol + 1, '\n');
+		int zero_means = 0;
+		for (const char *q = strstr(desc, "0:"); q && (!eol || q < eol); q = strstr(q + 1, "0:"))
+			zero_means = 1;
+		for (size_t k = 0; k < sizeof zero_ok / sizeof zero_ok[0]; k++)
+			zero_means |= !strcmp(name, zero_ok[k]);
+		for (int v = 0; v < 2; v++) {
+			const char *val = v ? "0" : "-1", *args[16];
+			char opt[80], want[80];
+			size_t n = 0;
+			if (v && zero_means)
+				continue;
+			snprintf(opt, sizeof opt, "--%s", name);
+			args[n++] = c;
+			args[n++] = opt;
+			args[n++] = val;
+			for (size_t k = 0; k < 8 && rest[_i][k]; k++)
+				args[n++] = rest[_i][k];
+			args[n] = NULL;
+			int fo, fe;
+			pid_t pid = spawn(args, &fo, &fe);
+			int code = wait_code(pid, fo, fe);
+			snprintf(want, sizeof want, "fden: %s: ", c);
+			ck_assert_msg(code == 2 && strstr(run_err, want) && strstr(run_err, opt),
+				      "fden %s %s %s: exit %d: %s", c, opt, val, code, run_err);
+			checked++;
+		}
+	}
+	ck_assert_uint_ge(checked, 2); /* the help was read */
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	if (tools_init(argc, argv))
@@ -260,6 +327,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, help_per_command);
 	tcase_add_test(tc, did_you_mean);
 	tcase_add_test(tc, help_defaults);
+	tcase_add_loop_test(tc, numeric_bounds, 0, (int)N_CMD);
 	suite_add_tcase(s, tc);
 	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);
