@@ -2,7 +2,8 @@
  * one path again and again; the parent SIGKILLs it at spread-out moments
  * (many of them in the middle of a save). After every kill the file at the
  * path loads, is one of the states the child saved (its step count) and
- * gives the same outputs as that state. */
+ * gives the same outputs as that state. And every saver removes a killed
+ * save's temporary file, never a running process's. */
 #include <check.h>
 #include <dirent.h>
 #include <signal.h>
@@ -148,6 +149,105 @@ START_TEST(sigkill_during_save_keeps_previous)
 END_TEST
 #endif
 
+#if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_invnet_save) && \
+	defined(FDEN_SYM_fden_invnet_fit_pca) && defined(FDEN_SYM_fden_npy_save_f32) && \
+	defined(FDEN_SYM_fden_npy_save_i32) && defined(FDEN_SYM_fden_png_save_gray)
+enum { SAVE_MODEL, SAVE_INVNET, SAVE_NPY_F32, SAVE_NPY_I32, SAVE_PNG, N_SAVERS };
+static const char *const saver_name[N_SAVERS] = {
+	"fden_model_save", "fden_invnet_save", "fden_npy_save_f32", "fden_npy_save_i32",
+	"fden_png_save_gray",
+};
+
+static int exists(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) == 0;
+}
+
+static void plant(const char *p)
+{
+	FILE *f = fopen(p, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite("partial", 1, 7, f), 7);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Every saver removes what a killed save of the same path left
+ * ("PATH.tmp.<pid>.XXXXXX" with <pid> gone) and keeps the temporary file of
+ * a process that still runs (it may be saving now). */
+START_TEST(every_save_removes_stale_temporaries)
+{
+	char dir[] = "/tmp/fden-stale-XXXXXX", path[256], stale[320], live[320];
+	float x[32 * TINY_DIM];
+	int32_t y[32];
+	pid_t dead, alive;
+	int st, rc = -1;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tiny_fill(x, sizeof x / sizeof x[0]);
+	for (size_t i = 0; i < 32; i++)
+		y[i] = (int32_t)(i % 4);
+	dead = fork(); /* a pid that ran and is gone */
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(dead, &st, 0), dead);
+	alive = fork(); /* another process, running until killed */
+	ck_assert_int_ge(alive, 0);
+	if (alive == 0) {
+		for (;;)
+			pause();
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, saver_name[_i]);
+	snprintf(stale, sizeof stale, "%s.tmp.%ld.Ab3xYz", path, (long)dead);
+	snprintf(live, sizeof live, "%s.tmp.%ld.Ab3xYz", path, (long)alive);
+	plant(stale);
+	plant(live);
+	switch (_i) {
+	case SAVE_MODEL: {
+		struct fden_config *cfg = tiny_config();
+		struct fden_model *m = NULL;
+
+		ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
+		rc = fden_model_save(m, path);
+		fden_model_free(m);
+		fden_config_free(cfg);
+		break;
+	}
+	case SAVE_INVNET: {
+		struct fden_invnet *net = NULL;
+
+		ck_assert_int_eq(fden_invnet_fit_pca(x, 32, TINY_DIM, 2, 1, &net), FDEN_OK);
+		rc = fden_invnet_save(net, path);
+		fden_invnet_free(net);
+		break;
+	}
+	case SAVE_NPY_F32:
+		rc = fden_npy_save_f32(path, x, 32, TINY_DIM);
+		break;
+	case SAVE_NPY_I32:
+		rc = fden_npy_save_i32(path, y, 32);
+		break;
+	case SAVE_PNG:
+		rc = fden_png_save_gray(path, x, 16, 16);
+		break;
+	}
+	kill(alive, SIGKILL);
+	waitpid(alive, &st, 0);
+	ck_assert_msg(rc == FDEN_OK, "%s: %s", saver_name[_i], fden_strerror(rc));
+	ck_assert(exists(path));
+	ck_assert_msg(!exists(stale), "%s left a killed writer's temporary file", saver_name[_i]);
+	ck_assert_msg(exists(live), "%s removed a running process's temporary file",
+		      saver_name[_i]);
+	unlink(live);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0); /* nothing else is left */
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("api-crash");
@@ -158,6 +258,11 @@ int main(void)
 	defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_disentangle) && \
 	defined(FDEN_SYM_fden_model_ide_dim)
 	tcase_add_test(tc, sigkill_during_save_keeps_previous);
+#endif
+#if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_invnet_save) && \
+	defined(FDEN_SYM_fden_invnet_fit_pca) && defined(FDEN_SYM_fden_npy_save_f32) && \
+	defined(FDEN_SYM_fden_npy_save_i32) && defined(FDEN_SYM_fden_png_save_gray)
+	tcase_add_loop_test(tc, every_save_removes_stale_temporaries, 0, N_SAVERS);
 #endif
 	suite_add_tcase(s, tc);
 	return fd_check_main(s, 1);

@@ -283,6 +283,47 @@ START_TEST(stale_temporaries)
 }
 END_TEST
 
+/* The same for every other output: fit --out, encode --out and
+ * --labels-out remove a killed save's temporary files of their target and
+ * keep those of a process that runs. */
+START_TEST(stale_temporaries_every_output)
+{
+	static const char *const outs[] = { "net.fden", "zz.npy", "yy.npy" };
+	char stale[3][64], live[3][64];
+	pid_t dead = fork(), alive;
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	alive = fork();
+	ck_assert_int_ge(alive, 0);
+	if (alive == 0) {
+		for (;;)
+			pause();
+	}
+	write_sets();
+	for (int i = 0; i < 3; i++) {
+		snprintf(stale[i], sizeof stale[i], "%s.tmp.%ld.Ab3xYz", outs[i], (long)dead);
+		snprintf(live[i], sizeof live[i], "%s.tmp.%ld.Ab3xYz", outs[i], (long)alive);
+		write_file(stale[i], "partial", 7);
+		write_file(live[i], "partial", 7);
+	}
+	int fit = run("fit", "--kind", "pca", "--latent", "4", "--train-images", "img.npy",
+		      "--train-labels", "y.npy", "--out", "net.fden", "--quiet", NULL);
+	int enc = fit ? -1 : run("encode", "--net", "net.fden", "--images", "img.npy", "--labels",
+				 "y.npy", "--out", "zz.npy", "--labels-out", "yy.npy", "--quiet",
+				 NULL);
+	kill(alive, SIGKILL);
+	waitpid(alive, NULL, 0);
+	ck_assert_msg(fit == 0 && enc == 0, "fit %d, encode %d: %s", fit, enc, run_err);
+	for (int i = 0; i < 3; i++) {
+		ck_assert(is_there(outs[i]));
+		ck_assert_msg(!is_there(stale[i]), "%s is left", stale[i]);
+		ck_assert_msg(is_there(live[i]), "%s was removed", live[i]);
+	}
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	if (tools_init(argc, argv))
@@ -299,6 +340,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, threads_bounded);
 	tcase_add_test(tc, output_locked);
 	tcase_add_test(tc, stale_temporaries);
+	tcase_add_test(tc, stale_temporaries_every_output);
 	suite_add_tcase(s, tc);
 	int failed = fd_check_failed(s, NULL);
 	rm_tree(work_dir);
