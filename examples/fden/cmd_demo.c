@@ -194,12 +194,13 @@ int cmd_demo(int argc, char **argv)
 	struct fit_args fa;
 	struct train_args ta;
 	struct ev_options eo;
-	struct translate_args xa = { .pairs = 8, .seed = 1 };
+	struct translate_args xa = { .pairs = 0, .seed = 1 }; /* 0 until parsed: 8, 4 quick */
 	fit_args_default(&fa);
 	fa.kind = DEMO_HOST;
 	fa.epochs = 0; /* auto */
 	train_args_default(&ta);
 	ev_options_default(&eo);
+	eo.episodes = 0; /* until parsed: 1000, 300 with --quick */
 	ta.minutes = -1;
 	const struct opt t[] = {
 		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "DIR",
@@ -294,12 +295,10 @@ int cmd_demo(int argc, char **argv)
 	if (budget < 0)
 		budget = quick ? 3.0 : 13.0;
 	reserve = quick ? 0.75 : 1.25;
-	if (quick) {
-		if (eo.episodes == 1000)
-			eo.episodes = 300;
-		if (xa.pairs == 8)
-			xa.pairs = 4;
-	}
+	if (!eo.episodes) /* not given: a typed 1000 or 8 stays what it says */
+		eo.episodes = quick ? 300 : 1000;
+	if (!xa.pairs)
+		xa.pairs = quick ? 4 : 8;
 	int fit_all = 0;
 	if (!strcmp(host_fit, fit_modes[1]))
 		fit_all = 1;

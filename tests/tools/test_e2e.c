@@ -427,9 +427,12 @@ START_TEST(demo_report)
 	write_idx_set("dd/test-images-idx3-ubyte.gz", "dd/test-labels-idx1-ubyte.gz", 12, 30, 8, 22);
 	ck_assert_int_eq(run("demo", "--data", "dd", "--split", "6", "--kind", "pca", "--latent", "8",
 			     SMALL, "--steps", "30", "--minutes", "1", "--eval-episodes", "20",
-			     "--pairs", "2", "--tsne", "off", "--host-fit", "all-train", "--out", "do",
-			     NULL), 0);
+			     "--quick", "--pairs", "8", "--tsne", "off", "--host-fit", "all-train",
+			     "--out", "do", NULL), 0);
 	ck_assert(file_exists("do/report.html"));
+	/* --quick halves the grids only when --pairs is not given */
+	ck_assert(file_exists("do/grids/pair-007.png")); /* pair-000 .. 007 */
+	ck_assert(!file_exists("do/grids/pair-008.png"));
 	ck_assert(file_exists("do/curves.png"));
 	ck_assert(file_exists("do/grids/swaps.png"));
 	ck_assert(!file_exists("do/tsne.png"));
