@@ -22,8 +22,8 @@ static inline int fd_check_failed(Suite *s, int *run)
 }
 
 /* Run s as a test program: EXIT_FAILURE if a test failed; with skip_empty,
- * 77 (meson's "skipped") when no test was compiled in (suites guarded by
- * the library's symbols); else EXIT_SUCCESS. */
+ * 77 (meson's "skipped") when no test ran (suites whose tests need a tool
+ * the machine lacks); else EXIT_SUCCESS. */
 static inline int fd_check_main(Suite *s, int skip_empty)
 {
 	int run, failed = fd_check_failed(s, &run);

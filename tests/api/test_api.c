@@ -1,7 +1,6 @@
 /* API hygiene through the shared library, as a user sees it: statuses and
  * their messages, versions, the thread-local error detail, *_free(NULL),
- * and bad arguments to every call exported so far (fden_syms.h, generated
- * from libfden/fden.sym, says which). */
+ * and bad arguments to every exported call. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -11,7 +10,6 @@
 
 #include <fden/fden.h>
 
-#include "fden_syms.h"
 #include "../check_run.h"
 
 static const int all_status[] = {
@@ -86,12 +84,10 @@ START_TEST(last_error_thread_local)
 	pthread_t t;
 	const char *seen = NULL;
 
-#ifdef FDEN_SYM_fden_config_bounds
 	double lo, hi;
 
 	ck_assert_int_eq(fden_config_bounds(100000, &lo, &hi), FDEN_E_INVALID);
 	ck_assert_msg(fden_last_error()[0] != '\0', "no detail after a failure");
-#endif
 	ck_assert_int_eq(pthread_create(&t, NULL, read_last_error, &seen), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_ptr_nonnull(seen);
@@ -103,43 +99,28 @@ START_TEST(free_null_is_noop)
 {
 	int n = 0;
 
-#ifdef FDEN_SYM_fden_config_free
 	fden_config_free(NULL);
 	n++;
-#endif
-#ifdef FDEN_SYM_fden_model_free
 	fden_model_free(NULL);
 	n++;
-#endif
-#ifdef FDEN_SYM_fden_invnet_free
 	fden_invnet_free(NULL);
 	n++;
-#endif
-#ifdef FDEN_SYM_fden_dataset_free
 	fden_dataset_free(NULL);
 	n++;
-#endif
-#ifdef FDEN_SYM_fden_sampler_free
 	fden_sampler_free(NULL);
 	n++;
-#endif
 	/* Nothing failed, so nothing to report. */
 	(void)n;
 }
 END_TEST
 
-#ifdef FDEN_SYM_fden_config_new
 START_TEST(config_new_null)
 {
 	ck_assert_int_eq(fden_config_new(NULL), FDEN_E_INVALID);
 	ck_assert_msg(fden_last_error()[0] != '\0', "no detail for fden_config_new(NULL)");
 }
 END_TEST
-#endif
 
-#if defined(FDEN_SYM_fden_config_new) && defined(FDEN_SYM_fden_config_set) && \
-	defined(FDEN_SYM_fden_config_get) && defined(FDEN_SYM_fden_config_bounds) && \
-	defined(FDEN_SYM_fden_config_key_name)
 /* Every key: a name, a range, both ends accepted, a value past either end
  * and NaN rejected with a detail naming the key, the stored value intact. */
 START_TEST(config_every_key_bounds)
@@ -230,15 +211,12 @@ START_TEST(config_bad_arguments)
 	ck_assert_int_eq(fden_config_get(cfg, FDEN_P_DIM, NULL), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_bounds(FDEN_P_DIM, NULL, &hi), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_bounds(FDEN_P_DIM, &lo, NULL), FDEN_E_INVALID);
-#ifdef FDEN_SYM_fden_config_preset
 	ck_assert_int_eq(fden_config_preset(cfg, 99), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_preset(cfg, -1), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_preset(NULL, FDEN_PRESET_DEFAULT), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_preset(cfg, FDEN_PRESET_PAPER), FDEN_OK);
 	ck_assert_int_eq(fden_config_get(cfg, FDEN_P_DROPOUT, &v), FDEN_OK);
 	ck_assert(fabs(v - 0.2) < 1e-12); /* Appendix B */
-#endif
-#ifdef FDEN_SYM_fden_config_set_allocator
 	{
 		struct fden_allocator a = { NULL, NULL, NULL };
 
@@ -247,11 +225,9 @@ START_TEST(config_bad_arguments)
 		ck_assert_int_eq(fden_config_set_allocator(NULL, NULL), FDEN_E_INVALID);
 		ck_assert_int_eq(fden_config_set_allocator(cfg, NULL), FDEN_OK);
 	}
-#endif
 	fden_config_free(cfg);
 }
 END_TEST
-#endif
 
 /* Keys 1..fden_config_key_count() are every named key; fden_config_key_find
  * is fden_config_key_name's inverse and rejects anything else with a
@@ -301,15 +277,9 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, free_null_is_noop);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config");
-#ifdef FDEN_SYM_fden_config_new
 	tcase_add_test(tc, config_new_null);
-#endif
-#if defined(FDEN_SYM_fden_config_new) && defined(FDEN_SYM_fden_config_set) && \
-	defined(FDEN_SYM_fden_config_get) && defined(FDEN_SYM_fden_config_bounds) && \
-	defined(FDEN_SYM_fden_config_key_name)
 	tcase_add_test(tc, config_every_key_bounds);
 	tcase_add_test(tc, config_bad_arguments);
-#endif
 	tcase_add_test(tc, config_key_count_find);
 	suite_add_tcase(s, tc);
 	return s;

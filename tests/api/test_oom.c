@@ -13,12 +13,6 @@
 
 #include "tiny.h"
 
-#if defined(FDEN_SYM_fden_config_set_allocator) && defined(FDEN_SYM_fden_model_new) && \
-	defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_model_free)
-#define HAVE_TRAIN 1
-#endif
-
-#ifdef HAVE_TRAIN
 /* Model creation then one step, failing the k-th allocation. Returns the
  * status of the first failing call (FDEN_OK if none failed). */
 static int create_and_step(struct counter *c, size_t k, const struct tiny_batch *b,
@@ -82,7 +76,6 @@ START_TEST(oom_every_allocation_create_and_step)
 }
 END_TEST
 
-#if defined(FDEN_SYM_fden_disentangle) && defined(FDEN_SYM_fden_entangle) && defined(FDEN_SYM_fden_model_ide_dim)
 START_TEST(steady_state_allocates_nothing)
 {
 	struct counter c;
@@ -198,9 +191,7 @@ START_TEST(oom_every_allocation_first_inference)
 	free(ref_o);
 }
 END_TEST
-#endif
 
-#if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
 /* An allocator that fills every new block with one byte value. */
 static void *filling_alloc(void *ud, size_t n)
 {
@@ -306,8 +297,6 @@ START_TEST(oom_every_allocation_load)
 	tiny_batch_free(&b);
 }
 END_TEST
-#endif
-#endif /* HAVE_TRAIN */
 
 static Suite *oom_suite(void)
 {
@@ -315,22 +304,16 @@ static Suite *oom_suite(void)
 	TCase *tc = tcase_create("oom");
 
 	tcase_set_timeout(tc, 120);
-#ifdef HAVE_TRAIN
 	tcase_add_test(tc, oom_every_allocation_create_and_step);
-#if defined(FDEN_SYM_fden_disentangle) && defined(FDEN_SYM_fden_entangle) && defined(FDEN_SYM_fden_model_ide_dim)
 	tcase_add_loop_test(tc, steady_state_allocates_nothing, 0, 2);
 	tcase_add_test(tc, oom_every_allocation_first_inference);
-#endif
-#if defined(FDEN_SYM_fden_model_save) && defined(FDEN_SYM_fden_model_load)
 	tcase_add_test(tc, oom_every_allocation_load);
 	tcase_add_test(tc, checkpoint_has_no_uninitialised_bytes);
-#endif
-#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	return fd_check_main(oom_suite(), 1); /* 77 while the model API has not landed */
+	return fd_check_main(oom_suite(), 0);
 }

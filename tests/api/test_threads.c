@@ -11,8 +11,6 @@
 
 #include "tiny.h"
 
-#if defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_disentangle) && \
-	defined(FDEN_SYM_fden_entangle)
 
 #define THREADS 8
 #define ROUNDS_FULL 6
@@ -67,7 +65,6 @@ static void *work(void *arg)
 		}
 		if (memcmp(ide, sh->ide + off * sh->di, n * sh->di * sizeof *ide))
 			w->mismatches++;
-#ifdef FDEN_SYM_fden_predict
 		if (sh->pred) {
 			/* Support: the first 15 rows, classes i % 5; queries: the rest. */
 			int32_t sl[15];
@@ -81,9 +78,7 @@ static void *work(void *arg)
 			else if (memcmp(pred, sh->pred, (N - 15) * sizeof *pred))
 				w->mismatches++;
 		}
-#endif
 	}
-#ifdef FDEN_SYM_fden_model_save
 	if (sh->dir && w->id % 2 == 0) {
 		char p[256];
 		FILE *f;
@@ -104,7 +99,6 @@ static void *work(void *arg)
 		}
 		free(buf);
 	}
-#endif
 	(void)pred;
 	free(ide);
 	free(sty);
@@ -136,7 +130,6 @@ START_TEST(threads_match_serial_bits)
 		ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_disentangle(m, z, N, ide, sty), FDEN_OK);
 	ck_assert_int_eq(fden_entangle(m, ide, sty, N, zt), FDEN_OK);
-#ifdef FDEN_SYM_fden_predict
 	{
 		int32_t sl[15];
 
@@ -146,7 +139,6 @@ START_TEST(threads_match_serial_bits)
 		ck_assert_int_eq(fden_predict(m, z, sl, 15, 5, z + 15 * dim, N - 15, pred, NULL),
 				 FDEN_OK);
 	}
-#endif
 	sh.m = m;
 	sh.z = z;
 	sh.ide = ide;
@@ -160,7 +152,6 @@ START_TEST(threads_match_serial_bits)
 	sh.dir = NULL;
 	sh.ref = NULL;
 	sh.ref_n = 0;
-#ifdef FDEN_SYM_fden_model_save
 	{
 		static char dir[] = "/tmp/fden-threads-XXXXXX";
 		char p[256];
@@ -174,7 +165,6 @@ START_TEST(threads_match_serial_bits)
 		sh.dir = dir;
 		sh.ref = ref;
 	}
-#endif
 	ck_assert_int_eq(pthread_barrier_init(&sh.start, NULL, THREADS), 0);
 	for (i = 0; i < THREADS; i++) {
 		w[i].sh = &sh;
@@ -204,7 +194,6 @@ START_TEST(threads_match_serial_bits)
 	free(pred);
 }
 END_TEST
-#endif
 
 int main(void)
 {
@@ -212,10 +201,7 @@ int main(void)
 	TCase *tc = tcase_create("threads");
 
 	tcase_set_timeout(tc, 60);
-#if defined(FDEN_SYM_fden_train_step) && defined(FDEN_SYM_fden_disentangle) && \
-	defined(FDEN_SYM_fden_entangle)
 	tcase_add_test(tc, threads_match_serial_bits);
-#endif
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 1);
+	return fd_check_main(s, 0);
 }

@@ -12,7 +12,6 @@
 
 #include <fden/fden.h>
 
-#include "fden_syms.h"
 #include "../slurp.h"
 #include "../check_run.h"
 
@@ -81,7 +80,6 @@ static inline void tiny_fill(float *x, size_t n)
 		x[i] = tiny_uniform();
 }
 
-#if defined(FDEN_SYM_fden_config_new) && defined(FDEN_SYM_fden_config_set)
 /* Small widths so a step takes well under a millisecond. `width` scales
  * every hidden layer; dim is the latent width. */
 static inline struct fden_config *tiny_config_w(size_t dim, size_t width)
@@ -111,7 +109,6 @@ static inline struct fden_config *tiny_config(void)
 {
 	return tiny_config_w(TINY_DIM, 16);
 }
-#endif
 
 /* A batch of episodes with random latents: classes in order, shots support
  * rows each, then queries query rows each, per episode. Arrays are
