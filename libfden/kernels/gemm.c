@@ -138,7 +138,7 @@ const char *fd_gemm_arch_name(void)
  * in order p = 0, 1, ... from acc = 0, then c = alpha acc (beta 0) or
  * beta c + alpha acc. That is BLIS's own order for a row while k fits one
  * of its k blocks (bit-identical for k <= 64 with n a multiple of 16,
- * tests/nn/test_fastpath.c); for longer k BLIS's result depends on its
+ * tests/kernels/test_fastpath.c); for longer k BLIS's result depends on its
  * blocking, which differs between its paths and batch sizes anyway. Reads
  * exactly k x n of B and k of a (no over-read). AVX2+FMA, chosen at run
  * time; anything else goes to BLIS. */

@@ -4,7 +4,7 @@
  * classes never drawn, uniform coverage. */
 #include <stdint.h>
 
-#include "io_util.h"
+#include "../io/io_util.h"
 #include <fden/data.h>
 
 /* n rows; row i = {i, label} so every row is identifiable from its data. */

@@ -161,7 +161,7 @@ START_TEST(test_gemm_threads_agree)
 END_TEST
 
 /* FDEN_BLIS_ARCH names a family this CPU can run: BLIS runs that one (the
- * suites run once per family, tests/nn/meson.build); one it cannot run, or
+ * suites run once per family, tests/kernels/meson.build); one it cannot run, or
  * a name it does not know, leaves BLIS's own choice, never a crash. */
 START_TEST(test_gemm_arch_selected)
 {

@@ -4,7 +4,7 @@
  * more CPUs were loads with the bound. */
 #include <unistd.h>
 
-#include "model_util.h"
+#include "../fden/model_util.h"
 #include "core/threads.h"
 #include "fden/model_int.h"
 
