@@ -10,7 +10,7 @@
 
 #include <fden/fden.h>
 
-#include "../check_run.h"
+#include "../testutil.h"
 
 static const int all_status[] = {
 	FDEN_OK, FDEN_E_INVALID, FDEN_E_NOMEM, FDEN_E_SHAPE, FDEN_E_IO,
@@ -287,5 +287,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-	return fd_check_main(api_suite(), 0);
+	return tu_check_main(api_suite(), 0);
 }

@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tiny.h"
+#include "../testutil.h"
 
-#define D TINY_DIM
+#define D TU_TINY_DIM
 #define HUGE_N (SIZE_MAX / 4) /* times any width > 4 overflows size_t */
 
 struct ctx {
 	struct fden_model *m;
-	struct tiny_batch b;
+	struct tu_episodes b;
 	struct fden_episodes ep; /* a copy each row may spoil */
 	int32_t labels[64];
 	float z[64 * D], out1[64 * D], out2[64 * D];
@@ -87,7 +87,7 @@ static int new_null_cfg(struct ctx *c)
 }
 static int new_null_out(struct ctx *c)
 {
-	struct fden_config *cfg = tiny_config();
+	struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 	int rc = fden_model_new(cfg, NULL);
 
 	fden_config_free(cfg);
@@ -486,13 +486,13 @@ START_TEST(bad_input_row)
 	ck_assert_ptr_nonnull(mkdtemp(c->dir));
 	snprintf(c->path, sizeof c->path, "%s/m.fden", c->dir);
 	snprintf(ckpath, sizeof ckpath, "%s/before.fden", c->dir);
-	tiny_fill(c->z, 64 * D);
+	tu_fill(c->z, 64 * D);
 	if (r->needs & NEEDS_MODEL) {
-		struct fden_config *cfg = tiny_config();
+		struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 
 		ck_assert_int_eq(fden_model_new(cfg, &c->m), FDEN_OK);
 		fden_config_free(cfg);
-		tiny_batch_make(&c->b, D, 1, 3, 2, 1);
+		tu_episodes_make(&c->b, 1, 3, 2, 1, D);
 		ck_assert_int_eq(fden_train_step(c->m, &c->b.ep, NULL), FDEN_OK);
 		/* Each row spoils a private copy of the episodes. */
 		c->ep = c->b.ep;
@@ -502,7 +502,7 @@ START_TEST(bad_input_row)
 		c->ep.labels = c->labels;
 		fingerprint(c, ide0, &step0);
 		ck_assert_int_eq(fden_model_save(c->m, ckpath), FDEN_OK);
-		ck0 = test_slurp(ckpath, &n0);
+		ck0 = tu_slurp(ckpath, &n0);
 	}
 	if (r->needs & NEEDS_NET) {
 		struct fden_invnet_ops o = host_ops();
@@ -532,7 +532,7 @@ START_TEST(bad_input_row)
 		ck_assert_msg(step0 == step1, "%s: step count changed", r->name);
 		ck_assert_msg(memcmp(ide0, ide1, sizeof ide0) == 0, "%s: D's output changed", r->name);
 		ck_assert_int_eq(fden_model_save(c->m, ckpath), FDEN_OK);
-		ck1 = test_slurp(ckpath, &n1);
+		ck1 = tu_slurp(ckpath, &n1);
 		ck_assert_msg(n0 == n1 && memcmp(ck0, ck1, n0) == 0,
 			      "%s: the checkpoint changed (parameters, optimiser or random state)",
 			      r->name);
@@ -541,7 +541,7 @@ START_TEST(bad_input_row)
 	free(ck0);
 	free(ck1);
 	fden_model_free(c->m);
-	tiny_batch_free(&c->b);
+	tu_episodes_free(&c->b);
 	fden_invnet_free(c->net);
 	fden_dataset_free(c->ds);
 	rm_rf(c->dir);
@@ -554,7 +554,7 @@ END_TEST
 START_TEST(fingerprint_detects_change)
 {
 	struct ctx *c = calloc(1, sizeof *c);
-	struct fden_config *cfg = tiny_config();
+	struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 	char p1[160], p2[160], p3[160];
 	char *a, *b, *d;
 	size_t na, nb, nd;
@@ -567,22 +567,22 @@ START_TEST(fingerprint_detects_change)
 	snprintf(p3, sizeof p3, "%s/3", c->dir);
 	ck_assert_int_eq(fden_model_new(cfg, &c->m), FDEN_OK);
 	fden_config_free(cfg);
-	tiny_batch_make(&c->b, D, 1, 3, 2, 1);
+	tu_episodes_make(&c->b, 1, 3, 2, 1, D);
 	ck_assert_int_eq(fden_train_step(c->m, &c->b.ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(c->m, p1), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(c->m, p2), FDEN_OK);
 	ck_assert_int_eq(fden_train_step(c->m, &c->b.ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(c->m, p3), FDEN_OK);
-	a = test_slurp(p1, &na);
-	b = test_slurp(p2, &nb);
-	d = test_slurp(p3, &nd);
+	a = tu_slurp(p1, &na);
+	b = tu_slurp(p2, &nb);
+	d = tu_slurp(p3, &nd);
 	ck_assert_msg(na == nb && memcmp(a, b, na) == 0, "saving twice gives different bytes");
 	ck_assert_msg(na != nd || memcmp(a, d, na) != 0, "a training step did not change the file");
 	free(a);
 	free(b);
 	free(d);
 	fden_model_free(c->m);
-	tiny_batch_free(&c->b);
+	tu_episodes_free(&c->b);
 	rm_rf(c->dir);
 	free(c);
 }
@@ -599,5 +599,5 @@ int main(void)
 	tcase_add_test(tc, fingerprint_detects_change);
 	suite_add_tcase(s, tc);
 	fprintf(stderr, "badinput: %zu rows\n", (size_t)N_ROWS);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

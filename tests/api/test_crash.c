@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tiny.h"
+#include "../testutil.h"
 
 #define KILLS_FULL 40
 #define CD 32 /* latent width */
@@ -40,24 +40,24 @@ static void sleep_for(double s)
 START_TEST(sigkill_during_save_keeps_previous)
 {
 	/* Wide enough that a save takes a measurable time. */
-	struct fden_config *cfg = tiny_config_w(CD, 64);
+	struct fden_config *cfg = tu_tiny_config(CD, 64);
 	struct fden_model *m = NULL;
-	struct tiny_batch b;
+	struct tu_episodes b;
 	char dir[] = "/tmp/fden-crash-XXXXXX", path[256];
 	double t0, save_s;
 	int i, ok_loads = 0, mid = 0, compared = 0;
-	const int kills = tiny_under_valgrind() ? 5 : KILLS_FULL;
-	const size_t nref = tiny_under_valgrind() ? 8 : REF_STEPS;
+	const int kills = tu_under_valgrind() ? 5 : KILLS_FULL;
+	const size_t nref = tu_under_valgrind() ? 8 : REF_STEPS;
 	size_t n = 16, s, ni;
 	float *z = malloc(n * CD * sizeof *z), *fi = malloc(n * CD * sizeof *fi);
 	float *ref = malloc(REF_STEPS * n * CD * sizeof *ref);
 	struct fden_model *r = NULL;
 
 	ck_assert(z && fi && ref);
-	tiny_fill(z, n * CD);
+	tu_fill(z, n * CD);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/model.fden", dir);
-	tiny_batch_make(&b, CD, 1, 3, 1, 1);
+	tu_episodes_make(&b, 1, 3, 1, 1, CD);
 	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
 	fden_config_free(cfg);
 	ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
@@ -137,7 +137,7 @@ START_TEST(sigkill_during_save_keeps_previous)
 		closedir(d);
 		rmdir(dir);
 	}
-	tiny_batch_free(&b);
+	tu_episodes_free(&b);
 	free(z);
 	free(fi);
 	free(ref);
@@ -172,13 +172,13 @@ static void plant(const char *p)
 START_TEST(every_save_removes_stale_temporaries)
 {
 	char dir[] = "/tmp/fden-stale-XXXXXX", path[256], stale[320], live[320];
-	float x[32 * TINY_DIM];
+	float x[32 * TU_TINY_DIM];
 	int32_t y[32];
 	pid_t dead, alive;
 	int st, rc = -1;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	tiny_fill(x, sizeof x / sizeof x[0]);
+	tu_fill(x, sizeof x / sizeof x[0]);
 	for (size_t i = 0; i < 32; i++)
 		y[i] = (int32_t)(i % 4);
 	dead = fork(); /* a pid that ran and is gone */
@@ -199,7 +199,7 @@ START_TEST(every_save_removes_stale_temporaries)
 	plant(live);
 	switch (_i) {
 	case SAVE_MODEL: {
-		struct fden_config *cfg = tiny_config();
+		struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 		struct fden_model *m = NULL;
 
 		ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
@@ -211,13 +211,13 @@ START_TEST(every_save_removes_stale_temporaries)
 	case SAVE_INVNET: {
 		struct fden_invnet *net = NULL;
 
-		ck_assert_int_eq(fden_invnet_fit_pca(x, 32, TINY_DIM, 2, 1, &net), FDEN_OK);
+		ck_assert_int_eq(fden_invnet_fit_pca(x, 32, TU_TINY_DIM, 2, 1, &net), FDEN_OK);
 		rc = fden_invnet_save(net, path);
 		fden_invnet_free(net);
 		break;
 	}
 	case SAVE_NPY_F32:
-		rc = fden_npy_save_f32(path, x, 32, TINY_DIM);
+		rc = fden_npy_save_f32(path, x, 32, TU_TINY_DIM);
 		break;
 	case SAVE_NPY_I32:
 		rc = fden_npy_save_i32(path, y, 32);
@@ -248,5 +248,5 @@ int main(void)
 	tcase_add_test(tc, sigkill_during_save_keeps_previous);
 	tcase_add_loop_test(tc, every_save_removes_stale_temporaries, 0, N_SAVERS);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

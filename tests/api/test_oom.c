@@ -11,15 +11,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "tiny.h"
+#include "../testutil.h"
 
 /* Model creation then one step, failing the k-th allocation. Returns the
  * status of the first failing call (FDEN_OK if none failed). */
-static int create_and_step(struct counter *c, size_t k, const struct tiny_batch *b,
+static int create_and_step(struct tu_counter *c, size_t k, const struct tu_episodes *b,
 			   int *failed_in_step)
 {
-	struct fden_allocator a = counting_allocator(c);
-	struct fden_config *cfg = tiny_config();
+	struct fden_allocator a = tu_counting_allocator(c);
+	struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 	struct fden_model *m = (struct fden_model *)&m; /* poison: must stay untouched */
 	int rc;
 
@@ -49,12 +49,12 @@ static int create_and_step(struct counter *c, size_t k, const struct tiny_batch 
 
 START_TEST(oom_every_allocation_create_and_step)
 {
-	struct tiny_batch b;
-	struct counter c;
+	struct tu_episodes b;
+	struct tu_counter c;
 	size_t k, total, in_step = 0;
 	int rc, fis;
 
-	tiny_batch_make(&b, TINY_DIM, 2, 3, 2, 1);
+	tu_episodes_make(&b, 2, 3, 2, 1, TU_TINY_DIM);
 	/* Count the allocations of a clean run. */
 	rc = create_and_step(&c, 0, &b, &fis);
 	ck_assert_int_eq(rc, FDEN_OK);
@@ -72,29 +72,29 @@ START_TEST(oom_every_allocation_create_and_step)
 	}
 	fprintf(stderr, "oom: %zu allocations along create+step (%zu in the step), all failed cleanly\n",
 		total, in_step);
-	tiny_batch_free(&b);
+	tu_episodes_free(&b);
 }
 END_TEST
 
 START_TEST(steady_state_allocates_nothing)
 {
-	struct counter c;
-	struct fden_allocator a = counting_allocator(&c);
-	struct fden_config *cfg = tiny_config();
+	struct tu_counter c;
+	struct fden_allocator a = tu_counting_allocator(&c);
+	struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 	struct fden_model *m = NULL;
-	struct tiny_batch b, small;
+	struct tu_episodes b, small;
 	size_t n = 700, before, i; /* more rows than one inference chunk */
-	float *z = malloc(n * TINY_DIM * sizeof *z), *fi = malloc(n * TINY_DIM * sizeof *fi);
-	float *fs = malloc(n * TINY_DIM * sizeof *fs), *zo = malloc(n * TINY_DIM * sizeof *zo);
+	float *z = malloc(n * TU_TINY_DIM * sizeof *z), *fi = malloc(n * TU_TINY_DIM * sizeof *fi);
+	float *fs = malloc(n * TU_TINY_DIM * sizeof *fs), *zo = malloc(n * TU_TINY_DIM * sizeof *zo);
 
 	memset(&c, 0, sizeof c);
 	ck_assert(z && fi && fs && zo);
-	tiny_fill(z, n * TINY_DIM);
+	tu_fill(z, n * TU_TINY_DIM);
 	/* _i 0: the default (flow) disentangler, 48 rows a step; _i 1: the MLP
 	 * one at 264 rows (its two D passes one after the other), then 18 rows
 	 * (both at once, in the same workspace) */
-	tiny_batch_make(&b, TINY_DIM, _i ? 22 : 4, 3, 2, 2);
-	tiny_batch_make(&small, TINY_DIM, 2, 3, 2, 1);
+	tu_episodes_make(&b, _i ? 22 : 4, 3, 2, 2, TU_TINY_DIM);
+	tu_episodes_make(&small, 2, 3, 2, 1, TU_TINY_DIM);
 	if (_i)
 		ck_assert_int_eq(fden_config_set(cfg, FDEN_P_DISENTANGLER, FDEN_DIS_MLP), FDEN_OK);
 	ck_assert_int_eq(fden_config_set_allocator(cfg, &a), FDEN_OK);
@@ -120,8 +120,8 @@ START_TEST(steady_state_allocates_nothing)
 	}
 	fden_model_free(m);
 	ck_assert_uint_eq(c.allocs, c.frees);
-	tiny_batch_free(&b);
-	tiny_batch_free(&small);
+	tu_episodes_free(&b);
+	tu_episodes_free(&small);
 	free(z);
 	free(fi);
 	free(fs);
@@ -134,18 +134,18 @@ END_TEST
  * and gives the same bits as a model that never failed. */
 START_TEST(oom_every_allocation_first_inference)
 {
-	struct counter c;
-	struct fden_allocator a = counting_allocator(&c);
-	size_t n = 300, k, total = 0, nd = n * TINY_DIM;
+	struct tu_counter c;
+	struct fden_allocator a = tu_counting_allocator(&c);
+	size_t n = 300, k, total = 0, nd = n * TU_TINY_DIM;
 	float *z = malloc(nd * sizeof *z), *fi = malloc(nd * sizeof *fi);
 	float *fs = malloc(nd * sizeof *fs), *zo = malloc(nd * sizeof *zo);
 	float *ref_i = malloc(nd * sizeof *ref_i), *ref_o = malloc(nd * sizeof *ref_o);
 	int pass;
 
 	ck_assert(z && fi && fs && zo && ref_i && ref_o);
-	tiny_fill(z, nd);
+	tu_fill(z, nd);
 	for (k = 0; k == 0 || k <= total; k++) {
-		struct fden_config *cfg = tiny_config();
+		struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 		struct fden_model *m = NULL;
 		size_t before;
 		int rc1, rc2;
@@ -208,10 +208,10 @@ static void filling_free(void *ud, void *p)
 	free(p);
 }
 
-static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *n)
+static char *save_bytes(unsigned char fill, const struct tu_episodes *b, size_t *n)
 {
 	struct fden_allocator a;
-	struct fden_config *cfg = tiny_config();
+	struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 	struct fden_model *m = NULL;
 	char path[] = "/tmp/fden-uninit-XXXXXX";
 	int fd = mkstemp(path);
@@ -228,7 +228,7 @@ static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *
 	ck_assert_int_eq(fden_train_step(m, &b->ep, NULL), FDEN_OK);
 	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
 	fden_model_free(m);
-	buf = test_slurp(path, n);
+	buf = tu_slurp(path, n);
 	unlink(path);
 	return buf;
 }
@@ -238,11 +238,11 @@ static char *save_bytes(unsigned char fill, const struct tiny_batch *b, size_t *
  * would carry whatever the heap held: nondeterministic, and a leak.) */
 START_TEST(checkpoint_has_no_uninitialised_bytes)
 {
-	struct tiny_batch b;
+	struct tu_episodes b;
 	size_t n0, n1;
 	char *f0, *f1;
 
-	tiny_batch_make(&b, TINY_DIM, 2, 3, 2, 1);
+	tu_episodes_make(&b, 2, 3, 2, 1, TU_TINY_DIM);
 	f0 = save_bytes(0x00, &b, &n0);
 	f1 = save_bytes(0xff, &b, &n1);
 	ck_assert_msg(n0 == n1 && memcmp(f0, f1, n0) == 0,
@@ -250,24 +250,24 @@ START_TEST(checkpoint_has_no_uninitialised_bytes)
 		      "uninitialised memory is saved", n0, n1);
 	free(f0);
 	free(f1);
-	tiny_batch_free(&b);
+	tu_episodes_free(&b);
 }
 END_TEST
 
 START_TEST(oom_every_allocation_load)
 {
-	struct fden_config *cfg = tiny_config();
+	struct fden_config *cfg = tu_tiny_config(TU_TINY_DIM, 16);
 	struct fden_model *m = NULL, *l;
-	struct tiny_batch b;
-	struct counter c;
-	struct fden_allocator a = counting_allocator(&c);
+	struct tu_episodes b;
+	struct tu_counter c;
+	struct fden_allocator a = tu_counting_allocator(&c);
 	char path[] = "/tmp/fden-oom-XXXXXX";
 	size_t k, total;
 	int fd = mkstemp(path), rc;
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	tiny_batch_make(&b, TINY_DIM, 2, 3, 2, 1);
+	tu_episodes_make(&b, 2, 3, 2, 1, TU_TINY_DIM);
 	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
 	fden_config_free(cfg);
 	ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
@@ -294,7 +294,7 @@ START_TEST(oom_every_allocation_load)
 	}
 	fprintf(stderr, "oom: %zu allocations along load, all failed cleanly\n", total);
 	unlink(path);
-	tiny_batch_free(&b);
+	tu_episodes_free(&b);
 }
 END_TEST
 
@@ -315,5 +315,5 @@ static Suite *oom_suite(void)
 
 int main(void)
 {
-	return fd_check_main(oom_suite(), 0);
+	return tu_check_main(oom_suite(), 0);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "tiny.h"
+#include "../testutil.h"
 
 
 #define THREADS 8
@@ -108,9 +108,9 @@ static void *work(void *arg)
 
 START_TEST(threads_match_serial_bits)
 {
-	struct fden_config *cfg = tiny_config_w(16, 32);
+	struct fden_config *cfg = tu_tiny_config(16, 32);
 	struct fden_model *m = NULL;
-	struct tiny_batch b;
+	struct tu_episodes b;
 	struct shared sh;
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
@@ -121,8 +121,8 @@ START_TEST(threads_match_serial_bits)
 	int mism = 0, fails = 0;
 
 	ck_assert(z && ide && sty && zt);
-	tiny_fill(z, nd);
-	tiny_batch_make(&b, dim, 4, 5, 2, 2);
+	tu_fill(z, nd);
+	tu_episodes_make(&b, 4, 5, 2, 2, dim);
 	ck_assert_int_eq(fden_model_new(cfg, &m), FDEN_OK);
 	fden_config_free(cfg);
 	/* Train a little so batch-norm statistics and weights are not trivial. */
@@ -148,7 +148,7 @@ START_TEST(threads_match_serial_bits)
 	sh.dim = dim;
 	sh.di = fden_model_ide_dim(m);
 	sh.ds = fden_model_sty_dim(m);
-	sh.rounds = tiny_under_valgrind() ? 1 : ROUNDS_FULL;
+	sh.rounds = tu_under_valgrind() ? 1 : ROUNDS_FULL;
 	sh.dir = NULL;
 	sh.ref = NULL;
 	sh.ref_n = 0;
@@ -160,7 +160,7 @@ START_TEST(threads_match_serial_bits)
 		ck_assert_ptr_nonnull(mkdtemp(dir));
 		snprintf(p, sizeof p, "%s/serial.fden", dir);
 		ck_assert_int_eq(fden_model_save(m, p), FDEN_OK);
-		ref = test_slurp(p, &sh.ref_n);
+		ref = tu_slurp(p, &sh.ref_n);
 		unlink(p);
 		sh.dir = dir;
 		sh.ref = ref;
@@ -186,7 +186,7 @@ START_TEST(threads_match_serial_bits)
 	ck_assert_int_eq(fails, 0);
 	ck_assert_int_eq(mism, 0);
 	fden_model_free(m);
-	tiny_batch_free(&b);
+	tu_episodes_free(&b);
 	free(z);
 	free(ide);
 	free(sty);
@@ -203,5 +203,5 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, threads_match_serial_bits);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

@@ -4,7 +4,7 @@
  * more CPUs were loads with the bound. */
 #include <unistd.h>
 
-#include "../fden/model_util.h"
+#include "../testutil.h"
 #include "core/threads.h"
 #include "fden/model_int.h"
 
@@ -94,5 +94,5 @@ int main(void)
 	tcase_add_test(tc, test_autoencoder_threads);
 	tcase_add_test(tc, test_load_lowers);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

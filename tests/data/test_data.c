@@ -4,7 +4,7 @@
  * classes never drawn, uniform coverage. */
 #include <stdint.h>
 
-#include "../io/io_util.h"
+#include "../testutil.h"
 #include <fden/data.h>
 
 /* n rows; row i = {i, label} so every row is identifiable from its data. */
@@ -266,5 +266,5 @@ int main(void)
 	tcase_add_test(tc, test_sampler_seeded);
 	tcase_add_test(tc, test_sampler_uniform);
 	suite_add_tcase(s, tc);
-	return tu_run(s);
+	return tu_check_main(s, 0);
 }

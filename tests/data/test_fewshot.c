@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include <fden/fden.h>
-#include "../check_run.h"
+#include "../testutil.h"
 
 static uint64_t rs = 12345;
 
@@ -350,5 +350,5 @@ int main(void)
 	tcase_add_test(tc, label_mapping);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

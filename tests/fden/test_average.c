@@ -5,7 +5,7 @@
  * test_grad.c. */
 #include <unistd.h>
 
-#include "model_util.h"
+#include "../testutil.h"
 #include "fden/model_int.h"
 
 START_TEST(lr_schedule)
@@ -222,6 +222,6 @@ int main(void)
 	tcase_add_test(tc, average_flow);
 	tcase_add_test(tc, average_and_head_checkpoint);
 	suite_add_tcase(s, tc);
-	tu_run(s, &nf);
+	nf += tu_check_failed(s, NULL);
 	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
 }

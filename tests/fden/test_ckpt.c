@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "model_util.h"
+#include "../testutil.h"
 #include "fden/model_int.h"
 #include "io/ckpt.h"
 
@@ -254,6 +254,6 @@ int main(void)
 	tcase_add_test(tc, bad_files);
 	tcase_add_test(tc, bad_records);
 	suite_add_tcase(s, tc);
-	tu_run(s, &nf);
+	nf += tu_check_failed(s, NULL);
 	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
 }

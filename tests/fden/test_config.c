@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include <fden/fden.h>
-#include "../check_run.h"
+#include "../testutil.h"
 
 START_TEST(defaults_and_presets)
 {
@@ -91,5 +91,5 @@ int main(void)
 	tcase_add_test(tc, defaults_and_presets);
 	tcase_add_test(tc, bounds_and_errors);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

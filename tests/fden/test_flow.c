@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fden/flow.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 #define DIM 7
 #define N 5
@@ -252,5 +252,5 @@ int main(void)
 	tcase_add_test(tc, test_logdet);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

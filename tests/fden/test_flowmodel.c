@@ -1,10 +1,9 @@
 /* The flow disentangler through the public API: factor widths, an exact
  * round trip z -> (f_ide, f_sty) -> z before and after training, training
  * that lowers L_C, and a checkpoint that restores it bit for bit. */
-#include "model_util.h"
+#include "../testutil.h"
 #include "kernels/rng.h"
 #include <stdarg.h>
-#include "../check_run.h"
 
 enum { DIM = 8, IDE = 3 };
 
@@ -216,5 +215,5 @@ int main(void)
 	tcase_add_test(tc, flow_trains_and_stays_exact);
 	tcase_add_test(tc, flow_density_gaussianizes);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

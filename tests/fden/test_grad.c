@@ -4,7 +4,7 @@
  * d(-g L_M)/dxi), the relation head, and the input z. Dropout 0, clipping
  * off, so the gradients are exact; batch norm on (its parameters are
  * checked too). */
-#include "model_util.h"
+#include "../testutil.h"
 #include "fden/model_int.h"
 
 static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8, NW = 0.7;
@@ -356,6 +356,6 @@ int main(void)
 	tcase_add_test(tc, grl_sign_matters);
 	tcase_add_test(tc, mine_moving_average);
 	suite_add_tcase(s, tc);
-	tu_run(s, &nf);
+	nf += tu_check_failed(s, NULL);
 	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -8,7 +8,7 @@
 #include "fden/align.h"
 #include "fden/clip.h"
 #include "fden/mine.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static unsigned long long lcg = 12345;
 
@@ -259,5 +259,5 @@ int main(void)
 	tcase_add_test(tc, mine_ma);
 	tcase_add_test(tc, clip_formula);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

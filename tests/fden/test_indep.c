@@ -10,7 +10,7 @@
 
 #include "fden/indep.h"
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static void fill(float *x, size_t n, uint64_t seed)
 {
@@ -179,5 +179,5 @@ int main(void)
 	tcase_add_test(tc, test_sty_uniform);
 	tcase_add_test(tc, test_sty_adv_batch);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

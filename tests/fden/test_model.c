@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "model_util.h"
+#include "../testutil.h"
 #include "fden/model_int.h"
 
 static struct fden_model *small(int head, const struct fden_allocator *al)
@@ -160,24 +160,10 @@ START_TEST(nonfinite_rejected)
 }
 END_TEST
 
-static size_t n_alloc;
-
-static void *count_alloc(void *ud, size_t n)
-{
-	(void)ud;
-	n_alloc++;
-	return malloc(n);
-}
-
-static void count_free(void *ud, void *p)
-{
-	(void)ud;
-	free(p);
-}
-
 START_TEST(no_alloc_steady_state)
 {
-	struct fden_allocator al = { count_alloc, count_free, NULL };
+	struct tu_counter cnt = { 0 };
+	struct fden_allocator al = tu_counting_allocator(&cnt);
 	struct fden_model *m = small(FDEN_ALIGN_RELATION, &al);
 	struct tu_episodes t, u;
 	size_t before;
@@ -189,7 +175,7 @@ START_TEST(no_alloc_steady_state)
 	ck_assert_int_eq(fden_train_step(m, &t.ep, NULL), FDEN_OK); /* grows the buffers */
 	ck_assert_int_eq(fden_disentangle(m, t.z, 36, fi, fs), FDEN_OK);
 	ck_assert_int_eq(fden_entangle(m, fi, fs, 36, zt), FDEN_OK);
-	before = n_alloc;
+	before = cnt.allocs;
 	ck_assert_uint_gt(before, 0); /* the allocator is really used */
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(fden_train_step(m, &t.ep, NULL), FDEN_OK);
@@ -197,7 +183,7 @@ START_TEST(no_alloc_steady_state)
 		ck_assert_int_eq(fden_disentangle(m, t.z, 36, fi, fs), FDEN_OK);
 		ck_assert_int_eq(fden_entangle(m, fi, fs, 36, zt), FDEN_OK);
 	}
-	ck_assert_uint_eq(n_alloc, before);
+	ck_assert_uint_eq(cnt.allocs, before);
 	tu_episodes_free(&t);
 	tu_episodes_free(&u);
 	fden_model_free(m);
@@ -411,6 +397,6 @@ int main(void)
 	tcase_add_test(tc, stochastic_input);
 	tcase_add_test(tc, paper_preset);
 	suite_add_tcase(s, tc);
-	tu_run(s, &nf);
+	nf += tu_check_failed(s, NULL);
 	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
 }

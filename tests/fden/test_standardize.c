@@ -3,7 +3,7 @@
  * standard deviations computed here (a model given one and a model given
  * the other disentangle the same rows to the same bits); a failed fit
  * leaves the standardisation alone. */
-#include "model_util.h"
+#include "../testutil.h"
 
 #define DIM 6
 #define ROWS 50
@@ -98,5 +98,5 @@ int main(void)
 	TCase *tc = tcase_create("standardize");
 	tcase_add_test(tc, fit_equals_reference);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

@@ -9,7 +9,7 @@
  * stderr. */
 #include <time.h>
 
-#include "model_util.h"
+#include "../testutil.h"
 #include "fden/mine.h"
 #include "fden/model_int.h"
 #include "kernels/rng.h"
@@ -354,6 +354,6 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, synthetic_factors);
 	suite_add_tcase(s, tc);
-	tu_run(s, &nf);
+	nf += tu_check_failed(s, NULL);
 	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
 }

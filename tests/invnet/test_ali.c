@@ -25,7 +25,7 @@
 #include "invnet/ali.h"
 #include "io/ckpt.h"
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 enum { S = 20, L = 3, NB = 4, PER_TENSOR = 12 };
 
@@ -192,31 +192,10 @@ START_TEST(fd_losses)
 }
 END_TEST
 
-/* ---- a counting allocator ---- */
-struct counter {
-	size_t allocs, frees;
-};
-
-static void *c_alloc(void *ud, size_t n)
-{
-	struct counter *c = ud;
-
-	c->allocs++;
-	return malloc(n);
-}
-
-static void c_free(void *ud, void *p)
-{
-	struct counter *c = ud;
-
-	c->frees++;
-	free(p);
-}
-
 START_TEST(steady_state_allocates_nothing)
 {
 	size_t d[FD_ALI_NDIMS] = { 28, 28, 1, 8, 2, 0 };
-	struct counter cnt = { 0, 0 };
+	struct tu_counter cnt = { 0 };
 	struct fden_allocator al;
 	struct fd_ali *a;
 	struct fd_rng r;
@@ -225,9 +204,7 @@ START_TEST(steady_state_allocates_nothing)
 	size_t before;
 	float l2w = _i ? 1.0f : 0.0f;
 
-	al.alloc = c_alloc;
-	al.free = c_free;
-	al.user_data = &cnt;
+	al = tu_counting_allocator(&cnt);
 	fd_err_clear(&err);
 	fd_rng_seed(&r, 1);
 	ck_assert_int_eq(fd_ali_new(d, 0.2f, 0.01f, 1, &al, &r, &err, &a), FDEN_OK);
@@ -515,5 +492,5 @@ static Suite *ali_suite(void)
 
 int main(void)
 {
-	return fd_check_main(ali_suite(), 0);
+	return tu_check_main(ali_suite(), 0);
 }

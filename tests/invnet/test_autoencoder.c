@@ -11,7 +11,7 @@
 
 #include <fden/fden.h>
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 enum { N = 512, D = 64, R = 4, K = 8 };
 
@@ -228,5 +228,5 @@ static Suite *ae_suite(void)
 
 int main(void)
 {
-	return fd_check_main(ae_suite(), 0);
+	return tu_check_main(ae_suite(), 0);
 }

@@ -17,7 +17,7 @@
 #include <fden/fden.h>
 #include "io/ckpt.h"
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 enum { N = 256, S = 12, K = 8 };
 
@@ -430,5 +430,5 @@ static Suite *convae_suite(void)
 
 int main(void)
 {
-	return fd_check_main(convae_suite(), 0);
+	return tu_check_main(convae_suite(), 0);
 }

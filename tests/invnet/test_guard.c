@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <fden/fden.h>
-#include "../check_run.h"
+#include "../testutil.h"
 
 struct guarded {
 	void *map;
@@ -107,5 +107,5 @@ static Suite *guard_suite(void)
 
 int main(void)
 {
-	return fd_check_main(guard_suite(), 0);
+	return tu_check_main(guard_suite(), 0);
 }

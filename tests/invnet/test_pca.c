@@ -11,7 +11,7 @@
 #include <fden/fden.h>
 #include "invnet/builtin.h"
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 /* X (n x d) = A (n x r) diag(0.8^q) B (r x d) + offset, A and B normal:
  * a geometrically decaying spectrum, as images have. */
@@ -305,5 +305,5 @@ static Suite *pca_suite(void)
 
 int main(void)
 {
-	return fd_check_main(pca_suite(), 0);
+	return tu_check_main(pca_suite(), 0);
 }

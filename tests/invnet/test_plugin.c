@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 #include <fden/fden.h>
-#include "../check_run.h"
+#include "../testutil.h"
 
 enum { IN = 24, HID = 40, LAT = 16, CLASSES = 8, PER_CLASS = 30, NPROBE = 10 };
 
@@ -240,5 +240,5 @@ static Suite *plugin_suite(void)
 
 int main(void)
 {
-	return fd_check_main(plugin_suite(), 0);
+	return tu_check_main(plugin_suite(), 0);
 }

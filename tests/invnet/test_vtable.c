@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include <fden/fden.h>
-#include "../check_run.h"
+#include "../testutil.h"
 
 struct host {
 	int encode_rc, decode_rc, dist_rc;
@@ -259,5 +259,5 @@ static Suite *vtable_suite(void)
 
 int main(void)
 {
-	return fd_check_main(vtable_suite(), 0);
+	return tu_check_main(vtable_suite(), 0);
 }

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "io_util.h"
+#include "../testutil.h"
 #include "core/error.h"
 #include "io/ckpt.h"
 #include "io/file.h"
@@ -143,7 +143,7 @@ START_TEST(test_corrupt_every_byte)
 	tu_mkdir();
 	tu_path(path, sizeof path, "m.ckpt");
 	write_sample(path, FD_CKPT_MODEL);
-	buf = test_slurp(path, &len);
+	buf = tu_slurp(path, &len);
 	ck_assert_uint_gt(len, 36);
 	ck_assert_int_eq(fd_ckpt_read_mem(buf, len, FD_CKPT_MODEL, NULL, &err, &r), 0);
 	fd_ckpt_reader_free(r);
@@ -184,7 +184,7 @@ START_TEST(test_truncated)
 	tu_mkdir();
 	tu_path(path, sizeof path, "m.ckpt");
 	write_sample(path, FD_CKPT_MODEL);
-	buf = test_slurp(path, &len);
+	buf = tu_slurp(path, &len);
 	for (i = 0; i < len; i++)
 		ck_assert_msg(fd_ckpt_read_mem(buf, i, FD_CKPT_MODEL, NULL, &err, &r) ==
 				      FDEN_E_FORMAT,
@@ -353,7 +353,7 @@ START_TEST(test_atomic)
 	tu_mkdir();
 	tu_path(path, sizeof path, "m.ckpt");
 	write_sample(path, FD_CKPT_MODEL);
-	before = test_slurp(path, &nb);
+	before = tu_slurp(path, &nb);
 	/* abort midway: old file byte-identical, temporary gone */
 	ck_assert_int_eq(fd_afile_open(&f, path, &err), 0);
 	ck_assert_int_eq(tu_count_files(), 2);
@@ -362,7 +362,7 @@ START_TEST(test_atomic)
 	fd_afile_abort(&f);
 	fd_afile_abort(&f); /* twice is harmless */
 	ck_assert_int_eq(tu_count_files(), 1);
-	after = test_slurp(path, &na);
+	after = tu_slurp(path, &na);
 	ck_assert_uint_eq(na, nb);
 	ck_assert_mem_eq(after, before, nb);
 	free(after);
@@ -408,8 +408,8 @@ END_TEST
 /* Every allocation made along a write and a read fails in turn: NOMEM, no leak. */
 START_TEST(test_alloc_failures)
 {
-	struct tu_alloc_state s;
-	struct fden_allocator a = tu_allocator(&s);
+	struct tu_counter s = { 0 };
+	struct fden_allocator a = tu_counting_allocator(&s);
 	struct fd_ckpt_writer *w;
 	struct fd_ckpt_reader *r;
 	struct fd_err err;
@@ -434,10 +434,11 @@ START_TEST(test_alloc_failures)
 	ck_assert_int_eq(s.live, 0);
 	total = s.calls;
 	ck_assert_int_gt(total, 5);
-	buf = test_slurp(path, &len);
+	buf = tu_slurp(path, &len);
 	for (n = 1; n <= total; n++) {
-		a = tu_allocator(&s);
-		s.fail_at = n;
+		memset(&s, 0, sizeof s);
+		a = tu_counting_allocator(&s);
+		s.fail_at = (size_t)n;
 		st = fd_ckpt_writer_new(FD_CKPT_AE, &a, &err, &w);
 		if (!st) {
 			st = fd_ckpt_put(w, "big", FD_CKPT_F32, big, 3000);
@@ -536,5 +537,5 @@ static Suite *ckpt_suite(void)
 
 int main(void)
 {
-	return tu_run(ckpt_suite());
+	return tu_check_main(ckpt_suite(), 0);
 }

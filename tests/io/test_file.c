@@ -8,7 +8,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
-#include "io_util.h"
+#include "../testutil.h"
 #include <fden/data.h>
 #include "io/file.h"
 
@@ -105,7 +105,7 @@ START_TEST(test_symlink_followed)
 	ck_assert_int_eq(fd_file_write_atomic(link, "new!", 4, &err), FDEN_OK);
 	ck_assert_int_eq(lstat(link, &sb), 0);
 	ck_assert(S_ISLNK(sb.st_mode));
-	got = test_slurp(target, &len);
+	got = tu_slurp(target, &len);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_uint_eq(len, 4);
 	ck_assert(memcmp(got, "new!", 4) == 0);
@@ -170,5 +170,5 @@ int main(void)
 	tcase_add_test(tc, test_symlink_followed);
 	tcase_add_test(tc, test_stale_tmp_removed);
 	suite_add_tcase(s, tc);
-	return tu_run(s);
+	return tu_check_main(s, 0);
 }

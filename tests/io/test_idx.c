@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "io_util.h"
+#include "../testutil.h"
 #include "core/error.h"
 #include "io/idx.h"
 #include <fden/data.h>
@@ -101,7 +101,7 @@ START_TEST(test_every_type)
 				st = fd_idx_read(path, FD_ARRAY_FLOAT, 0.5, NULL, &err, &a);
 			} else if (gz == 2) { /* gzip bytes from memory */
 				write_gz(path, b, len);
-				mem = test_slurp(path, &len);
+				mem = tu_slurp(path, &len);
 				st = fd_idx_read_mem(mem, len, "m", FD_ARRAY_FLOAT, 0.5, NULL, &err, &a);
 			} else {
 				tu_write(path, b, len);
@@ -198,7 +198,7 @@ START_TEST(test_malformed)
 	/* every truncation of the gzip file, from disk */
 	tu_path(path, sizeof path, "t.idx.gz");
 	write_gz(path, b, len);
-	gzb = test_slurp(path, &glen);
+	gzb = tu_slurp(path, &glen);
 	for (i = 0; i < glen; i++) {
 		int st;
 
@@ -385,5 +385,5 @@ static Suite *idx_suite(void)
 
 int main(void)
 {
-	return tu_run(idx_suite());
+	return tu_check_main(idx_suite(), 0);
 }

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-#include "io_util.h"
+#include "../testutil.h"
 #include <fden/fden.h>
 #include "fden/config.h"
 #include "io/ckpt.h"
@@ -399,5 +399,5 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_loader_bounds, 0, (int)NROWS);
 	suite_add_tcase(s, tc);
-	return tu_run(s);
+	return tu_check_main(s, 0);
 }

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "io_util.h"
+#include "../testutil.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include <fden/data.h>
@@ -46,7 +46,7 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(fden_npy_save_f32(xp, x, 6, 2), 0);
 	ck_assert_int_eq(fden_npy_save_i32(yp, y, 6), 0);
 	ck_assert_int_eq(tu_count_files(), 2);
-	b = test_slurp(xp, &len);
+	b = tu_slurp(xp, &len);
 	ck_assert_uint_eq((len - 48) % 64, 0); /* header padded to 64 */
 	ck_assert_uint_eq(len, 128 + 48);
 	ck_assert_int_eq(b[127], '\n');
@@ -151,7 +151,7 @@ START_TEST(test_map)
 	f = fopen(tp, "wb");
 	ck_assert_ptr_nonnull(f);
 	{
-		unsigned char *b = test_slurp(xp, &len);
+		unsigned char *b = tu_slurp(xp, &len);
 		ck_assert_uint_eq(fwrite(b, 1, len - 4, f), len - 4);
 		free(b);
 	}
@@ -400,5 +400,5 @@ static Suite *npy_suite(void)
 
 int main(void)
 {
-	return tu_run(npy_suite());
+	return tu_check_main(npy_suite(), 0);
 }

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "io_util.h"
+#include "../testutil.h"
 #include "core/error.h"
 #include "io/png.h"
 #include <fden/data.h>
@@ -76,7 +76,7 @@ START_TEST(test_png)
 	tu_path(path, sizeof path, "g.png");
 	ck_assert_int_eq(fden_png_save_gray(path, img, W, H), 0);
 	ck_assert_int_eq(tu_count_files(), 1);
-	b = test_slurp(path, &len);
+	b = tu_slurp(path, &len);
 	pix = decode(b, len, &w, &h);
 	ck_assert_uint_eq(w, W);
 	ck_assert_uint_eq(h, H);
@@ -123,5 +123,5 @@ int main(void)
 
 	tcase_add_test(tc, test_png);
 	suite_add_tcase(s, tc);
-	return tu_run(s);
+	return tu_check_main(s, 0);
 }

@@ -15,7 +15,7 @@
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
 #include "nn/mlp.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static float *randv(struct fd_rng *r, size_t n)
 {
@@ -265,5 +265,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	return fd_check_main(suite(), 0);
+	return tu_check_main(suite(), 0);
 }

@@ -9,7 +9,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 /* C = alpha op(A) op(B) + beta C in double */
 static void naive(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda,
@@ -195,5 +195,5 @@ static Suite *gemm_suite(void)
 
 int main(void)
 {
-	return fd_check_main(gemm_suite(), 0);
+	return tu_check_main(gemm_suite(), 0);
 }

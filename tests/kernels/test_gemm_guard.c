@@ -22,7 +22,7 @@
 
 #include "core/alloc.h"
 #include "kernels/gemm.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 struct guarded {
 	void *map;
@@ -237,5 +237,5 @@ static Suite *guard_suite(void)
 
 int main(void)
 {
-	return fd_check_main(guard_suite(), 0);
+	return tu_check_main(guard_suite(), 0);
 }

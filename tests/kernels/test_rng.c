@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "kernels/rng.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 #define N 200000
 
@@ -254,5 +254,5 @@ static Suite *rng_suite(void)
 
 int main(void)
 {
-	return fd_check_main(rng_suite(), 0);
+	return tu_check_main(rng_suite(), 0);
 }

@@ -7,7 +7,7 @@
 
 #include "kernels/rng.h"
 #include "kernels/vec.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static const size_t lens[] = { 0, 1, 7, 8, 9, 1023, 1024, 1025, 1000003 };
 
@@ -138,5 +138,5 @@ static Suite *vec_suite(void)
 
 int main(void)
 {
-	return fd_check_main(vec_suite(), 0);
+	return tu_check_main(vec_suite(), 0);
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "nn/adam.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 START_TEST(test_adam_hand_values)
 {
@@ -99,5 +99,5 @@ static Suite *adam_suite(void)
 
 int main(void)
 {
-	return fd_check_main(adam_suite(), 0);
+	return tu_check_main(adam_suite(), 0);
 }

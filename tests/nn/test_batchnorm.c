@@ -9,7 +9,7 @@
 #include "kernels/rng.h"
 #include "nn/batchnorm.h"
 #include "nn/mlp.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 #define N 16
 #define W 6
@@ -234,5 +234,5 @@ static Suite *bn_suite(void)
 
 int main(void)
 {
-	return fd_check_main(bn_suite(), 0);
+	return tu_check_main(bn_suite(), 0);
 }

@@ -12,7 +12,7 @@
 #include "kernels/rng.h"
 #include "nn/conv.h"
 #include "nn/convt.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 #define EPS 2e-2f
 
@@ -317,5 +317,5 @@ static Suite *conv_suite(void)
 
 int main(void)
 {
-	return fd_check_main(conv_suite(), 0);
+	return tu_check_main(conv_suite(), 0);
 }

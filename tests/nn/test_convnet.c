@@ -16,21 +16,7 @@
 #include "kernels/rng.h"
 #include "nn/convnet.h"
 #include "nn/mlp.h"
-#include "../check_run.h"
-
-struct counter { long allocs, frees; };
-
-static void *c_alloc(void *u, size_t n)
-{
-	((struct counter *)u)->allocs++;
-	return malloc(n);
-}
-
-static void c_free(void *u, void *p)
-{
-	((struct counter *)u)->frees++;
-	free(p);
-}
+#include "../testutil.h"
 
 static void fill(struct fd_rng *r, float *x, size_t n, float lo, float hi)
 {
@@ -216,8 +202,8 @@ START_TEST(test_no_alloc_after_reserve)
 {
 	const struct net_case *t = &cases[_i];
 	struct fd_convnet_cfg cfg = cfg_of(t);
-	struct counter cnt = { 0, 0 };
-	struct fden_allocator al = { c_alloc, c_free, &cnt };
+	struct tu_counter cnt = { 0 };
+	struct fden_allocator al = tu_counting_allocator(&cnt);
 	struct fd_convnet *m = make(&cfg, &al, 5);
 	struct fd_err err;
 	struct fd_rng r;
@@ -426,5 +412,5 @@ static Suite *convnet_suite(void)
 
 int main(void)
 {
-	return fd_check_main(convnet_suite(), 0);
+	return tu_check_main(convnet_suite(), 0);
 }

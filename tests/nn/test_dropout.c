@@ -11,7 +11,7 @@
 #include "kernels/rng.h"
 #include "nn/dropout.h"
 #include "nn/mlp.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 START_TEST(test_keep_rate_and_scale)
 {
@@ -187,5 +187,5 @@ static Suite *dropout_suite(void)
 
 int main(void)
 {
-	return fd_check_main(dropout_suite(), 0);
+	return tu_check_main(dropout_suite(), 0);
 }

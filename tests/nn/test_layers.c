@@ -13,7 +13,7 @@
 #include "nn/batchnorm.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 #define NB 6 /* batch rows */
 #define EPS 2e-2f
@@ -218,5 +218,5 @@ static Suite *layers_suite(void)
 
 int main(void)
 {
-	return fd_check_main(layers_suite(), 0);
+	return tu_check_main(layers_suite(), 0);
 }

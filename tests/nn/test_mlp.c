@@ -13,28 +13,7 @@
 #include "kernels/rng.h"
 #include "nn/adam.h"
 #include "nn/mlp.h"
-#include "../check_run.h"
-
-/* ---- a counting allocator ---- */
-struct counter { long allocs, frees, fail_at; };
-
-static void *c_alloc(void *u, size_t n)
-{
-	struct counter *c = u;
-	if (c->fail_at > 0 && c->allocs + 1 == c->fail_at) {
-		c->allocs++;
-		return NULL;
-	}
-	c->allocs++;
-	return malloc(n);
-}
-
-static void c_free(void *u, void *p)
-{
-	struct counter *c = u;
-	c->frees++;
-	free(p);
-}
+#include "../testutil.h"
 
 static struct fd_mlp_cfg base_cfg(const struct fd_layer_spec *l, int nl, int in, int drop_before)
 {
@@ -502,8 +481,8 @@ START_TEST(test_no_alloc_after_reserve)
 		{ 4, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 3, 16, 0);
-	struct counter cnt = { 0, 0, 0 };
-	struct fden_allocator al = { c_alloc, c_free, &cnt };
+	struct tu_counter cnt = { 0 };
+	struct fden_allocator al = tu_counting_allocator(&cnt);
 	struct fd_adam opt = { 1e-3f, 0.9f, 0.999f, 1e-8f };
 	struct fd_mlp *m = NULL;
 	struct fd_rng r;
@@ -517,7 +496,7 @@ START_TEST(test_no_alloc_after_reserve)
 	ws = malloc(fd_mlp_infer_ws(m, 64) * sizeof(float));
 	fd_rng_fill_normal(&r, X, 64 * 16, 1.0f);
 	fd_rng_fill_normal(&r, dY, 64 * 4, 1.0f);
-	before = cnt.allocs;
+	before = cnt.calls;
 	for (int it = 1; it <= 3; it++) {
 		fd_mlp_zero_grad(m);
 		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, it == 2 ? 17 : 64, &r, NULL));
@@ -527,9 +506,9 @@ START_TEST(test_no_alloc_after_reserve)
 		fd_mlp_infer(m, X, 64, Y, ws);
 	}
 	ck_assert_int_eq(fd_mlp_reserve(m, 32, &err), FDEN_OK); /* smaller: no-op */
-	ck_assert_int_eq(cnt.allocs, before);
+	ck_assert_int_eq(cnt.calls, before);
 	fd_mlp_free(m);
-	ck_assert_int_eq(cnt.allocs, cnt.frees);
+	ck_assert_int_eq(cnt.calls, cnt.frees);
 	free(ws);
 }
 END_TEST
@@ -543,19 +522,20 @@ START_TEST(test_nomem_cleans_up)
 	struct fd_rng r;
 	struct fd_err err;
 
-	for (long k = 1; k <= 6; k++) {
-		struct counter cnt = { 0, 0, k };
-		struct fden_allocator al = { c_alloc, c_free, &cnt };
+	for (size_t k = 1; k <= 6; k++) {
+		struct tu_counter cnt = { 0 };
+		struct fden_allocator al = tu_counting_allocator(&cnt);
 		struct fd_mlp *m = NULL;
 		int rc;
 
+		cnt.fail_at = k;
 		fd_rng_seed(&r, 6);
 		rc = fd_mlp_new(&cfg, "net", &al, &r, &err, &m);
 		if (rc == FDEN_OK) {
 			rc = fd_mlp_reserve(m, 4, &err);
 			fd_mlp_free(m);
 			if (rc == FDEN_OK) {
-				ck_assert_int_eq(cnt.allocs, cnt.frees);
+				ck_assert_int_eq(cnt.calls, cnt.frees);
 				break;
 			}
 		} else {
@@ -563,7 +543,7 @@ START_TEST(test_nomem_cleans_up)
 		}
 		ck_assert_int_eq(rc, FDEN_E_NOMEM);
 		ck_assert_ptr_nonnull(strstr(err.msg, "no memory"));
-		ck_assert_int_eq(cnt.allocs - 1, cnt.frees); /* all but the failed one freed */
+		ck_assert_int_eq(cnt.calls - 1, cnt.frees); /* all but the failed one freed */
 	}
 }
 END_TEST
@@ -885,5 +865,5 @@ static Suite *mlp_suite(void)
 
 int main(void)
 {
-	return fd_check_main(mlp_suite(), 0);
+	return tu_check_main(mlp_suite(), 0);
 }

@@ -5,7 +5,7 @@
 
 #include <fden/version.h>
 #include "tools_util.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static const char *const commands[] = { "fit",       "encode", "train", "eval",
 					 "translate", "demo",   "ablate" };
@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, help_defaults);
 	tcase_add_loop_test(tc, numeric_bounds, 0, (int)N_CMD);
 	suite_add_tcase(s, tc);
-	int failed = fd_check_failed(s, NULL);
+	int failed = tu_check_failed(s, NULL);
 	rm_tree(work_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

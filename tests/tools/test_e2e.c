@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "tools_util.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 /* A small model so that every step takes well under a millisecond. */
 #define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set",              \
@@ -502,7 +502,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, json_summaries);
 	tcase_add_test(tc, fit_conv);
 	suite_add_tcase(s, tc);
-	int failed = fd_check_failed(s, NULL);
+	int failed = tu_check_failed(s, NULL);
 	rm_tree(work_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -9,7 +9,7 @@
 #include "cca.h"
 #include "eval.h"
 #include "json.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static uint64_t rng_state;
 
@@ -428,5 +428,5 @@ int main(void)
 	tcase_add_test(tc, hsic_dependent_and_independent);
 	tcase_add_test(tc, pixel_judge_leaves_own_image_out);
 	suite_add_tcase(s, tc);
-	return fd_check_main(s, 0);
+	return tu_check_main(s, 0);
 }

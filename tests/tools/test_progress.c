@@ -9,7 +9,7 @@
 
 #include "progress.h"
 #include "tools_util.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static const char *const extra = "loss 2.918 acc 57% L_C 1.576 L_M 0.094 L_R 0.000";
 
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 	else
 		fprintf(stderr, "no tmux (install it: scripts/install-deps.sh --tests): skipped\n");
 	suite_add_tcase(s, tc);
-	int rc = fd_check_main(s, 1);
+	int rc = tu_check_main(s, 1);
 	rm_tree(work_dir);
 	return rc;
 }

@@ -8,7 +8,7 @@
 #include <sys/sysmacros.h>
 
 #include "tools_util.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 /* A float32 (or int32) .npy of rows x cols (cols 0: 1-D). */
 static void write_npy(const char *name, const void *data, size_t rows, size_t cols, int i32)
@@ -342,7 +342,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, stale_temporaries);
 	tcase_add_test(tc, stale_temporaries_every_output);
 	suite_add_tcase(s, tc);
-	int failed = fd_check_failed(s, NULL);
+	int failed = tu_check_failed(s, NULL);
 	rm_tree(work_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -23,7 +23,7 @@
 #include "grid.h"
 #include "plot.h"
 #include "report.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 static char dir[256];
 
@@ -31,28 +31,6 @@ static const char *in_dir(char *buf, size_t n, const char *name)
 {
 	snprintf(buf, n, "%s/%s", dir, name);
 	return buf;
-}
-
-static char *slurp_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	if (b) {
-		b[n] = '\0';
-		if (len)
-			*len = (size_t)n;
-	}
-	return b;
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -66,7 +44,7 @@ static uint32_t be32(const unsigned char *p)
 static unsigned char *png_gray(const char *path, size_t *w, size_t *h)
 {
 	size_t len = 0;
-	unsigned char *f = (unsigned char *)slurp_file(path, &len), *idat = NULL, *raw = NULL;
+	unsigned char *f = (unsigned char *)tu_read_file(path, &len), *idat = NULL, *raw = NULL;
 	unsigned char *out = NULL;
 	size_t ni = 0, ch = 0;
 	if (!f || len < 33 || memcmp(f, "\x89PNG\r\n\x1a\n", 8))
@@ -332,7 +310,7 @@ START_TEST(report_html)
 {
 	char p[300];
 	make_report(1);
-	char *h = slurp_file(in_dir(p, sizeof p, "report.html"), NULL);
+	char *h = tu_read_file(in_dir(p, sizeof p, "report.html"), NULL);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_ptr_nonnull(strstr(h, "<!DOCTYPE html>"));
 	ck_assert_ptr_nonnull(strstr(h, "fden demo: glyphs &lt;test&gt;"));    /* escaped */
@@ -360,7 +338,7 @@ START_TEST(report_html)
 	free(h);
 	/* no curves: the page says why */
 	make_report(0);
-	h = slurp_file(in_dir(p, sizeof p, "report.html"), NULL);
+	h = tu_read_file(in_dir(p, sizeof p, "report.html"), NULL);
 	ck_assert_ptr_nonnull(strstr(h, "Not drawn: no log"));
 	free(h);
 }
@@ -451,7 +429,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, report_html);
 	}
 	suite_add_tcase(s, tc);
-	int rc = fd_check_main(s, 1);
+	int rc = tu_check_main(s, 1);
 	if (!getenv("FDEN_KEEP_TEST_DIR")) {
 		char cmd[400];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -17,7 +17,7 @@
 #include <fden/fden.h>
 
 #include "tools_util.h"
-#include "../check_run.h"
+#include "../testutil.h"
 
 #define SOAK_DEFAULT_SECONDS 90
 #define N_ROWS 400
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, soak_seconds + 120);
 	tcase_add_test(tc, kill_and_resume);
 	suite_add_tcase(su, tc);
-	int failed = fd_check_failed(su, NULL);
+	int failed = tu_check_failed(su, NULL);
 	rm_tree(work_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../testutil.h"
+
 static const char *fden_bin;  /* set by main from argv[1] */
 static char work_dir[256];    /* a fresh temporary directory */
 static char run_out[1 << 16], run_err[1 << 16]; /* last run's stdout, stderr */
@@ -118,24 +120,7 @@ static inline char *read_all(const char *name, size_t *len)
 {
 	char p[512];
 	snprintf(p, sizeof p, "%s/%s", work_dir, name);
-	FILE *f = fopen(p, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	if (b) {
-		b[n] = '\0';
-		if (len)
-			*len = (size_t)n;
-	}
-	return b;
+	return tu_read_file(p, len);
 }
 
 static inline void write_file(const char *name, const void *data, size_t n)
