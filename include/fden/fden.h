@@ -35,6 +35,7 @@
 #include <fden/core.h>
 #include <fden/model.h>
 #include <fden/invnet.h>
+#include <fden/io.h>
 #include <fden/data.h>
 
 #endif /* FDEN_FDEN_H */

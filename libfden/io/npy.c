@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fden/data.h>
+#include <fden/io.h>
 #include "io/file.h"
 #include "io/npy.h"
 

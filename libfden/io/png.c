@@ -3,7 +3,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include <fden/data.h>
+#include <fden/io.h>
 #include "core/alloc.h"
 #include "io/file.h"
 #include "io/png.h"
