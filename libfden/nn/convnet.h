@@ -47,7 +47,7 @@ struct fd_cl_spec {
 	int out_h, out_w; /* dense: output image shape (0 means 1) */
 	int bias;         /* 1: add a bias (ignored, no bias, with batch norm) */
 	int batchnorm;    /* 1: batch norm after the product */
-	int act;          /* enum fd_act (nn/mlp.h) */
+	int act;          /* enum fd_act (nn/act.h) */
 };
 
 struct fd_convnet_cfg {
