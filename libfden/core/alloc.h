@@ -26,4 +26,15 @@ void fd_free(const struct fden_allocator *a, void *p);
 /* *out = a*b; returns 0, or -1 when it overflows size_t. */
 int fd_mul_overflow(size_t a, size_t b, size_t *out);
 
+/* The padding rule's check (fd_gemm_padded, kernels/gemm.h): 1 when
+ * [p, p + n) lies inside one live fd_malloc block, else 0. Debug builds
+ * (NDEBUG undefined) keep the live blocks for it, sorted by address under
+ * a lock; release builds keep nothing and always return 1. */
+int fd_alloc_is_library(const void *p, size_t n);
+/* Count [p, p + n) as library memory until fd_alloc_disown(p): for tests
+ * whose guard-page buffers stand in for fd_malloc blocks. No-ops under
+ * NDEBUG. */
+void fd_alloc_adopt(const void *p, size_t n);
+void fd_alloc_disown(const void *p);
+
 #endif

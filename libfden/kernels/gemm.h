@@ -24,10 +24,18 @@ void fd_gemm(int ta, int tb, int m, int n, int k, float alpha,
  * operand's own leading dimension (4 ld bytes) for A and B, 12 bytes for C,
  * nothing before the start, no write outside C's m x n. Products with a
  * leading dimension above FD_GEMM_PAD_LD take the conventional path. Same
- * results as fd_gemm up to the order of the sums. */
+ * results as fd_gemm up to the order of the sums.
+ * Checked: debug builds (NDEBUG undefined) look every operand up among the
+ * live fd_malloc blocks (fd_alloc_is_library); a product with one outside
+ * them takes the conventional path and counts in fd_gemm_padded_strays(),
+ * which the suites assert stays 0 across training and inference. */
 void fd_gemm_padded(int ta, int tb, int m, int n, int k, float alpha,
 		    const float *A, int lda, const float *B, int ldb,
 		    float beta, float *C, int ldc, int nthreads);
+
+/* Products fd_gemm_padded was given with an operand outside library memory,
+ * since the process started (debug builds; always 0 under NDEBUG). */
+unsigned long fd_gemm_padded_strays(void);
 
 /* Choose BLIS's kernel family before its first use (FDEN_BLIS_ARCH: auto,
  * blis, skx, haswell, zen3, zen2, zen; see gemm.c), once per process;

@@ -6,6 +6,7 @@
 
 #include "../testutil.h"
 #include "fden/model_int.h"
+#include "kernels/gemm.h"
 
 static struct fden_model *small(int head, const struct fden_allocator *al)
 {
@@ -380,6 +381,45 @@ START_TEST(paper_preset)
 }
 END_TEST
 
+/* The padding rule (kernels/gemm.h): every operand fd_gemm_padded gets in
+ * training steps, inference and prediction is library memory, whatever
+ * buffers the caller passes, for both disentanglers and every head. Debug
+ * builds check each product (scripts/test.sh's sanitizer build is one);
+ * release builds do not look and count nothing. */
+START_TEST(padded_operands_are_library_memory)
+{
+	static const int dis[] = { FDEN_DIS_MLP, FDEN_DIS_FLOW };
+	static const int head[] = { FDEN_ALIGN_PROTOTYPICAL, FDEN_ALIGN_MATCHING,
+				    FDEN_ALIGN_RELATION };
+	int32_t ys[6] = { 0, 0, 1, 1, 2, 2 }, pred[3];
+	float fi[400], fs[400], zt[400], prob[9];
+	unsigned long before = fd_gemm_padded_strays();
+
+	for (int d = 0; d < 2; d++)
+		for (int h = 0; h < 3; h++) {
+			struct fden_config *c = tu_small_config(4, head[h]);
+			struct fden_model *m = NULL;
+			struct tu_episodes t;
+
+			ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, dis[d]), FDEN_OK);
+			ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+			fden_config_free(c);
+			tu_episodes_make(&t, 3, 3, 2, 2, 4);
+			for (int i = 0; i < 3; i++)
+				ck_assert_int_eq(fden_train_step(m, &t.ep, NULL), FDEN_OK);
+			ck_assert_int_eq(fden_disentangle(m, t.z, 36, fi, fs), FDEN_OK);
+			ck_assert_int_eq(fden_entangle(m, fi, fs, 36, zt), FDEN_OK);
+			ck_assert_int_eq(fden_predict(m, t.z, ys, 6, 3, t.z + 24, 3, pred, prob),
+					 FDEN_OK);
+			ck_assert_msg(fd_gemm_padded_strays() == before,
+				      "dis %d head %d: %lu products on memory outside fd_malloc",
+				      dis[d], head[h], fd_gemm_padded_strays() - before);
+			tu_episodes_free(&t);
+			fden_model_free(m);
+		}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("model-api");
@@ -388,6 +428,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, padded_operands_are_library_memory);
 	tcase_add_test(tc, nonfinite_rejected);
 	tcase_add_test(tc, no_alloc_steady_state);
 	tcase_add_test(tc, threads_same_bits);

@@ -122,8 +122,12 @@ static void guarded_case(const struct shape *s, int which, size_t tail, int padd
 	ck_assert_ptr_nonnull(R);
 	memcpy(C0, p[2], nc * sizeof *C0);
 	naive(s, p[0], lda, p[1], ldb, C0, ldc, R);
+	for (int i = 0; padded && i < 3; i++) /* they stand in for fd_malloc blocks */
+		fd_alloc_adopt(p[i], ns[i] * sizeof(float));
 	(padded ? fd_gemm_padded : fd_gemm)(s->ta, s->tb, s->m, s->n, s->k, 1.0f, p[0], lda,
 					   p[1], ldb, s->beta, p[2], ldc, nt);
+	for (int i = 0; padded && i < 3; i++)
+		fd_alloc_disown(p[i]);
 	for (int i = 0; i < s->m; i++) {
 		for (int j = 0; j < s->n; j++)
 			err = fmax(err, fabs(p[2][(size_t)i * ldc + j] - R[(size_t)i * s->n + j]));
@@ -217,6 +221,49 @@ START_TEST(test_malloc_tail)
 }
 END_TEST
 
+/* The padding rule is checked (debug builds): fd_gemm_padded on a caller's
+ * buffer counts a stray and takes the exact path; on fd_malloc blocks, or
+ * inside one, it counts nothing. Release builds do not look. */
+START_TEST(test_padded_rule_checked)
+{
+	float *lib[3], *own[3];
+	unsigned long before;
+
+	for (int i = 0; i < 3; i++) {
+		lib[i] = fd_malloc(NULL, 64 * sizeof(float));
+		own[i] = malloc(64 * sizeof(float));
+		ck_assert(lib[i] && own[i]);
+		for (int j = 0; j < 64; j++)
+			lib[i][j] = own[i][j] = (float)(j % 7) - 3.0f;
+	}
+	before = fd_gemm_padded_strays();
+	fd_gemm_padded(0, 0, 8, 8, 8, 1.0f, lib[0], 8, lib[1], 8, 0.0f, lib[2], 8, 1);
+	fd_gemm_padded(0, 0, 4, 4, 4, 1.0f, lib[0] + 4, 8, lib[1] + 32, 8, 0.0f, lib[2] + 1, 8, 1);
+	ck_assert_uint_eq(fd_gemm_padded_strays(), before);
+	fd_gemm_padded(0, 0, 8, 8, 8, 1.0f, own[0], 8, own[1], 8, 0.0f, own[2], 8, 1);
+	/* still the product */
+	fd_gemm(0, 0, 8, 8, 8, 1.0f, lib[0], 8, lib[1], 8, 0.0f, lib[2], 8, 1);
+	for (int j = 0; j < 64; j++)
+		ck_assert_float_eq_tol(own[2][j], lib[2][j], 1e-4f);
+#ifndef NDEBUG
+	ck_assert_uint_eq(fd_gemm_padded_strays(), before + 1);
+	ck_assert(!fd_alloc_is_library(own[0], 4));
+	ck_assert(fd_alloc_is_library(lib[0], 64 * sizeof(float)));
+	ck_assert(fd_alloc_is_library(lib[0] + 60, 4 * sizeof(float)));
+	ck_assert(!fd_alloc_is_library(lib[0] + 60, 5 * sizeof(float))); /* past the block */
+	/* one product spilling past its block is a stray too */
+	fd_gemm_padded(0, 0, 8, 8, 8, 1.0f, lib[0] + 1, 8, lib[1], 8, 0.0f, lib[2], 8, 1);
+	ck_assert_uint_eq(fd_gemm_padded_strays(), before + 2);
+#else
+	ck_assert_uint_eq(fd_gemm_padded_strays(), 0);
+#endif
+	for (int i = 0; i < 3; i++) {
+		fd_free(NULL, lib[i]);
+		free(own[i]);
+	}
+}
+END_TEST
+
 static Suite *guard_suite(void)
 {
 	Suite *s = suite_create("gemm_guard");
@@ -227,6 +274,7 @@ static Suite *guard_suite(void)
 	tcase_add_loop_test(tc, test_plain_exact, 0, n);
 	tcase_add_loop_test(tc, test_padded_tail, 0, n);
 	tcase_add_test(tc, test_malloc_tail);
+	tcase_add_test(tc, test_padded_rule_checked);
 	if (strcmp(fd_gemm_arch_name(), "skx"))
 		tcase_add_test_raise_signal(tc, test_padded_needs_tail, SIGSEGV);
 	else
