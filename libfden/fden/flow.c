@@ -159,23 +159,36 @@ int fd_flow_reserve(struct fd_flow *f, int n, struct fd_err *err)
 	if (n <= f->cap)
 		return FDEN_OK;
 	flow_free_ws(f);
+	{
+		/* the coupling nets run one after another: one pair of panels for
+		 * all, sized for two output gradients at once (fd_flow_backward_two) */
+		struct fd_mlp *nets[FLOW_MAX_LAYERS];
+		int rows[FLOW_MAX_LAYERS], two[FLOW_MAX_LAYERS];
+
+		for (l = 0; l < f->cfg.nlayers; l++) {
+			nets[l] = f->layer[l].g;
+			rows[l] = n;
+			two[l] = 1;
+		}
+		rc = fd_mlp_reserve_group(nets, rows, two, f->cfg.nlayers, err);
+		if (rc)
+			return rc;
+	}
 	for (l = 0; l < f->cfg.nlayers; l++) {
 		struct flow_layer *L = &f->layer[l];
 
-		rc = fd_mlp_reserve(L->g, n, err);
-		if (rc)
-			return rc;
 		L->x1 = fd_malloc(a, (size_t)n * f->d1 * sizeof(float));
 		L->x2 = fd_malloc(a, (size_t)n * f->d2 * sizeof(float));
 		L->s = fd_malloc(a, (size_t)n * f->d2 * sizeof(float));
 		if (!L->x1 || !L->x2 || !L->s)
 			goto nomem;
 	}
+	/* the backward buffers hold 2n rows, for two gradients at once */
 	f->y = fd_malloc(a, nd * sizeof(float));
-	f->dcur = fd_malloc(a, nd * sizeof(float));
-	f->dnext = fd_malloc(a, nd * sizeof(float));
-	f->dh = fd_malloc(a, (size_t)n * 2 * f->d2 * sizeof(float));
-	f->dx1 = fd_malloc(a, (size_t)n * f->d1 * sizeof(float));
+	f->dcur = fd_malloc(a, 2 * nd * sizeof(float));
+	f->dnext = fd_malloc(a, 2 * nd * sizeof(float));
+	f->dh = fd_malloc(a, (size_t)n * 4 * f->d2 * sizeof(float));
+	f->dx1 = fd_malloc(a, (size_t)n * 2 * f->d1 * sizeof(float));
 	if (!f->y || !f->dcur || !f->dnext || !f->dh || !f->dx1)
 		goto nomem;
 	f->cap = n;
@@ -404,6 +417,84 @@ void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX, float ds)
 	}
 	if (dX)
 		memcpy(dX, f->dcur, (size_t)n * dim * sizeof(float));
+}
+
+/* One coupling's element-wise backward over rows rows of dy (row i of the
+ * caches: i mod n): dh = [dr, dt] for the net, dx's x2 columns scattered
+ * by the permutation. ds is dL/dlog|det| of rows below nds, 0 after. */
+static void couple_back(struct fd_flow *f, const struct flow_layer *L, size_t rows, size_t nds,
+			float ds, const float *dy, float *dx)
+{
+	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2;
+	const float c = f->cfg.clamp;
+	const size_t n = (size_t)f->n;
+
+	for (size_t i = 0; i < rows; i++) {
+		const float *dy2 = dy + i * dim + d1;
+		const float *x2 = L->x2 + (i % n) * d2, *s = L->s + (i % n) * d2;
+		float *dh = f->dh + i * 2 * d2, *dxr = dx + i * dim;
+		float dsi = i < nds ? ds : 0.0f;
+		float dxe[ROWBLK] __attribute__((aligned(64)));
+
+		if (d2 <= ROWBLK) {
+			couple_back_row(d2, 1.0f / c, dsi, s, x2, dy2, dxe, dh);
+			for (int j = 0; j < d2; j++)
+				dxr[L->perm[d1 + j]] = dxe[j];
+			continue;
+		}
+		for (int j = 0; j < d2; j++) { /* wide rows: the same formulas, one at a time */
+			float e = flow_exp(s[j]), q = s[j] / c;
+
+			dxr[L->perm[d1 + j]] = dy2[j] * e;
+			dh[j] = (dy2[j] * x2[j] * e + dsi) * (1.0f - q * q);
+			dh[d2 + j] = dy2[j];
+		}
+	}
+}
+
+int fd_flow_backward_two(struct fd_flow *f, const float *dY, float *dX, float ds,
+			 float *tmp, fd_mlp_hook_fn hook, void *ctx)
+{
+	const int dim = f->cfg.dim, d1 = f->d1;
+	const size_t n = (size_t)f->n, rows = 2 * n;
+	struct fd_mlp_bwd o = { .set = 1, .two = 1, .tmp = tmp, .hook = hook, .ctx = ctx };
+
+	if (n < 1 || !tmp || !hook)
+		return FDEN_E_INVALID;
+	for (int l = f->cfg.nlayers - 1; l >= 0; l--) {
+		struct flow_layer *L = &f->layer[l];
+		const float *dy = (l == f->cfg.nlayers - 1) ? dY : f->dcur;
+		/* the first layer writes the flow's input gradient straight to dX */
+		float *dx = l > 0 ? f->dnext : dX;
+
+		if (!dx) { /* the first layer without dX: only the net's gradients */
+			couple_back(f, L, rows, n, ds, dy, f->dnext);
+			if (fd_mlp_backward(L->g, f->dh, NULL, &o))
+				return FDEN_E_INVALID;
+			break;
+		}
+		couple_back(f, L, rows, n, ds, dy, dx);
+		/* dx1 = [g_u rows; g_m rows] of the net's input, one 2n-row product */
+		if (fd_mlp_backward(L->g, f->dh, f->dx1, &o))
+			return FDEN_E_INVALID; /* no 2n-row panels: only the last layer can refuse */
+		for (size_t i = 0; i < rows; i++) {
+			const float *dy1 = dy + i * dim, *g1 = f->dx1 + i * d1;
+			float *dxr = dx + i * dim;
+
+			for (int j = 0; j < d1; j++)
+				dxr[L->perm[j]] = dy1[j] + g1[j];
+		}
+		if (l > 0) { /* this layer's input gradient is the next one's output gradient */
+			f->dnext = f->dcur;
+			f->dcur = dx;
+		}
+	}
+	return FDEN_OK;
+}
+
+size_t fd_flow_hook_ws(const struct fd_flow *f)
+{
+	return fd_mlp_hook_ws(f->layer[0].g);
 }
 
 size_t fd_flow_ws(const struct fd_flow *f, int n)

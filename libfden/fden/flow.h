@@ -46,6 +46,19 @@ double fd_flow_logdet(const struct fd_flow *f);
  * dY is not modified. ds is dL/d(log-det) of every row (0: the loss does
  * not involve the log-determinant; -w/(n dim) for the term -w logdet/(n dim)). */
 void fd_flow_backward(struct fd_flow *f, const float *dY, float *dX, float ds);
+/* Two backward passes of the last forward at once: dY holds 2n rows, the
+ * first n the first output gradient, the last n the second (ds, as above,
+ * applies to the first only); dX (NULL: not computed) gets the two input
+ * gradients the same way (2n x dim). Each coupling net's element-wise
+ * sweep runs over the 2n rows, its input-gradient products are one of 2n
+ * rows each, and each parameter tensor's two gradients are SET in tmp
+ * (2 fd_flow_hook_ws(f) floats, library memory) and handed to hook
+ * (fd_mlp_bwd.two), which must set p->g: nothing else does. FDEN_OK, or
+ * FDEN_E_INVALID (no forward, no tmp or hook), nothing done. */
+int fd_flow_backward_two(struct fd_flow *f, const float *dY, float *dX, float ds,
+			 float *tmp, fd_mlp_hook_fn hook, void *ctx);
+/* Floats of one gradient in fd_flow_backward_two's tmp. */
+size_t fd_flow_hook_ws(const struct fd_flow *f);
 
 /* Reentrant evaluation: forward and exact inverse, ws of fd_flow_ws(f, n) floats. */
 void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, float *ws);

@@ -62,13 +62,14 @@ struct shape {
 	size_t indep_ws_n;   /* floats of the independence terms' workspace */
 };
 
-#define FD_TWO_ROWS 256 /* D's two passes as one up to here: see stage_d_backward */
+#define FD_TWO_ROWS 256 /* an MLP D's two passes as one up to here: see stage_d_backward */
 
 /* rows of dfi_u and dfs_u for up to cap rows a step: room for dfi_m (dfs_m)
- * after them when the two D passes run as one (cap <= FD_TWO_ROWS) */
-static size_t df_rows(size_t cap)
+ * after them when the two D passes run as one (the flow, or cap <=
+ * FD_TWO_ROWS) */
+static size_t df_rows(const struct fden_model *m, size_t cap)
 {
-	size_t two = 2 * (cap < FD_TWO_ROWS ? cap : FD_TWO_ROWS);
+	size_t two = m->flow ? 2 * cap : 2 * (cap < FD_TWO_ROWS ? cap : FD_TWO_ROWS);
 
 	return two > cap ? two : cap;
 }
@@ -78,9 +79,9 @@ static size_t nfloats(struct fden_model *m, const struct shape *s)
 	size_t D = (size_t)m->dim, N = s->rows;
 	/* zs z_target zrec_grad: 3 N D; dz_u dz_m: 2 N D; dfi_u (dfi_m), dfs_u
 	 * (dfs_m): 2 df_rows D; the ent_cat region: 4 N D; stat_dy 2N;
-	 * stat_perm N; pairs: 4 D + 1 per pair; flow: flow_fi flow_fs
-	 * flow_dout: 3 N D */
-	return (m->flow ? 12 : 9) * N * D + 2 * df_rows(N) * D + 3 * N + s->logp_n +
+	 * stat_perm N; pairs: 4 D + 1 per pair; flow: flow_fi flow_fs N D
+	 * each, flow_dout 2 N D */
+	return (m->flow ? 13 : 9) * N * D + 2 * df_rows(m, N) * D + 3 * N + s->logp_n +
 	       s->align_ws_n + s->indep_ws_n + s->pairs * (4 * D + 1) + m->tw.gu_saved_n +
 	       m->tw.bn_saved_n + 2 * (size_t)fd_model_d_nparams(m) + 37 * 16;
 }
@@ -90,9 +91,9 @@ static void size_saves(struct fden_model *m)
 {
 	struct fd_train_ws *t = &m->tw;
 
-	/* flow: all of g_u saved; MLP: two tensors' gradients at a time */
-	for (int i = 0; i < fd_model_d_nparams(m) && m->flow; i++)
-		t->gu_saved_n += fd_model_d_param(m, i)->n;
+	/* a tensor's g_u and g_m at a time */
+	if (m->flow)
+		t->gu_saved_n = 2 * fd_flow_hook_ws(m->flow);
 	for (int k = FD_NET_D_DEC; k <= FD_NET_D_STY && !m->flow; k++)
 		if (2 * fd_mlp_hook_ws(m->net[k]) > t->gu_saved_n)
 			t->gu_saved_n = 2 * fd_mlp_hook_ws(m->net[k]);
@@ -113,8 +114,8 @@ static void place_buffers(struct fden_model *m, float *blk, const struct shape *
 	TAKE(z_target, N * D);
 	TAKE(zrec_grad, N * D);
 	TAKE(dz_u, 2 * N * D); /* dz_m placed per step, in begin_step */
-	TAKE(dfi_u, df_rows(N) * D);
-	TAKE(dfs_u, df_rows(N) * D);
+	TAKE(dfi_u, df_rows(m, N) * D);
+	TAKE(dfs_u, df_rows(m, N) * D);
 	/* ent_cat (its gradient overwrites it: E_enc's dX, read before), then
 	 * stat_dx; dec_dh takes the whole region after both are dead */
 	TAKE(ent_cat, 4 * N * D);
@@ -130,7 +131,7 @@ static void place_buffers(struct fden_model *m, float *blk, const struct shape *
 	if (m->flow) {
 		TAKE(flow_fi, N * D);
 		TAKE(flow_fs, N * D);
-		TAKE(flow_dout, N * D);
+		TAKE(flow_dout, 2 * N * D);
 	}
 	TAKE(indep_ws, g->indep_ws_n);
 	TAKE(gu_saved, t->gu_saved_n);
@@ -372,15 +373,13 @@ static void begin_step(struct step *st)
 	struct fd_train_ws *t = &m->tw;
 	size_t N = st->s.rows;
 
-	/* D (MLP), E and T gradients are set by their backward passes (run
-	 * once each, D's twice); the others accumulate from zero */
+	/* D, E and T gradients are set by their backward passes (run once
+	 * each, D's twice); the others accumulate from zero */
 	for (int k = 0; k < FD_NNETS; k++)
 		if (m->net[k] && (k == FD_NET_REL || (m->flow && k <= FD_NET_D_STY)))
 			fd_mlp_zero_grad(m->net[k]);
-	if (m->flow)
-		fd_flow_zero_grad(m->flow);
 	m->tau.g[0] = 0.0f;
-	st->two = !m->flow && N <= FD_TWO_ROWS;
+	st->two = m->flow || N <= FD_TWO_ROWS;
 	t->dz_m = t->dz_u + N * m->dim;
 	t->dfi_m = st->two ? t->dfi_u + N * m->di : t->dfi_u;
 	t->dfs_m = st->two ? t->dfs_u + N * m->ds : t->dfs_u;
@@ -727,42 +726,27 @@ static int d_mlp_backward_two(struct fden_model *m, float *dz, struct clip_ctx *
 	return 0;
 }
 
-/* The flow's two passes: g_u (with dL/dlogdet), saved with each tensor's
- * ||g_u||^2, then g_m into the zeroed gradients, then each tensor clipped. */
+/* The flow's two passes as one backward of 2N rows: dfi_u, dfs_u hold
+ * [g_u rows; g_m rows], joined into the flow's output gradient; dL/dlogdet
+ * joins g_u; each tensor's g_u and g_m arrive together in gu_saved and are
+ * clipped there. */
 static void d_flow_backward(struct step *st, int want_dz, struct clip_ctx *cc)
 {
 	struct fden_model *m = st->m;
 	struct fd_train_ws *t = &m->tw;
-	size_t N = st->s.rows, off = 0;
-	int ntens = fd_model_d_nparams(m);
 
-	fd_cols_join(t->flow_dout, t->dfi_u, t->dfs_u, N, m->di, m->ds);
-	fd_flow_backward(m->flow, t->flow_dout, want_dz ? t->dz_u : NULL, st->dlogdet);
-	for (int i = 0; i < ntens; i++) {
-		struct fd_param *p = fd_model_d_param(m, i);
-		t->gu_sq[i] = fd_vec_copy_sumsq(t->gu_saved + off, p->g, p->n);
-		off += p->n;
-	}
-	grl(m, N);
-	fd_flow_zero_grad(m->flow);
-	fd_cols_join(t->flow_dout, t->dfi_m, t->dfs_m, N, m->di, m->ds);
-	fd_flow_backward(m->flow, t->flow_dout, want_dz ? t->dz_m : NULL, 0.0f);
-	off = 0;
-	for (int i = 0; i < ntens; i++) {
-		struct fd_param *p = fd_model_d_param(m, i);
-		double sq;
-		cc->fsum += fd_clip_combine(t->gu_saved + off, t->gu_sq[i], p->g, p->g, p->n,
-					    cc->clip, &sq);
-		cc->sq += sq;
-		off += p->n;
-	}
+	fd_cols_join(t->flow_dout, t->dfi_u, t->dfs_u, 2 * st->s.rows, m->di, m->ds);
+	/* cannot refuse: reserve made its panels, the forward ran */
+	(void)fd_flow_backward_two(m->flow, t->flow_dout, want_dz ? t->dz_u : NULL, st->dlogdet,
+				   t->gu_saved, clip2_hook, cc);
 }
 
 /* D's backward: g_u from (d f_ide, d f_sty), g_m from the GRL, combined
  * per tensor by the clipping while both are in cache, ||g||^2 of the
- * result (the finiteness check) on the way. An MLP D of up to FD_TWO_ROWS
- * rows runs both passes as one backward of 2N rows (one input-gradient
- * product of 2N rows instead of two of N); larger ones run them one after
+ * result (the finiteness check) on the way. The flow, and an MLP D of up
+ * to FD_TWO_ROWS rows, run both passes as one backward of 2N rows (one
+ * element-wise sweep and one input-gradient product of 2N rows instead of
+ * two of N; g_u is never stored whole); a larger MLP D runs them one after
  * the other (g_u into p->g with its ||g_u||^2, then g_m through scratch),
  * which needs no 2N-row buffers: the rows of one pass fill the products.
  * want_dz: dz_u and dz_m get the passes' input gradients. */
@@ -775,16 +759,15 @@ static void stage_d_backward(struct step *st, int want_dz)
 
 	if (st->two)
 		grl(m, st->s.rows); /* into their own rows */
-	if (st->two && !d_mlp_backward_two(m, want_dz ? t->dz_u : NULL, &cc)) {
-		/* done */
-	} else if (!m->flow) {
+	if (m->flow) {
+		d_flow_backward(st, want_dz, &cc);
+	} else if (!st->two || d_mlp_backward_two(m, want_dz ? t->dz_u : NULL, &cc)) {
+		/* one pass after the other */
 		d_mlp_backward(m, t->dfi_u, t->dfs_u, want_dz ? t->dz_u : NULL, NULL, gu_hook, m);
 		if (!st->two) /* dfi_m, dfs_m are dfi_u, dfs_u: now free */
 			grl(m, st->s.rows);
 		d_mlp_backward(m, t->dfi_m, t->dfs_m, want_dz ? t->dz_m : NULL, t->gu_saved,
 			       clip1_hook, &cc);
-	} else {
-		d_flow_backward(st, want_dz, &cc);
 	}
 	st->gn2[FD_NET_D_DEC] += cc.sq; /* all of D counted here */
 	st->clip_sum = cc.fsum / (ntens > 0 ? ntens : 1);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "fden/flow.h"
 #include "../testutil.h"
 
@@ -226,6 +227,79 @@ START_TEST(test_gradients_logdet)
 }
 END_TEST
 
+/* what fd_flow_backward_two's hook saw: each tensor's two gradients */
+struct two_seen {
+	struct fd_flow *f;
+	float *g[2][64];
+	int calls;
+};
+
+static void two_hook(void *ctx, struct fd_param *p, float *g, float *g2)
+{
+	struct two_seen *t = ctx;
+	int k = 0;
+
+	while (fd_flow_param(t->f, k) != p)
+		k++;
+	memcpy(t->g[0][k], g, p->n * sizeof *g);
+	memcpy(t->g[1][k], g2, p->n * sizeof *g2);
+	t->calls++;
+}
+
+/* Two output gradients at once give each pass's parameter and input
+ * gradients, the log-det term on the first only; without dX the same
+ * parameter gradients. */
+START_TEST(test_backward_two)
+{
+	struct fd_flow *f = make_flow(3);
+	struct two_seen seen = { .f = f };
+	float x[N * DIM], dy[2 * N * DIM], dx[2 * N * DIM], *g[2][64];
+	float *tmp = fd_malloc(NULL, 2 * fd_flow_hook_ws(f) * sizeof(float));
+	float *dy2 = fd_malloc(NULL, sizeof dy), *dx2 = fd_malloc(NULL, sizeof dx);
+	int np = fd_flow_nparams(f);
+
+	ck_assert(np <= 64 && tmp && dy2 && dx2);
+	fill(x, N * DIM, 3);
+	fill(dy, 2 * N * DIM, 4);
+	memcpy(dy2, dy, sizeof dy);
+	fd_flow_forward(f, x, N);
+	for (int h = 0; h < 2; h++) { /* the plain passes, one after the other */
+		fd_flow_zero_grad(f);
+		fd_flow_backward(f, dy + h * N * DIM, dx + h * N * DIM, h ? 0.0f : -0.3f);
+		for (int k = 0; k < np; k++) {
+			struct fd_param *p = fd_flow_param(f, k);
+			g[h][k] = malloc(p->n * sizeof(float));
+			seen.g[h][k] = malloc(p->n * sizeof(float));
+			memcpy(g[h][k], p->g, p->n * sizeof(float));
+		}
+	}
+	for (int want_dx = 1; want_dx >= 0; want_dx--) {
+		seen.calls = 0;
+		ck_assert_int_eq(fd_flow_backward_two(f, dy2, want_dx ? dx2 : NULL, -0.3f, tmp,
+						      two_hook, &seen), FDEN_OK);
+		ck_assert_int_eq(seen.calls, np);
+		for (int h = 0; h < 2; h++)
+			for (int k = 0; k < np; k++)
+				for (size_t j = 0; j < fd_flow_param(f, k)->n; j++)
+					ck_assert_float_eq_tol(seen.g[h][k][j], g[h][k][j],
+							       1e-5f * (1.0f + fabsf(g[h][k][j])));
+		for (int i = 0; want_dx && i < 2 * N * DIM; i++)
+			ck_assert_float_eq_tol(dx2[i], dx[i], 1e-5f * (1.0f + fabsf(dx[i])));
+	}
+	ck_assert_int_eq(fd_flow_backward_two(f, dy2, dx2, 0.0f, NULL, two_hook, &seen),
+			 FDEN_E_INVALID);
+	for (int h = 0; h < 2; h++)
+		for (int k = 0; k < np; k++) {
+			free(g[h][k]);
+			free(seen.g[h][k]);
+		}
+	fd_free(NULL, tmp);
+	fd_free(NULL, dy2);
+	fd_free(NULL, dx2);
+	fd_flow_free(f);
+}
+END_TEST
+
 START_TEST(test_bad_config)
 {
 	struct fd_flow_cfg cfg = { 1, 4, 16, 2, 2.0f, 0.01f, 0, 0.1f, 1 };
@@ -250,6 +324,7 @@ int main(void)
 	tcase_add_test(tc, test_gradients);
 	tcase_add_test(tc, test_gradients_logdet);
 	tcase_add_test(tc, test_logdet);
+	tcase_add_test(tc, test_backward_two);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
 	return tu_check_main(s, 0);
