@@ -60,5 +60,6 @@ int fd_netrec_get(struct fd_ckpt_reader *r, struct fd_convnet *m)
 			return rc;
 		memcpy(b->x, data, b->n * sizeof(float));
 	}
+	fd_convnet_bn_keep(m);
 	return FDEN_OK;
 }

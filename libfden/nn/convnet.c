@@ -45,6 +45,7 @@ struct fd_convnet {
 	/* workspace */
 	float *ws, *dA, *dB, *dcol, *bnscr;
 	int cap, n;
+	int bn_seeded; /* 1: running statistics estimated (first forward done, or loaded) */
 };
 
 static size_t padn(size_t n)
@@ -493,14 +494,21 @@ const float *fd_convnet_forward(struct fd_convnet *m, const float *X, int n)
 		product(m, L, in, n, L->col, z, 1);
 		if (L->bn) /* xhat = (z - mean) / sqrt(var + eps); a = act(gamma xhat + beta) */
 			fd_bn_forward_train(z, rows, L->cols, L->pgamma->w, L->pbeta->w, m->bn_eps,
-					    m->bn_momentum, L->run_mean, L->run_var, L->mean,
-					    L->inv_std, L->act, m->slope, NULL, L->a, NULL);
+					    m->bn_seeded ? m->bn_momentum : 0.0f, L->run_mean,
+					    L->run_var, L->mean, L->inv_std, L->act, m->slope, NULL,
+					    L->a, NULL);
 		else /* a = act(z + b) */
 			fd_act_forward(L->act, m->slope, z, L->bias ? L->pb->w : NULL, NULL, NULL,
 				       rows, L->cols);
 		in = L->a;
 	}
+	m->bn_seeded = 1;
 	return in;
+}
+
+void fd_convnet_bn_keep(struct fd_convnet *m)
+{
+	m->bn_seeded = 1;
 }
 
 void fd_convnet_backward(struct fd_convnet *m, const float *dY, int ldy, float *dX)

@@ -101,8 +101,15 @@ void fd_convnet_set_threads(struct fd_convnet *net, int nthreads);
 int fd_convnet_reserve(struct fd_convnet *net, int n, struct fd_err *err);
 /* Training forward of n rows (n <= reserved; X library memory, borrowed
  * until the last backward of this forward). Returns the n x out output in
- * the workspace, valid until the next forward. */
+ * the workspace, valid until the next forward. Batch norm's running mean
+ * and variance: the first training forward of a new net sets them to its
+ * batch's statistics (not momentum 1 and 0: a layer with variance 1e-4 at
+ * its start would otherwise be divided by about 1 in evaluation for
+ * hundreds of steps); later ones run = momentum run + (1 - momentum) batch. */
 const float *fd_convnet_forward(struct fd_convnet *net, const float *X, int n);
+/* Marks the running statistics as estimated already (a net whose buffers
+ * were loaded), so the next training forward blends into them. */
+void fd_convnet_bn_keep(struct fd_convnet *net);
 /* Backward of the last forward: dY is n x out with rows ldy >= out floats
  * apart (any memory). Adds the parameter gradients into each g; writes dX
  * (n x in, library memory, not X) when not NULL. The caches are kept, so

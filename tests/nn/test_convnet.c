@@ -3,9 +3,11 @@
  * layers, batch norm over channels and over a dense layer's outputs,
  * every activation, stride 1 and 2, padding 0 and 1, odd sizes, output
  * padding) w.r.t. the input and every parameter; a strided output gradient;
- * no allocation after fd_convnet_reserve; reentrant inference from two
+ * no allocation after fd_convnet_reserve; running statistics seeded by the
+ * first batch; reentrant inference from two
  * threads; tensor names and sizes from the plan; argument checks. */
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +312,57 @@ START_TEST(test_infer_reentrant)
 }
 END_TEST
 
+/* Running statistics: a new net's first training forward sets them to that
+ * batch's, so inference on the same batch matches training (up to the
+ * unbiased variance's n / (n - 1)) even when the start's variances are far
+ * from 1 (std 0.01 weights, as ALI's); after fd_convnet_bn_keep (a loaded
+ * net) the forward blends into the old ones instead. */
+START_TEST(test_bn_first_batch)
+{
+	const struct net_case *t = &cases[1];
+	struct fd_convnet_cfg cfg = cfg_of(t);
+	int n = 64;
+	double worst[2] = { 0, 0 }, range = 0;
+
+	cfg.init = FD_INIT_TRUNC_NORMAL;
+	cfg.init_sigma = 0.01f;
+	cfg.bn_eps = 1e-6f;
+	for (int keep = 0; keep < 2; keep++) {
+		struct fd_convnet *m = make(&cfg, NULL, 8);
+		struct fd_err err;
+		struct fd_rng r;
+		size_t out = fd_convnet_get_plan(m)->out, in = fd_convnet_get_plan(m)->in;
+		float *X = fd_malloc(NULL, n * in * 4), *Y = malloc(n * out * 4),
+		      *ws = fd_malloc(NULL, fd_convnet_infer_ws(m, n) * 4);
+		const float *Yt;
+
+		fd_rng_seed(&r, 2);
+		fill(&r, X, n * in, -1, 1);
+		ck_assert_int_eq(fd_convnet_reserve(m, n, &err), FDEN_OK);
+		if (keep)
+			fd_convnet_bn_keep(m);
+		Yt = fd_convnet_forward(m, X, n);
+		fd_convnet_infer(m, X, n, Y, ws);
+		for (size_t j = 0; j < n * out; j++) {
+			double e = fabs((double)Yt[j] - Y[j]);
+			worst[keep] = e > worst[keep] ? e : worst[keep];
+			if (!keep)
+				range = fmax(range, fabs(Yt[j] - 0.5));
+		}
+		fd_free(NULL, X);
+		fd_free(NULL, ws);
+		free(Y);
+		fd_convnet_free(m);
+	}
+	/* seeded stats agree to 1e-2 of the output's spread, old ones do not */
+	fprintf(stderr, "bn first batch: range %g, seeded %g, kept %g\n", range, worst[0],
+		worst[1]);
+	ck_assert_double_gt(range, 1e-3);
+	ck_assert_double_lt(worst[0], 1e-2 * range);
+	ck_assert_double_gt(worst[1], 0.2 * range);
+}
+END_TEST
+
 START_TEST(test_plan_names)
 {
 	struct fd_convnet_cfg cfg = cfg_of(&cases[1]);
@@ -404,6 +457,7 @@ static Suite *convnet_suite(void)
 	tcase_add_test(tc, test_strided_and_twice);
 	tcase_add_loop_test(tc, test_no_alloc_after_reserve, 0, nc);
 	tcase_add_test(tc, test_infer_reentrant);
+	tcase_add_test(tc, test_bn_first_batch);
 	tcase_add_test(tc, test_plan_names);
 	tcase_add_test(tc, test_bad_cfg);
 	suite_add_tcase(s, tc);
