@@ -106,6 +106,7 @@ def fit(kind, x, args):
         net = InvNet.fit_conv(x, args.latent, epochs=args.epochs or 1000, threads=args.threads,
                               time_budget=args.budget, loss=args.loss, lr=args.lr,
                               batch=args.batch, base_channels=args.channels,
+                              levels=args.levels,
                               log=(lambda lv, m: print("  ", m, flush=True)) if args.verbose
                               else None)
     return net, time.time() - t0, time.process_time() - c0
@@ -122,6 +123,7 @@ def main():
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--channels", type=int, default=None)
+    ap.add_argument("--levels", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=0, help="conv epochs (0: budget only)")
     ap.add_argument("--ae-epochs", type=int, default=0, help="ae epochs (0: from the budget)")
     ap.add_argument("--verbose", action="store_true")
