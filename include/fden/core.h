@@ -24,11 +24,9 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define FDEN_WUR __attribute__((warn_unused_result))
-#define FDEN_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
 #define FDEN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define FDEN_WUR
-#define FDEN_NONNULL(...)
 #define FDEN_PRINTF(fmt, args)
 #endif
 
