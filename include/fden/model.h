@@ -118,7 +118,7 @@ enum fden_align_head {
 
 /** Whole-configuration presets for fden_config_preset(). */
 enum fden_preset {
-	FDEN_PRESET_DEFAULT = 0, /**< measured defaults: flow disentangler, cross-correlation 10, style adversary 0.3, lr 1e-3, dropout 0, He init, prototypical head */
+	FDEN_PRESET_DEFAULT = 0, /**< measured defaults: flow disentangler, cross-correlation 10, style adversary 0 (off), lr 1e-3, dropout 0, He init, prototypical head */
 	FDEN_PRESET_PAPER = 1,   /**< Appendix B of the paper, as written */
 };
 
