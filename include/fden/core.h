@@ -16,17 +16,23 @@
 extern "C" {
 #endif
 
+/** Marks a call exported from libfden (default visibility while building it). */
 #if defined(FDEN_BUILDING) && defined(__GNUC__)
 #define FDEN_EXPORT __attribute__((visibility("default")))
 #else
 #define FDEN_EXPORT
 #endif
 
+/** A status the caller must look at (warn_unused_result). */
 #if defined(__GNUC__)
 #define FDEN_WUR __attribute__((warn_unused_result))
-#define FDEN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define FDEN_WUR
+#endif
+/** A printf-style format at argument fmt, its arguments from args. */
+#if defined(__GNUC__)
+#define FDEN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
 #define FDEN_PRINTF(fmt, args)
 #endif
 
@@ -56,6 +62,7 @@ enum fden_status {
  * @param status a value of enum fden_status (or any int)
  * @return a string that is never NULL and must not be freed ("unknown
  *         status" for values that are not status codes)
+ * @note Thread safety: safe from any thread.
  * @since 0.1
  */
 FDEN_EXPORT const char *fden_strerror(int status);
@@ -66,6 +73,7 @@ FDEN_EXPORT const char *fden_strerror(int status);
  * without a handle; successful calls leave it alone.
  * @return a thread-local string owned by the library, valid until the next
  *         failing call in this thread; "" when nothing failed yet
+ * @note Thread safety: each thread reads its own message.
  * @since 0.1
  */
 FDEN_EXPORT const char *fden_last_error(void);
@@ -74,11 +82,17 @@ FDEN_EXPORT const char *fden_last_error(void);
  * The library's version at run time, as "MAJOR.MINOR.PATCH". Compare with
  * FDEN_VERSION_STRING to detect header/library mismatch.
  * @return a static string
+ * @note Thread safety: safe from any thread.
  * @since 0.1
  */
 FDEN_EXPORT const char *fden_version(void);
 
-/** The run-time version as FDEN_VERSION_NUMBER. @since 0.1 */
+/**
+ * The run-time version as FDEN_VERSION_NUMBER.
+ * @return MAJOR * 10000 + MINOR * 100 + PATCH of the loaded library
+ * @note Thread safety: safe from any thread.
+ * @since 0.1
+ */
 FDEN_EXPORT unsigned fden_version_number(void);
 
 /**

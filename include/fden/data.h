@@ -32,6 +32,7 @@ struct fden_sampler; /**< seeded C-way K-shot Q-query episode sampler */
  *         names the file and the problem
  * @param scale factor applied to every value
  * @param[out] out the data set, owned by the caller (fden_dataset_free)
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
@@ -47,27 +48,82 @@ FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
  * (shared with the page cache), and the file must not be truncated or
  * rewritten in place while the data set lives (fden_dataset_free unmaps it).
  * @return as fden_dataset_load_idx(); FDEN_E_VERSION for a .npy version > 3
+ * @param x_path .npy file of the rows
+ * @param labels_path NULL: labels all 0; else a 1-D integer .npy
+ * @param[out] out the data set, owned by the caller (fden_dataset_free)
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_load_npy(const char *x_path, const char *labels_path,
 					       struct fden_dataset **out);
-/** Make a data set from arrays (copied). @since 0.1 */
+/**
+ * Make a data set from arrays (copied).
+ * @param x n rows of dim floats, row-major (borrowed)
+ * @param labels n labels (borrowed); NULL: labels all 0
+ * @param n, dim rows and their width
+ * @param[out] out the data set, owned by the caller (fden_dataset_free)
+ * @return FDEN_OK; FDEN_E_INVALID (NULL x or out, n or dim 0);
+ *         FDEN_E_OVERFLOW (n x dim too large); FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_dataset_new(const float *x, const int32_t *labels, size_t n,
 					  size_t dim, struct fden_dataset **out);
-/** Free; NULL is a no-op. @since 0.1 */
+/**
+ * Free a data set; NULL is a no-op.
+ * @param ds the data set (samplers drawing from it must be freed first)
+ * @note Thread safety: no other call on the handle (or on anything borrowing
+ *       from it) may run at the same time.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_dataset_free(struct fden_dataset *ds);
-/** Number of rows. @since 0.1 */
+/**
+ * Number of rows.
+ * @param ds the data set
+ * @return the rows (0 for NULL)
+ * @note Thread safety: safe from any thread while no thread frees the data
+ *       set (it is only read).
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_dataset_size(const struct fden_dataset *ds);
-/** Floats per row. @since 0.1 */
+/**
+ * Floats per row.
+ * @param ds the data set
+ * @return the width of a row (0 for NULL)
+ * @note Thread safety: safe from any thread while no thread frees the data
+ *       set (it is only read).
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_dataset_dim(const struct fden_dataset *ds);
-/** Row-major data, borrowed. @since 0.1 */
+/**
+ * The rows, row-major.
+ * @param ds the data set
+ * @return size x dim floats, borrowed (valid while the data set lives)
+ * @note Thread safety: safe from any thread while no thread frees the data
+ *       set (it is only read).
+ * @since 0.1
+ */
 FDEN_EXPORT const float *fden_dataset_data(const struct fden_dataset *ds);
-/** Labels, borrowed. @since 0.1 */
+/**
+ * The labels.
+ * @param ds the data set
+ * @return size labels, borrowed (valid while the data set lives)
+ * @note Thread safety: safe from any thread while no thread frees the data
+ *       set (it is only read).
+ * @since 0.1
+ */
 FDEN_EXPORT const int32_t *fden_dataset_labels(const struct fden_dataset *ds);
 /**
  * The rows whose label is in classes[0..n_classes), as a new data set
  * (labels kept as they are, rows in their original order).
- * @return FDEN_E_INVALID when no row has one of the classes
+ * @param ds the data set (only read)
+ * @param classes n_classes labels (borrowed)
+ * @param n_classes number of labels
+ * @param[out] out the new data set, owned by the caller
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, or no row has one of the
+ *         classes); FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread while no thread frees the data
+ *       set (it is only read).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_select(const struct fden_dataset *ds,
@@ -75,7 +131,14 @@ FDEN_EXPORT FDEN_WUR int fden_dataset_select(const struct fden_dataset *ds,
 					     struct fden_dataset **out);
 /**
  * Rows with label < first_test, and the rest (two new data sets).
- * @return FDEN_E_INVALID when either part would be empty
+ * @param ds the data set (only read)
+ * @param first_test the first label of the second part
+ * @param[out] train rows with label < first_test, owned by the caller
+ * @param[out] test the other rows, owned by the caller
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, or either part would be
+ *         empty); FDEN_E_NOMEM. Neither output is set on failure.
+ * @note Thread safety: safe from any thread while no thread frees the data
+ *       set (it is only read).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_dataset_split(const struct fden_dataset *ds, int32_t first_test,
@@ -88,12 +151,23 @@ FDEN_EXPORT FDEN_WUR int fden_dataset_split(const struct fden_dataset *ds, int32
  * rows of each, from the sampler's own generator seeded with `seed`.
  * @return FDEN_OK; FDEN_E_INVALID (ways or shots 0, or fewer than `ways`
  *         classes with shots+queries rows), FDEN_E_OVERFLOW, FDEN_E_NOMEM
+ * @param ds the data set (borrowed, only read)
+ * @param ways, shots, queries classes per episode, support and query rows per class
+ * @param seed seed of the sampler's generator
+ * @param[out] out the sampler, owned by the caller (fden_sampler_free)
+ * @note Thread safety: safe from any thread while no thread frees ds.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t ways,
 					  size_t shots, size_t queries, uint64_t seed,
 					  struct fden_sampler **out);
-/** Free; NULL is a no-op. @since 0.1 */
+/**
+ * Free a sampler; NULL is a no-op.
+ * @param s the sampler
+ * @note Thread safety: no other call on the handle (or on anything borrowing
+ *       from it) may run at the same time.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s);
 /**
  * Put the sampler back in the state fden_sampler_new() left it in, seeded
@@ -102,6 +176,10 @@ FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s);
  * the step number draws the same episodes for a step whether or not the
  * run was interrupted and resumed in between.
  * @return FDEN_OK; FDEN_E_INVALID (NULL)
+ * @param s the sampler
+ * @param seed the new seed
+ * @note Thread safety: one thread at a time per sampler; samplers of one
+ *       data set may run on different threads.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_sampler_reset(struct fden_sampler *s, uint64_t seed);
@@ -112,6 +190,10 @@ FDEN_EXPORT FDEN_WUR int fden_sampler_reset(struct fden_sampler *s, uint64_t see
  * @param[out] x n_episodes*ways*(shots+queries) x dim
  * @param[out] labels episode-local labels in [0, ways)
  * @param[out] classes optional: n_episodes*ways original class ids
+ * @return FDEN_OK; FDEN_E_INVALID (NULL s, x or labels, n_episodes 0);
+ *         FDEN_E_OVERFLOW (the output size overflows)
+ * @note Thread safety: one thread at a time per sampler; samplers of one
+ *       data set may run on different threads.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_sampler_next(struct fden_sampler *s, size_t n_episodes,

@@ -44,16 +44,40 @@ struct fden_invnet; /**< an invertible network: host-supplied or built in */
  * (released through ops->destroy, if given, when the wrapper is freed).
  * @return FDEN_OK; FDEN_E_VERSION for a struct_size or version this library
  *         does not know; FDEN_E_INVALID for a missing required member
+ * @param ops the host's callbacks (copied)
+ * @param input_dim, latent_dim widths of an input and of a latent
+ * @param user_data passed back to every callback (borrowed)
+ * @param[out] out the network, owned by the caller (fden_invnet_free)
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_new(const struct fden_invnet_ops *ops,
 					 size_t input_dim, size_t latent_dim,
 					 void *user_data, struct fden_invnet **out);
-/** Free; calls ops->destroy(user_data) once if given. NULL is a no-op. @since 0.1 */
+/**
+ * Free a network; calls ops->destroy(user_data) once if given. NULL is a
+ * no-op.
+ * @param net the network
+ * @note Thread safety: no other call on the handle (or on anything borrowing
+ *       from it) may run at the same time.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_invnet_free(struct fden_invnet *net);
-/** Width of an input row (0 for NULL). @since 0.1 */
+/**
+ * Width of an input row.
+ * @param net the network
+ * @return input_dim (0 for NULL)
+ * @note Thread safety: safe from any thread while no thread frees net.
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_invnet_input_dim(const struct fden_invnet *net);
-/** Width of a latent row (0 for NULL). @since 0.1 */
+/**
+ * Width of a latent row.
+ * @param net the network
+ * @return latent_dim (0 for NULL)
+ * @note Thread safety: safe from any thread while no thread frees net.
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_invnet_latent_dim(const struct fden_invnet *net);
 /**
  * Encode n inputs (n x input_dim) into z (n x latent_dim), both caller-owned.
@@ -62,15 +86,48 @@ FDEN_EXPORT size_t fden_invnet_latent_dim(const struct fden_invnet *net);
  * @return FDEN_OK, FDEN_E_INVALID (NULL pointer), FDEN_E_OVERFLOW, or
  *         FDEN_E_HOST when the callback failed (fden_last_error() names the
  *         callback and the value it returned)
+ * @param net the network
+ * @param x n x input_dim inputs, row-major (borrowed)
+ * @param n number of rows
+ * @param[out] z n x latent_dim latents
+ * @note Thread safety: the built-in networks are reentrant (many threads may
+ *       encode and decode through one); a host network is as safe as its
+ *       callbacks; not while a thread frees the network.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_encode(struct fden_invnet *net, const float *x,
 					    size_t n, float *z);
-/** Decode n latents (n x latent_dim) into x (n x input_dim); as
- *  fden_invnet_encode(). @since 0.1 */
+/**
+ * Decode n latents (n x latent_dim) into x (n x input_dim), both
+ * caller-owned; as fden_invnet_encode().
+ * @param net the network
+ * @param z n x latent_dim latents, row-major (borrowed)
+ * @param n number of rows
+ * @param[out] x n x input_dim outputs
+ * @return as fden_invnet_encode()
+ * @note Thread safety: the built-in networks are reentrant (many threads may
+ *       encode and decode through one); a host network is as safe as its
+ *       callbacks; not while a thread frees the network.
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_invnet_decode(struct fden_invnet *net, const float *z,
 					    size_t n, float *x);
-/** Mean and log-sigma; FDEN_E_UNSUPPORTED when the network has none. @since 0.1 */
+/**
+ * Encode n inputs into the mean and log-sigma of the network's posterior
+ * (for hosts with a stochastic encoder).
+ * @param net the network
+ * @param x n x input_dim inputs, row-major (borrowed)
+ * @param n number of rows
+ * @param[out] mu n x latent_dim means
+ * @param[out] log_sigma n x latent_dim log standard deviations
+ * @return FDEN_OK; FDEN_E_UNSUPPORTED when the network has no distribution
+ *         (ops->encode_dist NULL, every built-in); otherwise as
+ *         fden_invnet_encode()
+ * @note Thread safety: the built-in networks are reentrant (many threads may
+ *       encode and decode through one); a host network is as safe as its
+ *       callbacks; not while a thread frees the network.
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_invnet_encode_dist(struct fden_invnet *net, const float *x,
 						 size_t n, float *mu, float *log_sigma);
 
@@ -89,6 +146,7 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_encode_dist(struct fden_invnet *net, const 
  * @return FDEN_OK, FDEN_E_INVALID (NULL, n < 2, bad widths),
  *         FDEN_E_NONFINITE (NaN or infinity in x), FDEN_E_OVERFLOW,
  *         FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread ; x is only read (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_fit_pca(const float *x, size_t n, size_t input_dim,
@@ -102,13 +160,18 @@ struct fden_ae_options {
 	size_t epochs;        /**< passes over the data (10) */
 	size_t batch;         /**< minibatch (128) */
 	double lr;            /**< Adam learning rate (1e-3) */
-	uint64_t seed;
+	uint64_t seed;        /**< seed of the initialisation and the batch order (1) */
 	int threads;          /**< BLIS threads (1): 1 to the CPUs this process may
 	                           use, or 4 when fewer; more is FDEN_E_INVALID */
 	fden_log_fn log;      /**< optional progress callback */
-	void *log_user_data;
+	void *log_user_data;  /**< passed back to log */
 };
-/** Fill *opt with the defaults. @since 0.1 */
+/**
+ * Fill *opt with the defaults.
+ * @param[out] opt the options; NULL is a no-op
+ * @note Thread safety: safe from any thread.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_ae_options_default(struct fden_ae_options *opt);
 /**
  * Fit an MLP autoencoder: encoder input -> hidden -> hidden -> latent
@@ -126,6 +189,7 @@ FDEN_EXPORT void fden_ae_options_default(struct fden_ae_options *opt);
  * @return FDEN_OK, FDEN_E_INVALID, FDEN_E_VERSION (struct_size too small),
  *         FDEN_E_NONFINITE (non-finite input or loss), FDEN_E_OVERFLOW,
  *         FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread ; x is only read (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_fit_autoencoder(const float *x, size_t n,
@@ -141,7 +205,8 @@ enum fden_conv_loss {
 /** Settings of the built-in convolutional autoencoder. @since 0.2 */
 struct fden_conv_options {
 	size_t struct_size;   /**< sizeof(struct fden_conv_options) */
-	size_t height, width; /**< input image shape; both 0: square, from input_dim / channels */
+	size_t height;        /**< input image rows; height and width both 0: square, from input_dim / channels */
+	size_t width;         /**< input image columns */
 	size_t channels;      /**< channels of an input pixel (1) */
 	size_t base_channels; /**< channels of the first convolution (32), doubled per level */
 	size_t levels;        /**< stride-2 convolutions (2: 28x28 -> 14x14 -> 7x7) */
@@ -149,14 +214,19 @@ struct fden_conv_options {
 	size_t batch;         /**< minibatch (64) */
 	double lr;            /**< Adam learning rate (2e-3) */
 	int loss;             /**< enum fden_conv_loss (FDEN_CONV_LOSS_L2) */
-	uint64_t seed;
+	uint64_t seed;        /**< seed of the initialisation and the batch order (1) */
 	int threads;          /**< BLIS threads (1) */
 	double time_budget;   /**< seconds of fitting, 0 = no limit: fitting stops after
 			       *   the step that passes it */
 	fden_log_fn log;      /**< optional progress callback */
-	void *log_user_data;
+	void *log_user_data;  /**< passed back to log */
 };
-/** Fill *opt with the defaults. Thread safety: any thread. @since 0.2 */
+/**
+ * Fill *opt with the defaults.
+ * @param[out] opt the options; NULL is a no-op
+ * @note Thread safety: safe from any thread.
+ * @since 0.2
+ */
 FDEN_EXPORT void fden_conv_options_default(struct fden_conv_options *opt);
 /**
  * Fit a convolutional autoencoder on images. A row of x is one image of
@@ -200,7 +270,8 @@ enum fden_ali_output {
 /** Settings of the built-in ALI host. @since 0.2 */
 struct fden_ali_options {
 	size_t struct_size;   /**< sizeof(struct fden_ali_options) */
-	size_t height, width; /**< input image shape; both 0: square, from input_dim / channels */
+	size_t height;        /**< input image rows; height and width both 0: square, from input_dim / channels */
+	size_t width;         /**< input image columns */
 	size_t channels;      /**< channels of an input pixel (1) */
 	size_t base_channels; /**< channels of the first convolution (8; the ALI paper's
 			       *   SVHN model has 32), multiplied by 2, 4, 8, 16 deeper in */
@@ -213,15 +284,20 @@ struct fden_ali_options {
 			       *   mean_i ||x_i - G_x(G_z(x_i))||^2 in the generators'
 			       *   loss (0: plain ALI) */
 	int output;           /**< enum fden_ali_output (FDEN_ALI_SIGMOID) */
-	uint64_t seed;
+	uint64_t seed;        /**< seed of the initialisation and the batch order (1) */
 	int threads;          /**< BLIS threads (1) */
 	double time_budget;   /**< seconds of fitting, 0 = no limit: fitting stops after
 			       *   the step that passes it */
 	size_t log_steps;     /**< also a log line every this many steps (0: only per epoch) */
 	fden_log_fn log;      /**< optional progress callback */
-	void *log_user_data;
+	void *log_user_data;  /**< passed back to log */
 };
-/** Fill *opt with the defaults. Thread safety: any thread. @since 0.2 */
+/**
+ * Fill *opt with the defaults.
+ * @param[out] opt the options; NULL is a no-op
+ * @note Thread safety: safe from any thread.
+ * @since 0.2
+ */
 FDEN_EXPORT void fden_ali_options_default(struct fden_ali_options *opt);
 /**
  * Fit an ALI host (Dumoulin et al., "Adversarially Learned Inference";
@@ -272,8 +348,15 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_fit_ali(const float *x, size_t n, size_t in
 					     struct fden_invnet **out);
 /**
  * Save a built-in network (zlib checkpoint with magic, version and CRC,
- * written atomically). @return FDEN_OK, FDEN_E_IO, FDEN_E_NOMEM, or
- * FDEN_E_UNSUPPORTED for host networks. @since 0.1
+ * written atomically).
+ * @param net the network (only read)
+ * @param path file to write
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument); FDEN_E_UNSUPPORTED for
+ *         host networks; FDEN_E_OVERFLOW; FDEN_E_NOMEM; FDEN_E_IO (the detail
+ *         names the path)
+ * @note Thread safety: safe from any thread while no thread frees net; two
+ *       saves of one path at once leave one of the two files, whole.
+ * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const char *path);
 /**
@@ -283,6 +366,7 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_save(const struct fden_invnet *net, const c
  * @param[out] out the network, owned by the caller (fden_invnet_free)
  * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT (not a PCA/autoencoder/conv/ALI file,
  *         truncated), FDEN_E_CORRUPT, FDEN_E_VERSION, FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_invnet_load(const char *path, struct fden_invnet **out);

@@ -12,10 +12,31 @@
 extern "C" {
 #endif
 
-/** Write rows as a 2-D float32 .npy. @since 0.1 */
+/**
+ * Write rows as a 2-D float32 .npy (NumPy format 1.0, little-endian, C
+ * order), written to a temporary file and renamed into place.
+ * @param path file to write
+ * @param x rows x cols floats, row-major (borrowed)
+ * @param rows, cols the array's shape
+ * @return FDEN_OK; FDEN_E_INVALID (NULL path or x, rows or cols 0);
+ *         FDEN_E_OVERFLOW (rows x cols overflows); FDEN_E_IO (the detail
+ *         names the path; also when path is not a regular file)
+ * @note Thread safety: safe from any thread; two saves of one path at once
+ *       leave one of the two files, whole.
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_npy_save_f32(const char *path, const float *x, size_t rows,
 					   size_t cols);
-/** Write labels as a 1-D int32 .npy. @since 0.1 */
+/**
+ * Write labels as a 1-D int32 .npy, as fden_npy_save_f32() writes rows.
+ * @param path file to write
+ * @param v n labels (borrowed)
+ * @param n number of labels
+ * @return as fden_npy_save_f32()
+ * @note Thread safety: safe from any thread; two saves of one path at once
+ *       leave one of the two files, whole.
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_npy_save_i32(const char *path, const int32_t *v, size_t n);
 
 /**
@@ -30,6 +51,8 @@ FDEN_EXPORT FDEN_WUR int fden_npy_save_i32(const char *path, const int32_t *v, s
  *         overflows size_t: 32-bit hosts), FDEN_E_NOMEM, FDEN_E_IO (the
  *         detail names the path; also when path exists and is not a regular
  *         file: a device, FIFO or directory is never replaced)
+ * @note Thread safety: safe from any thread; two saves of one path at once
+ *       leave one of the two files, whole.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_png_save_gray(const char *path, const float *pixels, size_t width,

@@ -127,25 +127,67 @@ enum fden_preset {
  * @param[out] out the new configuration, owned by the caller
  *             (fden_config_free); set only on success
  * @return FDEN_OK or FDEN_E_NOMEM, FDEN_E_INVALID
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_config_new(struct fden_config **out);
-/** Free a configuration; NULL is a no-op. @since 0.1 */
+/**
+ * Free a configuration; NULL is a no-op.
+ * @param cfg the configuration
+ * @note Thread safety: no other call on the handle (or on anything borrowing
+ *       from it) may run at the same time.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_config_free(struct fden_config *cfg);
-/** Reset every key to a preset. @return FDEN_OK or FDEN_E_INVALID. @since 0.1 */
+/**
+ * Reset every key to a preset.
+ * @param cfg the configuration
+ * @param preset an enum fden_preset value
+ * @return FDEN_OK; FDEN_E_INVALID (NULL cfg, unknown preset)
+ * @note Thread safety: one thread at a time per configuration (reads such
+ *       as fden_config_get() may run together).
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_config_preset(struct fden_config *cfg, int preset);
 /**
  * Set one key.
  * @return FDEN_OK; FDEN_E_INVALID for an unknown key or a value out of
  *         fden_config_bounds() (fden_last_error() names both)
+ * @param cfg the configuration
+ * @param key an enum fden_param value
+ * @param value the new value
+ * @note Thread safety: one thread at a time per configuration (reads such
+ *       as fden_config_get() may run together).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_config_set(struct fden_config *cfg, int key, double value);
-/** Read one key into *value. @since 0.1 */
+/**
+ * Read one key.
+ * @param cfg the configuration
+ * @param key an enum fden_param value
+ * @param[out] value the key's value; set only on success
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, unknown key)
+ * @note Thread safety: one thread at a time per configuration (reads such
+ *       as fden_config_get() may run together).
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_config_get(const struct fden_config *cfg, int key, double *value);
-/** Valid range [*lo, *hi] of a key. @since 0.1 */
+/**
+ * Valid range [*lo, *hi] of a key.
+ * @param key an enum fden_param value
+ * @param[out] lo, hi the smallest and largest value fden_config_set() takes
+ * @return FDEN_OK; FDEN_E_INVALID (NULL lo or hi, unknown key)
+ * @note Thread safety: safe from any thread.
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_config_bounds(int key, double *lo, double *hi);
-/** The key's name ("dim", "lr", ...), or NULL for an unknown key. @since 0.1 */
+/**
+ * The key's name ("dim", "lr", ...), the inverse of fden_config_key_find().
+ * @param key an enum fden_param value
+ * @return a static string, or NULL for an unknown key
+ * @note Thread safety: safe from any thread.
+ * @since 0.1
+ */
 FDEN_EXPORT const char *fden_config_key_name(int key);
 /**
  * Number of configuration keys. Keys are numbered 1..fden_config_key_count()
@@ -169,7 +211,17 @@ FDEN_EXPORT FDEN_WUR int fden_config_key_count(void);
  * @since 0.2
  */
 FDEN_EXPORT FDEN_WUR int fden_config_key_find(const char *name, int *key);
-/** Set the allocator used by models made from this configuration. @since 0.1 */
+/**
+ * Set the allocator used by models made from this configuration.
+ * @param cfg the configuration
+ * @param alloc the allocator (copied; its user_data must outlive those
+ *        models), or NULL for malloc/free
+ * @return FDEN_OK; FDEN_E_INVALID (NULL cfg, an allocator without alloc or
+ *         free)
+ * @note Thread safety: one thread at a time per configuration (reads such
+ *       as fden_config_get() may run together).
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_config_set_allocator(struct fden_config *cfg,
 						  const struct fden_allocator *alloc);
 
@@ -178,29 +230,103 @@ FDEN_EXPORT FDEN_WUR int fden_config_set_allocator(struct fden_config *cfg,
  * FDEN_P_SEED. The configuration may be freed afterwards.
  * @param cfg the settings (copied)
  * @param[out] out the model, owned by the caller (fden_model_free)
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, or keys that contradict
+ *         each other: fden_last_error() names them); FDEN_E_OVERFLOW;
+ *         FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_model_new(const struct fden_config *cfg, struct fden_model **out);
-/** Free a model and its parts; NULL is a no-op. @since 0.1 */
+/**
+ * Free a model and its parts; NULL is a no-op.
+ * @param model the model
+ * @note Thread safety: no other call on the handle (or on anything borrowing
+ *       from it) may run at the same time.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_model_free(struct fden_model *model);
-/** Latent width Dim. @since 0.1 */
+/**
+ * Latent width Dim.
+ * @param model the model
+ * @return Dim
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_model_dim(const struct fden_model *model);
-/** Width of f_ide: Dim for the MLP disentangler, FDEN_P_IDE_DIM for the flow. @since 0.1 */
+/**
+ * Width of f_ide: Dim for the MLP disentangler, FDEN_P_IDE_DIM for the flow.
+ * @param model the model
+ * @return the width
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_model_ide_dim(const struct fden_model *model);
-/** Width of f_sty: Dim for the MLP disentangler, Dim - ide_dim for the flow. @since 0.1 */
+/**
+ * Width of f_sty: Dim for the MLP disentangler, Dim - ide_dim for the flow.
+ * @param model the model
+ * @return the width
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT size_t fden_model_sty_dim(const struct fden_model *model);
-/** Number of optimisation steps taken. @since 0.1 */
+/**
+ * Number of optimisation steps taken.
+ * @param model the model
+ * @return the steps (saved and loaded with the model)
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model);
-/** A copy of the model's configuration (owned by the caller). @since 0.1 */
+/**
+ * A copy of the model's configuration.
+ * @param model the model
+ * @param[out] out the copy, owned by the caller (fden_config_free)
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument); FDEN_E_NOMEM
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_model_config(const struct fden_model *model, struct fden_config **out);
-/** Detail of the last failure on this model ("" if none). Borrowed. @since 0.1 */
+/**
+ * Detail of the last failure on this model.
+ * @param model the model
+ * @return a string owned by the model ("" if nothing failed), valid until
+ *         the model's next failing call or fden_model_free()
+ * @note Thread safety: meaningful only when one thread uses the model; use
+ *       fden_last_error() (per thread) with the concurrent calls.
+ * @since 0.1
+ */
 FDEN_EXPORT const char *fden_model_last_error(const struct fden_model *model);
-/** Register a log callback (NULL to remove). @since 0.1 */
+/**
+ * Register a log callback (NULL to remove).
+ * @param model the model
+ * @param fn the callback, called from the thread that called into the model
+ * @param user_data passed back to fn (borrowed)
+ * @note Thread safety: one thread at a time per model, with no other call
+ *       on it running.
+ * @since 0.1
+ */
 FDEN_EXPORT void fden_model_set_log(struct fden_model *model, fden_log_fn fn, void *user_data);
 /**
  * Per-dimension standardisation of latents, applied inside the model:
  * D sees (z - mean) / std and E's output is mapped back. NULL, NULL resets
  * to identity. Both arrays are Dim long and copied.
+ * @param model the model
+ * @param mean Dim means, or NULL (with std NULL) for identity
+ * @param std Dim standard deviations, each > 0 and finite
+ * @return FDEN_OK; FDEN_E_INVALID (NULL model, only one array given, a
+ *         std <= 0 or non-finite value); the model is unchanged on failure
+ * @note Thread safety: one thread at a time per model, with no other call
+ *       on it running.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_model_set_standardization(struct fden_model *model,
@@ -224,11 +350,35 @@ FDEN_EXPORT FDEN_WUR int fden_model_set_standardization(struct fden_model *model
 FDEN_EXPORT FDEN_WUR int fden_model_fit_standardization(struct fden_model *model, const float *z,
 							size_t n);
 
-/** The parts, borrowed from the model (valid while it lives): D. @since 0.1 */
+/**
+ * The model's disentangler D.
+ * @param model the model
+ * @return the part, borrowed (valid while the model lives)
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT struct fden_disentangler *fden_model_disentangler(struct fden_model *model);
-/** F (statistician and alignment net), borrowed. @since 0.1 */
+/**
+ * The model's factorizer F (statistician and alignment net).
+ * @param model the model
+ * @return the part, borrowed (valid while the model lives)
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT struct fden_factorizer *fden_model_factorizer(struct fden_model *model);
-/** E, borrowed. @since 0.1 */
+/**
+ * The model's entangler E.
+ * @param model the model
+ * @return the part, borrowed (valid while the model lives)
+ * @note Thread safety: may run alongside the concurrent model calls
+ *       (fden_disentangle() and the others fden.h lists), not while a thread
+ *       trains, loads into or frees the model.
+ * @since 0.1
+ */
 FDEN_EXPORT struct fden_entangler *fden_model_entangler(struct fden_model *model);
 
 /**
@@ -240,8 +390,10 @@ FDEN_EXPORT struct fden_entangler *fden_model_entangler(struct fden_model *model
  */
 struct fden_episodes {
 	size_t struct_size;        /**< sizeof(struct fden_episodes) */
-	size_t n_episodes;
-	size_t ways, shots, queries;
+	size_t n_episodes;         /**< episodes in the batch */
+	size_t ways;               /**< classes per episode */
+	size_t shots;              /**< support rows per class */
+	size_t queries;            /**< query rows per class */
 	const float *z;            /**< n_episodes*ways*(shots+queries) x Dim */
 	const float *z_log_sigma;  /**< optional (NULL): host's log-sigma, same shape */
 	const int32_t *labels;     /**< n_episodes*ways*(shots+queries) */
@@ -251,9 +403,14 @@ struct fden_episodes {
 struct fden_step_stats {
 	size_t struct_size;        /**< sizeof(struct fden_step_stats), set by the caller */
 	double loss;               /**< alpha*L_R + beta*L_C - gamma*L_M (+ the independence terms) */
-	double l_r, l_c, l_m;      /**< reconstruction, alignment cross entropy, MINE bound */
+	double l_r;                /**< reconstruction loss L_R */
+	double l_c;                /**< alignment cross entropy L_C */
+	double l_m;                /**< MINE bound L_M on I(f_ide; f_sty) */
 	double accuracy;           /**< fraction of queries classified right */
-	double gnorm_disentangler, gnorm_entangler, gnorm_statistician, gnorm_align;
+	double gnorm_disentangler; /**< gradient norm of D's parameters */
+	double gnorm_entangler;    /**< gradient norm of E's */
+	double gnorm_statistician; /**< gradient norm of the statistician's */
+	double gnorm_align;        /**< gradient norm of the alignment net's */
 	double clip_scale;         /**< mean over D's tensors of ||g_a|| / ||g_m|| */
 	uint64_t step;             /**< steps taken, this one included */
 	double l_xcorr;            /**< mean squared cross-correlation (when FDEN_P_XCORR > 0) */
@@ -270,6 +427,8 @@ struct fden_step_stats {
  * @param episodes the batch, struct_size set by the caller
  * @param stats optional (NULL): filled on success
  * @return FDEN_OK, FDEN_E_INVALID, FDEN_E_SHAPE, FDEN_E_NONFINITE, FDEN_E_NOMEM
+ * @note Thread safety: one thread at a time per model, with no other call
+ *       on it running.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_train_step(struct fden_model *model,
@@ -284,6 +443,10 @@ FDEN_EXPORT FDEN_WUR int fden_train_step(struct fden_model *model,
  * @param z n x Dim latents, row-major
  * @param n number of latents
  * @param f_ide, f_sty caller-owned outputs; either may be NULL
+ * @return FDEN_OK; FDEN_E_INVALID (NULL model or z, both outputs NULL);
+ *         FDEN_E_NONFINITE (a non-finite latent); FDEN_E_OVERFLOW; FDEN_E_NOMEM
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_disentangle(const struct fden_model *model, const float *z,
@@ -292,6 +455,13 @@ FDEN_EXPORT FDEN_WUR int fden_disentangle(const struct fden_model *model, const 
  * Entangle factors back into latents: z~ = E(f_ide, f_sty); the factors
  * have the widths fden_disentangle() gives, z_out is n x Dim.
  * Thread-safe on a model not being trained.
+ * @param model the model
+ * @param f_ide, f_sty the factors, n rows each (borrowed)
+ * @param n number of rows
+ * @param[out] z_out n x Dim latents
+ * @return as fden_disentangle()
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_entangle(const struct fden_model *model, const float *f_ide,
@@ -309,6 +479,11 @@ FDEN_EXPORT FDEN_WUR int fden_entangle(const struct fden_model *model, const flo
  * @param support_labels values in [0, ways); every class needs >= 1 row
  * @param[out] pred n_query class indices
  * @param[out] prob optional (NULL): n_query x ways probabilities
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, ways 0, a label outside
+ *         [0, ways) or a class with no support row); FDEN_E_NONFINITE;
+ *         FDEN_E_OVERFLOW; FDEN_E_NOMEM
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_predict(const struct fden_model *model,
@@ -317,17 +492,46 @@ FDEN_EXPORT FDEN_WUR int fden_predict(const struct fden_model *model,
 				      const float *query_z, size_t n_query,
 				      int32_t *pred, float *prob);
 
-/** D on its own: same contract as fden_disentangle(). @since 0.1 */
+/**
+ * D on its own: same contract as fden_disentangle().
+ * @param d the disentangler (borrowed from a model)
+ * @param z n x Dim latents, row-major
+ * @param n number of latents
+ * @param f_ide, f_sty caller-owned outputs; either may be NULL
+ * @return as fden_disentangle()
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_disentangler_run(const struct fden_disentangler *d,
 					       const float *z, size_t n,
 					       float *f_ide, float *f_sty);
-/** E on its own: same contract as fden_entangle(). @since 0.1 */
+/**
+ * E on its own: same contract as fden_entangle().
+ * @param e the entangler (borrowed from a model)
+ * @param f_ide, f_sty the factors, n rows each
+ * @param n number of rows
+ * @param[out] z_out n x Dim latents
+ * @return as fden_entangle()
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
+ * @since 0.1
+ */
 FDEN_EXPORT FDEN_WUR int fden_entangler_run(const struct fden_entangler *e,
 					    const float *f_ide, const float *f_sty,
 					    size_t n, float *z_out);
 /**
  * The statistician's Donsker-Varadhan estimate of I(f_ide; f_sty) on n
  * rows, the marginal from a permutation drawn from `seed`.
+ * @param f the factorizer (borrowed from a model)
+ * @param f_ide, f_sty n rows of identity and style factors
+ * @param n number of rows (at least 2)
+ * @param seed seed of the permutation
+ * @param[out] estimate the bound, in nats
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, n < 2); FDEN_E_NONFINITE;
+ *         FDEN_E_NOMEM
+ * @note Thread safety: one thread at a time per model, with no other call
+ *       on it running.
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_factorizer_mine(const struct fden_factorizer *f,
@@ -344,6 +548,10 @@ FDEN_EXPORT FDEN_WUR int fden_factorizer_mine(const struct fden_factorizer *f,
  * @param query_ide n_query identity factors
  * @param n_query number of queries
  * @param[out] prob n_query x ways
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument, ways 0, a label outside
+ *         [0, ways)); FDEN_E_OVERFLOW; FDEN_E_NOMEM
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_factorizer_align(const struct fden_factorizer *f,
@@ -358,6 +566,12 @@ FDEN_EXPORT FDEN_WUR int fden_factorizer_align(const struct fden_factorizer *f,
  * statistics, Adam moments, random state, step count, standardisation.
  * zlib-compressed with magic, format version and CRC-32, written to a
  * temporary file and renamed into place, so a crash leaves the old file.
+ * @param model the model (only read)
+ * @param path file to write
+ * @return FDEN_OK; FDEN_E_INVALID (NULL argument); FDEN_E_OVERFLOW;
+ *         FDEN_E_NOMEM; FDEN_E_IO (the detail names the path)
+ * @note Thread safety: may run concurrently from many threads on one model
+ *       while no thread trains, loads into or frees it (fden.h).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_model_save(const struct fden_model *model, const char *path);
@@ -368,6 +582,7 @@ FDEN_EXPORT FDEN_WUR int fden_model_save(const struct fden_model *model, const c
  * @param[out] out the model, owned by the caller
  * @return FDEN_OK, FDEN_E_IO, FDEN_E_FORMAT, FDEN_E_VERSION, FDEN_E_CORRUPT,
  *         FDEN_E_NOMEM
+ * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_model_load(const char *path, const struct fden_allocator *alloc,
