@@ -1,8 +1,11 @@
 #!/bin/sh
-# The API reference is complete: Doxygen (with WARN_NO_PARAMDOC) reports no
-# undocumented parameter or other warning; every exported declaration of the
-# public headers has a doc comment right above it that carries @since; the
-# main page links every page of docs/ (its {#anchor} is @ref'd).
+# The API reference is complete: Doxygen (EXTRACT_ALL = NO, so an
+# undocumented member is a warning; WARN_NO_PARAMDOC, so is an undocumented
+# parameter or return value; WARN_AS_ERROR, so any warning fails the run)
+# reports nothing; every exported declaration of the public headers has a
+# doc comment right above it that carries @since, @return unless it returns
+# void, and its thread safety ("Thread safety" or "Thread-safe"); the main
+# page links every page of docs/ (its {#anchor} is @ref'd).
 #   test_reference.sh DOXYGEN DOXYFILE MAINPAGE.md HEADER.h... -- PAGE.md...
 set -eu
 doxygen=$1 doxyfile=$2 main=$3
@@ -15,10 +18,14 @@ fail=0
   echo "OUTPUT_DIRECTORY = $tmp"
   echo "WARN_LOGFILE = $tmp/warnings.log"
   echo "WARN_NO_PARAMDOC = YES"
+  echo "WARN_IF_UNDOCUMENTED = YES"
+  echo "EXTRACT_ALL = NO"
+  echo "WARN_AS_ERROR = FAIL_ON_WARNINGS"
   echo "QUIET = YES"
 } >"$tmp/Doxyfile"
 if ! "$doxygen" "$tmp/Doxyfile" >"$tmp/out" 2>&1; then
-	echo "FAIL: doxygen failed:"; sed 's/^/    /' "$tmp/out"; fail=1
+	echo "FAIL: doxygen failed:"; cat "$tmp/out" "$tmp/warnings.log" 2>/dev/null | sed 's/^/    /'
+	fail=1
 elif [ -s "$tmp/warnings.log" ]; then
 	echo "FAIL: doxygen warnings:"; sed 's/^/    /' "$tmp/warnings.log"; fail=1
 else
@@ -32,9 +39,14 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		open { doc = doc $0 "\n"; if ($0 ~ /\*\//) { open = 0; end = NR } ; next }
 		/^FDEN_EXPORT/ {
 			n++
-			if (end != NR - 1 || doc !~ /@since/) {
-				sub(/\(.*/, ""); print FILENAME ":" NR ": " $NF " has no doc comment with @since"
-			}
+			decl = $0
+			sub(/\(.*/, "")
+			if (end != NR - 1 || doc !~ /@since/)
+				print FILENAME ":" NR ": " $NF " has no doc comment with @since"
+			else if (decl !~ /^FDEN_EXPORT (FDEN_WUR )?void / && doc !~ /@return/)
+				print FILENAME ":" NR ": " $NF " does not say what it returns (@return)"
+			else if (doc !~ /[Tt]hread[ -]safe/)
+				print FILENAME ":" NR ": " $NF " does not state its thread safety"
 		}
 		END { print "count " n + 0 }' "$1")
 	echo "$out" | grep -v '^count ' || true
@@ -42,7 +54,7 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	n=$((n + $(echo "$out" | sed -n 's/^count //p')))
 	shift
 done
-echo "ok: $n exported declarations checked for @since"
+echo "ok: $n exported declarations checked for @since, @return, thread safety"
 [ $# -gt 0 ] && shift
 
 for page in "$@"; do
