@@ -1,5 +1,5 @@
 /* libFuzzer harness: the built-in invertible networks' loaders
- * (fden_invnet_load: PCA, MLP autoencoder, conv autoencoder) on arbitrary
+ * (fden_invnet_load: PCA, MLP autoencoder, conv autoencoder, ALI) on arbitrary
  * bytes, twice:
  * 1. the input as a whole file;
  * 2. the input as the payload of a valid container (header, zlib, CRC) of
@@ -64,7 +64,7 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t kinds[3] = { FD_CKPT_PCA, FD_CKPT_AE, FD_CKPT_CONV };
+	static const uint32_t kinds[4] = { FD_CKPT_PCA, FD_CKPT_AE, FD_CKPT_CONV, FD_CKPT_ALI };
 	uLongf zlen;
 	uint8_t *f;
 
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (compress2(f + 36, &zlen, data + 1, (uLong)(size - 1), 1) == Z_OK) {
 		memcpy(f, "FDENCKPT", 8);
 		put_le(f + 8, 1, 4);
-		put_le(f + 12, kinds[data[0] % 3], 4);
+		put_le(f + 12, kinds[data[0] % 4], 4);
 		put_le(f + 16, size - 1, 8);
 		put_le(f + 24, zlen, 8);
 		put_le(f + 32, crc32(0L, data + 1, (uInt)(size - 1)), 4);
