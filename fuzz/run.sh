@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run the libFuzzer harnesses for a bounded time or number of inputs.
-#   fuzz/run.sh [SECONDS | -runs=N] [ckpt idx npy invnet]      (default: 60 s each, all four)
+#   fuzz/run.sh [SECONDS | -runs=N] [ckpt idx npy invnet model]  (default: 60 s each, all five)
 # Harnesses come from $FDEN_FUZZ_BUILD (default: build-fuzz/fuzz next to this
 # directory; build them with CC=clang meson setup build-fuzz -Dfuzz=enabled
 # -Dtests=disabled && ninja -C build-fuzz). Seeds are read from
@@ -16,10 +16,10 @@ limit=${1:-60}
 [ $# -gt 0 ] && shift
 case $limit in
 -runs=[0-9]*) budget=$limit ;;
-*[!0-9]* | '') echo "usage: $0 [SECONDS | -runs=N] [ckpt idx npy invnet]" >&2; exit 2 ;;
+*[!0-9]* | '') echo "usage: $0 [SECONDS | -runs=N] [ckpt idx npy invnet model]" >&2; exit 2 ;;
 *) budget=-max_total_time=$limit ;;
 esac
-names=${*:-ckpt idx npy invnet}
+names=${*:-ckpt idx npy invnet model}
 keep=${FDEN_FUZZ_WORK:+1}
 work=${FDEN_FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/fden-fuzz.XXXXXX")}
 status=0
