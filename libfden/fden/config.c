@@ -121,13 +121,16 @@ static int check_value(int key, double value, struct fd_err *err)
 
 int fd_config_check(const struct fden_config *c, struct fd_err *err)
 {
-	int dim = fd_cfg_int(c, FDEN_P_DIM), ide = fd_cfg_int(c, FDEN_P_IDE_DIM);
+	int dim, ide;
 
+	/* every key bounded first: only then has each integer key an int value */
 	for (int k = 1; k <= FD_NKEYS; k++) {
 		int rc = check_value(k, c->v[k], err);
 		if (rc)
 			return rc;
 	}
+	dim = fd_cfg_int(c, FDEN_P_DIM);
+	ide = fd_cfg_int(c, FDEN_P_IDE_DIM);
 	if (fd_cfg_int(c, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW) {
 		if (dim < 2)
 			return fd_err_set(err, FDEN_E_INVALID,

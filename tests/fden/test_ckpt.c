@@ -231,7 +231,32 @@ START_TEST(bad_records)
 	ck_assert_int_eq(fden_model_load(path, NULL, &l), FDEN_E_FORMAT);
 	ck_assert_ptr_nonnull(strstr(fden_last_error(), "dropout"));
 
-	c->v[FDEN_P_DROPOUT] = 0; /* valid config, parameters missing */
+	c->v[FDEN_P_DROPOUT] = 0;
+	/* integer keys the check once read as int before bounding them: NaN
+	 * and 1e300 have no int value (UBSan: undefined; found by fuzz_model) */
+	{
+		static const int ikeys[] = { FDEN_P_DIM, FDEN_P_IDE_DIM, FDEN_P_DISENTANGLER };
+		static const char *const iname[] = { "dim", "ide_dim", "disentangler" };
+		const double bad[] = { NAN, -NAN, 1e300, -1e300, INFINITY };
+		for (size_t k = 0; k < 3; k++)
+			for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+				double keep = c->v[ikeys[k]];
+				c->v[ikeys[k]] = bad[b];
+				ck_assert_int_eq(fd_ckpt_writer_new(FD_CKPT_MODEL, NULL, NULL, &w),
+						 FDEN_OK);
+				ck_assert_int_eq(fd_ckpt_put(w, "format", FD_CKPT_U64, &fmt, 1), FDEN_OK);
+				ck_assert_int_eq(fd_ckpt_put(w, "config", FD_CKPT_F64, c->v,
+							     FD_NKEYS + 1), FDEN_OK);
+				ck_assert_int_eq(fd_ckpt_write(w, path), FDEN_OK);
+				ck_assert_int_eq(fden_model_load(path, NULL, &l), FDEN_E_FORMAT);
+				ck_assert_msg(strstr(fden_last_error(), iname[k]), "%s",
+					      fden_last_error());
+				ck_assert_ptr_null(l);
+				c->v[ikeys[k]] = keep;
+			}
+	}
+
+	/* valid config, parameters missing */
 	ck_assert_int_eq(fd_ckpt_writer_new(FD_CKPT_MODEL, NULL, NULL, &w), FDEN_OK);
 	ck_assert_int_eq(fd_ckpt_put(w, "format", FD_CKPT_U64, &fmt, 1), FDEN_OK);
 	ck_assert_int_eq(fd_ckpt_put(w, "config", FD_CKPT_F64, c->v, FD_NKEYS + 1), FDEN_OK);
