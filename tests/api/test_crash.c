@@ -44,7 +44,7 @@ START_TEST(sigkill_during_save_keeps_previous)
 	struct fden_model *m = NULL;
 	struct tu_episodes b;
 	char dir[] = "/tmp/fden-crash-XXXXXX", path[256];
-	double t0, save_s;
+	double t0, save_s, measured;
 	int i, ok_loads = 0, mid = 0, compared = 0;
 	const int kills = tu_under_valgrind() ? 5 : KILLS_FULL;
 	const size_t nref = tu_under_valgrind() ? 8 : REF_STEPS;
@@ -63,7 +63,12 @@ START_TEST(sigkill_during_save_keeps_previous)
 	ck_assert_int_eq(fden_train_step(m, &b.ep, NULL), FDEN_OK);
 	t0 = now();
 	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
-	save_s = now() - t0;
+	save_s = measured = now() - t0;
+	/* A save is an fsync: on a busy disk one can take a second, and 40 kills
+	 * over 2.5 of them ran past the timeout. Past 0.4 s the kills land in
+	 * the first save (still the case under test) and the run stays bounded. */
+	if (save_s > 0.4)
+		save_s = 0.4;
 	/* The states a child can save: step 1 (the file now) and the steps after,
 	 * fingerprinted by D's output (load + continue is bit-identical). */
 	ck_assert_int_eq(fden_model_load(path, NULL, &r), FDEN_OK);
@@ -117,7 +122,7 @@ START_TEST(sigkill_during_save_keeps_previous)
 		ok_loads++;
 	}
 	fprintf(stderr, "crash: save takes %.0f us; %d kills (%d within the first save), "
-		"checkpoint loaded every time, %d compared bit for bit\n", save_s * 1e6, kills,
+		"checkpoint loaded every time, %d compared bit for bit\n", measured * 1e6, kills,
 		mid, compared);
 	ck_assert_int_eq(ok_loads, kills);
 	fden_model_free(m);
