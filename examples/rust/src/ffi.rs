@@ -85,6 +85,8 @@ pub struct fden_step_stats {
 }
 
 pub const FDEN_INVNET_OPS_VERSION: c_uint = 1;
+/// FDEN_OK, the success status.
+pub const FDEN_OK: c_int = 0;
 
 /// struct fden_invnet_ops
 #[repr(C)]

@@ -108,7 +108,7 @@ impl InvNet {
         };
         let mut p = ptr::null_mut();
         let rc = unsafe { ffi::fden_invnet_new(&ops, ind, lat, raw as *mut c_void, &mut p) };
-        if rc != status::OK {
+        if rc != ffi::FDEN_OK {
             let e = Error::last(rc);
             drop(unsafe { Box::from_raw(raw) }); // not taken over on failure
             return Err(e);
@@ -211,7 +211,7 @@ impl InvNet {
 
     fn host_check(&mut self, rc: c_int) -> Result<()> {
         let host_msg = self.host_error.and_then(|slot| unsafe { (*slot).take() });
-        if rc == status::OK {
+        if rc == ffi::FDEN_OK {
             return Ok(());
         }
         let mut e = Error::last(rc);
