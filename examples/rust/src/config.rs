@@ -2,7 +2,7 @@
 
 use std::ptr::NonNull;
 
-use crate::{check, cstr, ffi, Result};
+use crate::{check, cstr, ffi, status, Error, Result};
 
 /// Configuration keys (enum fden_param); values never change meaning.
 #[repr(i32)]
@@ -52,6 +52,73 @@ pub enum Param {
     Xcorr = 42,
     StyAdv = 43,
     LrStat = 44,
+    FlowNll = 45,
+    AlignNorm = 46,
+    AlignTemp = 47,
+    LrDecay = 48,
+    LrDecaySteps = 49,
+    LrDecayFactor = 50,
+    Ema = 51,
+}
+
+impl Param {
+    /// Every key these bindings know, in the library's order.
+    pub const ALL: [Param; 51] = {
+        use Param::*;
+        [Dim, DisWidth, DisTrunkDepth, DisHeadDepth, StatWidth1, StatWidth2, StatWidth3,
+         EntBranchWidth, EntBranchDepth, EntTrunkWidth, EntTrunkDepth, Dropout, DropoutOutput,
+         LeakySlope, Batchnorm, Alpha, Beta, Gamma, Grl, Lr, AdamBeta1, AdamBeta2, AdamEps, Init,
+         InitSigma, Seed, AlignHead, AlignWidth, MineMa, MineMaRate, Stochastic, StochasticScale,
+         Clip, Threads, BnMomentum, Disentangler, IdeDim, FlowLayers, FlowWidth, FlowDepth,
+         FlowClamp, Xcorr, StyAdv, LrStat, FlowNll, AlignNorm, AlignTemp, LrDecay, LrDecaySteps,
+         LrDecayFactor, Ema]
+    };
+
+    /// Whether the key takes whole numbers only (widths, depths, counts,
+    /// switches, seeds and enum keys): set it with [`Config::set_int`] or
+    /// [`Config::set_enum`].
+    pub fn is_integer(self) -> bool {
+        use Param::*;
+        matches!(self,
+            Dim | DisWidth | DisTrunkDepth | DisHeadDepth | StatWidth1 | StatWidth2 | StatWidth3
+            | EntBranchWidth | EntBranchDepth | EntTrunkWidth | EntTrunkDepth | DropoutOutput
+            | Batchnorm | Init | Seed | AlignHead | AlignWidth | MineMa | Stochastic | Clip
+            | Threads | Disentangler | IdeDim | FlowLayers | FlowWidth | FlowDepth | AlignNorm
+            | LrDecay | LrDecaySteps)
+    }
+
+    /// Whether the key holds one of an enum's values ([`Init`],
+    /// [`AlignHead`], [`DisentanglerKind`], [`AlignNorm`], [`LrDecay`]):
+    /// set it with [`Config::set_enum`].
+    pub fn is_enum(self) -> bool {
+        matches!(self, Param::Init | Param::AlignHead | Param::Disentangler | Param::AlignNorm
+                 | Param::LrDecay)
+    }
+
+    /// The library's name of the key ("flow_layers"), or its number.
+    fn label(self) -> String {
+        key_name(self).unwrap_or_else(|| format!("key {}", self as i32))
+    }
+}
+
+/// A value of an enum key; [`Config::set_enum`] takes any of them and
+/// knows the key from the type.
+pub trait ConfigEnum: Copy {
+    /// The key this enum's values are for.
+    const KEY: Param;
+    /// The C value.
+    fn value(self) -> i32;
+}
+
+macro_rules! config_enum {
+    ($t:ty, $key:expr) => {
+        impl ConfigEnum for $t {
+            const KEY: Param = $key;
+            fn value(self) -> i32 {
+                self as i32
+            }
+        }
+    };
 }
 
 /// Values of [`Param::Disentangler`] (enum fden_disentangler_kind).
@@ -81,6 +148,30 @@ pub enum AlignHead {
     Relation = 1,
     Matching = 2,
 }
+
+/// Values of [`Param::AlignNorm`] (enum fden_align_norm).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlignNorm {
+    None = 0,
+    Cosine = 1,
+    SimpleShot = 2,
+}
+
+/// Values of [`Param::LrDecay`] (enum fden_lr_decay).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LrDecay {
+    Constant = 0,
+    Cosine = 1,
+    Step = 2,
+}
+
+config_enum!(DisentanglerKind, Param::Disentangler);
+config_enum!(Init, Param::Init);
+config_enum!(AlignHead, Param::AlignHead);
+config_enum!(AlignNorm, Param::AlignNorm);
+config_enum!(LrDecay, Param::LrDecay);
 
 /// Whole-configuration presets (enum fden_preset).
 #[repr(i32)]
@@ -134,9 +225,44 @@ impl Config {
         Ok(self)
     }
 
-    /// Set one key; an `INVALID` error when out of [`bounds`].
+    /// Set a real-valued key (`Lr`, `Dropout`, ...); an `INVALID` error
+    /// when out of [`bounds`]. An integer key takes a whole number only:
+    /// a fraction (2.5 layers) is an `INVALID` error before the library is
+    /// called. Prefer [`Config::set_int`] and [`Config::set_enum`] there.
     pub fn set(&mut self, key: Param, value: f64) -> Result<&mut Self> {
+        if key.is_integer() && value.fract() != 0.0 {
+            return Err(Error::new(
+                status::INVALID,
+                format!("{} takes an integer, not {value} (use set_int or set_enum)", key.label()),
+            ));
+        }
         check(unsafe { ffi::fden_config_set(self.ptr.as_ptr(), key as i32, value) })?;
+        Ok(self)
+    }
+
+    /// Set an integer key (widths, depths, counts, switches, the seed):
+    /// `cfg.set_int(Param::FlowLayers, 4)`. A real-valued key is an
+    /// `INVALID` error before the library is called; out of [`bounds`] is
+    /// the library's `INVALID`. Enum keys take raw values here; prefer
+    /// [`Config::set_enum`].
+    pub fn set_int(&mut self, key: Param, value: i64) -> Result<&mut Self> {
+        if !key.is_integer() {
+            return Err(Error::new(
+                status::INVALID,
+                format!("{} takes a real value (use set), not an integer", key.label()),
+            ));
+        }
+        if value.unsigned_abs() > 1u64 << 53 {
+            return Err(Error::new(status::INVALID, format!("{} = {value} is beyond 2^53", key.label())));
+        }
+        check(unsafe { ffi::fden_config_set(self.ptr.as_ptr(), key as i32, value as f64) })?;
+        Ok(self)
+    }
+
+    /// Set an enum key from its typed value; the key follows from the
+    /// type: `cfg.set_enum(Init::HeNormal)`.
+    pub fn set_enum<E: ConfigEnum>(&mut self, value: E) -> Result<&mut Self> {
+        check(unsafe { ffi::fden_config_set(self.ptr.as_ptr(), E::KEY as i32, value.value() as f64) })?;
         Ok(self)
     }
 
@@ -144,6 +270,14 @@ impl Config {
     pub fn set_raw(&mut self, key: i32, value: f64) -> Result<&mut Self> {
         check(unsafe { ffi::fden_config_set(self.ptr.as_ptr(), key, value) })?;
         Ok(self)
+    }
+
+    /// Read an integer key (an `INVALID` error for a real-valued one).
+    pub fn get_int(&self, key: Param) -> Result<i64> {
+        if !key.is_integer() {
+            return Err(Error::new(status::INVALID, format!("{} is not an integer key", key.label())));
+        }
+        Ok(self.get(key)? as i64)
     }
 
     /// Read one key.

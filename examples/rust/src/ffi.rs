@@ -149,6 +149,7 @@ extern "C" {
     pub fn fden_config_get(cfg: *const fden_config, key: c_int, value: *mut c_double) -> c_int;
     pub fn fden_config_bounds(key: c_int, lo: *mut c_double, hi: *mut c_double) -> c_int;
     pub fn fden_config_key_name(key: c_int) -> *const c_char;
+    pub fn fden_config_key_count() -> c_int;
     pub fn fden_config_set_allocator(cfg: *mut fden_config, alloc: *const fden_allocator) -> c_int;
     pub fn fden_model_new(cfg: *const fden_config, out: *mut *mut fden_model) -> c_int;
     pub fn fden_model_free(model: *mut fden_model);

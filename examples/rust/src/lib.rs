@@ -7,9 +7,9 @@
 //! (`n * dim` long) and `i32` labels.
 //!
 //! ```no_run
-//! use fden::{Config, Episodes, Model, Param};
+//! use fden::{Config, Episodes, Init, Model, Param};
 //! let mut cfg = Config::new()?;
-//! cfg.set(Param::Dim, 16.0)?;
+//! cfg.set_int(Param::Dim, 16)?.set_enum(Init::HeNormal)?.set(Param::Lr, 1e-3)?;
 //! let mut model = Model::new(&cfg)?;
 //! # let (z, labels) = (vec![0f32; 160], vec![0i32; 10]);
 //! let stats = model.train_step(&Episodes::new(&z, &labels, 5, 1, 1))?;
@@ -28,7 +28,9 @@ mod data;
 mod invnet;
 mod model;
 
-pub use config::{bounds, key_name, AlignHead, Config, DisentanglerKind, Init, Param, Preset};
+pub use config::{
+    bounds, key_name, AlignHead, AlignNorm, Config, ConfigEnum, DisentanglerKind, Init, LrDecay, Param, Preset,
+};
 pub use data::{save_npy_f32, save_npy_i32, Batch, Dataset, Sampler};
 pub use invnet::{ConvOptions, HostNet, InvNet};
 pub use model::{Disentangler, Entangler, Episodes, Factorizer, Model, StepStats};
