@@ -11,7 +11,8 @@ use crate::{c_path, check, ffi, rows, status, Error, Result};
 /// A host's pretrained encoder/decoder. Slices are row-major: `x` is
 /// `n * input_dim`, `z` is `n * latent_dim`. Return `Err(message)` on
 /// failure; the library then reports `status::HOST` and the message is
-/// appended to the [`Error`]. Panics are caught and reported the same way.
+/// appended to the [`Error`]. Panics are caught and reported the same way,
+/// with the panic's message ("host callback panicked: ...").
 pub trait HostNet: Send + 'static {
     fn input_dim(&self) -> usize;
     fn latent_dim(&self) -> usize;
@@ -41,10 +42,22 @@ fn guard<H: HostNet>(b: &mut HostBox<H>, f: impl FnOnce(&mut H) -> std::result::
             b.error = Some(msg);
             1
         }
-        Err(_) => {
-            b.error = Some("host callback panicked".into());
+        Err(payload) => {
+            b.error = Some(format!("host callback panicked: {}", panic_message(&*payload)));
             1
         }
+    }
+}
+
+/// The message of a panic's payload (`panic!("...")` gives a `&str` or a
+/// `String`), or a placeholder for other payloads.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(a payload that is not a string)"
     }
 }
 

@@ -314,7 +314,7 @@ fn host_network_through_vtable() {
     assert!(e.message.contains("the host said no"), "{e}");
     let e = bad.decode(&x).unwrap_err();
     assert_eq!(e.status, status::HOST);
-    assert!(e.message.contains("panicked"), "{e}");
+    assert!(e.message.contains("host callback panicked: host panic"), "{e}");
 }
 
 #[test]
