@@ -120,6 +120,33 @@ pub struct fden_conv_options {
     pub log_user_data: *mut c_void,
 }
 
+/// struct fden_fewshot_options
+#[repr(C)]
+pub struct fden_fewshot_options {
+    pub struct_size: usize,
+    pub episodes: usize,
+    pub ways: usize,
+    pub shots: usize,
+    pub queries: usize,
+    pub seed: u64,
+    pub transform: c_int,
+    pub center: *const f32,
+    pub label_map: *const i32,
+    pub n_label_map: usize,
+    pub episode_accuracy: *mut c_double,
+    pub episode_rows: *mut usize,
+}
+
+/// struct fden_fewshot_result
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct fden_fewshot_result {
+    pub mean: c_double,
+    pub ci95: c_double,
+    pub episodes: usize,
+    pub classes: usize,
+}
+
 /// struct fden_ae_options
 #[repr(C)]
 pub struct fden_ae_options {
@@ -165,6 +192,7 @@ extern "C" {
         mean: *const f32,
         std: *const f32,
     ) -> c_int;
+    pub fn fden_model_fit_standardization(model: *mut fden_model, z: *const f32, n: usize) -> c_int;
     pub fn fden_model_disentangler(model: *mut fden_model) -> *mut fden_disentangler;
     pub fn fden_model_factorizer(model: *mut fden_model) -> *mut fden_factorizer;
     pub fn fden_model_entangler(model: *mut fden_model) -> *mut fden_entangler;
@@ -344,4 +372,13 @@ extern "C" {
         classes: *mut i32,
     ) -> c_int;
     pub fn fden_sampler_reset(s: *mut fden_sampler, seed: u64) -> c_int;
+    pub fn fden_fewshot_options_default(opt: *mut fden_fewshot_options);
+    pub fn fden_fewshot_eval(
+        x: *const f32,
+        labels: *const i32,
+        n: usize,
+        dim: usize,
+        opt: *const fden_fewshot_options,
+        result: *mut fden_fewshot_result,
+    ) -> c_int;
 }

@@ -25,12 +25,14 @@ pub mod ffi;
 
 mod config;
 mod data;
+mod fewshot;
 mod invnet;
 mod model;
 
 pub use config::{
     bounds, key_name, AlignHead, AlignNorm, Config, ConfigEnum, DisentanglerKind, Init, LrDecay, Param, Preset,
 };
+pub use fewshot::{fewshot_eval, FewShotOptions, FewShotResult, FewShotTransform};
 pub use data::{save_npy_f32, save_npy_i32, Batch, Dataset, Sampler};
 pub use invnet::{ConvOptions, HostNet, InvNet};
 pub use model::{Disentangler, Entangler, Episodes, Factorizer, Model, StepStats};

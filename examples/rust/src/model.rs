@@ -144,6 +144,17 @@ impl Model {
         check(unsafe { ffi::fden_model_set_standardization(self.ptr.as_ptr(), m, s) })
     }
 
+    /// Set the standardisation to the per-dimension mean and sample
+    /// standard deviation (floored at 1e-6) of `z`, `n * Dim` floats such
+    /// as the training latents (fden_model_fit_standardization).
+    pub fn fit_standardization(&mut self, z: &[f32]) -> Result<()> {
+        let n = rows("z", z, self.dim())?;
+        if n == 0 {
+            return Err(Error::new(status::SHAPE, "z has no rows"));
+        }
+        check(unsafe { ffi::fden_model_fit_standardization(self.ptr.as_ptr(), z.as_ptr(), n) })
+    }
+
     /// One optimisation step. A non-finite loss is rejected with
     /// `status::NONFINITE` and leaves the model as it was.
     pub fn train_step(&mut self, ep: &Episodes<'_>) -> Result<StepStats> {
