@@ -120,6 +120,29 @@ pub struct fden_conv_options {
     pub log_user_data: *mut c_void,
 }
 
+/// struct fden_ali_options
+#[repr(C)]
+pub struct fden_ali_options {
+    pub struct_size: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    pub base_channels: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: c_double,
+    pub beta1: c_double,
+    pub dropout: c_double,
+    pub l2_weight: c_double,
+    pub output: c_int,
+    pub seed: u64,
+    pub threads: c_int,
+    pub time_budget: c_double,
+    pub log_steps: usize,
+    pub log: fden_log_fn,
+    pub log_user_data: *mut c_void,
+}
+
 /// struct fden_fewshot_options
 #[repr(C)]
 pub struct fden_fewshot_options {
@@ -311,6 +334,15 @@ extern "C" {
         input_dim: usize,
         latent_dim: usize,
         opt: *const fden_conv_options,
+        out: *mut *mut fden_invnet,
+    ) -> c_int;
+    pub fn fden_ali_options_default(opt: *mut fden_ali_options);
+    pub fn fden_invnet_fit_ali(
+        x: *const f32,
+        n: usize,
+        input_dim: usize,
+        latent_dim: usize,
+        opt: *const fden_ali_options,
         out: *mut *mut fden_invnet,
     ) -> c_int;
     pub fn fden_invnet_save(net: *const fden_invnet, path: *const c_char) -> c_int;

@@ -200,6 +200,45 @@ impl InvNet {
         Ok(InvNet::adopt(p, None))
     }
 
+    /// Fit the built-in ALI host (adversarially learned inference, plus an
+    /// optional reconstruction term `l2_weight`) on images of at least
+    /// 20 x 20. Each row of `x` is one `shape = (height, width, channels)`
+    /// image, channels last, in [0, 1] (sigmoid output, the default) or
+    /// [-1, 1] (`tanh: Some(true)`); `opts` overrides the library's defaults
+    /// (fden_ali_options_default) where a field is `Some`. `encode` gives
+    /// the mean of q(z|x), `encode_dist` the mean and log-sigma.
+    pub fn fit_ali(x: &[f32], shape: (usize, usize, usize), latent_dim: usize,
+                   opts: &AliOptions) -> Result<InvNet> {
+        let input_dim = shape.0 * shape.1 * shape.2;
+        let n = rows("x", x, input_dim)?;
+        let mut opt = std::mem::MaybeUninit::<ffi::fden_ali_options>::zeroed();
+        let mut opt = unsafe {
+            ffi::fden_ali_options_default(opt.as_mut_ptr());
+            opt.assume_init()
+        };
+        opt.struct_size = std::mem::size_of::<ffi::fden_ali_options>();
+        opt.height = shape.0;
+        opt.width = shape.1;
+        opt.channels = shape.2;
+        if let Some(v) = opts.base_channels { opt.base_channels = v; }
+        if let Some(v) = opts.epochs { opt.epochs = v; }
+        if let Some(v) = opts.batch { opt.batch = v; }
+        if let Some(v) = opts.lr { opt.lr = v; }
+        if let Some(v) = opts.beta1 { opt.beta1 = v; }
+        if let Some(v) = opts.dropout { opt.dropout = v; }
+        if let Some(v) = opts.l2_weight { opt.l2_weight = v; }
+        if let Some(v) = opts.tanh { opt.output = if v { 1 } else { 0 }; }
+        if let Some(v) = opts.seed { opt.seed = v; }
+        if let Some(v) = opts.threads {
+            opt.threads = c_int::try_from(v)
+                .map_err(|_| Error::new(status::INVALID, format!("threads {v} is too large")))?;
+        }
+        if let Some(v) = opts.time_budget { opt.time_budget = v; }
+        let mut p = ptr::null_mut();
+        check(unsafe { ffi::fden_invnet_fit_ali(x.as_ptr(), n, input_dim, latent_dim, &opt, &mut p) })?;
+        Ok(InvNet::adopt(p, None))
+    }
+
     /// Load a built-in network saved by [`InvNet::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<InvNet> {
         let c = c_path(path.as_ref())?;
@@ -262,6 +301,16 @@ impl InvNet {
     }
 }
 
+impl std::fmt::Debug for InvNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvNet")
+            .field("host", &self.host_error.is_some())
+            .field("input_dim", &self.input_dim())
+            .field("latent_dim", &self.latent_dim())
+            .finish()
+    }
+}
+
 impl Drop for InvNet {
     fn drop(&mut self) {
         unsafe { ffi::fden_invnet_free(self.ptr.as_ptr()) }
@@ -280,6 +329,31 @@ pub struct ConvOptions {
     pub lr: Option<f64>,
     /// binary cross entropy instead of mean squared error
     pub bce: Option<bool>,
+    pub seed: Option<u64>,
+    pub threads: Option<usize>,
+    /// seconds of fitting (0: no limit)
+    pub time_budget: Option<f64>,
+}
+
+/// Options of [`InvNet::fit_ali`]; `None` keeps the library's default.
+#[derive(Clone, Debug, Default)]
+pub struct AliOptions {
+    /// channels of the first convolution (8), times 2, 4, 8, 16 deeper in
+    pub base_channels: Option<usize>,
+    /// passes over the data (100)
+    pub epochs: Option<usize>,
+    /// minibatch (100)
+    pub batch: Option<usize>,
+    /// Adam learning rate of the three networks (1e-4)
+    pub lr: Option<f64>,
+    /// Adam beta1 (0.5)
+    pub beta1: Option<f64>,
+    /// dropout in the discriminator, in [0, 1) (0.2)
+    pub dropout: Option<f64>,
+    /// weight of the reconstruction term in the generators' loss (0: plain ALI)
+    pub l2_weight: Option<f64>,
+    /// tanh output (x in [-1, 1]) instead of sigmoid (x in [0, 1])
+    pub tanh: Option<bool>,
     pub seed: Option<u64>,
     pub threads: Option<usize>,
     /// seconds of fitting (0: no limit)

@@ -34,7 +34,7 @@ pub use config::{
 };
 pub use fewshot::{fewshot_eval, FewShotOptions, FewShotResult, FewShotTransform};
 pub use data::{save_npy_f32, save_npy_i32, Batch, Dataset, Sampler};
-pub use invnet::{ConvOptions, HostNet, InvNet};
+pub use invnet::{AliOptions, ConvOptions, HostNet, InvNet};
 pub use model::{Disentangler, Entangler, Episodes, Factorizer, Model, StepStats};
 
 use std::ffi::{CStr, CString};
