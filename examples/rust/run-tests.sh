@@ -9,6 +9,9 @@
 #                                    installed into a temporary destdir first
 # CARGO_TARGET_DIR defaults to $FDEN_BUILD_DIR/rust-target when FDEN_BUILD_DIR is set,
 # else examples/rust/target (gitignored). cargo is looked up in PATH, then ~/.cargo/bin.
+# docs/guide-rust.md's program must be examples/quickstart.rs verbatim.
+# Then every program in examples/ runs (`cargo run --offline --example NAME`);
+# each checks what it prints and fails with a non-zero exit.
 # Usage: examples/rust/run-tests.sh [cargo test args...]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,4 +42,13 @@ command -v cargo >/dev/null 2>&1 || PATH="$PATH:$HOME/.cargo/bin"
 unset FDEN_LIB_DIR
 echo "rust tests: pkg-config --libs fden = $(pkg-config --libs fden)"
 cd "$here"
-exec cargo test --offline "$@"
+# the Rust guide's program is examples/quickstart.rs, as it is
+awk '$0 == "```rust" { on = 1; next } /^```$/ { on = 0 } on' "$root/docs/guide-rust.md" |
+	diff -u examples/quickstart.rs - ||
+	{ echo "docs/guide-rust.md's program differs from examples/quickstart.rs" >&2; exit 1; }
+cargo test --offline "$@"
+for ex in examples/*.rs; do
+	name=$(basename "$ex" .rs)
+	echo "=== cargo run --offline --example $name"
+	cargo run --offline --quiet --example "$name"
+done
