@@ -13,7 +13,7 @@ size_t fd_xcorr_ws(int n, int p, int q)
 }
 
 /* Standardise columns of X (n x d) into Xh; sd[j] = sqrt(var + eps). */
-static void standardize(const float *X, int n, int d, float *Xh, float *sd)
+void fd_standardize_cols(const float *X, int n, int d, float *Xh, float *sd)
 {
 	int i, j;
 
@@ -35,8 +35,8 @@ static void standardize(const float *X, int n, int d, float *Xh, float *sd)
 }
 
 /* dX += (1/sd) (dXh - mean(dXh) - Xh mean(dXh * Xh)), per column. */
-static void standardize_backward(const float *Xh, const float *dXh, const float *sd, int n,
-				 int d, float *dX)
+void fd_standardize_cols_backward(const float *Xh, const float *dXh, const float *sd, int n,
+				  int d, float *dX)
 {
 	int i, j;
 
@@ -66,8 +66,8 @@ double fd_xcorr(const float *A, int p, const float *B, int q, int n, float scale
 	double L = 0;
 	size_t k;
 
-	standardize(A, n, p, Ah, sa);
-	standardize(B, n, q, Bh, sb);
+	fd_standardize_cols(A, n, p, Ah, sa);
+	fd_standardize_cols(B, n, q, Bh, sb);
 	/* R = A^T B / n */
 	fd_gemm(1, 0, p, q, n, 1.0f / n, Ah, p, Bh, q, 0.0f, R, q, nthreads);
 	for (k = 0; k < (size_t)p * q; k++)
@@ -80,11 +80,11 @@ double fd_xcorr(const float *A, int p, const float *B, int q, int n, float scale
 		R[k] *= 2.0f * scale / ((float)p * q);
 	if (dA) {
 		fd_gemm(0, 1, n, p, q, 1.0f / n, Bh, q, R, q, 0.0f, dAh, p, nthreads);
-		standardize_backward(Ah, dAh, sa, n, p, dA);
+		fd_standardize_cols_backward(Ah, dAh, sa, n, p, dA);
 	}
 	if (dB) {
 		fd_gemm(0, 0, n, q, p, 1.0f / n, Ah, p, R, q, 0.0f, dBh, q, nthreads);
-		standardize_backward(Bh, dBh, sb, n, q, dB);
+		fd_standardize_cols_backward(Bh, dBh, sb, n, q, dB);
 	}
 	return L;
 }
@@ -127,7 +127,7 @@ double fd_sty_adv(const float *F, int N, int dim, const int32_t *y, int E, int R
 	double L = 0;
 	int e;
 
-	standardize(F, N, dim, Fh, sd);
+	fd_standardize_cols(F, N, dim, Fh, sd);
 	if (dF)
 		memset(dFh, 0, (size_t)N * dim * sizeof *dFh);
 	for (e = 0; e < E; e++) {
@@ -138,6 +138,6 @@ double fd_sty_adv(const float *F, int N, int dim, const int32_t *y, int E, int R
 				    dS ? dS + (size_t)ns * dim : NULL, ews);
 	}
 	if (dF)
-		standardize_backward(Fh, dFh, sd, N, dim, dF);
+		fd_standardize_cols_backward(Fh, dFh, sd, N, dim, dF);
 	return L / ((double)E * nq);
 }

@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Columns of X (n x d) standardised over the rows into Xh, sd[j] =
+ * sqrt(var_j + 1e-5); the backward ADDS dL/dX for dL/dXh into dX. */
+void fd_standardize_cols(const float *X, int n, int d, float *Xh, float *sd);
+void fd_standardize_cols_backward(const float *Xh, const float *dXh, const float *sd, int n,
+				  int d, float *dX);
+
 /* Floats of workspace fd_xcorr needs. */
 size_t fd_xcorr_ws(int n, int p, int q);
 /* Returns L; when dA/dB are not NULL, ADDS scale * dL/dA, dL/dB into them. */
