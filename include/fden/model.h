@@ -80,6 +80,11 @@ enum fden_param {
 	FDEN_P_LR_DECAY_STEPS = 49,  /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N) */
 	FDEN_P_LR_DECAY_FACTOR = 50, /**< cosine: final fraction of FDEN_P_LR; step: factor per drop (0.1) */
 	FDEN_P_EMA = 51,             /**< decay of an exponential moving average of D's and E's weights used for inference and saving (0 = off; e.g. 0.999) */
+	FDEN_P_HSIC = 52,            /**< weight of the HSIC penalty (Gaussian kernels, median heuristic, biased) between f_ide and f_sty of the batch (0 = off) */
+	FDEN_P_STY_CLS = 53,         /**< weight of the style classifier's reversed gradient into D: a softmax classifier reads the global training class from f_sty (0 = off; needs fden_episodes.classes) */
+	FDEN_P_STY_CLS_CLASSES = 54, /**< classes of the style classifier, global ids in [0, it) (0 = unset; `fden train` fills in its training classes) */
+	FDEN_P_STY_CLS_WIDTH = 55,   /**< hidden width of the style classifier (0 = linear) */
+	FDEN_P_STY_CLS_LR = 56,      /**< style classifier learning rate as a multiple of FDEN_P_LR (1) */
 };
 
 /** Row normalisations of the prototypical head for FDEN_P_ALIGN_NORM. */
@@ -397,6 +402,10 @@ struct fden_episodes {
 	const float *z;            /**< n_episodes*ways*(shots+queries) x Dim */
 	const float *z_log_sigma;  /**< optional (NULL): host's log-sigma, same shape */
 	const int32_t *labels;     /**< n_episodes*ways*(shots+queries) */
+	/** optional (NULL), needed by FDEN_P_STY_CLS: n_episodes*ways global
+	 *  class ids in [0, FDEN_P_STY_CLS_CLASSES), class c of episode e at
+	 *  e*ways + c (the layout of fden_sampler_next()'s classes); @since 0.2 */
+	const int32_t *classes;
 };
 
 /** What one training step measured. */
@@ -416,6 +425,9 @@ struct fden_step_stats {
 	double l_xcorr;            /**< mean squared cross-correlation (when FDEN_P_XCORR > 0) */
 	double l_sty_adv;          /**< style-uniformity loss, log(ways) at best (when FDEN_P_STY_ADV > 0) */
 	double l_nll;              /**< flow density term (1/(N Dim)) sum (||F||^2/2 - log|det|) (when FDEN_P_FLOW_NLL > 0) */
+	double l_hsic;             /**< HSIC of f_ide and f_sty (when FDEN_P_HSIC > 0); @since 0.2 */
+	double l_sty_cls;          /**< the style classifier's cross entropy, log(classes) at chance (when FDEN_P_STY_CLS > 0); @since 0.2 */
+	double sty_cls_accuracy;   /**< fraction of rows whose global class it read from f_sty (when FDEN_P_STY_CLS > 0); @since 0.2 */
 };
 
 /**

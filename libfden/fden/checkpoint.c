@@ -93,6 +93,8 @@ FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path
 		rc = put_param(w, "flow", i, fd_flow_param(model->flow, i));
 	if (!rc && fd_cfg_int(&model->cfg, FDEN_P_ALIGN_NORM))
 		rc = put_param(w, "align", 0, &model->tau);
+	for (int i = 0; i < model->stycls.np && !rc; i++) /* FDEN_P_STY_CLS */
+		rc = put_param(w, "stycls", i, &model->stycls.p[i]);
 	if (!rc && model->ema_other) {
 		/* the nets now hold the average (".w", what inference uses); the
 		 * training weights follow as "ema#<i>" so training resumes exactly */
@@ -309,6 +311,8 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 		rc = get_param(r, "flow", i, fd_flow_param(m->flow, i));
 	if (!rc && fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM))
 		rc = get_param(r, "align", 0, &m->tau);
+	for (int i = 0; i < m->stycls.np && !rc; i++)
+		rc = get_param(r, "stycls", i, &m->stycls.p[i]);
 	if (!rc && m->ema_other) {
 		size_t off = 0;
 		for (int i = 0; i < fd_ema_nparams(m) && !rc; i++) {

@@ -74,6 +74,11 @@ static const struct key_info keys[FD_NKEYS + 1] = {
 	[FDEN_P_LR_DECAY_STEPS] = { "lr_decay_steps", 0, 9007199254740992.0, 1, 0, 0 },
 	[FDEN_P_LR_DECAY_FACTOR] = { "lr_decay_factor", 0, 1, 0, 0.1, 0.1 },
 	[FDEN_P_EMA] = { "ema", 0, 0.999999, 0, 0, 0 },
+	[FDEN_P_HSIC] = { "hsic", 0, 1e6, 0, 0, 0 },
+	[FDEN_P_STY_CLS] = { "sty_cls", 0, 1e6, 0, 0, 0 },
+	[FDEN_P_STY_CLS_CLASSES] = { "sty_cls_classes", 0, 1 << 24, 1, 0, 0 },
+	[FDEN_P_STY_CLS_WIDTH] = { "sty_cls_width", 0, WMAX, 1, 0, 0 },
+	[FDEN_P_STY_CLS_LR] = { "sty_cls_lr", 0, 1e6, 0, 1, 1 },
 };
 
 static int key_valid(int key)
@@ -140,6 +145,11 @@ int fd_config_check(const struct fden_config *c, struct fd_err *err)
 					  "config: ide_dim %d must be below dim %d (f_sty gets the rest)",
 					  ide, dim);
 	}
+	if (c->v[FDEN_P_STY_CLS] > 0 && fd_cfg_int(c, FDEN_P_STY_CLS_CLASSES) < 2)
+		return fd_err_set(err, FDEN_E_INVALID,
+				  "config: sty_cls %g needs sty_cls_classes >= 2 (the global training "
+				  "classes; it is %d)", c->v[FDEN_P_STY_CLS],
+				  fd_cfg_int(c, FDEN_P_STY_CLS_CLASSES));
 	return FDEN_OK;
 }
 

@@ -70,6 +70,7 @@ FDEN_EXPORT void fden_model_free(struct fden_model *model)
 	fd_free(a, model->std_mean);
 	fd_free(a, model->std_std);
 	fd_free(a, model->ema_other);
+	fd_stycls_free(&model->stycls, a);
 	fd_free(a, model);
 }
 
@@ -151,6 +152,13 @@ int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
 	m->tau.n = 1;
 	snprintf(m->tau.name, sizeof m->tau.name, "align.log_t");
 	m->tau_buf[0] = (float)log(cfg->v[FDEN_P_ALIGN_TEMP]);
+	if (cfg->v[FDEN_P_STY_CLS] > 0 &&
+	    fd_stycls_new(&m->stycls, m->ds, fd_cfg_int(cfg, FDEN_P_STY_CLS_WIDTH),
+			  fd_cfg_int(cfg, FDEN_P_STY_CLS_CLASSES), (uint64_t)cfg->v[FDEN_P_SEED], m->a)) {
+		fden_model_free(m);
+		return fd_err_set(NULL, FDEN_E_NOMEM, "fden_model_new: style classifier (%d x %d)",
+				  m->ds, fd_cfg_int(cfg, FDEN_P_STY_CLS_CLASSES));
+	}
 	m->std_mean = fd_malloc(m->a, (size_t)D * sizeof(float));
 	m->std_std = fd_malloc(m->a, (size_t)D * sizeof(float));
 	if (!m->std_mean || !m->std_std) {

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "fden/config.h"
 #include "fden/flow.h"
+#include "fden/stycls.h"
 #include "kernels/rng.h"
 #include "nn/mlp.h"
 
@@ -101,6 +102,8 @@ struct fden_model {
 	 * back to back; which copy the nets hold is ema_state */
 	float *ema_other;
 	atomic_int ema_state; /* FD_EMA_LIVE, FD_EMA_BUSY (being swapped) or FD_EMA_AVERAGE */
+	/* FDEN_P_STY_CLS > 0: the style classifier behind the GRL (np 0: none) */
+	struct fd_stycls stycls;
 	struct fden_disentangler dis;
 	struct fden_factorizer fac;
 	struct fden_entangler ent;

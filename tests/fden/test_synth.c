@@ -284,7 +284,7 @@ START_TEST(synthetic_factors)
 				}
 			}
 		}
-		struct fden_episodes ep = { sizeof ep, E, WAYS, SHOTS, QUER, z, NULL, lab };
+		struct fden_episodes ep = { sizeof ep, E, WAYS, SHOTS, QUER, z, NULL, lab, NULL };
 		ck_assert_int_eq(fden_train_step(m, &ep, &st), FDEN_OK);
 		if (it < 50)
 			lm_first += st.l_m / 50;
