@@ -138,7 +138,42 @@ static void model_log(void *user_data, int level, const char *format, va_list ar
 	fputc('\n', stderr);
 }
 
-static int make_model(const char *cmd, size_t dim, const struct train_args *a,
+static int cmp_i32(const void *x, const void *y)
+{
+	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* The training classes' labels, sorted and unique (malloc'd, *n of them):
+ * the style classifier's global class of label y is its index here. */
+static int32_t *class_list(const struct fden_dataset *ds, size_t *n)
+{
+	size_t rows = fden_dataset_size(ds), k = 0;
+	int32_t *u = malloc((rows ? rows : 1) * sizeof *u);
+
+	if (!u)
+		return NULL;
+	memcpy(u, fden_dataset_labels(ds), rows * sizeof *u);
+	qsort(u, rows, sizeof *u, cmp_i32);
+	for (size_t i = 0; i < rows; i++)
+		if (!k || u[i] != u[k - 1])
+			u[k++] = u[i];
+	*n = k;
+	return u;
+}
+
+/* classes[i] (original labels) -> their indices in the sorted list u */
+static void dense_classes(int32_t *classes, size_t n, const int32_t *u, size_t nu)
+{
+	for (size_t i = 0; i < n; i++) {
+		const int32_t *f = bsearch(&classes[i], u, nu, sizeof *u, cmp_i32);
+		classes[i] = f ? (int32_t)(f - u) : -1;
+	}
+}
+
+/* n_classes: the training classes, for a style classifier left unsized */
+static int make_model(const char *cmd, size_t dim, size_t n_classes, const struct train_args *a,
 		      struct fden_model **out)
 {
 	struct fden_config *cfg = NULL;
@@ -169,6 +204,13 @@ static int make_model(const char *cmd, size_t dim, const struct train_args *a,
 			fden_config_free(cfg);
 			return rc;
 		}
+	/* a style classifier without a class count reads the training classes */
+	if (!fden_config_get(cfg, FDEN_P_STY_CLS, &got) && got > 0 &&
+	    !fden_config_get(cfg, FDEN_P_STY_CLS_CLASSES, &got) && got == 0 &&
+	    (rc = fden_config_set(cfg, FDEN_P_STY_CLS_CLASSES, (double)n_classes))) {
+		fden_config_free(cfg);
+		return cli_fail(cmd, rc, "configuration");
+	}
 	/* a schedule without a horizon decays over this run's --steps */
 	if (a->steps && !fden_config_get(cfg, FDEN_P_LR_DECAY, &got) && got != FDEN_LR_CONSTANT &&
 	    !fden_config_get(cfg, FDEN_P_LR_DECAY_STEPS, &got) && got == 0 &&
@@ -281,7 +323,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 	struct train_args auto_ways;
 	size_t dim = fden_dataset_dim(train_z);
 	float *z = NULL;
-	int32_t *lab = NULL;
+	int32_t *lab = NULL, *cls = NULL, *classes = NULL;
+	size_t n_classes = 0;
 	FILE *csv = NULL;
 	struct sigaction sa, old_int, old_term;
 	struct train_avg av = { 0 }; /* moving averages of the step statistics */
@@ -319,8 +362,15 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 				 "holds the configuration)", cmd);
 		cli_info("fden: %s: resuming '%s' at step %llu", cmd, a->out,
 			 (unsigned long long)fden_model_step(model));
-	} else if ((rc = make_model(cmd, dim, a, &model))) {
+	} else if (!(classes = class_list(train_z, &n_classes))) {
+		return cli_fail(cmd, FDEN_E_NOMEM, "class list");
+	} else if ((rc = make_model(cmd, dim, n_classes, a, &model))) {
+		free(classes);
 		return rc;
+	}
+	if (!classes && !(classes = class_list(train_z, &n_classes))) {
+		rc = cli_fail(cmd, FDEN_E_NOMEM, "class list");
+		goto out;
 	}
 	if (a->verbose)
 		fden_model_set_log(model, model_log, NULL);
@@ -349,7 +399,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 	}
 	z = malloc(rows * dim * sizeof *z);
 	lab = malloc(rows * sizeof *lab);
-	if (!z || !lab) {
+	cls = malloc(a->episodes * a->ways * sizeof *cls);
+	if (!z || !lab || !cls) {
 		rc = cli_fail(cmd, FDEN_E_NOMEM, "episode buffers");
 		goto out;
 	}
@@ -361,7 +412,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 			goto out;
 		}
 		if (!resumed)
-			fprintf(csv, "step,seconds,loss,l_r,l_c,l_m,accuracy,clip_scale\n");
+			fprintf(csv, "step,seconds,loss,l_r,l_c,l_m,accuracy,clip_scale,l_hsic,l_sty_cls,"
+				"sty_cls_accuracy\n");
 	}
 
 	stop_signal = 0;
@@ -387,7 +439,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 			break;
 		rc = fden_sampler_reset(smp, a->seed * 0x9e3779b97f4a7c15ULL + step);
 		if (!rc)
-			rc = fden_sampler_next(smp, a->episodes, z, lab, NULL);
+			rc = fden_sampler_next(smp, a->episodes, z, lab, cls);
 		if (rc) {
 			rc = cli_fail(cmd, rc, "drawing episodes");
 			goto restore;
@@ -395,8 +447,9 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		struct fden_episodes ep = {
 			.struct_size = sizeof ep, .n_episodes = a->episodes, .ways = a->ways,
 			.shots = a->shots, .queries = a->queries, .z = z, .z_log_sigma = NULL,
-			.labels = lab,
+			.labels = lab, .classes = cls,
 		};
+		dense_classes(cls, a->episodes * a->ways, classes, n_classes);
 		struct fden_step_stats st;
 		memset(&st, 0, sizeof st);
 		st.struct_size = sizeof st;
@@ -416,9 +469,10 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		ema(&av.l_m, st.l_m, f);
 		ema(&av.accuracy, st.accuracy, f);
 		if (csv)
-			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g\n",
+			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g,%.6g,%.6g,%.4f\n",
 				(unsigned long long)step, cli_now() - t0, st.loss, st.l_r, st.l_c,
-				st.l_m, st.accuracy, st.clip_scale);
+				st.l_m, st.accuracy, st.clip_scale, st.l_hsic, st.l_sty_cls,
+				st.sty_cls_accuracy);
 		/* loss and accuracy first: a narrow terminal keeps those */
 		snprintf(extra, sizeof extra, "loss %.3f acc %.0f%% L_C %.3f L_M %.3f L_R %.3f",
 			 av.loss, 100 * av.accuracy, av.l_c, av.l_m, av.l_r);
@@ -476,6 +530,8 @@ out:
 	fden_sampler_free(smp);
 	free(z);
 	free(lab);
+	free(cls);
+	free(classes);
 	if (out && (rc == 0 || rc == EXIT_INTERRUPTED))
 		*out = model;
 	else
