@@ -63,7 +63,7 @@ struct fd_train_ws {
 	float *flow_fi;       /* flow: f_ide, its output's first di columns (N x di) */
 	float *flow_fs;       /* flow: f_sty, the other ds columns (N x ds) */
 	float *flow_dout;     /* flow: gradient of its output, d f_ide ++ d f_sty (N x D) */
-	float *indep_ws;      /* cross-correlation and style-adversary workspace */
+	float *indep_ws;      /* the independence terms' and the style classifier's workspace */
 	/* flow: D's g_u, all tensors back to back; MLP: one tensor's g_u and
 	 * g_m at a time (fd_mlp_bwd.tmp) */
 	float *gu_saved;

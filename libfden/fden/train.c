@@ -15,9 +15,12 @@
  * are combined per tensor by adaptive clipping (clip.c).
  * With FDEN_DIS_FLOW, D is an invertible flow whose output columns split
  * into f_ide and f_sty, E is its exact inverse, and L_R = 0 by construction.
- * Optional independence terms (indep.c) join g_u: x L_X (cross-correlation)
- * and v L_A (style-uniformity adversary on f_sty, per episode); with the
- * flow, n L_N (the density of zs under a standard normal on its output).
+ * Optional independence terms (indep.c, hsic.c) join g_u: x L_X
+ * (cross-correlation), h L_H (HSIC) and v L_A (style-uniformity adversary
+ * on f_sty, per episode); with the flow, n L_N (the density of zs under a
+ * standard normal on its output). The style classifier (stycls.c, w > 0)
+ * descends its cross entropy L_S on f_sty's global classes; D gets
+ * -w dL_S/d f_sty in g_u (a gradient reversal), so L gains -w L_S.
  * A step whose loss or gradients are not finite changes nothing: Adam,
  * the step count and the MINE average are only touched after the check,
  * and the rng state and BN running statistics are restored.
@@ -26,8 +29,9 @@
  * (stage_input), D and E (stage_flow, or stage_d_forward and
  * stage_e_forward), the statistician (stage_statistician), E's backward
  * (stage_e_backward), the alignment head (stage_alignment), the
- * independence terms (stage_independence), D's clipped backward
- * (stage_d_backward) and, when wanted, dL/dz (stage_input_grad). */
+ * independence terms (stage_independence), the style classifier
+ * (stage_style_classifier), D's clipped backward (stage_d_backward) and,
+ * when wanted, dL/dz (stage_input_grad). */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +40,7 @@
 #include "core/alloc.h"
 #include "fden/align.h"
 #include "fden/clip.h"
+#include "fden/hsic.h"
 #include "fden/indep.h"
 #include "fden/mine.h"
 #include "fden/model_int.h"
@@ -225,6 +230,25 @@ static int check_labels(struct fden_model *m, const struct fden_episodes *ep,
 	return FDEN_OK;
 }
 
+/* With the style classifier: every episode class has a global class in
+ * [0, FDEN_P_STY_CLS_CLASSES). */
+static int check_classes(struct fden_model *m, const struct fden_episodes *ep,
+			 const struct shape *s)
+{
+	if (!m->stycls.np)
+		return FDEN_OK;
+	if (ep->struct_size < offsetof(struct fden_episodes, classes) + sizeof ep->classes ||
+	    !ep->classes)
+		return fd_err_set(&m->err, FDEN_E_INVALID,
+				  "fden_train_step: sty_cls > 0 needs episodes->classes (the global classes)");
+	for (size_t i = 0; i < s->episodes * s->ways; i++)
+		if (ep->classes[i] < 0 || ep->classes[i] >= m->stycls.k)
+			return fd_err_set(&m->err, FDEN_E_INVALID,
+					  "fden_train_step: classes[%zu] = %d outside [0, %d) (sty_cls_classes)",
+					  i, (int)ep->classes[i], m->stycls.k);
+	return FDEN_OK;
+}
+
 /* Every z (and log-sigma) finite. */
 static int check_finite(struct fden_model *m, const struct fden_episodes *ep, size_t n)
 {
@@ -286,9 +310,17 @@ static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, 
 					 m->ds);
 		if (u > s->indep_ws_n)
 			s->indep_ws_n = u;
+		if (m->cfg.v[FDEN_P_HSIC] > 0 && (u = fd_hsic_ws((int)N, m->di, m->ds)) > s->indep_ws_n)
+			s->indep_ws_n = u;
+		/* the style classifier: the rows' global classes (N int32), its workspace */
+		if (m->stycls.np &&
+		    (u = (N + 15) / 16 * 16 + fd_stycls_ws(&m->stycls, (int)N)) > s->indep_ws_n)
+			s->indep_ws_n = u;
 	}
 	{
 		int rc = check_labels(m, ep, s);
+		if (!rc)
+			rc = check_classes(m, ep, s);
 		return rc ? rc : check_finite(m, ep, N * (size_t)m->dim);
 	}
 }
@@ -359,6 +391,8 @@ struct step {
 	double l_m;            /* the MINE bound */
 	double log_denom;      /* log of its denominator (the moving average with MINE_MA) */
 	double l_x, l_a, l_n;  /* the independence terms: xcorr, style adversary, density */
+	double l_h;            /* HSIC of f_ide and f_sty */
+	double l_s, s_acc;     /* the style classifier's cross entropy and accuracy */
 	float dlogdet;         /* dL/dlog|det| of the flow */
 	size_t correct;        /* queries classified right */
 	double clip_sum;       /* sum over D's tensors of the clipping scale */
@@ -590,9 +624,10 @@ static void stage_alignment(struct step *st)
 		relation_backward(st);
 }
 
-/* Independence terms, part of g_u: x L_X (cross-correlation), v L_A
- * (style adversary), and with the flow n L_N, L_N = (1/(N D)) sum_rows
- * (||F||^2 / 2 - log|det|): dF += n F / (N D), dL/dlogdet = -n / (N D). */
+/* Independence terms, part of g_u: x L_X (cross-correlation), h L_H
+ * (HSIC), v L_A (style adversary), and with the flow n L_N, L_N =
+ * (1/(N D)) sum_rows (||F||^2 / 2 - log|det|): dF += n F / (N D),
+ * dL/dlogdet = -n / (N D). */
 static void stage_independence(struct step *st)
 {
 	struct fden_model *m = st->m;
@@ -601,12 +636,15 @@ static void stage_independence(struct step *st)
 	const struct shape *s = &st->s;
 	const int D = m->dim, DI = m->di, DS = m->ds;
 	size_t N = s->rows;
-	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV];
+	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV], hw = c->v[FDEN_P_HSIC];
 	double nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0;
 
 	if (xw > 0)
 		st->l_x = fd_xcorr(st->fi, DI, st->fs, DS, (int)N, (float)xw, t->dfi_u, t->dfs_u,
 				   t->indep_ws, fd_cfg_int(c, FDEN_P_THREADS));
+	if (hw > 0)
+		st->l_h = fd_hsic(st->fi, DI, st->fs, DS, (int)N, (float)hw, t->dfi_u, t->dfs_u,
+				  t->indep_ws, fd_cfg_int(c, FDEN_P_THREADS));
 	if (aw > 0)
 		st->l_a = fd_sty_adv(st->fs, (int)N, DS, st->ep->labels, (int)s->episodes,
 				     (int)s->ep_rows, (int)s->support, (int)s->queries, (int)s->ways,
@@ -620,6 +658,29 @@ static void stage_independence(struct step *st)
 		st->l_n = k * (0.5 * sq - fd_flow_logdet(m->flow));
 		st->dlogdet = -g;
 	}
+}
+
+/* The style classifier (FDEN_P_STY_CLS = w > 0) on f_sty: each row's
+ * global class (ep->classes of its episode class), its gradients set to
+ * dL_S/dparams, and -w dL_S/d f_sty (reversed) into g_u's dfs_u. Its
+ * ||g||^2 counts with the statistician's, the other adversary. */
+static void stage_style_classifier(struct step *st)
+{
+	struct fden_model *m = st->m;
+	struct fd_train_ws *t = &m->tw;
+	const struct shape *s = &st->s;
+	size_t N = s->rows;
+	int32_t *y = (int32_t *)t->indep_ws;
+
+	if (!m->stycls.np)
+		return;
+	for (size_t i = 0; i < N; i++)
+		y[i] = st->ep->classes[i / s->ep_rows * s->ways + st->ep->labels[i]];
+	st->l_s = fd_stycls_loss(&m->stycls, st->fs, (int)N, y, -fd_cfg_f(&m->cfg, FDEN_P_STY_CLS),
+				 t->dfs_u, &st->s_acc, t->indep_ws + (N + 15) / 16 * 16,
+				 fd_cfg_int(&m->cfg, FDEN_P_THREADS));
+	for (int i = 0; i < m->stycls.np; i++)
+		st->gn2[FD_NET_STAT] += fd_vec_sumsq_fast(m->stycls.p[i].g, m->stycls.p[i].n);
 }
 
 /* GRL: D's MINE gradient g_m = -lambda * d(-g L_M)/df, from T's input
@@ -796,8 +857,9 @@ static void report(struct step *st, struct fden_step_stats *out)
 	const struct fden_config *c = &m->cfg;
 	double queries = (double)(st->s.episodes * st->s.queries);
 	double alpha = c->v[FDEN_P_ALPHA], beta = c->v[FDEN_P_BETA], gamma = c->v[FDEN_P_GAMMA];
-	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV];
+	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV], hw = c->v[FDEN_P_HSIC];
 	double nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0;
+	double cw = m->stycls.np ? c->v[FDEN_P_STY_CLS] : 0;
 	double *gn2 = st->gn2;
 	size_t nt = st->s.episodes * st->s.queries;
 
@@ -809,8 +871,11 @@ static void report(struct step *st, struct fden_step_stats *out)
 	out->l_xcorr = st->l_x;
 	out->l_sty_adv = st->l_a;
 	out->l_nll = st->l_n;
+	out->l_hsic = st->l_h;
+	out->l_sty_cls = st->l_s;
+	out->sty_cls_accuracy = st->s_acc;
 	out->loss = alpha * out->l_r + beta * out->l_c - gamma * out->l_m + xw * st->l_x +
-		    aw * st->l_a + nw * st->l_n;
+		    aw * st->l_a + nw * st->l_n + hw * st->l_h - cw * st->l_s;
 	out->accuracy = (double)st->correct / (double)(nt ? nt : 1);
 	if (fd_cfg_int(c, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION) /* the others': in backward */
 		gn2[FD_NET_REL] = net_gnorm2(m->net[FD_NET_REL]);
@@ -859,6 +924,7 @@ static void compute(struct step *st, struct fden_step_stats *stats, float *dz)
 	}
 	stage_alignment(st);
 	stage_independence(st);
+	stage_style_classifier(st);
 	stage_d_backward(st, dz != NULL);
 	if (dz)
 		stage_input_grad(st, dz);
@@ -896,7 +962,8 @@ static void logf_model(struct fden_model *m, int level, const char *fmt, ...)
 }
 
 /* Adam on every tensor with the step's gradients (the statistician at its
- * own rate, FDEN_P_LR_STAT; the head's temperature when it learns one). */
+ * own rate, FDEN_P_LR_STAT; the head's temperature when it learns one; the
+ * style classifier at FDEN_P_STY_CLS_LR times the rate). */
 static void adam_steps(struct fden_model *m)
 {
 	struct fd_adam opt;
@@ -920,6 +987,11 @@ static void adam_steps(struct fden_model *m)
 	if (fd_cfg_int(&m->cfg, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_PROTOTYPICAL &&
 	    fd_cfg_int(&m->cfg, FDEN_P_ALIGN_NORM))
 		fd_adam_update(&opt, &m->tau, m->step + 1);
+	for (int i = 0; i < m->stycls.np; i++) {
+		struct fd_adam o = opt;
+		o.lr = opt.lr * fd_cfg_f(&m->cfg, FDEN_P_STY_CLS_LR);
+		fd_adam_update(&o, &m->stycls.p[i], m->step + 1);
+	}
 }
 
 FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_episodes *episodes,
