@@ -59,11 +59,16 @@ pub enum Param {
     LrDecaySteps = 49,
     LrDecayFactor = 50,
     Ema = 51,
+    Hsic = 52,
+    StyCls = 53,
+    StyClsClasses = 54,
+    StyClsWidth = 55,
+    StyClsLr = 56,
 }
 
 impl Param {
     /// Every key these bindings know, in the library's order.
-    pub const ALL: [Param; 51] = {
+    pub const ALL: [Param; 56] = {
         use Param::*;
         [Dim, DisWidth, DisTrunkDepth, DisHeadDepth, StatWidth1, StatWidth2, StatWidth3,
          EntBranchWidth, EntBranchDepth, EntTrunkWidth, EntTrunkDepth, Dropout, DropoutOutput,
@@ -71,7 +76,7 @@ impl Param {
          InitSigma, Seed, AlignHead, AlignWidth, MineMa, MineMaRate, Stochastic, StochasticScale,
          Clip, Threads, BnMomentum, Disentangler, IdeDim, FlowLayers, FlowWidth, FlowDepth,
          FlowClamp, Xcorr, StyAdv, LrStat, FlowNll, AlignNorm, AlignTemp, LrDecay, LrDecaySteps,
-         LrDecayFactor, Ema]
+         LrDecayFactor, Ema, Hsic, StyCls, StyClsClasses, StyClsWidth, StyClsLr]
     };
 
     /// Whether the key takes whole numbers only (widths, depths, counts,
@@ -84,7 +89,7 @@ impl Param {
             | EntBranchWidth | EntBranchDepth | EntTrunkWidth | EntTrunkDepth | DropoutOutput
             | Batchnorm | Init | Seed | AlignHead | AlignWidth | MineMa | Stochastic | Clip
             | Threads | Disentangler | IdeDim | FlowLayers | FlowWidth | FlowDepth | AlignNorm
-            | LrDecay | LrDecaySteps)
+            | LrDecay | LrDecaySteps | StyClsClasses | StyClsWidth)
     }
 
     /// Whether the key holds one of an enum's values ([`Init`],

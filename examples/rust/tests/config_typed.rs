@@ -36,7 +36,12 @@ fn typed_setters() {
 #[test]
 fn integer_keys_agree_with_the_library() {
     let count = unsafe { fden::ffi::fden_config_key_count() };
-    assert_eq!(Param::ALL.len() as i32, count, "every key has a Param");
+    // keys are append-only: the crate's are the library's first ones (a
+    // library newer than the crate may have more, reachable by set_raw)
+    assert!(Param::ALL.len() as i32 <= count, "{} Params, the library has {count} keys", Param::ALL.len());
+    if (Param::ALL.len() as i32) < count {
+        eprintln!("note: the library has {count} keys, the crate's Param {}", Param::ALL.len());
+    }
     for (i, &k) in Param::ALL.iter().enumerate() {
         assert_eq!(k as i32, i as i32 + 1);
         assert!(fden::key_name(k).is_some(), "{k:?}");
