@@ -505,69 +505,72 @@ size_t fd_flow_ws(const struct fd_flow *f, int n)
 	return (size_t)n * (f->d1 + 2 * f->d2 + f->cfg.dim) + fd_mlp_infer_ws(L->g, n) + 64;
 }
 
+/* The buffer layer l of a pass over nl layers writes: Y and tmp take
+ * turns, so that the pass's last layer (step nl - 1) writes Y and no
+ * layer's output is ever copied. */
+static float *pass_out(int step, int nl, float *Y, float *tmp)
+{
+	return (nl - 1 - step) % 2 == 0 ? Y : tmp;
+}
+
 void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, float *ws)
 {
-	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2;
+	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, nl = f->cfg.nlayers;
 	float *x1 = ws, *h = x1 + (size_t)n * d1, *tmp = h + (size_t)n * 2 * d2;
 	float *mws = tmp + (size_t)n * dim;
-	int l, i;
+	const float *src = X;
 
-	memcpy(tmp, X, (size_t)n * dim * sizeof(float));
-	for (l = 0; l < f->cfg.nlayers; l++) {
+	for (int l = 0; l < nl; l++) {
 		const struct flow_layer *L = &f->layer[l];
+		float *dst = pass_out(l, nl, Y, tmp);
 
-		for (i = 0; i < n; i++) {
-			const float *x = tmp + (size_t)i * dim;
-			float *y = Y + (size_t)i * dim;
-
-			split_row(L->perm, d1, d2, x, x1 + (size_t)i * d1, y + d1);
-		}
+		for (int i = 0; i < n; i++)
+			split_row(L->perm, d1, d2, src + (size_t)i * dim, x1 + (size_t)i * d1,
+				  dst + (size_t)i * dim + d1);
 		fd_mlp_infer(L->g, x1, n, h, mws);
-		for (i = 0; i < n; i++) {
-			float *y = Y + (size_t)i * dim;
+		for (int i = 0; i < n; i++) {
+			float *y = dst + (size_t)i * dim;
 
 			memcpy(y, x1 + (size_t)i * d1, (size_t)d1 * sizeof(float));
 			(void)couple_row(d2, f->cfg.clamp, h + (size_t)i * 2 * d2, y + d1, y + d1, NULL);
 		}
-		if (l + 1 < f->cfg.nlayers)
-			memcpy(tmp, Y, (size_t)n * dim * sizeof(float));
+		src = dst;
 	}
 }
 
 void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, float *ws)
 {
-	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2;
+	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, nl = f->cfg.nlayers;
 	const float c = f->cfg.clamp;
 	float *y1 = ws, *h = y1 + (size_t)n * d1, *tmp = h + (size_t)n * 2 * d2;
 	float *mws = tmp + (size_t)n * dim;
-	int l, i, j;
+	const float *src = Y;
 
-	memcpy(tmp, Y, (size_t)n * dim * sizeof(float));
-	for (l = f->cfg.nlayers - 1; l >= 0; l--) {
+	for (int l = nl - 1; l >= 0; l--) {
 		const struct flow_layer *L = &f->layer[l];
+		float *dst = pass_out(nl - 1 - l, nl, X, tmp);
 
-		for (i = 0; i < n; i++)
-			memcpy(y1 + (size_t)i * d1, tmp + (size_t)i * dim, (size_t)d1 * sizeof(float));
+		for (int i = 0; i < n; i++)
+			memcpy(y1 + (size_t)i * d1, src + (size_t)i * dim, (size_t)d1 * sizeof(float));
 		fd_mlp_infer(L->g, y1, n, h, mws);
 		/* x2 = (y2 - t) e^{-s}; x[perm[j]] = p[j] */
-		for (i = 0; i < n; i++) {
-			const float *y = tmp + (size_t)i * dim, *hr = h + (size_t)i * 2 * d2;
-			float *x = X + (size_t)i * dim;
+		for (int i = 0; i < n; i++) {
+			const float *y = src + (size_t)i * dim, *hr = h + (size_t)i * 2 * d2;
+			float *x = dst + (size_t)i * dim;
 			float sb[ROWBLK] __attribute__((aligned(64))), xb[ROWBLK] __attribute__((aligned(64)));
 
-			for (j = 0; j < d1; j++)
+			for (int j = 0; j < d1; j++)
 				x[L->perm[j]] = y[j];
 			for (int j0 = 0; j0 < d2; j0 += ROWBLK) {
 				int nb = d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK;
 
 				scale_row(nb, c, hr + j0, sb);
 				unaffine_row(nb, sb, y + d1 + j0, hr + d2 + j0, xb);
-				for (j = 0; j < nb; j++)
+				for (int j = 0; j < nb; j++)
 					x[L->perm[d1 + j0 + j]] = xb[j];
 			}
 		}
-		if (l > 0)
-			memcpy(tmp, X, (size_t)n * dim * sizeof(float));
+		src = dst;
 	}
 }
 

@@ -60,7 +60,8 @@ int fd_flow_backward_two(struct fd_flow *f, const float *dY, float *dX, float ds
 /* Floats of one gradient in fd_flow_backward_two's tmp. */
 size_t fd_flow_hook_ws(const struct fd_flow *f);
 
-/* Reentrant evaluation: forward and exact inverse, ws of fd_flow_ws(f, n) floats. */
+/* Reentrant evaluation: forward and exact inverse, ws of fd_flow_ws(f, n)
+ * floats; the input and the output must not overlap. */
 void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, float *ws);
 void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, float *ws);
 size_t fd_flow_ws(const struct fd_flow *f, int n);
