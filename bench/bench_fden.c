@@ -162,7 +162,9 @@ static void fill_random(float *x, size_t n, uint64_t seed)
 		float acc = 0;
 
 		for (int j = 0; j < 4; j++) {
-			s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+			s ^= s << 13;
+			s ^= s >> 7;
+			s ^= s << 17;
 			acc += (float)(s >> 40) * (1.0f / 16777216.0f);
 		}
 		x[i] = (acc - 2.0f) * 1.7320508f; /* unit variance */
@@ -198,23 +200,22 @@ static int run_gemm(const struct opts *o)
 	 * a 512x512 layer forward/dW/dX at 1024 rows, the statistician's first
 	 * layer at 2x1024 rows, batch-16 and batch-1 layers, inference at 4096 */
 	static const int shapes[][5] = {
-		{2048, 2048, 2048, 0, 0},
-		{1024, 512, 512, 0, 0},
-		{1024, 512, 512, 0, 1},
-		{512, 512, 1024, 1, 0},
-		{2048, 1024, 1024, 0, 0},
-		{4096, 512, 512, 0, 0},
-		{16, 512, 1024, 0, 0},
-		{16, 512, 512, 0, 0},
-		{1, 512, 512, 0, 0},
+		{ 2048, 2048, 2048, 0, 0 },
+		{ 1024, 512, 512, 0, 0 },
+		{ 1024, 512, 512, 0, 1 },
+		{ 512, 512, 1024, 1, 0 },
+		{ 2048, 1024, 1024, 0, 0 },
+		{ 4096, 512, 512, 0, 0 },
+		{ 16, 512, 1024, 0, 0 },
+		{ 16, 512, 512, 0, 0 },
+		{ 1, 512, 512, 0, 0 },
 	};
 	const char *arch;
 
 	bli_init(); /* before the query: with BLIS_ARCH_TYPE set, BLIS 0.9 checks it against gks */
 	arch = bli_arch_string(bli_arch_query_id());
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-		struct gemm_ctx g = {.m = shapes[s][0], .n = shapes[s][1], .k = shapes[s][2],
-				     .ta = shapes[s][3], .tb = shapes[s][4]};
+		struct gemm_ctx g = { .m = shapes[s][0], .n = shapes[s][1], .k = shapes[s][2], .ta = shapes[s][3], .tb = shapes[s][4] };
 		struct timing t;
 		size_t na = (size_t)g.m * g.k, nb = (size_t)g.k * g.n, nc = (size_t)g.m * g.n;
 
@@ -254,7 +255,7 @@ static int ref_rate(const struct opts *o, double *gf_wall, double *gf_cpu)
 		*gf_wall = *gf_cpu = 0;
 		return 0;
 	}
-	struct gemm_ctx g = {.m = 1024, .n = 1024, .k = 1024};
+	struct gemm_ctx g = { .m = 1024, .n = 1024, .k = 1024 };
 	struct opts q = *o;
 	struct timing t;
 	size_t nn = (size_t)1024 * 1024;
@@ -333,7 +334,7 @@ static int widths(int hidden, int depth, int out, int *w)
 static void flops_default(const struct arch *a, int n, double *train, double *dis, double *ent)
 {
 	int w[MAXL], nl, D = a->dim, d1 = D / 2, d2 = D - d1;
-	int st[4] = {a->s1, a->s2, a->s3, 1};
+	int st[4] = { a->s1, a->s2, a->s3, 1 };
 	double tr = 0, fw;
 
 	nl = widths(a->fw, a->fd, 2 * d2, w);
@@ -352,7 +353,7 @@ static void flops_of(const struct arch *a, int n, double *train, double *dis, do
 {
 	int w[MAXL], nl, D = a->dim;
 	double tr = 0, di = 0, en = 0;
-	int st[3] = {a->s1, a->s2, a->s3};
+	int st[3] = { a->s1, a->s2, a->s3 };
 
 	if (a->flow) {
 		flops_default(a, n, train, dis, ent);
@@ -414,7 +415,9 @@ static int arch_of(const struct fden_config *c, struct arch *a)
 	if (a->flow && (a->fl < 1 || a->fd < 0 || a->fd >= MAXL - 1))
 		return -1;
 	return a->dim > 0 && a->dtd >= 0 && a->dtd < MAXL - 1 && a->dhd < MAXL - 1 &&
-	       a->ebd < MAXL - 1 && a->etd < MAXL - 1 ? 0 : -1;
+			       a->ebd < MAXL - 1 && a->etd < MAXL - 1
+		       ? 0
+		       : -1;
 }
 
 static int make_config(const struct opts *o, struct fden_config **out)
@@ -475,7 +478,7 @@ static int run_train(const struct opts *o)
 	const size_t ways = o->dflt ? 20 : 4, shots = o->dflt ? 1 : 2, queries = o->dflt ? 5 : 2;
 	const size_t per = ways * (shots + queries);
 	struct fden_config *cfg = NULL;
-	struct train_ctx t = {0};
+	struct train_ctx t = { 0 };
 	struct timing tm;
 	struct arch a;
 	double ftr, fdi, fen, rw, rc;
@@ -509,9 +512,7 @@ static int run_train(const struct opts *o)
 		for (size_t i = 0; i < ways * queries; i++)
 			l[ways * shots + i] = (int32_t)(i / queries);
 	}
-	t.ep = (struct fden_episodes){.struct_size = sizeof(t.ep), .n_episodes = n / per,
-				      .ways = ways, .shots = shots, .queries = queries,
-				      .z = z, .z_log_sigma = NULL, .labels = lab};
+	t.ep = (struct fden_episodes){ .struct_size = sizeof(t.ep), .n_episodes = n / per, .ways = ways, .shots = shots, .queries = queries, .z = z, .z_log_sigma = NULL, .labels = lab };
 	t.st.struct_size = sizeof(t.st);
 	if (time_calls(train_call, &t, o, &tm))
 		return 1;
@@ -555,7 +556,7 @@ static int ent_call(void *p)
 static int run_infer(const struct opts *o)
 {
 	struct fden_config *cfg = NULL;
-	struct infer_ctx c = {0};
+	struct infer_ctx c = { 0 };
 	struct arch a;
 	long base_rss = cur_rss_kb(), peak = 0;
 	char list[256], *tok, *save = NULL;
@@ -620,7 +621,7 @@ static int run_arch(const struct opts *o)
 {
 	struct fden_config *cfg = NULL;
 	struct fden_model *m = NULL;
-	float z[64] = {0}, fi[64], fs[64];
+	float z[64] = { 0 }, fi[64], fs[64];
 	struct opts q = *o;
 
 	q.dim = 16;
@@ -630,7 +631,8 @@ static int run_arch(const struct opts *o)
 		return 1;
 	}
 	printf("{\"side\": \"fden\", \"mode\": \"arch\", \"arch\": \"%s\", \"blis\": \"%s\", "
-	       "\"fden_blis_arch\": \"%s\"}\n", bli_arch_string(bli_arch_query_id()),
+	       "\"fden_blis_arch\": \"%s\"}\n",
+	       bli_arch_string(bli_arch_query_id()),
 	       bli_info_get_version_str(), getenv("FDEN_BLIS_ARCH") ? getenv("FDEN_BLIS_ARCH") : "");
 	fden_model_free(m);
 	fden_config_free(cfg);
@@ -642,8 +644,7 @@ static int run_arch(const struct opts *o)
 /* The paper's architecture, for `flops` without a model. */
 static int run_flops(const struct opts *o)
 {
-	struct arch a = {.dim = o->dim, .dw = 512, .dtd = 3, .dhd = 2, .s1 = 1024, .s2 = 256,
-			 .s3 = 64, .ebw = 256, .ebd = 2, .etw = 512, .etd = 3};
+	struct arch a = { .dim = o->dim, .dw = 512, .dtd = 3, .dhd = 2, .s1 = 1024, .s2 = 256, .s3 = 64, .ebw = 256, .ebd = 2, .etw = 512, .etd = 3 };
 	double ftr, fdi, fen;
 
 	flops_of(&a, o->batch, &ftr, &fdi, &fen);
@@ -656,14 +657,13 @@ static int run_flops(const struct opts *o)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_fden gemm|train|infer|flops|arch [--dim D] [--batch N] "
-		"[--batches a,b,..] [--threads T] [--warmup W] [--reps R] [--min-time S] [--ref 0|1] "
-		"[--dropout P] [--seed S] [--preset paper|default]\n");
+			"[--batches a,b,..] [--threads T] [--warmup W] [--reps R] [--min-time S] [--ref 0|1] "
+			"[--dropout P] [--seed S] [--preset paper|default]\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.dim = 512, .batch = 16, .threads = 1, .warmup = 3, .reps = 5,
-			 .seed = 1, .ref = 1, .min_time = 0.2, .dropout = 0.2, .batches = "1,16,256,4096"};
+	struct opts o = { .dim = 512, .batch = 16, .threads = 1, .warmup = 3, .reps = 5, .seed = 1, .ref = 1, .min_time = 0.2, .dropout = 0.2, .batches = "1,16,256,4096" };
 
 	if (argc < 2) {
 		usage();

@@ -61,7 +61,8 @@ static int psnr(struct fden_invnet *net, const struct fden_dataset *ds, double *
 	for (size_t i = 0; i < n; i++) {
 		double e = 0;
 		for (size_t j = 0; j < d; j++) {
-			double v = y[i * d + j] < 0 ? 0 : y[i * d + j] > 1 ? 1 : y[i * d + j];
+			double v = y[i * d + j] < 0 ? 0 : y[i * d + j] > 1 ? 1
+									   : y[i * d + j];
 			double t = v - x[i * d + j];
 			e += t * t;
 		}
@@ -86,7 +87,8 @@ static int report(const char *name, struct fden_invnet *net, const struct fden_d
 	if ((rc = psnr(net, seen, &m1, &p1)) || (rc = psnr(net, unseen, &m2, &p2)))
 		return die("psnr", rc);
 	printf("%-12s fit %7.1f s | PSNR %s, fitted classes: mean %.2f dB pooled %.2f dB | "
-	       "unseen classes: mean %.2f dB pooled %.2f dB\n", name, secs,
+	       "unseen classes: mean %.2f dB pooled %.2f dB\n",
+	       name, secs,
 	       seen_is_fit ? "fit images" : "test images", m1, p1, m2, p2);
 	return 0;
 }
@@ -110,7 +112,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && argc < 5) {
 		fprintf(stderr, "usage: %s [train-images train-labels test-images test-labels "
-			"[first-test-class [epochs [latent [hidden]]]]]\n", argv[0]);
+				"[first-test-class [epochs [latent [hidden]]]]]\n",
+			argv[0]);
 		return 2;
 	}
 	if ((rc = fden_dataset_load_idx(tri, trl, 1.0 / 255, &train)))
@@ -132,7 +135,8 @@ int main(int argc, char **argv)
 		test = NULL;
 	}
 	printf("bench_invnet: fit on %zu images x %zu (classes < %d); test %zu fitted-class, "
-	       "%zu unseen-class images; latent %zu\n", fden_dataset_size(fit),
+	       "%zu unseen-class images; latent %zu\n",
+	       fden_dataset_size(fit),
 	       fden_dataset_dim(fit), first_test, seen ? fden_dataset_size(seen) : 0,
 	       fden_dataset_size(unseen), latent);
 

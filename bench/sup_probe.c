@@ -38,7 +38,8 @@ static float *place(size_t bytes, size_t pad, int after, char **mapout, size_t *
 	char *map = mmap(NULL, tot, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mprotect(map, PG, PROT_NONE);
 	mprotect(map + PG + data, PG, PROT_NONE);
-	*mapout = map; *mapn = tot;
+	*mapout = map;
+	*mapn = tot;
 	if (after)
 		return (float *)(map + PG + data - pad - bytes);
 	return (float *)(map + PG);
@@ -48,38 +49,49 @@ static char *g_end;
 static int pfd[2];
 static void segv2(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig; (void)uc;
+	(void)sig;
+	(void)uc;
 	long off = (char *)si->si_addr - g_end;
 	write(pfd[1], &off, sizeof off);
 	_exit(3);
 }
 
 /* which: 0 A, 1 B, 2 C; returns fault offset from end (after) or -1 none */
-static int LDX = 0; static float BETA = 0.5f;
+static int LDX = 0;
+static float BETA = 0.5f;
 static long run(int ta, int tb, int m, int n, int k, int which, size_t pad, int after, int nt, int sup)
 {
 	pipe(pfd);
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct sigaction sa; memset(&sa, 0, sizeof sa);
-		sa.sa_sigaction = segv2; sa.sa_flags = SA_SIGINFO;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = segv2;
+		sa.sa_flags = SA_SIGINFO;
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGBUS, &sa, NULL);
 		int lda = (ta ? m : k) + LDX, ldb = (tb ? k : n) + LDX, ldc = n + LDX;
 		size_t na = ta ? (size_t)(k - 1) * lda + m : (size_t)(m - 1) * lda + k;
 		size_t nb = tb ? (size_t)(n - 1) * ldb + k : (size_t)(k - 1) * ldb + n;
 		size_t nc = (size_t)(m - 1) * ldc + n;
-		size_t ns[3] = {na, nb, nc};
-		float *p[3]; char *mp; size_t mn;
+		size_t ns[3] = { na, nb, nc };
+		float *p[3];
+		char *mp;
+		size_t mn;
 		for (int i = 0; i < 3; i++) {
-			if (i == which) p[i] = place(ns[i] * 4, pad, after, &mp, &mn);
-			else p[i] = aligned_alloc(64, (ns[i] * 4 + 8192 + 63) / 64 * 64 + 8192);
+			if (i == which)
+				p[i] = place(ns[i] * 4, pad, after, &mp, &mn);
+			else
+				p[i] = aligned_alloc(64, (ns[i] * 4 + 8192 + 63) / 64 * 64 + 8192);
 			for (size_t j = 0; j < ns[i]; j++) p[i][j] = 0.001f * (j % 97);
 		}
 		g_end = after ? (char *)(p[which] + ns[which]) : (char *)p[which];
 		rntm_t r = BLIS_RNTM_INITIALIZER;
 		bli_rntm_set_num_threads(nt, &r);
-		if (sup) bli_rntm_enable_l3_sup(&r); else bli_rntm_disable_l3_sup(&r);
+		if (sup)
+			bli_rntm_enable_l3_sup(&r);
+		else
+			bli_rntm_disable_l3_sup(&r);
 		float al = 1, be = BETA;
 		if (after == 2) mprotect(g_end + pad - (((size_t)g_end + pad) % PG ? 0 : 0), PG, PROT_READ);
 		inc_t rsa = ta ? 1 : lda, csa = ta ? lda : 1, rsb = tb ? 1 : ldb, csb = tb ? ldb : 1;
@@ -87,11 +99,14 @@ static long run(int ta, int tb, int m, int n, int k, int which, size_t pad, int 
 			     p[1], rsb, csb, &be, p[2], ldc, 1, NULL, &r);
 		_exit(0);
 	}
-	int st; waitpid(pid, &st, 0);
+	int st;
+	waitpid(pid, &st, 0);
 	close(pfd[1]);
 	long off = -1;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 3) read(pfd[0], &off, sizeof off);
-	else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) off = -999;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		read(pfd[0], &off, sizeof off);
+	else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		off = -999;
 	close(pfd[0]);
 	return off;
 }
@@ -143,23 +158,27 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 3 && argv[3][0] == 'L') { /* large sweep */
-		int ms[] = {16, 32, 48, 64, 128, 256, 512, 1024}, ns[] = {1, 2, 16, 64, 256, 512, 1024}, ks[] = {16, 17, 32, 64, 512, 1024};
+		int ms[] = { 16, 32, 48, 64, 128, 256, 512, 1024 }, ns[] = { 1, 2, 16, 64, 256, 512, 1024 }, ks[] = { 16, 17, 32, 64, 512, 1024 };
 		BETA = 0.5f;
-		for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++)
-		for (unsigned a = 0; a < 8; a++) for (unsigned b = 0; b < 7; b++) for (unsigned c = 0; c < 6; c++) {
-			probe(ta, tb, ms[a], ns[b], ks[c], nt);
-			fflush(stdout);
-		}
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 0; tb < 2; tb++)
+				for (unsigned a = 0; a < 8; a++)
+					for (unsigned b = 0; b < 7; b++)
+						for (unsigned c = 0; c < 6; c++) {
+							probe(ta, tb, ms[a], ns[b], ks[c], nt);
+							fflush(stdout);
+						}
 		return 0;
 	}
-	int ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17, 32, 33, 64};
-	int ns[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64, 512, 1024};
-	int ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64, 512};
-	for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++)
-	for (unsigned a = 0; a < sizeof ms / sizeof *ms; a++)
-	for (unsigned b = 0; b < sizeof ns / sizeof *ns; b++)
-	for (unsigned c = 0; c < sizeof ks / sizeof *ks; c++) {
-		probe(ta, tb, ms[a], ns[b], ks[c], nt);
-	}
+	int ms[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17, 32, 33, 64 };
+	int ns[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64, 512, 1024 };
+	int ks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64, 512 };
+	for (int ta = 0; ta < 2; ta++)
+		for (int tb = 0; tb < 2; tb++)
+			for (unsigned a = 0; a < sizeof ms / sizeof *ms; a++)
+				for (unsigned b = 0; b < sizeof ns / sizeof *ns; b++)
+					for (unsigned c = 0; c < sizeof ks / sizeof *ks; c++) {
+						probe(ta, tb, ms[a], ns[b], ks[c], nt);
+					}
 	return 0;
 }

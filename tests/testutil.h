@@ -171,10 +171,10 @@ static inline void tu_write(const char *path, const void *p, size_t n)
 
 /* Zero it before use. fail_at = k makes the k-th call fail (0: never). */
 struct tu_counter {
-	size_t calls;   /* alloc calls, failed ones included */
-	size_t allocs;  /* successful allocations */
+	size_t calls;  /* alloc calls, failed ones included */
+	size_t allocs; /* successful allocations */
 	size_t frees;
-	long live;      /* allocs - frees */
+	long live; /* allocs - frees */
 	size_t fail_at;
 };
 
@@ -246,11 +246,17 @@ static inline struct fden_config *tu_tiny_config(size_t dim, size_t width)
 {
 	struct fden_config *cfg = NULL;
 	static const int width_keys[] = {
-		FDEN_P_DIS_WIDTH, FDEN_P_STAT_WIDTH1, FDEN_P_STAT_WIDTH2, FDEN_P_STAT_WIDTH3,
-		FDEN_P_ENT_BRANCH_WIDTH, FDEN_P_ENT_TRUNK_WIDTH,
+		FDEN_P_DIS_WIDTH,
+		FDEN_P_STAT_WIDTH1,
+		FDEN_P_STAT_WIDTH2,
+		FDEN_P_STAT_WIDTH3,
+		FDEN_P_ENT_BRANCH_WIDTH,
+		FDEN_P_ENT_TRUNK_WIDTH,
 	};
 	static const int depth_keys[] = {
-		FDEN_P_DIS_TRUNK_DEPTH, FDEN_P_DIS_HEAD_DEPTH, FDEN_P_ENT_BRANCH_DEPTH,
+		FDEN_P_DIS_TRUNK_DEPTH,
+		FDEN_P_DIS_HEAD_DEPTH,
+		FDEN_P_ENT_BRANCH_DEPTH,
 		FDEN_P_ENT_TRUNK_DEPTH,
 	};
 	size_t i;

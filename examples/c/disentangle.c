@@ -113,7 +113,7 @@ out:
 	free(ide);
 	free(sty);
 	free(zt);
-	fden_dataset_free(images);   /* every _free accepts NULL */
+	fden_dataset_free(images); /* every _free accepts NULL */
 	fden_invnet_free(net);
 	fden_model_free(model);
 	return status;

@@ -18,14 +18,14 @@
 #define CLASSES 10
 #define PER_CLASS 30
 
-#define CHECK(call)                                                            \
-	do {                                                                   \
-		int rc_ = (call);                                              \
-		if (rc_ != FDEN_OK) {                                          \
-			fprintf(stderr, "%s failed: %s (%s)\n", #call,                \
-				fden_strerror(rc_), fden_last_error());        \
-			exit(1);                                               \
-		}                                                              \
+#define CHECK(call) \
+	do { \
+		int rc_ = (call); \
+		if (rc_ != FDEN_OK) { \
+			fprintf(stderr, "%s failed: %s (%s)\n", #call, \
+				fden_strerror(rc_), fden_last_error()); \
+			exit(1); \
+		} \
 	} while (0)
 
 /* IDX: big-endian magic 0x0000 type ndims, then ndims big-endian sizes, then data */
@@ -33,8 +33,8 @@ static int write_idx_u8(const char *path, const unsigned char *v, size_t n, size
 			size_t cols, int ndims)
 {
 	FILE *f = fopen(path, "wb");
-	unsigned char head[4] = {0, 0, 0x08, (unsigned char)ndims};
-	uint32_t dims[3] = {(uint32_t)n, (uint32_t)rows, (uint32_t)cols};
+	unsigned char head[4] = { 0, 0, 0x08, (unsigned char)ndims };
+	uint32_t dims[3] = { (uint32_t)n, (uint32_t)rows, (uint32_t)cols };
 	size_t total = n * (ndims == 3 ? rows * cols : 1);
 	int ok;
 
@@ -42,7 +42,7 @@ static int write_idx_u8(const char *path, const unsigned char *v, size_t n, size
 		return -1;
 	ok = fwrite(head, 1, 4, f) == 4;
 	for (int i = 0; i < ndims; i++) {
-		unsigned char be[4] = {dims[i] >> 24, dims[i] >> 16, dims[i] >> 8, dims[i]};
+		unsigned char be[4] = { dims[i] >> 24, dims[i] >> 16, dims[i] >> 8, dims[i] };
 		ok = ok && fwrite(be, 1, 4, f) == 4;
 	}
 	ok = ok && fwrite(v, 1, total, f) == total;
@@ -116,8 +116,7 @@ int main(int argc, char **argv)
 	CHECK(fden_dataset_split(all, 7, &train, &test));
 	CHECK(fden_sampler_new(train, ways, shots, queries, 5, &s));
 	for (long i = 0; i < steps; i++) {
-		struct fden_episodes b = {.struct_size = sizeof(b), .n_episodes = eps, .ways = ways,
-					  .shots = shots, .queries = queries, .z = ez, .labels = el};
+		struct fden_episodes b = { .struct_size = sizeof(b), .n_episodes = eps, .ways = ways, .shots = shots, .queries = queries, .z = ez, .labels = el };
 		CHECK(fden_sampler_next(s, eps, ez, el, NULL));
 		CHECK(fden_train_step(model, &b, NULL));
 	}
@@ -132,6 +131,11 @@ int main(int argc, char **argv)
 	fden_dataset_free(all);
 	fden_model_free(model);
 	fden_invnet_free(net);
-	free(x); free(z); free(labels); free(bytes); free(ez); free(el);
+	free(x);
+	free(z);
+	free(labels);
+	free(bytes);
+	free(ez);
+	free(el);
 	return 0;
 }

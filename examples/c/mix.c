@@ -23,14 +23,14 @@
 
 #define STEPS 7
 
-#define CHECK(call)                                                            \
-	do {                                                                   \
-		int rc_ = (call);                                              \
-		if (rc_ != FDEN_OK) {                                          \
-			fprintf(stderr, "%s failed: %s (%s)\n", #call,                \
-				fden_strerror(rc_), fden_last_error());        \
-			exit(1);                                               \
-		}                                                              \
+#define CHECK(call) \
+	do { \
+		int rc_ = (call); \
+		if (rc_ != FDEN_OK) { \
+			fprintf(stderr, "%s failed: %s (%s)\n", #call, \
+				fden_strerror(rc_), fden_last_error()); \
+			exit(1); \
+		} \
 	} while (0)
 
 static void *xmalloc(size_t size)
@@ -109,11 +109,11 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < STEPS; k++) {
 		float t = 1.0f - (float)k / (STEPS - 1); /* 1 = A, 0 = B */
 		for (size_t j = 0; j < d; j++) {
-			float mi = t * ide[j] + (1 - t) * ide[d + j];   /* f = t f_A + (1-t) f_B */
+			float mi = t * ide[j] + (1 - t) * ide[d + j]; /* f = t f_A + (1-t) f_B */
 			float ms = t * sty[j] + (1 - t) * sty[d + j];
-			ti[(STEPS + k) * d + j] = mi;          /* row 2: identity walks */
+			ti[(STEPS + k) * d + j] = mi; /* row 2: identity walks */
 			ts[(STEPS + k) * d + j] = sty[j];
-			ti[(2 * STEPS + k) * d + j] = ide[j];  /* row 3: style walks */
+			ti[(2 * STEPS + k) * d + j] = ide[j]; /* row 3: style walks */
 			ts[(2 * STEPS + k) * d + j] = ms;
 		}
 	}
@@ -150,7 +150,14 @@ int main(int argc, char **argv)
 	printf("wrote %s (%zu x %zu tiles of %zux%zu)\n", argv[6], rows, (size_t)STEPS, side,
 	       side);
 
-	free(xab); free(z); free(ide); free(sty); free(ti); free(ts); free(zt); free(img);
+	free(xab);
+	free(z);
+	free(ide);
+	free(sty);
+	free(ti);
+	free(ts);
+	free(zt);
+	free(img);
 	fden_dataset_free(images);
 	fden_invnet_free(net);
 	fden_model_free(model);

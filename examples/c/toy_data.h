@@ -39,16 +39,15 @@ static inline void toy_images(size_t n_classes, size_t per_class, uint64_t seed,
 	for (size_t c = 0; c < n_classes; c++) {
 		for (size_t k = 0; k < per_class; k++) {
 			size_t row = c * per_class + k;
-			float bright = 0.3f * (float)toy_uniform(&s);        /* style */
+			float bright = 0.3f * (float)toy_uniform(&s); /* style */
 			float contrast = 0.5f + 0.5f * (float)toy_uniform(&s);
-			int shift = (int)(toy_uniform(&s) * 3.0) - 1;         /* -1, 0, 1 */
+			int shift = (int)(toy_uniform(&s) * 3.0) - 1; /* -1, 0, 1 */
 
 			labels[row] = (int32_t)c;
 			for (int r = 0; r < TOY_SIDE; r++) {
 				for (int q = 0; q < TOY_SIDE; q++) {
 					int qs = (q + shift + TOY_SIDE) % TOY_SIDE;
-					float v = bright + contrast * proto[c * TOY_DIM + r * TOY_SIDE + qs]
-						  + 0.05f * (float)(toy_uniform(&s) - 0.5);
+					float v = bright + contrast * proto[c * TOY_DIM + r * TOY_SIDE + qs] + 0.05f * (float)(toy_uniform(&s) - 0.5);
 					x[row * TOY_DIM + r * TOY_SIDE + q] = v < 0 ? 0 : (v > 1 ? 1 : v);
 				}
 			}

@@ -26,20 +26,20 @@
 
 #include "toy_data.h"
 
-#define LATENT 16      /* the host's latent width: FDEN's Dim */
-#define CLASSES 40     /* classes 0..29 train, 30..39 are unseen at test time */
+#define LATENT 16  /* the host's latent width: FDEN's Dim */
+#define CLASSES 40 /* classes 0..29 train, 30..39 are unseen at test time */
 #define FIRST_TEST 30
 #define PER_CLASS 20
 
 /* Print the status and the library's detail, then leave. */
-#define CHECK(call)                                                            \
-	do {                                                                   \
-		int rc_ = (call);                                              \
-		if (rc_ != FDEN_OK) {                                          \
-			fprintf(stderr, "%s:%d: %s failed: %s (%s)\n", __FILE__,      \
+#define CHECK(call) \
+	do { \
+		int rc_ = (call); \
+		if (rc_ != FDEN_OK) { \
+			fprintf(stderr, "%s:%d: %s failed: %s (%s)\n", __FILE__, \
 				__LINE__, #call, fden_strerror(rc_), fden_last_error()); \
-			exit(1);                                               \
-		}                                                              \
+			exit(1); \
+		} \
 	} while (0)
 
 /* ---- the host's network (yours goes here) ---- */
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
 	{
 		const float *tz = fden_dataset_data(train);
 		size_t tn = fden_dataset_size(train);
-		float mean[LATENT] = {0}, sd[LATENT] = {0};
+		float mean[LATENT] = { 0 }, sd[LATENT] = { 0 };
 		for (size_t i = 0; i < tn; i++)
 			for (size_t j = 0; j < LATENT; j++)
 				mean[j] += tz[i * LATENT + j] / (float)tn;
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 	float *ez = malloc(rows * LATENT * sizeof(*ez));
 	int32_t *el = malloc(rows * sizeof(*el));
 	struct fden_sampler *sampler;
-	struct fden_step_stats st = {.struct_size = sizeof(st)};
+	struct fden_step_stats st = { .struct_size = sizeof(st) };
 
 	if (!ez || !el)
 		return 1;
@@ -254,8 +254,13 @@ int main(int argc, char **argv)
 		CHECK(fden_sampler_next(sampler, eps, ez, el, NULL));
 		struct fden_episodes batch = {
 			.struct_size = sizeof(batch),
-			.n_episodes = eps, .ways = ways, .shots = shots, .queries = queries,
-			.z = ez, .z_log_sigma = NULL, .labels = el,
+			.n_episodes = eps,
+			.ways = ways,
+			.shots = shots,
+			.queries = queries,
+			.z = ez,
+			.z_log_sigma = NULL,
+			.labels = el,
 		};
 		CHECK(fden_train_step(model, &batch, &st));
 		if ((i + 1) % 100 == 0 || i + 1 == steps)
@@ -265,7 +270,8 @@ int main(int argc, char **argv)
 	}
 	double after = evaluate(model, test, 5, 1, 100);
 	printf("5-way 1-shot on unseen classes, f_ide: %.1f%% before, %.1f%% after training; "
-	       "nearest neighbour on z: %.1f%% (chance 20%%)\n", 100 * before, 100 * after,
+	       "nearest neighbour on z: %.1f%% (chance 20%%)\n",
+	       100 * before, 100 * after,
 	       100 * evaluate(NULL, test, 5, 1, 100));
 
 	/* 5. The plug-in check: decode(E(D(z))) against the host's decode(z). */
@@ -285,7 +291,11 @@ int main(int argc, char **argv)
 			se += (xa[i] - xb[i]) * (xa[i] - xb[i]);
 		printf("decode(z~) vs decode(z): mean squared difference %.5f\n",
 		       se / (double)(m * TOY_DIM));
-		free(ide); free(sty); free(zt); free(xa); free(xb);
+		free(ide);
+		free(sty);
+		free(zt);
+		free(xa);
+		free(xb);
 	}
 
 	if (model_out) {
@@ -298,6 +308,10 @@ int main(int argc, char **argv)
 	fden_dataset_free(test);
 	fden_dataset_free(all);
 	fden_invnet_free(net);
-	free(ez); free(el); free(x); free(z); free(labels);
+	free(ez);
+	free(el);
+	free(x);
+	free(z);
+	free(labels);
 	return 0;
 }

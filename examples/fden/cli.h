@@ -26,7 +26,12 @@ enum cli_exit {
  * prints the help (defaults read from the values the options hold before
  * parsing, that is from the default structs) and suggests the nearest
  * option for a mistyped one. */
-enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_U64, OPT_DBL, OPT_CALL };
+enum opt_type { OPT_FLAG,
+		OPT_STR,
+		OPT_SIZE,
+		OPT_U64,
+		OPT_DBL,
+		OPT_CALL };
 /* What a number typed on the command line may be (checked as it is parsed,
  * so a default sentinel such as 0 "auto" or -1 "what the budget leaves" is
  * never what a typed value silently becomes). Counts are never negative. */
@@ -37,11 +42,11 @@ enum opt_range {
 };
 
 struct opt {
-	const char *name;  /* long name without "--"; NULL ends a table */
+	const char *name; /* long name without "--"; NULL ends a table */
 	enum opt_type type;
-	void *ptr;         /* int*, const char**, size_t*, uint64_t*, double* */
-	const char *arg;   /* metavariable in help ("FILE"); NULL for flags */
-	const char *help;  /* one line, without the default */
+	void *ptr;                                 /* int*, const char**, size_t*, uint64_t*, double* */
+	const char *arg;                           /* metavariable in help ("FILE"); NULL for flags */
+	const char *help;                          /* one line, without the default */
 	int (*call)(void *ctx, const char *value); /* OPT_CALL: 0 ok, else bad value */
 	void *ctx;
 	/* the default shown in help: NULL prints the value *ptr holds before
@@ -52,29 +57,47 @@ struct opt {
 	void (*show)(const void *ctx, char *buf, size_t n);
 	enum opt_range range; /* OPT_SIZE, OPT_U64, OPT_DBL */
 };
-#define OPT_END { .name = NULL }
+#define OPT_END \
+	{ \
+		.name = NULL \
+	}
 
 /* The shared options, defined once: name, type and metavariable here, the
  * sentence (what the value does for this command) from the command. */
-#define OPT_SEED(p, what) { .name = "seed", .type = OPT_U64, .ptr = (p), .arg = "N", .help = (what) }
+#define OPT_SEED(p, what) \
+	{ \
+		.name = "seed", .type = OPT_U64, .ptr = (p), .arg = "N", .help = (what) \
+	}
 #define OPT_THREADS(p, what) \
-	{ .name = "threads", .type = OPT_SIZE, .ptr = (p), .arg = "N", .help = (what), \
-	  .range = OPT_POSITIVE }
+	{ \
+		.name = "threads", .type = OPT_SIZE, .ptr = (p), .arg = "N", .help = (what), \
+		.range = OPT_POSITIVE \
+	}
 #define OPT_QUIET \
-	{ .name = "quiet", .type = OPT_FLAG, .ptr = &cli_quiet, .help = "no progress, no information lines" }
-#define OPT_MODEL(p, what) { .name = "model", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) }
-#define OPT_NET(p, what) { .name = "net", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) }
+	{ \
+		.name = "quiet", .type = OPT_FLAG, .ptr = &cli_quiet, .help = "no progress, no information lines" \
+	}
+#define OPT_MODEL(p, what) \
+	{ \
+		.name = "model", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) \
+	}
+#define OPT_NET(p, what) \
+	{ \
+		.name = "net", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = (what) \
+	}
 #define OPT_JSON(p, what) \
-	{ .name = "json", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = what " ('-': standard output)" }
+	{ \
+		.name = "json", .type = OPT_STR, .ptr = (p), .arg = "FILE", .help = what " ('-': standard output)" \
+	}
 #define OPT_STRINGIFY_(x) #x
 #define OPT_STRINGIFY(x) OPT_STRINGIFY_(x)
 
 /* What a subcommand is: its help text and its option tables. */
 struct opt_cmd {
-	const char *name;      /* "train" */
-	const char *synopsis;  /* after "Usage: fden NAME " */
+	const char *name;     /* "train" */
+	const char *synopsis; /* after "Usage: fden NAME " */
 	const char *desc;
-	const char *footer;    /* examples; may be NULL */
+	const char *footer;     /* examples; may be NULL */
 	const struct opt *opts; /* the command's own options, OPT_END-terminated */
 	const struct opt *data; /* data options (data_opts_table), or NULL */
 };
@@ -127,7 +150,7 @@ void cli_unlock_output(struct cli_lock *lk);
  * OUT.tmp.<pid>.XXXXXX whose pid no longer runs, and (with the lock held)
  * an older library's OUT.tmp.XXXXXX older than the lock. How many went. */
 size_t cli_clean_stale(const char *out, const struct cli_lock *lk);
-extern int cli_quiet;  /* --quiet: no progress, no info lines */
+extern int cli_quiet; /* --quiet: no progress, no info lines */
 /* An info line on stderr unless --quiet. */
 void cli_info(const char *fmt, ...) FDEN_PRINTF(1, 2);
 
@@ -138,15 +161,17 @@ void cli_info(const char *fmt, ...) FDEN_PRINTF(1, 2);
 struct data_opts {
 	const char *train_images, *train_labels;
 	const char *test_images, *test_labels;
-	const char *images, *labels;          /* one set, split by classes */
+	const char *images, *labels;              /* one set, split by classes */
 	const char *train_classes, *test_classes; /* "0,1,2" lists */
-	double split;                         /* first test class; < 0: none */
-	double scale;                         /* IDX values times this; < 0: auto */
-	struct opt table[12];                 /* data_opts_table's options */
+	double split;                             /* first test class; < 0: none */
+	double scale;                             /* IDX values times this; < 0: auto */
+	struct opt table[12];                     /* data_opts_table's options */
 };
 void data_opts_init(struct data_opts *d);
 /* Which rows a command loads (data_opts_table's parts). */
-enum data_parts { DATA_TRAIN = 1, DATA_TEST = 2, DATA_BOTH = 3 };
+enum data_parts { DATA_TRAIN = 1,
+		  DATA_TEST = 2,
+		  DATA_BOTH = 3 };
 /* The data options that apply to the parts a command loads, as a table
  * held in *d (OPT_END-terminated). */
 const struct opt *data_opts_table(struct data_opts *d, unsigned parts);
@@ -172,18 +197,18 @@ size_t data_classes_with(const struct fden_dataset *ds, size_t need);
 /* ---- the steps, callable without a command line (the demo chains them) ----
  * Defaults are what the *_default() functions set (and `--help` prints). */
 struct fit_args {
-	const char *kind;      /* "ae", "pca", "conv" or "ali" */
-	size_t latent;         /* latent width */
+	const char *kind;             /* "ae", "pca", "conv" or "ali" */
+	size_t latent;                /* latent width */
 	size_t hidden, epochs, batch; /* autoencoder (fden_ae_options_default); ali, conv: 0 = its own */
-	double lr;             /* Adam rate (ae's; ali: 0 = its own) */
-	double l2, time;       /* ali: reconstruction weight; ali, conv: time budget in s (0: none) */
-	size_t channels;       /* ali, conv: base channels (0 = the kind's default) */
-	const char *loss;      /* conv: "l2" or "bce" */
-	const char *shape;     /* conv: "HxWxC" (NULL: square, one channel) */
+	double lr;                    /* Adam rate (ae's; ali: 0 = its own) */
+	double l2, time;              /* ali: reconstruction weight; ali, conv: time budget in s (0: none) */
+	size_t channels;              /* ali, conv: base channels (0 = the kind's default) */
+	const char *loss;             /* conv: "l2" or "bce" */
+	const char *shape;            /* conv: "HxWxC" (NULL: square, one channel) */
 	uint64_t seed;
 	size_t threads;
-	const char *out;       /* save here when not NULL */
-	const char *json;      /* a JSON summary here when not NULL ("-": stdout) */
+	const char *out;  /* save here when not NULL */
+	const char *json; /* a JSON summary here when not NULL ("-": stdout) */
 };
 void fit_args_default(struct fit_args *a);
 /* Fit on images (rows in [0, 1]); *out owned by the caller. Exit code. */
@@ -191,20 +216,20 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 	    struct fden_invnet **out);
 
 #define TRAIN_MAX_SETS 64
-#define TRAIN_AUTO_WAYS 20 /* ways = 0: this many, or all classes when fewer */
+#define TRAIN_AUTO_WAYS 20      /* ways = 0: this many, or all classes when fewer */
 #define TRAIN_DEFAULT_MINUTES 5 /* `fden train` without --steps or --minutes */
 struct train_args {
-	const char *preset;    /* "default" or "paper" */
+	const char *preset;               /* "default" or "paper" */
 	const char *sets[TRAIN_MAX_SETS]; /* "key=value" */
 	size_t n_sets;
-	int standardize;       /* per-dimension standardisation from the training latents */
+	int standardize;                       /* per-dimension standardisation from the training latents */
 	size_t ways, shots, queries, episodes; /* episodes of a training step (ways 0: auto) */
-	uint64_t steps;        /* stop at this many model steps (0: no limit) */
-	double minutes;        /* stop after this many minutes (0: no limit) */
-	uint64_t checkpoint_every; /* save every N steps (0: only at the end) */
-	int resume;            /* continue from `out` when it exists */
-	const char *out;       /* model file (NULL: not saved) */
-	const char *log_csv;   /* optional per-step CSV log */
+	uint64_t steps;                        /* stop at this many model steps (0: no limit) */
+	double minutes;                        /* stop after this many minutes (0: no limit) */
+	uint64_t checkpoint_every;             /* save every N steps (0: only at the end) */
+	int resume;                            /* continue from `out` when it exists */
+	const char *out;                       /* model file (NULL: not saved) */
+	const char *log_csv;                   /* optional per-step CSV log */
 	uint64_t seed;
 	size_t threads;
 	double progress_every; /* seconds between plain progress lines */
@@ -221,10 +246,10 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	      struct fden_model **out);
 
 struct translate_args {
-	size_t pairs;          /* grids to write (8) */
+	size_t pairs; /* grids to write (8) */
 	uint64_t seed;
-	size_t width, height;  /* image shape (0: square root of the input width) */
-	size_t zoom;           /* each image pixel as zoom x zoom (0: a tile of >= 84 pixels) */
+	size_t width, height; /* image shape (0: square root of the input width) */
+	size_t zoom;          /* each image pixel as zoom x zoom (0: a tile of >= 84 pixels) */
 	const char *out_dir;
 	size_t tile_px, gap_px; /* out: a tile's width and the gap between tiles, in pixels */
 };

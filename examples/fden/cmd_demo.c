@@ -58,7 +58,8 @@ static int auto_epochs(const char *cmd, const struct fden_dataset *train, struct
 		return rc;
 	double epoch = t * (double)n / (double)m; /* seconds per full epoch */
 	double e = share * 60 * budget / (epoch > 1e-3 ? epoch : 1e-3);
-	fa->epochs = e < 1 ? 1 : e > 10 ? 10 : (size_t)e;
+	fa->epochs = e < 1 ? 1 : e > 10 ? 10
+					: (size_t)e;
 	cli_info("fden: %s: the autoencoder takes about %.0f s an epoch here: %zu epochs", cmd,
 		 epoch, fa->epochs);
 	return 0;
@@ -137,7 +138,8 @@ static pid_t tsne_start(const char *script, const char *out, const struct data_o
 	const char *py = python();
 	if (!script || access(script, R_OK) != 0) {
 		snprintf(why, n, "the script %.300s is not here (run from the source tree, or give "
-				 "--tsne-script)", script ? script : "examples/python/tsne_figure.py");
+				 "--tsne-script)",
+			 script ? script : "examples/python/tsne_figure.py");
 		return -1;
 	}
 	/* the Python package finds the library this program runs on */
@@ -189,7 +191,7 @@ int cmd_demo(int argc, char **argv)
 	const char *out = "out/demo", *data = "glyphs", *host_fit = "train-classes";
 	const char *tsne_mode = "auto", *tsne_script = "examples/python/tsne_figure.py";
 	double budget = -1, split = -1, reserve = -1; /* minutes kept for eval, grids, report */
-	size_t threads = 1; /* OpenMP BLIS with 2 threads on a busy machine: 4-5x slower */
+	size_t threads = 1;                           /* OpenMP BLIS with 2 threads on a busy machine: 4-5x slower */
 	int quick = 0;
 	struct fit_args fa;
 	struct train_args ta;
@@ -203,64 +205,31 @@ int cmd_demo(int argc, char **argv)
 	eo.episodes = 0; /* until parsed: 1000, 300 with --quick */
 	ta.minutes = -1;
 	const struct opt t[] = {
-		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "DIR",
-		  .help = "where everything goes" },
-		{ .name = "data", .type = OPT_STR, .ptr = &data, .arg = "glyphs|fashion|DIR",
-		  .help = "glyphs: " GLYPHS_DIR " (scripts/make-glyphs.py); fashion: " FASHION_DIR
-			  "; or a directory of IDX files" },
-		{ .name = "split", .type = OPT_DBL, .ptr = &split, .arg = "N",
-		  .help = "classes < N train, the rest are unseen",
-		  .def = "the train rows of DIR/classes.tsv; 5 for fashion",
-		  .range = OPT_POSITIVE },
-		{ .name = "quick", .type = OPT_FLAG, .ptr = &quick,
-		  .help = "a first look: the same pipeline in 3 minutes (budget 3, 300 evaluation "
-			  "episodes, 4 grids)" },
-		{ .name = "budget", .type = OPT_DBL, .ptr = &budget, .arg = "M",
-		  .help = "minutes for the whole run; FDEN trains for what is left",
-		  .def = "13; 3 with --quick", .range = OPT_POSITIVE },
-		{ .name = "minutes", .type = OPT_DBL, .ptr = &ta.minutes, .arg = "M",
-		  .help = "FDEN training minutes", .def = "what the budget leaves",
-		  .range = OPT_POSITIVE },
-		{ .name = "steps", .type = OPT_U64, .ptr = &ta.steps, .arg = "N",
-		  .help = "also stop FDEN training at N steps (0: no limit)" },
-		{ .name = "kind", .type = OPT_STR, .ptr = &fa.kind, .arg = "KIND",
-		  .help = "host network, as for 'fden fit --kind'" },
-		{ .name = "host-fit", .type = OPT_STR, .ptr = &host_fit, .arg = "train-classes|all-train",
-		  .help = "fit the host on the training classes only (strict), or on every "
-			  "training-split image without labels (FDEN still sees only the training "
-			  "classes)" },
-		{ .name = "latent", .type = OPT_SIZE, .ptr = &fa.latent, .arg = "N",
-		  .help = "latent width Dim", .range = OPT_POSITIVE },
-		{ .name = "hidden", .type = OPT_SIZE, .ptr = &fa.hidden, .arg = "N",
-		  .help = "autoencoder hidden width", .range = OPT_POSITIVE },
-		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N",
-		  .help = "autoencoder epochs",
-		  .def = "as many as fit in 30% of the budget, at most 10", .range = OPT_POSITIVE },
-		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME",
-		  .help = "FDEN configuration: default or paper" },
-		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE",
-		  .help = "FDEN configuration key (repeatable)", .call = train_args_add_set,
-		  .ctx = &ta },
-		{ .name = "ways", .type = OPT_SIZE, .ptr = &ta.ways, .arg = "C",
-		  .help = "training episode classes (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS)
-			  ", or all when fewer)" },
-		{ .name = "shots", .type = OPT_SIZE, .ptr = &ta.shots, .arg = "K",
-		  .help = "training episode shots", .range = OPT_POSITIVE },
-		{ .name = "queries", .type = OPT_SIZE, .ptr = &ta.queries, .arg = "Q",
-		  .help = "training episode queries per class", .range = OPT_POSITIVE },
-		{ .name = "eval-episodes", .type = OPT_SIZE, .ptr = &eo.episodes, .arg = "N",
-		  .help = "evaluation episodes per task", .def = "1000; 300 with --quick",
-		  .range = OPT_POSITIVE },
-		{ .name = "pairs", .type = OPT_SIZE, .ptr = &xa.pairs, .arg = "N",
-		  .help = "translation grids", .def = "8; 4 with --quick", .range = OPT_POSITIVE },
-		{ .name = "zoom", .type = OPT_SIZE, .ptr = &xa.zoom, .arg = "N",
-		  .help = "grid pixels per image pixel",
-		  .def = "a tile of at least " OPT_STRINGIFY(GRID_MIN_TILE) " pixels",
-		  .range = OPT_POSITIVE },
-		{ .name = "tsne", .type = OPT_STR, .ptr = &tsne_mode, .arg = "auto|off",
-		  .help = "the t-SNE figure (auto: when Python has scikit-learn and matplotlib)" },
-		{ .name = "tsne-script", .type = OPT_STR, .ptr = &tsne_script, .arg = "FILE",
-		  .help = "the figure's script" },
+		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "DIR", .help = "where everything goes" },
+		{ .name = "data", .type = OPT_STR, .ptr = &data, .arg = "glyphs|fashion|DIR", .help = "glyphs: " GLYPHS_DIR " (scripts/make-glyphs.py); fashion: " FASHION_DIR "; or a directory of IDX files" },
+		{ .name = "split", .type = OPT_DBL, .ptr = &split, .arg = "N", .help = "classes < N train, the rest are unseen", .def = "the train rows of DIR/classes.tsv; 5 for fashion", .range = OPT_POSITIVE },
+		{ .name = "quick", .type = OPT_FLAG, .ptr = &quick, .help = "a first look: the same pipeline in 3 minutes (budget 3, 300 evaluation "
+									    "episodes, 4 grids)" },
+		{ .name = "budget", .type = OPT_DBL, .ptr = &budget, .arg = "M", .help = "minutes for the whole run; FDEN trains for what is left", .def = "13; 3 with --quick", .range = OPT_POSITIVE },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &ta.minutes, .arg = "M", .help = "FDEN training minutes", .def = "what the budget leaves", .range = OPT_POSITIVE },
+		{ .name = "steps", .type = OPT_U64, .ptr = &ta.steps, .arg = "N", .help = "also stop FDEN training at N steps (0: no limit)" },
+		{ .name = "kind", .type = OPT_STR, .ptr = &fa.kind, .arg = "KIND", .help = "host network, as for 'fden fit --kind'" },
+		{ .name = "host-fit", .type = OPT_STR, .ptr = &host_fit, .arg = "train-classes|all-train", .help = "fit the host on the training classes only (strict), or on every "
+														   "training-split image without labels (FDEN still sees only the training "
+														   "classes)" },
+		{ .name = "latent", .type = OPT_SIZE, .ptr = &fa.latent, .arg = "N", .help = "latent width Dim", .range = OPT_POSITIVE },
+		{ .name = "hidden", .type = OPT_SIZE, .ptr = &fa.hidden, .arg = "N", .help = "autoencoder hidden width", .range = OPT_POSITIVE },
+		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N", .help = "autoencoder epochs", .def = "as many as fit in 30% of the budget, at most 10", .range = OPT_POSITIVE },
+		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME", .help = "FDEN configuration: default or paper" },
+		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE", .help = "FDEN configuration key (repeatable)", .call = train_args_add_set, .ctx = &ta },
+		{ .name = "ways", .type = OPT_SIZE, .ptr = &ta.ways, .arg = "C", .help = "training episode classes (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS) ", or all when fewer)" },
+		{ .name = "shots", .type = OPT_SIZE, .ptr = &ta.shots, .arg = "K", .help = "training episode shots", .range = OPT_POSITIVE },
+		{ .name = "queries", .type = OPT_SIZE, .ptr = &ta.queries, .arg = "Q", .help = "training episode queries per class", .range = OPT_POSITIVE },
+		{ .name = "eval-episodes", .type = OPT_SIZE, .ptr = &eo.episodes, .arg = "N", .help = "evaluation episodes per task", .def = "1000; 300 with --quick", .range = OPT_POSITIVE },
+		{ .name = "pairs", .type = OPT_SIZE, .ptr = &xa.pairs, .arg = "N", .help = "translation grids", .def = "8; 4 with --quick", .range = OPT_POSITIVE },
+		{ .name = "zoom", .type = OPT_SIZE, .ptr = &xa.zoom, .arg = "N", .help = "grid pixels per image pixel", .def = "a tile of at least " OPT_STRINGIFY(GRID_MIN_TILE) " pixels", .range = OPT_POSITIVE },
+		{ .name = "tsne", .type = OPT_STR, .ptr = &tsne_mode, .arg = "auto|off", .help = "the t-SNE figure (auto: when Python has scikit-learn and matplotlib)" },
+		{ .name = "tsne-script", .type = OPT_STR, .ptr = &tsne_script, .arg = "FILE", .help = "the figure's script" },
 		OPT_SEED(&ta.seed, "seed of everything"),
 		OPT_THREADS(&threads, "BLIS threads (2 helps only on an idle machine)"),
 		OPT_QUIET,
@@ -308,7 +277,8 @@ int cmd_demo(int argc, char **argv)
 	if (strcmp(tsne_mode, "auto") && strcmp(tsne_mode, "off"))
 		return cli_usage(cmd, "--tsne must be auto or off, not '%s'", tsne_mode);
 	int glyphs = !strcmp(data, "glyphs"), fashion = !strcmp(data, "fashion");
-	const char *dir = glyphs ? GLYPHS_DIR : fashion ? FASHION_DIR : data;
+	const char *dir = glyphs ? GLYPHS_DIR : fashion ? FASHION_DIR
+							: data;
 	if (split < 0)
 		split = split_from_tsv(dir);
 	if (split < 0)
@@ -352,20 +322,22 @@ int cmd_demo(int argc, char **argv)
 	double t_fit = 0, t_train = 0, t_eval = 0, t_tr = 0, ts;
 	char tsne_why[512] = "";
 	pid_t tsne_pid = -1;
-	const char *what = glyphs ? "the printed-glyph set" : fashion ? "Fashion-MNIST" : "the data";
+	const char *what = glyphs ? "the printed-glyph set" : fashion ? "Fashion-MNIST"
+								      : "the data";
 
 	cli_info("fden: %s: [1/6] loading %s from %s", cmd, what, dir);
 	if ((rc = data_load(cmd, &d, &train, &test))) {
 		if (rc == EXIT_FILE)
 			fprintf(stderr, "fden: %s: the glyph set (--data glyphs) is made by "
-					"./scripts/demo.sh, or by: /usr/bin/python3 scripts/make-glyphs.py "
-					GLYPHS_DIR "; Fashion-MNIST (--data fashion): apt-get install "
-					"dataset-fashion-mnist; or give --data DIR\n", cmd);
+					"./scripts/demo.sh, or by: /usr/bin/python3 scripts/make-glyphs.py " GLYPHS_DIR "; Fashion-MNIST (--data fashion): apt-get install "
+					"dataset-fashion-mnist; or give --data DIR\n",
+				cmd);
 		return rc;
 	}
 	size_t n_train_cls = data_n_classes(train), n_test_cls = data_n_classes(test);
 	cli_info("fden: %s: %zu training rows of %zu classes (< %g), %zu test rows of %zu unseen "
-		 "classes", cmd, fden_dataset_size(train), n_train_cls, split,
+		 "classes",
+		 cmd, fden_dataset_size(train), n_train_cls, split,
 		 fden_dataset_size(test), n_test_cls);
 	const struct fden_dataset *host_rows = train;
 	if (fit_all) { /* every training-split image, labels unused */
@@ -458,7 +430,8 @@ int cmd_demo(int argc, char **argv)
 		 host_fit);
 	snprintf(data_s, sizeof data_s,
 		 "Data: %s (%s): %zu training rows of %zu classes, %zu test rows of %zu unseen "
-		 "classes.", what, dir, fden_dataset_size(train), n_train_cls,
+		 "classes.",
+		 what, dir, fden_dataset_size(train), n_train_cls,
 		 fden_dataset_size(test), n_test_cls);
 	double best = NAN;
 	int brow = EV_Z_PROTO;
@@ -477,8 +450,9 @@ int cmd_demo(int argc, char **argv)
 	double total = cli_now() - t0;
 	unsigned long long steps = (unsigned long long)fden_model_step(model);
 	struct report_info ri = {
-		.title = glyphs ? "libfden demo: FDEN on printed glyphs"
-			 : fashion ? "libfden demo: FDEN on Fashion-MNIST" : "libfden demo",
+		.title = glyphs    ? "libfden demo: FDEN on printed glyphs"
+			 : fashion ? "libfden demo: FDEN on Fashion-MNIST"
+				   : "libfden demo",
 		.command = cmdline,
 		.data = data_s,
 		.host = host,

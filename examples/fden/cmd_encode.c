@@ -7,16 +7,11 @@ int cmd_encode(int argc, char **argv)
 	double scale = -1;
 	const struct opt t[] = {
 		OPT_NET(&net_path, "saved network (from 'fden fit') (required)"),
-		{ .name = "images", .type = OPT_STR, .ptr = &images, .arg = "FILE",
-		  .help = "images: IDX (.gz ok) or .npy (required)" },
-		{ .name = "labels", .type = OPT_STR, .ptr = &labels, .arg = "FILE",
-		  .help = "labels (optional; copied to --labels-out)" },
-		{ .name = "scale", .type = OPT_DBL, .ptr = &scale, .arg = "S",
-		  .help = "multiply IDX values by S", .def = "1/255", .range = OPT_POSITIVE },
-		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "FILE",
-		  .help = "latents, a float32 .npy of n x latent (required)" },
-		{ .name = "labels-out", .type = OPT_STR, .ptr = &labels_out, .arg = "FILE",
-		  .help = "labels as an int32 .npy" },
+		{ .name = "images", .type = OPT_STR, .ptr = &images, .arg = "FILE", .help = "images: IDX (.gz ok) or .npy (required)" },
+		{ .name = "labels", .type = OPT_STR, .ptr = &labels, .arg = "FILE", .help = "labels (optional; copied to --labels-out)" },
+		{ .name = "scale", .type = OPT_DBL, .ptr = &scale, .arg = "S", .help = "multiply IDX values by S", .def = "1/255", .range = OPT_POSITIVE },
+		{ .name = "out", .type = OPT_STR, .ptr = &out, .arg = "FILE", .help = "latents, a float32 .npy of n x latent (required)" },
+		{ .name = "labels-out", .type = OPT_STR, .ptr = &labels_out, .arg = "FILE", .help = "labels as an int32 .npy" },
 		OPT_QUIET,
 		OPT_END,
 	};

@@ -97,17 +97,12 @@ int cmd_eval(int argc, char **argv)
 	const struct opt t[] = {
 		OPT_MODEL(&model_path, "trained model (from 'fden train') (required)"),
 		OPT_NET(&net_path, "encode image rows through this network; enables PSNR"),
-		{ .name = "episodes", .type = OPT_SIZE, .ptr = &o.episodes, .arg = "N",
-		  .help = "episodes per task", .range = OPT_POSITIVE },
-		{ .name = "queries", .type = OPT_SIZE, .ptr = &o.queries, .arg = "Q",
-		  .help = "queries per class and episode", .range = OPT_POSITIVE },
-		{ .name = "tasks", .type = OPT_CALL, .arg = "LIST", .help = "WAYSxSHOTS list",
-		  .call = parse_tasks, .ctx = &o, .show = show_tasks },
+		{ .name = "episodes", .type = OPT_SIZE, .ptr = &o.episodes, .arg = "N", .help = "episodes per task", .range = OPT_POSITIVE },
+		{ .name = "queries", .type = OPT_SIZE, .ptr = &o.queries, .arg = "Q", .help = "queries per class and episode", .range = OPT_POSITIVE },
+		{ .name = "tasks", .type = OPT_CALL, .arg = "LIST", .help = "WAYSxSHOTS list", .call = parse_tasks, .ctx = &o, .show = show_tasks },
 		OPT_SEED(&o.seed, "episode seed: same seed, same episodes"),
-		{ .name = "psnr-rows", .type = OPT_SIZE, .ptr = &o.psnr_rows, .arg = "N",
-		  .help = "test rows decoded for PSNR (0: all)" },
-		{ .name = "nn-rows", .type = OPT_SIZE, .ptr = &o.nn_rows, .arg = "N",
-		  .help = "rows for leave-one-out 1-NN (0: all)" },
+		{ .name = "psnr-rows", .type = OPT_SIZE, .ptr = &o.psnr_rows, .arg = "N", .help = "test rows decoded for PSNR (0: all)" },
+		{ .name = "nn-rows", .type = OPT_SIZE, .ptr = &o.nn_rows, .arg = "N", .help = "rows for leave-one-out 1-NN (0: all)" },
 		OPT_JSON(&json_path, "also write the results as JSON"),
 		OPT_QUIET,
 		OPT_END,
@@ -176,7 +171,8 @@ int cmd_eval(int argc, char **argv)
 			done += r.task[i].done != 0;
 		if (!done) {
 			fprintf(stderr, "fden: %s: no task can run: the test set has %zu classes, "
-				"too few with enough rows for every task\n", cmd, r.n_classes);
+					"too few with enough rows for every task\n",
+				cmd, r.n_classes);
 			rc = EXIT_DATA;
 			goto out;
 		}

@@ -149,7 +149,8 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 		o.log = ae_log;
 		o.log_user_data = "fden: ";
 		cli_info("fden: %s: ALI, %zu rows, latent %zu, base channels %zu, l2 weight %g, "
-			 "%zu epochs, time budget %g s", cmd, n, a->latent, o.base_channels,
+			 "%zu epochs, time budget %g s",
+			 cmd, n, a->latent, o.base_channels,
 			 o.l2_weight, o.epochs, o.time_budget);
 		rc = fden_invnet_fit_ali(x, n, d, a->latent, &o, &net);
 	} else if (!strcmp(a->kind, "conv")) {
@@ -174,7 +175,8 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 		a->batch = o.batch;
 		a->lr = o.lr;
 		cli_info("fden: %s: conv autoencoder, %zu rows of %zu -> %zu, up to %zu epochs, "
-			 "time budget %g s", cmd, n, d, a->latent, a->epochs, o.time_budget);
+			 "time budget %g s",
+			 cmd, n, d, a->latent, a->epochs, o.time_budget);
 		rc = fden_invnet_fit_conv(x, n, d, a->latent, &o, &net);
 	} else {
 		return cli_usage(cmd, "--kind must be 'ae', 'pca', 'conv' or 'ali', not '%s'",
@@ -213,35 +215,20 @@ int cmd_fit(int argc, char **argv)
 	a.lr = 0;
 	data_opts_init(&d);
 	const struct opt t[] = {
-		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca|conv|ali",
-		  .help = "MLP autoencoder, PCA, convolutional autoencoder or ALI" },
-		{ .name = "latent", .type = OPT_SIZE, .ptr = &a.latent, .arg = "N",
-		  .help = "latent width", .range = OPT_POSITIVE },
-		{ .name = "hidden", .type = OPT_SIZE, .ptr = &a.hidden, .arg = "N",
-		  .help = "autoencoder hidden width", .range = OPT_POSITIVE },
-		{ .name = "epochs", .type = OPT_SIZE, .ptr = &a.epochs, .arg = "N",
-		  .help = "epochs", .def = "ae 10, conv 20, ali 100", .range = OPT_POSITIVE },
-		{ .name = "batch", .type = OPT_SIZE, .ptr = &a.batch, .arg = "N",
-		  .help = "minibatch", .def = "ae 128, conv 64, ali 100", .range = OPT_POSITIVE },
-		{ .name = "lr", .type = OPT_DBL, .ptr = &a.lr, .arg = "X",
-		  .help = "Adam learning rate", .def = "ae 1e-3, conv 2e-3, ali 1e-4",
-		  .range = OPT_POSITIVE },
-		{ .name = "l2", .type = OPT_DBL, .ptr = &a.l2, .arg = "W",
-		  .help = "ali: weight of the L2 reconstruction term", .range = OPT_NONNEGATIVE },
-		{ .name = "channels", .type = OPT_SIZE, .ptr = &a.channels, .arg = "N",
-		  .help = "ali: base channels; conv: channels of the first convolution",
-		  .def = "ali 8, conv 32", .range = OPT_POSITIVE },
-		{ .name = "time", .type = OPT_DBL, .ptr = &a.time, .arg = "S",
-		  .help = "ali, conv: stop fitting after S seconds (0: no limit)",
-		  .range = OPT_NONNEGATIVE },
-		{ .name = "loss", .type = OPT_STR, .ptr = &a.loss, .arg = "l2|bce",
-		  .help = "conv: reconstruction loss" },
-		{ .name = "shape", .type = OPT_STR, .ptr = &a.shape, .arg = "HxWxC",
-		  .help = "conv: image shape, channels last", .def = "square, one channel" },
+		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca|conv|ali", .help = "MLP autoencoder, PCA, convolutional autoencoder or ALI" },
+		{ .name = "latent", .type = OPT_SIZE, .ptr = &a.latent, .arg = "N", .help = "latent width", .range = OPT_POSITIVE },
+		{ .name = "hidden", .type = OPT_SIZE, .ptr = &a.hidden, .arg = "N", .help = "autoencoder hidden width", .range = OPT_POSITIVE },
+		{ .name = "epochs", .type = OPT_SIZE, .ptr = &a.epochs, .arg = "N", .help = "epochs", .def = "ae 10, conv 20, ali 100", .range = OPT_POSITIVE },
+		{ .name = "batch", .type = OPT_SIZE, .ptr = &a.batch, .arg = "N", .help = "minibatch", .def = "ae 128, conv 64, ali 100", .range = OPT_POSITIVE },
+		{ .name = "lr", .type = OPT_DBL, .ptr = &a.lr, .arg = "X", .help = "Adam learning rate", .def = "ae 1e-3, conv 2e-3, ali 1e-4", .range = OPT_POSITIVE },
+		{ .name = "l2", .type = OPT_DBL, .ptr = &a.l2, .arg = "W", .help = "ali: weight of the L2 reconstruction term", .range = OPT_NONNEGATIVE },
+		{ .name = "channels", .type = OPT_SIZE, .ptr = &a.channels, .arg = "N", .help = "ali: base channels; conv: channels of the first convolution", .def = "ali 8, conv 32", .range = OPT_POSITIVE },
+		{ .name = "time", .type = OPT_DBL, .ptr = &a.time, .arg = "S", .help = "ali, conv: stop fitting after S seconds (0: no limit)", .range = OPT_NONNEGATIVE },
+		{ .name = "loss", .type = OPT_STR, .ptr = &a.loss, .arg = "l2|bce", .help = "conv: reconstruction loss" },
+		{ .name = "shape", .type = OPT_STR, .ptr = &a.shape, .arg = "HxWxC", .help = "conv: image shape, channels last", .def = "square, one channel" },
 		OPT_SEED(&a.seed, "random seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
-		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE",
-		  .help = "where to save the network (required)" },
+		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE", .help = "where to save the network (required)" },
 		OPT_JSON(&a.json, "a JSON summary of the fit"),
 		OPT_QUIET,
 		OPT_END,

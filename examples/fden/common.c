@@ -159,7 +159,8 @@ int cli_lock_output(const char *cmd, const char *out, struct cli_lock *lk)
 			pid[strcspn(pid, "\n")] = '\0';
 			if (e == EWOULDBLOCK)
 				fprintf(stderr, "fden: %s: '%s' is being written by another process "
-					"(%s%s%s holds '%s'); give another --out or wait\n", cmd, out,
+						"(%s%s%s holds '%s'); give another --out or wait\n",
+					cmd, out,
 					*pid ? "pid " : "", *pid ? pid : "it", "", lk->path);
 			else
 				fprintf(stderr, "fden: %s: locking '%s': %s\n", cmd, lk->path, strerror(e));

@@ -20,31 +20,17 @@ const struct opt *data_opts_table(struct data_opts *d, unsigned parts)
 		unsigned parts;
 		struct opt o;
 	} all[] = {
-		{ DATA_TRAIN, { .name = "train-images", .type = OPT_STR, .ptr = &d->train_images,
-				.arg = "FILE", .help = "training rows: IDX (.gz ok) or .npy; images, "
-				"or latents when no network is used" } },
-		{ DATA_TRAIN, { .name = "train-labels", .type = OPT_STR, .ptr = &d->train_labels,
-				.arg = "FILE", .help = "labels of --train-images" } },
-		{ DATA_TEST, { .name = "test-images", .type = OPT_STR, .ptr = &d->test_images,
-			       .arg = "FILE", .help = "test rows (unseen classes)" } },
-		{ DATA_TEST, { .name = "test-labels", .type = OPT_STR, .ptr = &d->test_labels,
-			       .arg = "FILE", .help = "labels of --test-images" } },
-		{ DATA_BOTH, { .name = "images", .type = OPT_STR, .ptr = &d->images, .arg = "FILE",
-			       .help = "one set for both, divided by --split or class lists" } },
-		{ DATA_BOTH, { .name = "labels", .type = OPT_STR, .ptr = &d->labels, .arg = "FILE",
-			       .help = "labels of --images" } },
-		{ DATA_BOTH, { .name = "split", .type = OPT_DBL, .ptr = &d->split, .arg = "N",
-			       .help = "classes < N train, the others test", .def = "",
-			       .range = OPT_NONNEGATIVE } },
-		{ DATA_BOTH, { .name = "train-classes", .type = OPT_STR, .ptr = &d->train_classes,
-			       .arg = "LIST", .help = "training classes, e.g. 0,1,2 or 0-4" } },
-		{ DATA_BOTH, { .name = "test-classes", .type = OPT_STR, .ptr = &d->test_classes,
-			       .arg = "LIST", .help = "test classes",
-			       .def = "the ones not trained on" } },
-		{ DATA_BOTH, { .name = "scale", .type = OPT_DBL, .ptr = &d->scale, .arg = "S",
-			       .help = "multiply IDX values by S",
-			       .def = "1/255 for IDX images, 1 for latents and .npy",
-			       .range = OPT_POSITIVE } },
+		{ DATA_TRAIN, { .name = "train-images", .type = OPT_STR, .ptr = &d->train_images, .arg = "FILE", .help = "training rows: IDX (.gz ok) or .npy; images, "
+															 "or latents when no network is used" } },
+		{ DATA_TRAIN, { .name = "train-labels", .type = OPT_STR, .ptr = &d->train_labels, .arg = "FILE", .help = "labels of --train-images" } },
+		{ DATA_TEST, { .name = "test-images", .type = OPT_STR, .ptr = &d->test_images, .arg = "FILE", .help = "test rows (unseen classes)" } },
+		{ DATA_TEST, { .name = "test-labels", .type = OPT_STR, .ptr = &d->test_labels, .arg = "FILE", .help = "labels of --test-images" } },
+		{ DATA_BOTH, { .name = "images", .type = OPT_STR, .ptr = &d->images, .arg = "FILE", .help = "one set for both, divided by --split or class lists" } },
+		{ DATA_BOTH, { .name = "labels", .type = OPT_STR, .ptr = &d->labels, .arg = "FILE", .help = "labels of --images" } },
+		{ DATA_BOTH, { .name = "split", .type = OPT_DBL, .ptr = &d->split, .arg = "N", .help = "classes < N train, the others test", .def = "", .range = OPT_NONNEGATIVE } },
+		{ DATA_BOTH, { .name = "train-classes", .type = OPT_STR, .ptr = &d->train_classes, .arg = "LIST", .help = "training classes, e.g. 0,1,2 or 0-4" } },
+		{ DATA_BOTH, { .name = "test-classes", .type = OPT_STR, .ptr = &d->test_classes, .arg = "LIST", .help = "test classes", .def = "the ones not trained on" } },
+		{ DATA_BOTH, { .name = "scale", .type = OPT_DBL, .ptr = &d->scale, .arg = "S", .help = "multiply IDX values by S", .def = "1/255 for IDX images, 1 for latents and .npy", .range = OPT_POSITIVE } },
 	};
 	size_t k = 0;
 	_Static_assert(sizeof all / sizeof all[0] < sizeof d->table / sizeof d->table[0],
@@ -288,7 +274,8 @@ static int load_part(const char *cmd, const struct data_opts *d, int which,
 				 which ? "test" : "training", which ? "test" : "train");
 	if (!y)
 		return cli_usage(cmd, "no labels for '%s': give --%s", x,
-				 one_set ? "labels" : which ? "test-labels" : "train-labels");
+				 one_set ? "labels" : which ? "test-labels"
+							    : "train-labels");
 	rc = data_load_file(x, y, d->scale, out);
 	if (rc)
 		return cli_fail(cmd, rc, "loading '%s'", x);
@@ -309,7 +296,8 @@ int data_check_finite(const char *cmd, const char *what, const struct fden_datas
 	for (size_t i = 0; i < n * dim; i++)
 		if (!isfinite(x[i])) {
 			fprintf(stderr, "fden: %s: '%s': row %zu, column %zu is %s (the data must be "
-				"finite)\n", cmd, what, i / dim, i % dim, isnan(x[i]) ? "NaN" : "infinite");
+					"finite)\n",
+				cmd, what, i / dim, i % dim, isnan(x[i]) ? "NaN" : "infinite");
 			return EXIT_DATA;
 		}
 	return 0;

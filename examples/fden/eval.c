@@ -17,12 +17,23 @@
 #include "json.h"
 
 const char *const ev_row_names[EV_N_ROWS] = {
-	"f_ide", "f_ide_simpleshot", "f_sty", "z_proto", "z_match", "z_std_proto",
-	"z_simpleshot", "fden_head",
+	"f_ide",
+	"f_ide_simpleshot",
+	"f_sty",
+	"z_proto",
+	"z_match",
+	"z_std_proto",
+	"z_simpleshot",
+	"fden_head",
 };
 const char *const ev_row_titles[EV_N_ROWS] = {
-	"f_ide, prototypical", "f_ide, SimpleShot", "f_sty, prototypical", "raw z, prototypical",
-	"raw z, matching (cosine)", "standardised z, prototypical", "raw z, SimpleShot",
+	"f_ide, prototypical",
+	"f_ide, SimpleShot",
+	"f_sty, prototypical",
+	"raw z, prototypical",
+	"raw z, matching (cosine)",
+	"standardised z, prototypical",
+	"raw z, SimpleShot",
 	"f_ide, FDEN alignment head",
 };
 
@@ -44,7 +55,8 @@ static int fail(int status, const char *fmt, ...)
 	va_end(ap);
 	const char *d = fden_last_error();
 	snprintf(ev_err, sizeof ev_err, "%s: %s", what,
-		 status == FDEN_E_NOMEM ? "out of memory" : d && *d ? d : fden_strerror(status));
+		 status == FDEN_E_NOMEM ? "out of memory" : d && *d ? d
+								    : fden_strerror(status));
 	return status;
 }
 
@@ -611,7 +623,7 @@ out:
 struct feats {
 	size_t n, dim, di, ds; /* rows; widths of z, f_ide, f_sty */
 	const float *z;
-	float *ide, *sty, *zstd, *zt; /* zt = E(D(z)) */
+	float *ide, *sty, *zstd, *zt;   /* zt = E(D(z)) */
 	const float *mean_z, *mean_ide; /* SimpleShot's centres (training rows' means) */
 	const int32_t *y;
 };
@@ -726,8 +738,10 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 		fo.episode_accuracy = acc + k * E;
 		fo.episode_rows = p == 0 ? rows : NULL;
 		const float *x = k == EV_STY ? F->sty : k == EV_IDE || k == EV_IDE_SS ? F->ide
-			       : k == EV_ZSTD_PROTO ? F->zstd : F->z;
-		size_t w = k == EV_STY ? ds : k == EV_IDE || k == EV_IDE_SS ? di : dim;
+						: k == EV_ZSTD_PROTO                  ? F->zstd
+										      : F->z;
+		size_t w = k == EV_STY ? ds : k == EV_IDE || k == EV_IDE_SS ? di
+									    : dim;
 		if (k == EV_IDE_SS || k == EV_Z_SS) {
 			fo.transform = FDEN_FEWSHOT_SIMPLESHOT;
 			fo.center = k == EV_IDE_SS ? F->mean_ide : F->mean_z;
@@ -1195,7 +1209,7 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	r->judge_ab = r->judge_all = r->judge_ref_ab = r->judge_ref_all = NAN;
 	if (!model || !test_z || o->n_tasks > EV_MAX_TASKS || !o->episodes || !o->queries) {
 		snprintf(ev_err, sizeof ev_err, "evaluation arguments: missing model or data, "
-			 "or zero episodes or queries");
+						"or zero episodes or queries");
 		return FDEN_E_INVALID;
 	}
 	for (size_t t = 0; t < o->n_tasks; t++)
@@ -1408,7 +1422,8 @@ void ev_print(FILE *f, const struct ev_report *r)
 			   "normalised %.4f; permutation p = %.3g (%zu permutations): independence "
 			   "%s at p = 0.01\n",
 			r->hsic_rows, r->hsic, r->hsic_norm, r->hsic_p, r->hsic_perms,
-			isnan(r->hsic_p) ? "not tested" : r->hsic_p <= 0.01 ? "rejected" : "not rejected");
+			isnan(r->hsic_p) ? "not tested" : r->hsic_p <= 0.01 ? "rejected"
+									    : "not rejected");
 	if (!isnan(r->judge_ab))
 		fprintf(f, "outside judge of swaps (nearest class mean in pixel space, %zu pairs): "
 			   "decode(E(f_ide A, f_sty B)) looks like A\n  %.1f%% against B's class, "
@@ -1438,8 +1453,7 @@ void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
 {
 	fprintf(f, "%-24.24s %7llu", label ? label : "", (unsigned long long)r->steps);
 	for (size_t t = 0; t < r->n_tasks; t++)
-		if (r->task[t].done)
-		{
+		if (r->task[t].done) {
 			double best;
 			ev_best_raw(&r->task[t], &best);
 			fprintf(f, " %9.1f %9.1f %11.1f %9.1f %10.1f", 100 * r->task[t].mean[EV_IDE],

@@ -14,20 +14,20 @@
 
 /* The rows of the accuracy table, all on the same episodes. */
 enum ev_row {
-	EV_IDE = 0,     /* prototypical (nearest class mean) on f_ide */
-	EV_IDE_SS,      /* SimpleShot on f_ide: centred on the training mean, L2-normalised */
-	EV_STY,         /* prototypical on f_sty (should be near chance) */
-	EV_Z_PROTO,     /* prototypical on the raw latent z */
-	EV_Z_MATCH,     /* matching (cosine attention) on the raw latent z */
-	EV_ZSTD_PROTO,  /* prototypical on z standardised by the test set's moments */
-	EV_Z_SS,        /* SimpleShot on raw z (Wang et al. 2019) */
-	EV_HEAD,        /* FDEN's own alignment head on f_ide (fden_predict) */
+	EV_IDE = 0,    /* prototypical (nearest class mean) on f_ide */
+	EV_IDE_SS,     /* SimpleShot on f_ide: centred on the training mean, L2-normalised */
+	EV_STY,        /* prototypical on f_sty (should be near chance) */
+	EV_Z_PROTO,    /* prototypical on the raw latent z */
+	EV_Z_MATCH,    /* matching (cosine attention) on the raw latent z */
+	EV_ZSTD_PROTO, /* prototypical on z standardised by the test set's moments */
+	EV_Z_SS,       /* SimpleShot on raw z (Wang et al. 2019) */
+	EV_HEAD,       /* FDEN's own alignment head on f_ide (fden_predict) */
 	EV_N_ROWS
 };
 /* The raw-z rows a summary compares f_ide with (the strongest of them). */
 #define EV_IS_RAW_Z(k) ((k) == EV_Z_PROTO || (k) == EV_Z_MATCH || (k) == EV_ZSTD_PROTO || (k) == EV_Z_SS)
-extern const char *const ev_row_names[EV_N_ROWS];   /* "f_ide", ... (JSON keys) */
-extern const char *const ev_row_titles[EV_N_ROWS];  /* table labels */
+extern const char *const ev_row_names[EV_N_ROWS];  /* "f_ide", ... (JSON keys) */
+extern const char *const ev_row_titles[EV_N_ROWS]; /* table labels */
 
 #define EV_MAX_TASKS 8
 
@@ -36,28 +36,28 @@ struct ev_task {
 };
 
 struct ev_options {
-	size_t episodes;        /* episodes per task (1000) */
-	size_t queries;         /* queries per class in each episode (15) */
-	uint64_t seed;          /* episodes, pairs and subsets (1) */
-	size_t n_tasks;         /* tasks to run (3: 5-way 1-shot, 5-way 5-shot, 20-way 1-shot) */
+	size_t episodes;                    /* episodes per task (1000) */
+	size_t queries;                     /* queries per class in each episode (15) */
+	uint64_t seed;                      /* episodes, pairs and subsets (1) */
+	size_t n_tasks;                     /* tasks to run (3: 5-way 1-shot, 5-way 5-shot, 20-way 1-shot) */
 	struct ev_task tasks[EV_MAX_TASKS]; /* tasks needing more classes than the test set has are skipped */
-	size_t psnr_rows;       /* test rows decoded for PSNR (2000; 0: all) */
-	double psnr_peak;       /* peak value of the data (1: images scaled to [0, 1]) */
-	size_t nn_rows;         /* rows for leave-one-out 1-NN (2000; 0: all) */
-	size_t cca_rows;        /* rows for CCA (20000; 0: all) */
-	double cca_ridge;       /* ridge relative to the mean variance (1e-4) */
-	size_t check_episodes;  /* episodes re-run through fden_predict to check the head (5) */
+	size_t psnr_rows;                   /* test rows decoded for PSNR (2000; 0: all) */
+	double psnr_peak;                   /* peak value of the data (1: images scaled to [0, 1]) */
+	size_t nn_rows;                     /* rows for leave-one-out 1-NN (2000; 0: all) */
+	size_t cca_rows;                    /* rows for CCA (20000; 0: all) */
+	double cca_ridge;                   /* ridge relative to the mean variance (1e-4) */
+	size_t check_episodes;              /* episodes re-run through fden_predict to check the head (5) */
 	/* SimpleShot centres on the mean of these training latents (f_ide: of
 	 * their factors); NULL: on the test rows' mean (label-free, said so in
 	 * the report). Not owned. */
 	const struct fden_dataset *train_z;
 	/* outside judges (none of them is trained with FDEN) */
-	size_t probe_classes;   /* leakage probe: unseen classes used (100; 0: all) */
-	size_t probe_iters;     /* full-batch Adam iterations of the logistic regression (300) */
-	double probe_l2;        /* its L2 penalty on the weights (1e-3) */
-	size_t hsic_rows;       /* rows for the HSIC test f_ide vs f_sty (2000; 0: all) */
-	size_t hsic_perms;      /* permutations for its p-value (200; 0: no test) */
-	size_t judge_pairs;     /* pixel-space swap judge: pairs (A, B) (2000; 0: none) */
+	size_t probe_classes; /* leakage probe: unseen classes used (100; 0: all) */
+	size_t probe_iters;   /* full-batch Adam iterations of the logistic regression (300) */
+	double probe_l2;      /* its L2 penalty on the weights (1e-3) */
+	size_t hsic_rows;     /* rows for the HSIC test f_ide vs f_sty (2000; 0: all) */
+	size_t hsic_perms;    /* permutations for its p-value (200; 0: no test) */
+	size_t judge_pairs;   /* pixel-space swap judge: pairs (A, B) (2000; 0: none) */
 };
 
 struct ev_fewshot {
@@ -76,21 +76,21 @@ struct ev_fewshot {
 
 struct ev_report {
 	size_t n_test, n_classes, dim;
-	size_t ide_dim, sty_dim;          /* factor widths (Dim each unless the flow splits Dim) */
-	uint64_t steps;                   /* model's training steps */
+	size_t ide_dim, sty_dim; /* factor widths (Dim each unless the flow splits Dim) */
+	uint64_t steps;          /* model's training steps */
 	size_t n_tasks;
 	struct ev_fewshot task[EV_MAX_TASKS];
 	double psnr_fden;       /* decode(E(D(z))) vs decode(z), dB (NaN: no network) */
 	double psnr_host;       /* decode(z) vs x, dB (NaN: no images) */
 	double psnr_fden_input; /* decode(E(D(z))) vs x, dB (NaN: no images) */
 	size_t psnr_rows;
-	double z_rel_err;       /* ||E(D(z)) - z|| / ||z - mean z|| over the test rows */
-	double cca_top, cca_mean; /* canonical correlations f_ide vs f_sty */
+	double z_rel_err;                       /* ||E(D(z)) - z|| / ||z - mean z|| over the test rows */
+	double cca_top, cca_mean;               /* canonical correlations f_ide vs f_sty */
 	double nn_ide, nn_sty, nn_z, nn_chance; /* leave-one-out 1-NN class accuracy */
 	size_t nn_rows;
-	double mine;            /* the model's own statistician on the test rows */
+	double mine; /* the model's own statistician on the test rows */
 	size_t predict_checked, predict_mismatch;
-	int ss_train_mean;      /* SimpleShot centred on the training rows (1) or the test rows (0) */
+	int ss_train_mean; /* SimpleShot centred on the training rows (1) or the test rows (0) */
 	/* leakage probe: multinomial logistic regression trained on half the rows
 	 * of each unseen class, accuracy on the other half (fractions) */
 	double probe_sty, probe_ide, probe_z, probe_chance;

@@ -55,11 +55,12 @@ int main(int argc, char **argv)
 	/* fden --blis-arch FAMILY <command>: libfden reads FDEN_BLIS_ARCH before
 	 * its first product (a family the CPU lacks leaves BLIS's own choice) */
 	if (!strcmp(argv[1], "--blis-arch") || !strncmp(argv[1], "--blis-arch=", 12)) {
-		const char *v = argv[1][11] == '=' ? argv[1] + 12 : argc > 2 ? argv[2] : NULL;
+		const char *v = argv[1][11] == '=' ? argv[1] + 12 : argc > 2 ? argv[2]
+									     : NULL;
 		int used = argv[1][11] == '=' ? 1 : 2;
 		if (!v || !*v || setenv("FDEN_BLIS_ARCH", v, 1)) {
 			fprintf(stderr, "fden: --blis-arch needs a kernel family (auto, blis, skx, "
-				"haswell, zen3, zen2, zen)\n");
+					"haswell, zen3, zen2, zen)\n");
 			return EXIT_USAGE;
 		}
 		argc -= used;

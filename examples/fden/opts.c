@@ -120,7 +120,8 @@ static int set_value(const char *cmd, const struct opt *o, const char *v)
 			break;
 		if (!x && o->range == OPT_POSITIVE)
 			return cli_usage(cmd, "--%s must be at least 1, not %s (see 'fden %s "
-					 "--help')", o->name, v, cmd);
+					      "--help')",
+					 o->name, v, cmd);
 		if (o->type == OPT_SIZE)
 			*(size_t *)o->ptr = (size_t)x;
 		else
@@ -225,7 +226,8 @@ int opt_parse(const struct opt_cmd *c, int argc, char **argv)
 			free_defaults(defs, n);
 			if (near)
 				return cli_usage(cmd, "unknown option '--%.*s'; did you mean '--%s%s'? "
-						 "(see 'fden %s --help')", (int)len, name,
+						      "(see 'fden %s --help')",
+						 (int)len, name,
 						 neg ? "no-" : "", near->name, cmd);
 			return cli_usage(cmd, "unknown option '--%.*s' (see 'fden %s --help')",
 					 (int)len, name, cmd);

@@ -14,7 +14,10 @@ struct glyph {
 	unsigned char row[7];
 };
 
-#define G(c, a, b, d, e, f, g, h) { c, { a, b, d, e, f, g, h } }
+#define G(c, a, b, d, e, f, g, h) \
+	{ \
+		c, { a, b, d, e, f, g, h } \
+	}
 static const struct glyph font[] = {
 	G(' ', 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00),
 	G('0', 0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E),
@@ -224,7 +227,7 @@ static void panel(struct canvas *c, size_t px, size_t py, size_t pw, size_t ph,
 	lo -= pad;
 	hi += pad;
 	double x0 = x[0], x1 = x[n - 1] > x0 ? x[n - 1] : x0 + 1;
-#define SX(v) ((double)ax + ((v) - x0) / (x1 - x0) * (double)(aw - 1))
+#define SX(v) ((double)ax + ((v)-x0) / (x1 - x0) * (double)(aw - 1))
 #define SY(v) ((double)ay + (hi - fmin(fmax((v), lo), hi)) / (hi - lo) * (double)(ah - 1))
 	/* light grid at the quarters */
 	for (int q = 1; q < 4; q++) {

@@ -9,12 +9,12 @@
 struct progress {
 	FILE *out;
 	const char *label;
-	const char *unit;    /* "steps", "episodes" */
-	uint64_t total;      /* 0: unknown */
-	double budget;       /* seconds; 0: none. Fraction done = max(count, time) */
-	double interval;     /* seconds between plain lines */
+	const char *unit; /* "steps", "episodes" */
+	uint64_t total;   /* 0: unknown */
+	double budget;    /* seconds; 0: none. Fraction done = max(count, time) */
+	double interval;  /* seconds between plain lines */
 	double start, last;
-	uint64_t first;      /* count at start (for resumed runs) */
+	uint64_t first; /* count at start (for resumed runs) */
 	int tty, quiet, drawn;
 };
 

@@ -124,7 +124,8 @@ static void ev_table(FILE *f, const struct ev_report *r)
 		}
 	fputs("</tr>\n</table>\n", f);
 	fputs("<p>Bold: the strongest raw-latent baseline of each task. SimpleShot: nearest class "
-	      "mean after centring on the mean of the ", f);
+	      "mean after centring on the mean of the ",
+	      f);
 	fputs(r->ss_train_mean ? "training classes' rows" : "test rows", f);
 	fprintf(f, " and L2-normalising. %zu episodes per task, %zu queries per class, on %zu "
 		   "test rows of %zu classes never trained on.</p>\n",
@@ -157,7 +158,8 @@ static void judges(FILE *f, const struct ev_report *r)
 			   "rows, Gaussian kernels, median heuristic): normalised HSIC %.4f, "
 			   "permutation p = %.3g (%zu permutations): independence %s at p = 0.01</li>\n",
 			r->hsic_rows, r->hsic_norm, r->hsic_p, r->hsic_perms,
-			isnan(r->hsic_p) ? "not tested" : r->hsic_p <= 0.01 ? "rejected" : "not rejected");
+			isnan(r->hsic_p) ? "not tested" : r->hsic_p <= 0.01 ? "rejected"
+									    : "not rejected");
 	if (!isnan(r->judge_ab)) {
 		fprintf(f, "<li>outside judge of swaps (nearest class mean in pixel space, %zu "
 			   "pairs, A's and B's own images left out): decode(E(f_ide A, f_sty B)) looks "
@@ -231,27 +233,35 @@ int report_write(const char *path, const struct report_info *ri, char *err, size
 	}
 	if (ri->grid_dir && ri->pairs) {
 		static const char *const swapcap[] = {
-			"A (input)", "B (input)", "host: decode(z_A)", "FDEN: decode(E(D(z_A)))",
-			"E(f_ide A, f_sty B)", "E(f_ide B, f_sty A)",
+			"A (input)",
+			"B (input)",
+			"host: decode(z_A)",
+			"FDEN: decode(E(D(z_A)))",
+			"E(f_ide A, f_sty B)",
+			"E(f_ide B, f_sty A)",
 		};
 		static const char *const paircap[] = { "t = 0 (B)", "t = .25", "t = .5", "t = .75",
 						       "t = 1 (A)" };
 		static const char *const pairrows[] = {
 			"A | decode(z_A) | decode(E(D(z_A))) | E(ide A, sty B) | E(ide B, sty A)",
 			"B | decode(z_B) | decode(E(D(z_B)))",
-			"identity t A + (1-t) B, style of A", "identity t A + (1-t) B, style of B",
-			"style t A + (1-t) B, identity of A", "style t A + (1-t) B, identity of B",
+			"identity t A + (1-t) B, style of A",
+			"identity t A + (1-t) B, style of B",
+			"style t A + (1-t) B, identity of A",
+			"style t A + (1-t) B, identity of B",
 		};
 		char img[4200];
 		fputs("<h2>Swaps: identity of one image, style of another</h2>\n", f);
 		fprintf(f, "<p>One row per pair (A, B) of test images from different unseen classes "
-			   "(%zu pair%s); decoded by the host network.</p>\n", ri->pairs,
+			   "(%zu pair%s); decoded by the host network.</p>\n",
+			ri->pairs,
 			ri->pairs == 1 ? "" : "s");
 		snprintf(img, sizeof img, "%s/swaps.png", ri->grid_dir);
 		grid_figure(f, ri, img, 6, swapcap, 0, NULL, "swap grid");
 		fputs("<h2>Interpolations</h2>\n<p>Rows 1-2: the inputs and reconstructions. Rows 3-6: "
 		      "one factor moved from B (t = 0) to A (t = 1) with the other held; the column "
-		      "captions give t for these rows.</p>\n", f);
+		      "captions give t for these rows.</p>\n",
+		      f);
 		for (size_t p = 0; p < ri->pairs && p < 2; p++) {
 			snprintf(img, sizeof img, "%s/pair-%03zu.png", ri->grid_dir, p);
 			grid_figure(f, ri, img, 5, paircap, 6, pairrows, "interpolation grid");
@@ -264,7 +274,8 @@ int report_write(const char *path, const struct report_info *ri, char *err, size
 		fputs("\" alt=\"training curves\" style=\"max-width:100%\"><figcaption>Against the training step: light gray "
 		      "every step, black a moving average over 1/50 of the run. L = L_R + L_C - "
 		      "gamma L_M (docs/method.md); training accuracy is the alignment head's on the "
-		      "step's query rows.</figcaption></figure>\n", f);
+		      "step's query rows.</figcaption></figure>\n",
+		      f);
 	} else {
 		fputs("<p>Not drawn: ", f);
 		esc(f, ri->curves_note ? ri->curves_note : "no training log");
@@ -276,14 +287,16 @@ int report_write(const char *path, const struct report_info *ri, char *err, size
 		esc(f, ri->tsne_png);
 		fputs("\" alt=\"t-SNE\" style=\"max-width:100%\"><figcaption>The paper's Figure 3: "
 		      "unseen classes in f_ide (left, should cluster) and f_sty (right, should "
-		      "mix).</figcaption></figure>\n", f);
+		      "mix).</figcaption></figure>\n",
+		      f);
 	} else {
 		fputs("<p>Not made: ", f);
 		esc(f, ri->tsne_note ? ri->tsne_note : "no figure");
 		fputs("</p>\n", f);
 	}
 	fputs("<p style=\"color:#777;font-size:.85em\">Written by <code>fden demo</code> "
-	      "(libfden).</p>\n</body></html>\n", f);
+	      "(libfden).</p>\n</body></html>\n",
+	      f);
 	if (ferror(f) | fclose(f)) {
 		snprintf(err, errn, "writing '%s' failed", tmp);
 		remove(tmp);

@@ -42,19 +42,19 @@ extern "C" {
  * as an int (0 on success, a negative value on failure).
  */
 enum fden_status {
-	FDEN_OK = 0,               /**< success */
-	FDEN_E_INVALID = -1,       /**< an argument is invalid (NULL, zero size, out of range) */
-	FDEN_E_NOMEM = -2,         /**< an allocation failed */
-	FDEN_E_SHAPE = -3,         /**< sizes or widths do not match */
-	FDEN_E_IO = -4,            /**< a file could not be opened, read or written */
-	FDEN_E_FORMAT = -5,        /**< a file is malformed or truncated */
-	FDEN_E_VERSION = -6,       /**< a file or plug-in has an unsupported version */
-	FDEN_E_CORRUPT = -7,       /**< a checksum does not match */
-	FDEN_E_NONFINITE = -8,     /**< NaN or infinity in input, loss or gradients */
-	FDEN_E_HOST = -9,          /**< a host callback (invertible network) failed */
-	FDEN_E_STATE = -10,        /**< the call is not valid in the object's current state */
-	FDEN_E_OVERFLOW = -11,     /**< a size computation overflows */
-	FDEN_E_UNSUPPORTED = -12,  /**< the operation is not supported by this object */
+	FDEN_OK = 0,              /**< success */
+	FDEN_E_INVALID = -1,      /**< an argument is invalid (NULL, zero size, out of range) */
+	FDEN_E_NOMEM = -2,        /**< an allocation failed */
+	FDEN_E_SHAPE = -3,        /**< sizes or widths do not match */
+	FDEN_E_IO = -4,           /**< a file could not be opened, read or written */
+	FDEN_E_FORMAT = -5,       /**< a file is malformed or truncated */
+	FDEN_E_VERSION = -6,      /**< a file or plug-in has an unsupported version */
+	FDEN_E_CORRUPT = -7,      /**< a checksum does not match */
+	FDEN_E_NONFINITE = -8,    /**< NaN or infinity in input, loss or gradients */
+	FDEN_E_HOST = -9,         /**< a host callback (invertible network) failed */
+	FDEN_E_STATE = -10,       /**< the call is not valid in the object's current state */
+	FDEN_E_OVERFLOW = -11,    /**< a size computation overflows */
+	FDEN_E_UNSUPPORTED = -12, /**< the operation is not supported by this object */
 };
 
 /**
@@ -111,7 +111,7 @@ struct fden_allocator {
 /** Log priorities for the log callback. */
 enum fden_log_level {
 	FDEN_LOG_ERROR = 10,
-	FDEN_LOG_INFO = 20,     /**< progress of training, one line per report */
+	FDEN_LOG_INFO = 20, /**< progress of training, one line per report */
 	FDEN_LOG_DEBUG = 30,
 };
 

@@ -209,7 +209,7 @@ FDEN_EXPORT FDEN_WUR int fden_sampler_next(struct fden_sampler *s, size_t n_epis
 
 /** Feature transforms applied to every row before classification. */
 enum fden_fewshot_transform {
-	FDEN_FEWSHOT_NONE = 0,       /**< the rows as given */
+	FDEN_FEWSHOT_NONE = 0, /**< the rows as given */
 	/** SimpleShot (Wang et al. 2019): x - center (when center is given),
 	 *  then divided by its L2 norm (rows of norm 0 stay 0) */
 	FDEN_FEWSHOT_SIMPLESHOT = 1,
@@ -217,13 +217,13 @@ enum fden_fewshot_transform {
 
 /** Settings of fden_fewshot_eval(); fill with fden_fewshot_options_default(). */
 struct fden_fewshot_options {
-	size_t struct_size;      /**< sizeof(struct fden_fewshot_options) */
-	size_t episodes;         /**< episodes (1000) */
-	size_t ways;             /**< classes per episode, C (5) */
-	size_t shots;            /**< support rows per class, K (1) */
-	size_t queries;          /**< query rows per class (15) */
-	uint64_t seed;           /**< episode seed (1): same seed and labels, same episodes */
-	int transform;           /**< enum fden_fewshot_transform (FDEN_FEWSHOT_NONE) */
+	size_t struct_size; /**< sizeof(struct fden_fewshot_options) */
+	size_t episodes;    /**< episodes (1000) */
+	size_t ways;        /**< classes per episode, C (5) */
+	size_t shots;       /**< support rows per class, K (1) */
+	size_t queries;     /**< query rows per class (15) */
+	uint64_t seed;      /**< episode seed (1): same seed and labels, same episodes */
+	int transform;      /**< enum fden_fewshot_transform (FDEN_FEWSHOT_NONE) */
 	/** SimpleShot's centre, dim floats (borrowed), such as the mean of the
 	 *  training classes' features; NULL: L2-normalise only */
 	const float *center;
@@ -232,7 +232,7 @@ struct fden_fewshot_options {
 	 *  when that is negative; rows with other labels are left out. NULL:
 	 *  every label is its own class */
 	const int32_t *label_map;
-	size_t n_label_map;      /**< entries of label_map */
+	size_t n_label_map; /**< entries of label_map */
 	/** optional output, episodes doubles (borrowed): each episode's accuracy */
 	double *episode_accuracy;
 	/** optional output, episodes * ways * (shots + queries) row indices
@@ -243,10 +243,10 @@ struct fden_fewshot_options {
 
 /** What fden_fewshot_eval() measured. */
 struct fden_fewshot_result {
-	double mean;        /**< mean accuracy over the episodes, in [0, 1] */
-	double ci95;        /**< 95% half-width, 1.96 * sample std / sqrt(episodes); 0 for one episode */
-	size_t episodes;    /**< episodes run */
-	size_t classes;     /**< classes with at least shots + queries rows (drawn from) */
+	double mean;     /**< mean accuracy over the episodes, in [0, 1] */
+	double ci95;     /**< 95% half-width, 1.96 * sample std / sqrt(episodes); 0 for one episode */
+	size_t episodes; /**< episodes run */
+	size_t classes;  /**< classes with at least shots + queries rows (drawn from) */
 };
 
 /**

@@ -23,8 +23,8 @@ extern "C" {
  * value on failure (reported as FDEN_E_HOST). Arrays are row-major float32.
  */
 struct fden_invnet_ops {
-	size_t struct_size;  /**< required: sizeof(struct fden_invnet_ops) */
-	unsigned version;    /**< required: FDEN_INVNET_OPS_VERSION */
+	size_t struct_size; /**< required: sizeof(struct fden_invnet_ops) */
+	unsigned version;   /**< required: FDEN_INVNET_OPS_VERSION */
 	/** required: x (n x input_dim) -> z (n x latent_dim) */
 	int (*encode)(void *user_data, const float *x, size_t n, float *z);
 	/** required: z (n x latent_dim) -> x (n x input_dim) */
@@ -155,16 +155,16 @@ FDEN_EXPORT FDEN_WUR int fden_invnet_fit_pca(const float *x, size_t n, size_t in
 
 /** Settings of the built-in MLP autoencoder. */
 struct fden_ae_options {
-	size_t struct_size;   /**< sizeof(struct fden_ae_options) */
-	size_t hidden;        /**< hidden width (512) */
-	size_t epochs;        /**< passes over the data (10) */
-	size_t batch;         /**< minibatch (128) */
-	double lr;            /**< Adam learning rate (1e-3) */
-	uint64_t seed;        /**< seed of the initialisation and the batch order (1) */
-	int threads;          /**< BLIS threads (1): 1 to the CPUs this process may
+	size_t struct_size;  /**< sizeof(struct fden_ae_options) */
+	size_t hidden;       /**< hidden width (512) */
+	size_t epochs;       /**< passes over the data (10) */
+	size_t batch;        /**< minibatch (128) */
+	double lr;           /**< Adam learning rate (1e-3) */
+	uint64_t seed;       /**< seed of the initialisation and the batch order (1) */
+	int threads;         /**< BLIS threads (1): 1 to the CPUs this process may
 	                           use, or 4 when fewer; more is FDEN_E_INVALID */
-	fden_log_fn log;      /**< optional progress callback */
-	void *log_user_data;  /**< passed back to log */
+	fden_log_fn log;     /**< optional progress callback */
+	void *log_user_data; /**< passed back to log */
 };
 /**
  * Fill *opt with the defaults.

@@ -25,66 +25,66 @@ struct fden_entangler;    /**< E: (f_ide, f_sty) -> z~; borrowed */
  * fden_config_bounds() gives each key's valid range.
  */
 enum fden_param {
-	FDEN_P_DIM = 1,              /**< latent width Dim (default 256) */
-	FDEN_P_DIS_WIDTH = 2,        /**< disentangler hidden width (512) */
-	FDEN_P_DIS_TRUNK_DEPTH = 3,  /**< hidden layers of D_dec (3) */
-	FDEN_P_DIS_HEAD_DEPTH = 4,   /**< hidden layers of D_ide, D_sty (2) */
-	FDEN_P_STAT_WIDTH1 = 5,      /**< statistician widths (1024, 256, 64) */
+	FDEN_P_DIM = 1,             /**< latent width Dim (default 256) */
+	FDEN_P_DIS_WIDTH = 2,       /**< disentangler hidden width (512) */
+	FDEN_P_DIS_TRUNK_DEPTH = 3, /**< hidden layers of D_dec (3) */
+	FDEN_P_DIS_HEAD_DEPTH = 4,  /**< hidden layers of D_ide, D_sty (2) */
+	FDEN_P_STAT_WIDTH1 = 5,     /**< statistician widths (1024, 256, 64) */
 	FDEN_P_STAT_WIDTH2 = 6,
 	FDEN_P_STAT_WIDTH3 = 7,
-	FDEN_P_ENT_BRANCH_WIDTH = 8, /**< E_ide and E_sty hidden width (256) */
-	FDEN_P_ENT_BRANCH_DEPTH = 9, /**< hidden layers of E_ide, E_sty (2) */
-	FDEN_P_ENT_TRUNK_WIDTH = 10, /**< E_enc hidden width (512) */
-	FDEN_P_ENT_TRUNK_DEPTH = 11, /**< hidden layers of E_enc (3) */
-	FDEN_P_DROPOUT = 12,         /**< dropout rate on hidden layers (default 0; paper 0.2) */
-	FDEN_P_DROPOUT_OUTPUT = 13,  /**< dropout on linear output layers too, as the paper's table (1) */
-	FDEN_P_LEAKY_SLOPE = 14,     /**< leaky ReLU slope (0.01) */
-	FDEN_P_BATCHNORM = 15,       /**< batch norm on each sub-network's first layer (1) */
-	FDEN_P_ALPHA = 16,           /**< weight of L_R (1) */
-	FDEN_P_BETA = 17,            /**< weight of L_C (1) */
-	FDEN_P_GAMMA = 18,           /**< weight of L_M (0.5) */
-	FDEN_P_GRL = 19,             /**< gradient reversal constant lambda (1) */
-	FDEN_P_LR = 20,              /**< Adam learning rate (default 1e-3; paper 1e-4) */
-	FDEN_P_ADAM_BETA1 = 21,      /**< (0.5) */
-	FDEN_P_ADAM_BETA2 = 22,      /**< (0.999) */
-	FDEN_P_ADAM_EPS = 23,        /**< (1e-8) */
-	FDEN_P_INIT = 24,            /**< enum fden_init (default HE_NORMAL; paper TRUNC_NORMAL) */
-	FDEN_P_INIT_SIGMA = 25,      /**< sigma of the truncated normal (0.001) */
-	FDEN_P_SEED = 26,            /**< seed of the model's random generator (0..2^53) */
-	FDEN_P_ALIGN_HEAD = 27,      /**< enum fden_align_head (default PROTOTYPICAL; paper RELATION) */
-	FDEN_P_ALIGN_WIDTH = 28,     /**< relation head hidden width, 2 layers (0 = Dim/2) */
-	FDEN_P_MINE_MA = 29,         /**< MINE moving-average bias correction on/off (0) */
-	FDEN_P_MINE_MA_RATE = 30,    /**< its rate (0.01) */
-	FDEN_P_STOCHASTIC = 31,      /**< sample z = mu + s*sigma*eps when log-sigma is given (0); L_R's target stays mu */
-	FDEN_P_STOCHASTIC_SCALE = 32,/**< s (0.1, the authors' code) */
-	FDEN_P_CLIP = 33,            /**< adaptive gradient clipping on/off (1) */
-	FDEN_P_THREADS = 34,         /**< BLIS threads for this model's products (1);
+	FDEN_P_ENT_BRANCH_WIDTH = 8,  /**< E_ide and E_sty hidden width (256) */
+	FDEN_P_ENT_BRANCH_DEPTH = 9,  /**< hidden layers of E_ide, E_sty (2) */
+	FDEN_P_ENT_TRUNK_WIDTH = 10,  /**< E_enc hidden width (512) */
+	FDEN_P_ENT_TRUNK_DEPTH = 11,  /**< hidden layers of E_enc (3) */
+	FDEN_P_DROPOUT = 12,          /**< dropout rate on hidden layers (default 0; paper 0.2) */
+	FDEN_P_DROPOUT_OUTPUT = 13,   /**< dropout on linear output layers too, as the paper's table (1) */
+	FDEN_P_LEAKY_SLOPE = 14,      /**< leaky ReLU slope (0.01) */
+	FDEN_P_BATCHNORM = 15,        /**< batch norm on each sub-network's first layer (1) */
+	FDEN_P_ALPHA = 16,            /**< weight of L_R (1) */
+	FDEN_P_BETA = 17,             /**< weight of L_C (1) */
+	FDEN_P_GAMMA = 18,            /**< weight of L_M (0.5) */
+	FDEN_P_GRL = 19,              /**< gradient reversal constant lambda (1) */
+	FDEN_P_LR = 20,               /**< Adam learning rate (default 1e-3; paper 1e-4) */
+	FDEN_P_ADAM_BETA1 = 21,       /**< (0.5) */
+	FDEN_P_ADAM_BETA2 = 22,       /**< (0.999) */
+	FDEN_P_ADAM_EPS = 23,         /**< (1e-8) */
+	FDEN_P_INIT = 24,             /**< enum fden_init (default HE_NORMAL; paper TRUNC_NORMAL) */
+	FDEN_P_INIT_SIGMA = 25,       /**< sigma of the truncated normal (0.001) */
+	FDEN_P_SEED = 26,             /**< seed of the model's random generator (0..2^53) */
+	FDEN_P_ALIGN_HEAD = 27,       /**< enum fden_align_head (default PROTOTYPICAL; paper RELATION) */
+	FDEN_P_ALIGN_WIDTH = 28,      /**< relation head hidden width, 2 layers (0 = Dim/2) */
+	FDEN_P_MINE_MA = 29,          /**< MINE moving-average bias correction on/off (0) */
+	FDEN_P_MINE_MA_RATE = 30,     /**< its rate (0.01) */
+	FDEN_P_STOCHASTIC = 31,       /**< sample z = mu + s*sigma*eps when log-sigma is given (0); L_R's target stays mu */
+	FDEN_P_STOCHASTIC_SCALE = 32, /**< s (0.1, the authors' code) */
+	FDEN_P_CLIP = 33,             /**< adaptive gradient clipping on/off (1) */
+	FDEN_P_THREADS = 34,          /**< BLIS threads for this model's products (1);
 	                                  at most the CPUs this process may use, or 4
 	                                  when fewer (fden_config_bounds() gives it);
 	                                  fden_model_load() lowers a saved larger
 	                                  value to that bound */
-	FDEN_P_BN_MOMENTUM = 35,     /**< running-statistics momentum (0.99) */
-	FDEN_P_DISENTANGLER = 36,    /**< enum fden_disentangler_kind (default FDEN_DIS_FLOW; paper FDEN_DIS_MLP) */
-	FDEN_P_IDE_DIM = 37,         /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */
-	FDEN_P_FLOW_LAYERS = 38,     /**< flow: affine coupling layers (8) */
-	FDEN_P_FLOW_WIDTH = 39,      /**< flow: coupling-net hidden width (256) */
-	FDEN_P_FLOW_DEPTH = 40,      /**< flow: coupling-net hidden layers (2) */
-	FDEN_P_FLOW_CLAMP = 41,      /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
-	FDEN_P_XCORR = 42,           /**< weight of the mean squared cross-correlation of f_ide, f_sty (default 10; paper 0) */
-	FDEN_P_STY_ADV = 43,         /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0; paper 0) */
-	FDEN_P_LR_STAT = 44,         /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
-	FDEN_P_FLOW_NLL = 45,        /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 3; paper 0) */
-	FDEN_P_ALIGN_NORM = 46,      /**< prototypical head only: enum fden_align_norm, rows normalised before the class means (default 0, none) */
-	FDEN_P_ALIGN_TEMP = 47,      /**< initial temperature t of the normalised head, logit = -t ||q - c_k||^2; learned as log t (10) */
-	FDEN_P_LR_DECAY = 48,        /**< enum fden_lr_decay: learning-rate schedule (default 0, constant) */
-	FDEN_P_LR_DECAY_STEPS = 49,  /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N) */
-	FDEN_P_LR_DECAY_FACTOR = 50, /**< cosine: final fraction of FDEN_P_LR; step: factor per drop (0.1) */
-	FDEN_P_EMA = 51,             /**< decay of an exponential moving average of D's and E's weights used for inference and saving (0 = off; e.g. 0.999) */
-	FDEN_P_HSIC = 52,            /**< weight of the HSIC penalty (Gaussian kernels, median heuristic, biased) between f_ide and f_sty of the batch (0 = off) */
-	FDEN_P_STY_CLS = 53,         /**< weight of the style classifier's reversed gradient into D: a softmax classifier reads the global training class from f_sty (0 = off; needs fden_episodes.classes) */
-	FDEN_P_STY_CLS_CLASSES = 54, /**< classes of the style classifier, global ids in [0, it) (0 = unset; `fden train` fills in its training classes) */
-	FDEN_P_STY_CLS_WIDTH = 55,   /**< hidden width of the style classifier (0 = linear) */
-	FDEN_P_STY_CLS_LR = 56,      /**< style classifier learning rate as a multiple of FDEN_P_LR (1) */
+	FDEN_P_BN_MOMENTUM = 35,      /**< running-statistics momentum (0.99) */
+	FDEN_P_DISENTANGLER = 36,     /**< enum fden_disentangler_kind (default FDEN_DIS_FLOW; paper FDEN_DIS_MLP) */
+	FDEN_P_IDE_DIM = 37,          /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */
+	FDEN_P_FLOW_LAYERS = 38,      /**< flow: affine coupling layers (8) */
+	FDEN_P_FLOW_WIDTH = 39,       /**< flow: coupling-net hidden width (256) */
+	FDEN_P_FLOW_DEPTH = 40,       /**< flow: coupling-net hidden layers (2) */
+	FDEN_P_FLOW_CLAMP = 41,       /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
+	FDEN_P_XCORR = 42,            /**< weight of the mean squared cross-correlation of f_ide, f_sty (default 10; paper 0) */
+	FDEN_P_STY_ADV = 43,          /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0; paper 0) */
+	FDEN_P_LR_STAT = 44,          /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
+	FDEN_P_FLOW_NLL = 45,         /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 3; paper 0) */
+	FDEN_P_ALIGN_NORM = 46,       /**< prototypical head only: enum fden_align_norm, rows normalised before the class means (default 0, none) */
+	FDEN_P_ALIGN_TEMP = 47,       /**< initial temperature t of the normalised head, logit = -t ||q - c_k||^2; learned as log t (10) */
+	FDEN_P_LR_DECAY = 48,         /**< enum fden_lr_decay: learning-rate schedule (default 0, constant) */
+	FDEN_P_LR_DECAY_STEPS = 49,   /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N) */
+	FDEN_P_LR_DECAY_FACTOR = 50,  /**< cosine: final fraction of FDEN_P_LR; step: factor per drop (0.1) */
+	FDEN_P_EMA = 51,              /**< decay of an exponential moving average of D's and E's weights used for inference and saving (0 = off; e.g. 0.999) */
+	FDEN_P_HSIC = 52,             /**< weight of the HSIC penalty (Gaussian kernels, median heuristic, biased) between f_ide and f_sty of the batch (0 = off) */
+	FDEN_P_STY_CLS = 53,          /**< weight of the style classifier's reversed gradient into D: a softmax classifier reads the global training class from f_sty (0 = off; needs fden_episodes.classes) */
+	FDEN_P_STY_CLS_CLASSES = 54,  /**< classes of the style classifier, global ids in [0, it) (0 = unset; `fden train` fills in its training classes) */
+	FDEN_P_STY_CLS_WIDTH = 55,    /**< hidden width of the style classifier (0 = linear) */
+	FDEN_P_STY_CLS_LR = 56,       /**< style classifier learning rate as a multiple of FDEN_P_LR (1) */
 };
 
 /** Row normalisations of the prototypical head for FDEN_P_ALIGN_NORM. */
@@ -228,7 +228,7 @@ FDEN_EXPORT FDEN_WUR int fden_config_key_find(const char *name, int *key);
  * @since 0.1
  */
 FDEN_EXPORT FDEN_WUR int fden_config_set_allocator(struct fden_config *cfg,
-						  const struct fden_allocator *alloc);
+						   const struct fden_allocator *alloc);
 
 /**
  * Create a model from a configuration; parameters are initialised from
@@ -394,14 +394,14 @@ FDEN_EXPORT struct fden_entangler *fden_model_entangler(struct fden_model *model
  * query rows.
  */
 struct fden_episodes {
-	size_t struct_size;        /**< sizeof(struct fden_episodes) */
-	size_t n_episodes;         /**< episodes in the batch */
-	size_t ways;               /**< classes per episode */
-	size_t shots;              /**< support rows per class */
-	size_t queries;            /**< query rows per class */
-	const float *z;            /**< n_episodes*ways*(shots+queries) x Dim */
-	const float *z_log_sigma;  /**< optional (NULL): host's log-sigma, same shape */
-	const int32_t *labels;     /**< n_episodes*ways*(shots+queries) */
+	size_t struct_size;       /**< sizeof(struct fden_episodes) */
+	size_t n_episodes;        /**< episodes in the batch */
+	size_t ways;              /**< classes per episode */
+	size_t shots;             /**< support rows per class */
+	size_t queries;           /**< query rows per class */
+	const float *z;           /**< n_episodes*ways*(shots+queries) x Dim */
+	const float *z_log_sigma; /**< optional (NULL): host's log-sigma, same shape */
+	const int32_t *labels;    /**< n_episodes*ways*(shots+queries) */
 	/** optional (NULL), needed by FDEN_P_STY_CLS: n_episodes*ways global
 	 *  class ids in [0, FDEN_P_STY_CLS_CLASSES), class c of episode e at
 	 *  e*ways + c (the layout of fden_sampler_next()'s classes); @since 0.2 */

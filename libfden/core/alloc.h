@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <fden/core.h>
 
-#define FD_GEMM_PAD_LD 2048                          /* floats */
-#define FD_GEMM_PAD (2 * FD_GEMM_PAD_LD * 4 + 64)    /* bytes */
+#define FD_GEMM_PAD_LD 2048                       /* floats */
+#define FD_GEMM_PAD (2 * FD_GEMM_PAD_LD * 4 + 64) /* bytes */
 
 /* NULL on failure or when n is 0; FD_GEMM_PAD readable bytes follow the n. */
 void *fd_malloc(const struct fden_allocator *a, size_t n);

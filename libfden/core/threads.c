@@ -19,7 +19,8 @@ static int count_cpus(void)
 #endif
 	if (n < 1)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > FD_THREADS_CEIL ? FD_THREADS_CEIL : (int)n;
+	return n < 1 ? 1 : n > FD_THREADS_CEIL ? FD_THREADS_CEIL
+					       : (int)n;
 }
 
 int fd_threads_max(void)

@@ -187,8 +187,9 @@ static int ds_filter(const struct fden_dataset *ds, const int32_t *sorted, size_
 	int32_t *l;
 
 	/* mode 0: label in sorted[0..ns); 1: label < below; 2: label >= below */
-#define KEEP(lab) (mode == 0 ? bsearch(&(lab), sorted, ns, sizeof *sorted, cmp_i32) != NULL \
-		   : mode == 1 ? (lab) < below : (lab) >= below)
+#define KEEP(lab) (mode == 0   ? bsearch(&(lab), sorted, ns, sizeof *sorted, cmp_i32) != NULL \
+		   : mode == 1 ? (lab) < below \
+			       : (lab) >= below)
 	for (i = 0; i < ds->n; i++)
 		k += KEEP(ds->labels[i]);
 	if (k == 0)

@@ -8,9 +8,9 @@
 
 struct fden_dataset {
 	size_t n, dim;
-	float *x;          /* n x dim, row-major, 64-byte aligned (fd_malloc, or inside map) */
-	int32_t *labels;   /* n */
-	void *map;         /* non-NULL: x lies in this read-only mapping of a .npy file */
+	float *x;        /* n x dim, row-major, 64-byte aligned (fd_malloc, or inside map) */
+	int32_t *labels; /* n */
+	void *map;       /* non-NULL: x lies in this read-only mapping of a .npy file */
 	size_t map_len;
 };
 

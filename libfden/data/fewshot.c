@@ -57,18 +57,22 @@ static int check_args(const float *x, const int32_t *labels, size_t n, size_t di
 
 	if (!x || !labels || !r)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_fewshot_eval: %s is NULL",
-				  !x ? "x" : !labels ? "labels" : "result");
+				  !x ? "x" : !labels ? "labels"
+						     : "result");
 	if (o->struct_size < sizeof *o)
 		return fd_err_set(NULL, FDEN_E_VERSION,
 				  "fden_fewshot_eval: opt->struct_size %zu, expected %zu (use "
-				  "fden_fewshot_options_default)", o->struct_size, sizeof *o);
+				  "fden_fewshot_options_default)",
+				  o->struct_size, sizeof *o);
 	if (!n || !dim)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_fewshot_eval: n (%zu) and dim (%zu) "
-				  "must be >= 1", n, dim);
+							"must be >= 1",
+				  n, dim);
 	if (o->ways < 2 || !o->shots || !o->queries || !o->episodes)
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "fden_fewshot_eval: need ways >= 2 (%zu), shots >= 1 (%zu), "
-				  "queries >= 1 (%zu), episodes >= 1 (%zu)", o->ways, o->shots,
+				  "queries >= 1 (%zu), episodes >= 1 (%zu)",
+				  o->ways, o->shots,
 				  o->queries, o->episodes);
 	if (o->transform != FDEN_FEWSHOT_NONE && o->transform != FDEN_FEWSHOT_SIMPLESHOT)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_fewshot_eval: unknown transform %d",
@@ -212,7 +216,8 @@ FDEN_EXPORT int fden_fewshot_eval(const float *x, const int32_t *labels, size_t 
 	}
 	/* 1.96 * sample std / sqrt(episodes) */
 	result->ci95 = o->episodes > 1
-		? 1.96 * sqrt(sq / (double)(o->episodes - 1)) / sqrt((double)o->episodes) : 0.0;
+			       ? 1.96 * sqrt(sq / (double)(o->episodes - 1)) / sqrt((double)o->episodes)
+			       : 0.0;
 	result->episodes = o->episodes;
 	result->classes = fd_sampler_classes(smp);
 	st = FDEN_OK;

@@ -12,17 +12,17 @@
 #include "kernels/rng.h"
 
 struct fden_sampler {
-	const struct fden_dataset *ds;  /* borrowed */
+	const struct fden_dataset *ds; /* borrowed */
 	size_t ways, shots, queries;
 	struct fd_rng rng;
-	size_t n_classes;               /* eligible classes */
-	int32_t *class_id;              /* n_classes original labels */
-	size_t *start, *count;          /* each class's slice of rows[] */
-	size_t *rows;                   /* row indices grouped by class */
-	size_t *rows0;                  /* their first arrangement (fden_sampler_reset) */
+	size_t n_classes;      /* eligible classes */
+	int32_t *class_id;     /* n_classes original labels */
+	size_t *start, *count; /* each class's slice of rows[] */
+	size_t *rows;          /* row indices grouped by class */
+	size_t *rows0;         /* their first arrangement (fden_sampler_reset) */
 	size_t nrows;
-	size_t *order;                  /* a permutation of 0..n_classes-1 */
-	size_t *draw;                   /* one episode's rows (fden_sampler_next) */
+	size_t *order; /* a permutation of 0..n_classes-1 */
+	size_t *draw;  /* one episode's rows (fden_sampler_next) */
 };
 
 struct lab_row {
@@ -94,7 +94,8 @@ FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, siz
 	if (nc < ways) {
 		st = fd_err_set(NULL, FDEN_E_INVALID,
 				"fden_sampler_new: %zu ways asked, but only %zu of %zu classes have "
-				"%zu rows (shots + queries)", ways, nc, total_c, per);
+				"%zu rows (shots + queries)",
+				ways, nc, total_c, per);
 		goto fail;
 	}
 	s = fd_calloc(NULL, 1, sizeof *s);
@@ -179,7 +180,7 @@ void fd_sampler_draw_rows(struct fden_sampler *s, size_t *rows, int32_t *classes
 		for (size_t t = 0; t < per; t++) {
 			fy_step(&s->rng, r, t, s->count[k]); /* row t of class c */
 			rows[t < s->shots ? c * s->shots + t /* support block */
-			     : s->ways * s->shots + c * s->queries + (t - s->shots)] = r[t];
+					  : s->ways * s->shots + c * s->queries + (t - s->shots)] = r[t];
 		}
 	}
 }
@@ -213,7 +214,7 @@ FDEN_EXPORT int fden_sampler_next(struct fden_sampler *s, size_t n_episodes, flo
 			memcpy(xe + t * dim, s->ds->x + rows[t] * dim, dim * sizeof *x);
 			/* support block first (class c at c*shots..), then the queries */
 			c = t < s->ways * s->shots ? t / s->shots
-				: (t - s->ways * s->shots) / (s->queries ? s->queries : 1);
+						   : (t - s->ways * s->shots) / (s->queries ? s->queries : 1);
 			le[t] = (int32_t)c;
 		}
 	}

@@ -13,7 +13,7 @@
 
 #define CKPT_MAGIC "FDENCKPT"
 #define CKPT_VERSION 1u
-#define CKPT_HDR 36u                        /* 8 magic + 4 + 4 + 8 + 8 + 4 */
+#define CKPT_HDR 36u                         /* 8 magic + 4 + 4 + 8 + 8 + 4 */
 #define CKPT_MAX_PAYLOAD ((uint64_t)4 << 30) /* 4 GiB uncompressed */
 #define CKPT_MAX_RATIO 1032u                 /* deflate's best ratio */
 #define CKPT_ALIGN 64u
@@ -116,10 +116,10 @@ struct fd_ckpt_writer {
 	const struct fden_allocator *a;
 	struct fd_err *err;
 	uint32_t kind;
-	int status;              /* sticky: the first failed put */
-	unsigned char *buf;      /* payload */
+	int status;         /* sticky: the first failed put */
+	unsigned char *buf; /* payload */
 	size_t len, cap;
-	size_t *names;           /* payload offset of each record's name length */
+	size_t *names; /* payload offset of each record's name length */
 	size_t n, ncap;
 };
 
@@ -251,10 +251,10 @@ int fd_ckpt_put(struct fd_ckpt_writer *w, const char *name, int type, const void
 	if (st)
 		goto fail;
 	rec = w->len;
-	put_le(w->buf + rec, nlen, 2);                         /* u16 name length */
-	memcpy(w->buf + rec + 2, name, nlen);                  /* name */
-	w->buf[rec + 2 + nlen] = (unsigned char)type;          /* u8 type */
-	put_le(w->buf + rec + 3 + nlen, nbytes, 8);            /* u64 byte count */
+	put_le(w->buf + rec, nlen, 2);                /* u16 name length */
+	memcpy(w->buf + rec + 2, name, nlen);         /* name */
+	w->buf[rec + 2 + nlen] = (unsigned char)type; /* u8 type */
+	put_le(w->buf + rec + 3 + nlen, nbytes, 8);   /* u64 byte count */
 	if (nbytes) {
 		memcpy(w->buf + rec + 11 + nlen, data, nbytes); /* bytes */
 		to_le(w->buf + rec + 11 + nlen, nbytes, esize);
@@ -357,20 +357,20 @@ int fd_ckpt_write(struct fd_ckpt_writer *w, const char *path)
 /* ---- reader ---- */
 
 struct rrec {
-	const char *name;   /* NUL-terminated, in the arena */
+	const char *name; /* NUL-terminated, in the arena */
 	int type;
 	size_t count;
-	const void *data;   /* 64-byte aligned, in the arena; NULL when count is 0 */
+	const void *data; /* 64-byte aligned, in the arena; NULL when count is 0 */
 };
 
 struct fd_ckpt_reader {
 	struct fden_allocator alloc_copy;
 	const struct fden_allocator *a;
 	struct fd_err *err;
-	struct rrec *recs;  /* sorted by name */
+	struct rrec *recs; /* sorted by name */
 	size_t n;
 	unsigned char *arena;
-	char src[SRC_LEN];  /* the file name, for messages */
+	char src[SRC_LEN]; /* the file name, for messages */
 };
 
 void fd_ckpt_reader_free(struct fd_ckpt_reader *r)

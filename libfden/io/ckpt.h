@@ -14,8 +14,14 @@
 #include <fden/core.h>
 #include "core/error.h"
 
-enum fd_ckpt_type { FD_CKPT_F32 = 1, FD_CKPT_I32 = 2, FD_CKPT_U64 = 3, FD_CKPT_F64 = 4, FD_CKPT_BYTES = 5 };
-enum fd_ckpt_kind { FD_CKPT_MODEL = 1, FD_CKPT_PCA = 2, FD_CKPT_AE = 3,
+enum fd_ckpt_type { FD_CKPT_F32 = 1,
+		    FD_CKPT_I32 = 2,
+		    FD_CKPT_U64 = 3,
+		    FD_CKPT_F64 = 4,
+		    FD_CKPT_BYTES = 5 };
+enum fd_ckpt_kind { FD_CKPT_MODEL = 1,
+		    FD_CKPT_PCA = 2,
+		    FD_CKPT_AE = 3,
 		    FD_CKPT_CONV = 4 /* conv autoencoder */,
 		    FD_CKPT_ALI = 5 /* ALI host */ };
 

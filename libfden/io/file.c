@@ -143,10 +143,10 @@ static int check_target(struct fd_afile *f, const char *path)
 	if (!S_ISREG(sb.st_mode))
 		return fd_err_set(f->err, FDEN_E_IO,
 				  "%s: not a regular file (%s): refusing to replace it", path,
-				  S_ISDIR(sb.st_mode) ? "a directory" :
-				  S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device" :
-				  S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISSOCK(sb.st_mode) ? "a socket" :
-				  "not a plain file");
+				  S_ISDIR(sb.st_mode) ? "a directory" : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+								: S_ISFIFO(sb.st_mode)                             ? "a FIFO"
+								: S_ISSOCK(sb.st_mode)                             ? "a socket"
+														   : "not a plain file");
 	return FDEN_OK;
 }
 

@@ -26,11 +26,11 @@
 #define FD_PATH_MAX 4096
 
 struct fd_afile {
-	int fd;                     /* -1 when closed */
-	const char *path;           /* borrowed, target */
-	struct fd_err *err;         /* where failures are recorded (may be NULL) */
-	char tmp[FD_PATH_MAX];      /* temporary file name */
-	char real[FD_PATH_MAX];     /* a symbolic link's resolved target */
+	int fd;                 /* -1 when closed */
+	const char *path;       /* borrowed, target */
+	struct fd_err *err;     /* where failures are recorded (may be NULL) */
+	char tmp[FD_PATH_MAX];  /* temporary file name */
+	char real[FD_PATH_MAX]; /* a symbolic link's resolved target */
 };
 
 /* Create the temporary file next to path. On failure f holds nothing to free. */

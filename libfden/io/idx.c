@@ -10,8 +10,8 @@
 
 #include "io/idx.h"
 
-#define CHUNK ((size_t)1 << 16)           /* multiple of every element size */
-#define FIRST_CAP ((size_t)1 << 18)       /* initial output elements */
+#define CHUNK ((size_t)1 << 16)     /* multiple of every element size */
+#define FIRST_CAP ((size_t)1 << 18) /* initial output elements */
 
 /* A byte source: a gzFile, or memory (plain, or gzip through inflate). */
 struct bsrc {
@@ -21,8 +21,8 @@ struct bsrc {
 	gzFile gz;
 	const unsigned char *mem;
 	size_t len, off;
-	int gzmem;            /* memory holds gzip: inflate it */
-	int zinit, zend;      /* inflate initialised / all members done */
+	int gzmem;       /* memory holds gzip: inflate it */
+	int zinit, zend; /* inflate initialised / all members done */
 	z_stream z;
 };
 
@@ -145,9 +145,11 @@ static void src_close(struct bsrc *s)
 static size_t elem_size(int type)
 {
 	switch (type) {
-	case FD_IDX_U8: case FD_IDX_I8: return 1;
+	case FD_IDX_U8:
+	case FD_IDX_I8: return 1;
 	case FD_IDX_I16: return 2;
-	case FD_IDX_I32: case FD_IDX_F32: return 4;
+	case FD_IDX_I32:
+	case FD_IDX_F32: return 4;
 	case FD_IDX_F64: return 8;
 	}
 	return 0;

@@ -15,8 +15,12 @@
 #include "io/array.h"
 
 enum fd_idx_type {
-	FD_IDX_U8 = 0x08, FD_IDX_I8 = 0x09, FD_IDX_I16 = 0x0B,
-	FD_IDX_I32 = 0x0C, FD_IDX_F32 = 0x0D, FD_IDX_F64 = 0x0E,
+	FD_IDX_U8 = 0x08,
+	FD_IDX_I8 = 0x09,
+	FD_IDX_I16 = 0x0B,
+	FD_IDX_I32 = 0x0C,
+	FD_IDX_F32 = 0x0D,
+	FD_IDX_F64 = 0x0E,
 };
 
 /* want: FD_ARRAY_FLOAT (out->f32 = value * scale) or FD_ARRAY_LABELS

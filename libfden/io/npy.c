@@ -19,8 +19,8 @@
 #define NPY_MAX_FILE ((uint64_t)1 << 40)
 
 struct dtype {
-	char kind;     /* 'f', 'i', 'u', 'b' */
-	size_t size;   /* bytes */
+	char kind;   /* 'f', 'i', 'u', 'b' */
+	size_t size; /* bytes */
 };
 
 struct hdr {
@@ -186,7 +186,8 @@ static int parse_header(struct hdr *h, struct dtype *dt, struct fd_array *out)
 			if (word(h, "True"))
 				return fd_err_set(h->err, FDEN_E_FORMAT,
 						  "%s: fortran_order is True (only C order is read; "
-						  "save with np.ascontiguousarray)", h->name);
+						  "save with np.ascontiguousarray)",
+						  h->name);
 			if (!word(h, "False"))
 				return bad(h, "fortran_order is neither True nor False");
 			have_fo = 1;
@@ -356,7 +357,8 @@ int fd_npy_read_mem(const void *buf, size_t len, const char *name, int want,
 
 				memcpy(&x, &u, 8);
 				/* out-of-range double -> float is undefined: saturate to +-inf */
-				o[i] = x > FLT_MAX ? HUGE_VALF : x < -FLT_MAX ? -HUGE_VALF : (float)x;
+				o[i] = x > FLT_MAX ? HUGE_VALF : x < -FLT_MAX ? -HUGE_VALF
+									      : (float)x;
 			} else if (dt.kind == 'i') {
 				if (dt.size < 8 && (u >> (8 * dt.size - 1)) & 1)
 					u |= ~(uint64_t)0 << (8 * dt.size);

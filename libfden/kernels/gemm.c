@@ -45,21 +45,21 @@ struct arch_fam {
 
 static const struct arch_fam arch_fams[] = {
 #ifdef BLIS_CONFIG_SKX
-	{"skx", BLIS_ARCH_SKX, 1},
+	{ "skx", BLIS_ARCH_SKX, 1 },
 #endif
 #ifdef BLIS_CONFIG_HASWELL
-	{"haswell", BLIS_ARCH_HASWELL, 0},
+	{ "haswell", BLIS_ARCH_HASWELL, 0 },
 #endif
 #ifdef BLIS_CONFIG_ZEN3
-	{"zen3", BLIS_ARCH_ZEN3, 0},
+	{ "zen3", BLIS_ARCH_ZEN3, 0 },
 #endif
 #ifdef BLIS_CONFIG_ZEN2
-	{"zen2", BLIS_ARCH_ZEN2, 0},
+	{ "zen2", BLIS_ARCH_ZEN2, 0 },
 #endif
 #ifdef BLIS_CONFIG_ZEN
-	{"zen", BLIS_ARCH_ZEN, 0},
+	{ "zen", BLIS_ARCH_ZEN, 0 },
 #endif
-	{NULL, 0, 0}
+	{ NULL, 0, 0 }
 };
 
 /* libgcc's cpu model: avx512* are set only when the OS saves the zmm state */
@@ -145,9 +145,8 @@ const char *fd_gemm_arch_name(void)
  * time; anything else goes to BLIS. */
 #define ROW_NB 512
 
-__attribute__((target("avx2,fma")))
-static void row_nn(int n, int k, float alpha, const float *x, int incx,
-		   const float *B, int ldb, float beta, float *c)
+__attribute__((target("avx2,fma"))) static void row_nn(int n, int k, float alpha, const float *x, int incx,
+						       const float *B, int ldb, float beta, float *c)
 {
 	float acc[ROW_NB] __attribute__((aligned(64)));
 
@@ -164,8 +163,7 @@ static void row_nn(int n, int k, float alpha, const float *x, int incx,
 			float x2 = x[(size_t)(p + 2) * incx], x3 = x[(size_t)(p + 3) * incx];
 
 			for (int j = 0; j < nb; j++) /* acc += x_p B[p] for p..p+3, in order */
-				acc[j] = fmaf(x3, b3[j], fmaf(x2, b2[j], fmaf(x1, b1[j],
-						fmaf(x0, b0[j], acc[j]))));
+				acc[j] = fmaf(x3, b3[j], fmaf(x2, b2[j], fmaf(x1, b1[j], fmaf(x0, b0[j], acc[j]))));
 		}
 		for (; p < k; p++) {
 			const float *restrict b0 = b + (size_t)p * ldb;
@@ -177,7 +175,7 @@ static void row_nn(int n, int k, float alpha, const float *x, int incx,
 		if (beta == 0.0f) /* c = alpha acc, old c never read */
 			for (int j = 0; j < nb; j++)
 				c[j0 + j] = alpha * acc[j];
-		else              /* c = beta c + alpha acc */
+		else /* c = beta c + alpha acc */
 			for (int j = 0; j < nb; j++)
 				c[j0 + j] = fmaf(beta, c[j0 + j], alpha * acc[j]);
 	}

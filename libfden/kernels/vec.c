@@ -42,7 +42,8 @@ void fd_vec_mul(float *z, const float *x, const float *y, size_t n)
 #define LANES 8
 
 FD_CLONES /* same per-lane order: same bits */
-double fd_vec_dot(const float *x, const float *y, size_t n)
+	double
+	fd_vec_dot(const float *x, const float *y, size_t n)
 {
 	double acc[LANES] = { 0 }, s = 0.0;
 	size_t i = 0;

@@ -30,8 +30,8 @@ static inline float fd_act_dfy(int act, float y, float slope)
 {
 	switch (act) {
 	case FD_ACT_LEAKY: return y > 0.0f ? 1.0f : slope; /* 1 or slope */
-	case FD_ACT_SIGMOID: return y * (1.0f - y);       /* s (1 - s) */
-	case FD_ACT_TANH: return 1.0f - y * y;            /* 1 - t^2 */
+	case FD_ACT_SIGMOID: return y * (1.0f - y);        /* s (1 - s) */
+	case FD_ACT_TANH: return 1.0f - y * y;             /* 1 - t^2 */
 	default: return 1.0f;
 	}
 }

@@ -47,7 +47,7 @@ FD_INLINE void fwd_sweep(int act, float slope, float *restrict h, int n, int w,
 		float *restrict ar = a + (size_t)i * w;
 
 		for (int j = 0; j < w; j++) {
-			float xh = (hr[j] - mean[j]) * inv_std[j];              /* xhat */
+			float xh = (hr[j] - mean[j]) * inv_std[j]; /* xhat */
 			hr[j] = xh;
 			ar[j] = fd_act_f(act, gamma[j] * xh + beta[j], slope); /* act(g xhat + b) */
 		}
@@ -118,10 +118,10 @@ FD_INLINE void bwd_sums(int act, float slope, const float *restrict xhat,
 		for (int j = 0; j < w; j++) {
 			float dz = gr[j] * fd_act_dfy(act, ar[j], slope); /* dz = dy act'(a) */
 			if (mr)
-				dz *= mr[j];                              /* dropout mask */
+				dz *= mr[j]; /* dropout mask */
 			dr[j] = dz;
-			sdz[j] += dz;                                     /* sum dz */
-			sdzx[j] += dz * xr[j];                            /* sum dz xhat */
+			sdz[j] += dz;          /* sum dz */
+			sdzx[j] += dz * xr[j]; /* sum dz xhat */
 		}
 	}
 }
@@ -165,10 +165,10 @@ FD_INLINE void bwd_sums_x(int act, float slope, const float *restrict xhat,
 			float a = fd_act_f(act, gamma[j] * xr[j] + beta[j], slope); /* act(g xhat + b) */
 			float dz = gr[j] * fd_act_dfy(act, a, slope);               /* dz = dy act'(a) */
 			if (kr)
-				dz *= (float)kr[j] * kscale;                         /* dropout keep */
+				dz *= (float)kr[j] * kscale; /* dropout keep */
 			dr[j] = dz;
-			sdz[j] += dz;                                                /* sum dz */
-			sdzx[j] += dz * xr[j];                                       /* sum dz xhat */
+			sdz[j] += dz;          /* sum dz */
+			sdzx[j] += dz * xr[j]; /* sum dz xhat */
 		}
 	}
 }

@@ -20,8 +20,8 @@
 struct cl {
 	struct fd_cl_plan sh;
 	int kind, act, bn, bias;
-	int rows, cols;        /* per image: the (rows x cols) view of the output */
-	size_t in_sz, out_sz;  /* floats per image */
+	int rows, cols;       /* per image: the (rows x cols) view of the output */
+	size_t in_sz, out_sz; /* floats per image */
 	struct fd_conv2d cg;
 	struct fd_convt2d tg;
 	struct fd_param *pw, *pb, *pgamma, *pbeta;
@@ -420,7 +420,8 @@ int fd_convnet_reserve(struct fd_convnet *m, int n, struct fd_err *err)
 	ws = fd_malloc(a, total * sizeof(float));
 	if (!ws)
 		return fd_err_set(err, FDEN_E_NOMEM, "convnet: no memory for a %d-row workspace "
-				  "(%zu floats)", n, total);
+						     "(%zu floats)",
+				  n, total);
 	fd_free(a, m->ws);
 	m->ws = ws;
 	m->cap = n;
@@ -580,7 +581,7 @@ void fd_convnet_infer(const struct fd_convnet *m, const float *X, int n, float *
 		int rows = n * L->rows;
 
 		product(m, L, in, n, col, o, i > 0); /* X may be the caller's */
-		if (L->bn) /* y = act(gamma (z - run_mean) / sqrt(run_var + eps) + beta) */
+		if (L->bn)                           /* y = act(gamma (z - run_mean) / sqrt(run_var + eps) + beta) */
 			fd_bn_infer(o, rows, L->cols, L->pgamma->w, L->pbeta->w, L->run_mean,
 				    L->run_var, m->bn_eps, L->act, m->slope, o, scr);
 		else

@@ -55,23 +55,23 @@ struct fd_convnet_cfg {
 	int nlayers;                     /* 1 .. FD_CONVNET_MAX_LAYERS */
 	const struct fd_cl_spec *layers; /* copied */
 	float leaky_slope;               /* for FD_ACT_LEAKY, >= 0 */
-	int init;        /* enum fd_init; fans are the kernel's (convt: c k k / s^2) */
+	int init;                        /* enum fd_init; fans are the kernel's (convt: c k k / s^2) */
 	float init_sigma;                /* for FD_INIT_TRUNC_NORMAL */
 	float bn_momentum, bn_eps;
-	int nthreads;                    /* BLIS threads for this net's products */
+	int nthreads; /* BLIS threads for this net's products */
 };
 
 /* Shapes and tensor sizes of a configuration, computed without allocating
  * (a loader checks a file's records against them before it allocates). */
 struct fd_convnet_plan {
 	int nlayers, nparams, nbuffers;
-	size_t in, out;                /* floats of an input and an output row */
-	size_t param_floats;           /* sum of the parameter tensors' sizes */
+	size_t in, out;      /* floats of an input and an output row */
+	size_t param_floats; /* sum of the parameter tensors' sizes */
 	struct fd_cl_plan {
 		int ih, iw, ic, oh, ow, oc;
-		size_t nw;             /* weight floats */
-		int has_bias, has_bn;  /* bias of oc (dense: width); gamma, beta */
-		size_t col;            /* col floats per image (0 for dense) */
+		size_t nw;            /* weight floats */
+		int has_bias, has_bn; /* bias of oc (dense: width); gamma, beta */
+		size_t col;           /* col floats per image (0 for dense) */
 	} L[FD_CONVNET_MAX_LAYERS];
 };
 

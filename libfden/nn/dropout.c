@@ -79,7 +79,7 @@ void fd_dropout_keep_bits(struct fd_rng *rng, float rate, unsigned char *bits, s
 		size_t len = n - k0 < CH ? n - k0 : CH;
 
 		fd_dropout_keep(rng, rate, t, len); /* same stream as one call over n */
-		if (cols % 8 == 0) { /* rows are whole bytes: the bits are flat */
+		if (cols % 8 == 0) {                /* rows are whole bytes: the bits are flat */
 			size_t q = 0;
 			for (; q + 8 <= len; q += 8)
 				bits[(k0 + q) / 8] = pack8(t + q);

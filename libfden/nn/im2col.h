@@ -13,9 +13,9 @@
 
 /* The image and the patch grid over it. */
 struct fd_patch_geom {
-	int h, w, c;   /* image */
-	int gh, gw;    /* patch grid (rows, columns of windows) */
-	int k, s, p;   /* window side, stride, zero padding */
+	int h, w, c; /* image */
+	int gh, gw;  /* patch grid (rows, columns of windows) */
+	int k, s, p; /* window side, stride, zero padding */
 };
 
 /* col (n gh gw x k k c) = the windows of the n images at x */

@@ -7,9 +7,9 @@
 #include "kernels/rng.h"
 
 enum fd_init {
-	FD_INIT_TRUNC_NORMAL = 0, /* truncated normal, sigma = init_sigma */
-	FD_INIT_GLOROT_NORMAL = 1,/* normal, sigma = sqrt(2 / (fan_in + fan_out)) */
-	FD_INIT_HE_NORMAL = 2,    /* normal, sigma = sqrt(2 / fan_in) */
+	FD_INIT_TRUNC_NORMAL = 0,  /* truncated normal, sigma = init_sigma */
+	FD_INIT_GLOROT_NORMAL = 1, /* normal, sigma = sqrt(2 / (fan_in + fan_out)) */
+	FD_INIT_HE_NORMAL = 2,     /* normal, sigma = sqrt(2 / fan_in) */
 };
 
 /* w[0..n) ~ normal(0, sigma) truncated at 2 sigma (resampled). */

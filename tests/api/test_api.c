@@ -13,19 +13,29 @@
 #include "../testutil.h"
 
 static const int all_status[] = {
-	FDEN_OK, FDEN_E_INVALID, FDEN_E_NOMEM, FDEN_E_SHAPE, FDEN_E_IO,
-	FDEN_E_FORMAT, FDEN_E_VERSION, FDEN_E_CORRUPT, FDEN_E_NONFINITE,
-	FDEN_E_HOST, FDEN_E_STATE, FDEN_E_OVERFLOW, FDEN_E_UNSUPPORTED,
+	FDEN_OK,
+	FDEN_E_INVALID,
+	FDEN_E_NOMEM,
+	FDEN_E_SHAPE,
+	FDEN_E_IO,
+	FDEN_E_FORMAT,
+	FDEN_E_VERSION,
+	FDEN_E_CORRUPT,
+	FDEN_E_NONFINITE,
+	FDEN_E_HOST,
+	FDEN_E_STATE,
+	FDEN_E_OVERFLOW,
+	FDEN_E_UNSUPPORTED,
 };
 #define N_STATUS (sizeof all_status / sizeof all_status[0])
 
 /* The detail message must exist and mention `word` (case-sensitive). */
-#define ck_detail(word)                                                              \
-	do {                                                                         \
-		const char *d_ = fden_last_error();                                  \
-		ck_assert_ptr_nonnull(d_);                                           \
-		ck_assert_msg(strstr(d_, (word)) != NULL,                            \
-			      "detail \"%s\" does not mention \"%s\"", d_, (word));  \
+#define ck_detail(word) \
+	do { \
+		const char *d_ = fden_last_error(); \
+		ck_assert_ptr_nonnull(d_); \
+		ck_assert_msg(strstr(d_, (word)) != NULL, \
+			      "detail \"%s\" does not mention \"%s\"", d_, (word)); \
 	} while (0)
 
 START_TEST(status_messages)
@@ -66,7 +76,7 @@ START_TEST(version_matches_macros)
 		 FDEN_VERSION_PATCH);
 	ck_assert_str_eq(fden_version(), buf);
 	ck_assert_uint_eq(fden_version_number(), (unsigned)(FDEN_VERSION_MAJOR * 10000 +
-			  FDEN_VERSION_MINOR * 100 + FDEN_VERSION_PATCH));
+							    FDEN_VERSION_MINOR * 100 + FDEN_VERSION_PATCH));
 }
 END_TEST
 
@@ -255,7 +265,7 @@ START_TEST(config_key_count_find)
 	ck_detail("no_such_key");
 	ck_assert_int_eq(key, -1); /* untouched on failure */
 	ck_assert_int_eq(fden_config_key_find("LR", &key), FDEN_E_INVALID);
-	ck_assert_int_eq(fden_config_key_find("l", &key), FDEN_E_INVALID);   /* no prefixes */
+	ck_assert_int_eq(fden_config_key_find("l", &key), FDEN_E_INVALID); /* no prefixes */
 	ck_assert_int_eq(fden_config_key_find("lr ", &key), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_config_key_find("", &key), FDEN_E_INVALID);
 	ck_assert_int_eq(key, -1);

@@ -32,19 +32,67 @@ struct ctx {
 /* ---- rows ---------------------------------------------------------- */
 static int step_null_model(struct ctx *c) { return fden_train_step(NULL, &c->ep, NULL); }
 static int step_null_episodes(struct ctx *c) { return fden_train_step(c->m, NULL, NULL); }
-static int step_null_z(struct ctx *c) { c->ep.z = NULL; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_null_labels(struct ctx *c) { c->ep.labels = NULL; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_struct_size(struct ctx *c) { c->ep.struct_size = 3; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_zero_episodes(struct ctx *c) { c->ep.n_episodes = 0; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_zero_ways(struct ctx *c) { c->ep.ways = 0; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_zero_shots(struct ctx *c) { c->ep.shots = 0; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_zero_queries(struct ctx *c) { c->ep.queries = 0; return fden_train_step(c->m, &c->ep, NULL); }
+static int step_null_z(struct ctx *c)
+{
+	c->ep.z = NULL;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_null_labels(struct ctx *c)
+{
+	c->ep.labels = NULL;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_struct_size(struct ctx *c)
+{
+	c->ep.struct_size = 3;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_zero_episodes(struct ctx *c)
+{
+	c->ep.n_episodes = 0;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_zero_ways(struct ctx *c)
+{
+	c->ep.ways = 0;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_zero_shots(struct ctx *c)
+{
+	c->ep.shots = 0;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_zero_queries(struct ctx *c)
+{
+	c->ep.queries = 0;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
 /* Class 1 gets three support rows, class 0 one: counts disagree with shots. */
-static int step_labels_inconsistent(struct ctx *c) { c->labels[0] = 1; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_label_too_big(struct ctx *c) { c->labels[4] = (int32_t)c->ep.ways; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_label_negative(struct ctx *c) { c->labels[7] = -1; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_nan(struct ctx *c) { c->z[5] = NAN; return fden_train_step(c->m, &c->ep, NULL); }
-static int step_inf(struct ctx *c) { c->z[3 * D + 1] = -INFINITY; return fden_train_step(c->m, &c->ep, NULL); }
+static int step_labels_inconsistent(struct ctx *c)
+{
+	c->labels[0] = 1;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_label_too_big(struct ctx *c)
+{
+	c->labels[4] = (int32_t)c->ep.ways;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_label_negative(struct ctx *c)
+{
+	c->labels[7] = -1;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_nan(struct ctx *c)
+{
+	c->z[5] = NAN;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
+static int step_inf(struct ctx *c)
+{
+	c->z[3 * D + 1] = -INFINITY;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
 /* Finite input (up to 3e38) whose loss and gradients are not: the step is
  * rejected and the model left as it was (the divergence rule). At 1e30 the
  * step still succeeds: loss and gradients stay finite there. */
@@ -56,7 +104,11 @@ static int step_diverges(struct ctx *c)
 		c->z[i] *= 1e38f;
 	return fden_train_step(c->m, &c->ep, NULL);
 }
-static int step_overflow(struct ctx *c) { c->ep.n_episodes = HUGE_N; return fden_train_step(c->m, &c->ep, NULL); }
+static int step_overflow(struct ctx *c)
+{
+	c->ep.n_episodes = HUGE_N;
+	return fden_train_step(c->m, &c->ep, NULL);
+}
 static int step_stats_size(struct ctx *c)
 {
 	struct fden_step_stats st;
@@ -68,14 +120,22 @@ static int step_stats_size(struct ctx *c)
 static int dis_null_model(struct ctx *c) { return fden_disentangle(NULL, c->z, 4, c->out1, c->out2); }
 static int dis_null_z(struct ctx *c) { return fden_disentangle(c->m, NULL, 4, c->out1, c->out2); }
 static int dis_zero_n(struct ctx *c) { return fden_disentangle(c->m, c->z, 0, c->out1, c->out2); }
-static int dis_nan(struct ctx *c) { c->z[2 * D + 3] = NAN; return fden_disentangle(c->m, c->z, 4, c->out1, c->out2); }
+static int dis_nan(struct ctx *c)
+{
+	c->z[2 * D + 3] = NAN;
+	return fden_disentangle(c->m, c->z, 4, c->out1, c->out2);
+}
 static int dis_overflow(struct ctx *c) { return fden_disentangle(c->m, c->z, HUGE_N, c->out1, c->out2); }
 static int ent_null_model(struct ctx *c) { return fden_entangle(NULL, c->z, c->z, 4, c->out1); }
 static int ent_null_ide(struct ctx *c) { return fden_entangle(c->m, NULL, c->z, 4, c->out1); }
 static int ent_null_sty(struct ctx *c) { return fden_entangle(c->m, c->z, NULL, 4, c->out1); }
 static int ent_null_out(struct ctx *c) { return fden_entangle(c->m, c->z, c->z, 4, NULL); }
 static int ent_zero_n(struct ctx *c) { return fden_entangle(c->m, c->z, c->z, 0, c->out1); }
-static int ent_inf(struct ctx *c) { c->z[1] = INFINITY; return fden_entangle(c->m, c->z, c->z, 4, c->out1); }
+static int ent_inf(struct ctx *c)
+{
+	c->z[1] = INFINITY;
+	return fden_entangle(c->m, c->z, c->z, 4, c->out1);
+}
 static int ent_overflow(struct ctx *c) { return fden_entangle(c->m, c->z, c->z, HUGE_N, c->out1); }
 static int new_null_cfg(struct ctx *c)
 {
@@ -113,7 +173,11 @@ static int pred_empty_class(struct ctx *c)
 
 	return fden_predict(c->m, c->z, l, 6, 3, c->z + 6 * D, 3, pred, NULL);
 }
-static int pred_nan(struct ctx *c) { c->z[7 * D] = NAN; return fden_predict(c->m, c->z, sup_labels, 6, 3, c->z + 6 * D, 3, pred, NULL); }
+static int pred_nan(struct ctx *c)
+{
+	c->z[7 * D] = NAN;
+	return fden_predict(c->m, c->z, sup_labels, 6, 3, c->z + 6 * D, 3, pred, NULL);
+}
 static int std_zero(struct ctx *c)
 {
 	float mean[D] = { 0 }, sd[D];
@@ -230,15 +294,55 @@ static int inv_new(struct ctx *c, struct fden_invnet_ops *o, size_t in, size_t l
 	return rc;
 }
 static int inv_null_ops(struct ctx *c) { return inv_new(c, NULL, D, D); }
-static int inv_small_struct(struct ctx *c) { struct fden_invnet_ops o = host_ops(); o.struct_size = 8; return inv_new(c, &o, D, D); }
-static int inv_version(struct ctx *c) { struct fden_invnet_ops o = host_ops(); o.version = 99; return inv_new(c, &o, D, D); }
-static int inv_no_encode(struct ctx *c) { struct fden_invnet_ops o = host_ops(); o.encode = NULL; return inv_new(c, &o, D, D); }
-static int inv_no_decode(struct ctx *c) { struct fden_invnet_ops o = host_ops(); o.decode = NULL; return inv_new(c, &o, D, D); }
-static int inv_zero_dim(struct ctx *c) { struct fden_invnet_ops o = host_ops(); return inv_new(c, &o, 0, D); }
-static int inv_zero_latent(struct ctx *c) { struct fden_invnet_ops o = host_ops(); return inv_new(c, &o, D, 0); }
-static int inv_null_out(struct ctx *c) { struct fden_invnet_ops o = host_ops(); return fden_invnet_new(&o, D, D, c, NULL); }
-static int inv_encode_fails(struct ctx *c) { c->host_fail = 1; return fden_invnet_encode(c->net, c->z, 4, c->out1); }
-static int inv_decode_fails(struct ctx *c) { c->host_fail = 1; return fden_invnet_decode(c->net, c->z, 4, c->out1); }
+static int inv_small_struct(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	o.struct_size = 8;
+	return inv_new(c, &o, D, D);
+}
+static int inv_version(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	o.version = 99;
+	return inv_new(c, &o, D, D);
+}
+static int inv_no_encode(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	o.encode = NULL;
+	return inv_new(c, &o, D, D);
+}
+static int inv_no_decode(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	o.decode = NULL;
+	return inv_new(c, &o, D, D);
+}
+static int inv_zero_dim(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	return inv_new(c, &o, 0, D);
+}
+static int inv_zero_latent(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	return inv_new(c, &o, D, 0);
+}
+static int inv_null_out(struct ctx *c)
+{
+	struct fden_invnet_ops o = host_ops();
+	return fden_invnet_new(&o, D, D, c, NULL);
+}
+static int inv_encode_fails(struct ctx *c)
+{
+	c->host_fail = 1;
+	return fden_invnet_encode(c->net, c->z, 4, c->out1);
+}
+static int inv_decode_fails(struct ctx *c)
+{
+	c->host_fail = 1;
+	return fden_invnet_decode(c->net, c->z, 4, c->out1);
+}
 static int inv_encode_null_x(struct ctx *c) { return fden_invnet_encode(c->net, NULL, 4, c->out1); }
 static int inv_encode_null_net(struct ctx *c) { return fden_invnet_encode(NULL, c->z, 4, c->out1); }
 static int inv_encode_overflow(struct ctx *c) { return fden_invnet_encode(c->net, c->z, HUGE_N, c->out1); }
@@ -261,7 +365,11 @@ static int pca(struct ctx *c, const float *x, size_t n, size_t in, size_t lat)
 static int pca_latent_too_wide(struct ctx *c) { return pca(c, c->z, 32, D, D + 1); }
 static int pca_zero_n(struct ctx *c) { return pca(c, c->z, 0, D, 2); }
 static int pca_null_x(struct ctx *c) { return pca(c, NULL, 32, D, 2); }
-static int pca_nan(struct ctx *c) { c->z[9] = NAN; return pca(c, c->z, 32, D, 2); }
+static int pca_nan(struct ctx *c)
+{
+	c->z[9] = NAN;
+	return pca(c, c->z, 32, D, 2);
+}
 static int pca_overflow(struct ctx *c) { return pca(c, c->z, HUGE_N, D, 2); }
 
 static int ds_new(const float *x, const int32_t *l, size_t n, size_t dim)
@@ -344,7 +452,10 @@ static int sampler_next_zero(struct ctx *c) { return sampler_next(c, 0, 0); }
 static int sampler_next_overflow(struct ctx *c) { return sampler_next(c, HUGE_N, 0); }
 
 /* ---- the table ----------------------------------------------------- */
-enum { NEEDS_NONE = 0, NEEDS_MODEL = 1, NEEDS_NET = 2, NEEDS_DS = 4 };
+enum { NEEDS_NONE = 0,
+       NEEDS_MODEL = 1,
+       NEEDS_NET = 2,
+       NEEDS_DS = 4 };
 
 struct row {
 	const char *name;
@@ -354,7 +465,10 @@ struct row {
 	int needs;
 };
 
-#define ROW(f, st, w, n) { #f, f, st, w, n }
+#define ROW(f, st, w, n) \
+	{ \
+#f, f, st, w, n \
+	}
 static const struct row rows[] = {
 	ROW(step_null_model, FDEN_E_INVALID, "model", 0),
 	ROW(step_null_episodes, FDEN_E_INVALID, "episodes", NEEDS_MODEL),

@@ -166,8 +166,8 @@ START_TEST(oom_every_allocation_first_inference)
 			memcpy(ref_o, zo, nd * sizeof *zo);
 		} else {
 			ck_assert_msg((rc1 == FDEN_E_NOMEM) != (rc2 == FDEN_E_NOMEM) &&
-				      (rc1 == FDEN_OK || rc1 == FDEN_E_NOMEM) &&
-				      (rc2 == FDEN_OK || rc2 == FDEN_E_NOMEM),
+					      (rc1 == FDEN_OK || rc1 == FDEN_E_NOMEM) &&
+					      (rc2 == FDEN_OK || rc2 == FDEN_E_NOMEM),
 				      "inference allocation %zu of %zu: statuses %d, %d", k, total, rc1, rc2);
 			c.fail_at = 0;
 			for (pass = 0; pass < 2; pass++) {
@@ -247,7 +247,8 @@ START_TEST(checkpoint_has_no_uninitialised_bytes)
 	f1 = save_bytes(0xff, &b, &n1);
 	ck_assert_msg(n0 == n1 && memcmp(f0, f1, n0) == 0,
 		      "checkpoints differ with the allocator's fill byte (%zu vs %zu bytes): "
-		      "uninitialised memory is saved", n0, n1);
+		      "uninitialised memory is saved",
+		      n0, n1);
 	free(f0);
 	free(f1);
 	tu_episodes_free(&b);

@@ -18,13 +18,13 @@
 
 struct shared {
 	const struct fden_model *m;
-	const float *z;          /* N x dim */
-	const float *ide, *sty;  /* serial results */
-	const float *zt;         /* serial entangle of (ide, sty) */
-	const int32_t *pred;     /* serial predict, or NULL */
+	const float *z;             /* N x dim */
+	const float *ide, *sty;     /* serial results */
+	const float *zt;            /* serial entangle of (ide, sty) */
+	const int32_t *pred;        /* serial predict, or NULL */
 	size_t dim, di, ds, rounds; /* Dim, f_ide and f_sty widths */
-	const char *dir;         /* threads save to dir/<id> (NULL: no saving) */
-	const char *ref;         /* the serial save's bytes */
+	const char *dir;            /* threads save to dir/<id> (NULL: no saving) */
+	const char *ref;            /* the serial save's bytes */
 	size_t ref_n;
 	pthread_barrier_t start;
 };

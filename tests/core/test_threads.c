@@ -50,7 +50,8 @@ START_TEST(test_autoencoder_threads)
 	o.epochs = 1;
 	o.batch = 2;
 	for (int k = 0; k < 3; k++) {
-		o.threads = k == 0 ? 100000 : k == 1 ? fd_threads_max() + 1 : 0;
+		o.threads = k == 0 ? 100000 : k == 1 ? fd_threads_max() + 1
+						     : 0;
 		ck_assert_int_eq(fden_invnet_fit_autoencoder(x, 4, 6, 2, &o, &net), FDEN_E_INVALID);
 		ck_assert_ptr_null(net);
 		if (k < 2)

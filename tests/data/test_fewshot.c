@@ -25,8 +25,8 @@ static double gauss(void)
 	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
-#define NC 12   /* classes */
-#define PER 10  /* rows per class */
+#define NC 12  /* classes */
+#define PER 10 /* rows per class */
 #define N (NC * PER)
 #define D 7
 

@@ -482,8 +482,10 @@ START_TEST(test_python_written)
 		const char *name;
 		int status;
 	} cases[] = {
-		{ "bad_crc", FDEN_E_CORRUPT }, { "future_version", FDEN_E_VERSION },
-		{ "truncated", FDEN_E_FORMAT }, { "duplicate", FDEN_E_FORMAT },
+		{ "bad_crc", FDEN_E_CORRUPT },
+		{ "future_version", FDEN_E_VERSION },
+		{ "truncated", FDEN_E_FORMAT },
+		{ "duplicate", FDEN_E_FORMAT },
 		{ "bad_count", FDEN_E_FORMAT },
 	};
 

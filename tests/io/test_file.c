@@ -54,7 +54,8 @@ START_TEST(test_nonregular_refused)
 	for (int k = 0; k < 3; k++) {
 		const char *what;
 
-		tu_path(path, sizeof path, k == 0 ? "fifo" : k == 1 ? "dir" : "cdev");
+		tu_path(path, sizeof path, k == 0 ? "fifo" : k == 1 ? "dir"
+								    : "cdev");
 		if (k == 0) {
 			ck_assert_int_eq(mkfifo(path, 0600), 0);
 			what = "FIFO";
@@ -72,13 +73,14 @@ START_TEST(test_nonregular_refused)
 		ck_assert_int_eq(fden_png_save_gray(path, img, 2, 2), FDEN_E_IO);
 		snprintf(msg, sizeof msg, "%s", fden_last_error());
 		ck_assert_msg(strstr(msg, "not a regular file") && strstr(msg, what) &&
-			      strstr(msg, path), "message: %s", msg);
+				      strstr(msg, path),
+			      "message: %s", msg);
 		fd_err_clear(&err);
 		ck_assert_int_eq(fd_file_write_atomic(path, "x", 1, &err), FDEN_E_IO);
 		ck_assert_ptr_nonnull(strstr(err.msg, "refusing"));
 		ck_assert_int_eq(lstat(path, &sb), 0);
-		ck_assert(k == 0 ? S_ISFIFO(sb.st_mode) : k == 1 ? S_ISDIR(sb.st_mode) :
-			  S_ISCHR(sb.st_mode));
+		ck_assert(k == 0 ? S_ISFIFO(sb.st_mode) : k == 1 ? S_ISDIR(sb.st_mode)
+								 : S_ISCHR(sb.st_mode));
 	}
 	ck_assert_int_ge(kinds, 2);
 	/* nothing else was left in the directory (no temporary file) */
@@ -136,7 +138,7 @@ START_TEST(test_stale_tmp_removed)
 	snprintf(stale2, sizeof stale2, "%s.tmp.%ld.000000", path, (long)dead2);
 	snprintf(keep[0], sizeof keep[0], "%s.tmp.%ld.Ab3xYz", path, (long)getpid());
 	snprintf(keep[1], sizeof keep[1], "%s.tmp.%ld.Ab3xYz", path, (long)getppid());
-	snprintf(keep[2], sizeof keep[2], "%s.tmp.Ab3xYz", path);           /* no pid */
+	snprintf(keep[2], sizeof keep[2], "%s.tmp.Ab3xYz", path); /* no pid */
 	snprintf(keep[3], sizeof keep[3], "%s/other.fden.tmp.%ld.Ab3xYz", tu_dir, (long)dead);
 	snprintf(keep[4], sizeof keep[4], "%s.tmp.%ld.Ab3xY", path, (long)dead); /* 5 chars */
 	snprintf(keep[5], sizeof keep[5], "%s.tmp.%ld.Ab3xYz.x", path, (long)dead);

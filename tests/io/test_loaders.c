@@ -100,11 +100,11 @@ static int load_idx_lab(const char *path, char *msg) { return load_array(path, m
 
 struct rec {
 	const char *name;
-	int type;           /* FD_CKPT_U64 records carry u64[]; others are zeros */
+	int type; /* FD_CKPT_U64 records carry u64[]; others are zeros */
 	size_t count;
 	uint64_t u64[8];
-	int config;         /* 1: an F64 "config" record from cfg_wide() */
-	int flow;           /* with config: the flow disentangler */
+	int config; /* 1: an F64 "config" record from cfg_wide() */
+	int flow;   /* with config: the flow disentangler */
 };
 
 /* A configuration whose networks would need gigabytes. */
@@ -154,10 +154,46 @@ static void build_ckpt(const char *path, uint32_t kind, const struct rec *recs)
 
 /* A checkpoint header claiming a 4 GiB payload over a few compressed bytes. */
 static const unsigned char ckpt_huge[] = {
-	'F', 'D', 'E', 'N', 'C', 'K', 'P', 'T', 1, 0, 0, 0, 1, 0, 0, 0,
-	0, 0, 0, 0, 1, 0, 0, 0,  /* usize 2^32 */
-	4, 0, 0, 0, 0, 0, 0, 0,  /* csize 4 */
-	0, 0, 0, 0, 0x78, 0x9c, 3, 0,
+	'F',
+	'D',
+	'E',
+	'N',
+	'C',
+	'K',
+	'P',
+	'T',
+	1,
+	0,
+	0,
+	0,
+	1,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	1,
+	0,
+	0,
+	0, /* usize 2^32 */
+	4,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0, /* csize 4 */
+	0,
+	0,
+	0,
+	0,
+	0x78,
+	0x9c,
+	3,
+	0,
 };
 
 /* header padded by the builder to 118 bytes + 10 preamble = 128 */
@@ -210,66 +246,55 @@ static void build_idx(const char *path, int type, int ndim, const uint32_t *dims
 
 /* ---- the table ---- */
 
-enum build_kind { B_CKPT, B_RAW, B_NPY, B_IDX, B_DIR };
+enum build_kind { B_CKPT,
+		  B_RAW,
+		  B_NPY,
+		  B_IDX,
+		  B_DIR };
 
 struct row {
 	const char *what;
 	enum build_kind build;
-	uint32_t kind;                 /* B_CKPT */
-	struct rec recs[MAX_RECS];     /* B_CKPT */
-	const unsigned char *raw;      /* B_RAW */
+	uint32_t kind;             /* B_CKPT */
+	struct rec recs[MAX_RECS]; /* B_CKPT */
+	const unsigned char *raw;  /* B_RAW */
 	size_t rawlen;
-	const char *npy;               /* B_NPY: header dict */
-	size_t npy_data;               /* B_NPY: data bytes present */
+	const char *npy;                /* B_NPY: header dict */
+	size_t npy_data;                /* B_NPY: data bytes present */
 	int idx_type, idx_ndim, idx_gz; /* B_IDX */
 	uint32_t idx_dims[4];
 	int (*load)(const char *path, char *msg);
 	int want;
-	const char *msg;               /* a word the detail must hold */
+	const char *msg; /* a word the detail must hold */
 };
 
-#define U64(N, C, ...) { .name = (N), .type = FD_CKPT_U64, .count = (C), .u64 = { __VA_ARGS__ } }
-#define F32(N, C) { .name = (N), .type = FD_CKPT_F32, .count = (C) }
-#define CONFIG(FLOW) { .name = "config", .config = 1, .flow = (FLOW) }
+#define U64(N, C, ...) \
+	{ \
+		.name = (N), .type = FD_CKPT_U64, .count = (C), .u64 = { __VA_ARGS__ } \
+	}
+#define F32(N, C) \
+	{ \
+		.name = (N), .type = FD_CKPT_F32, .count = (C) \
+	}
+#define CONFIG(FLOW) \
+	{ \
+		.name = "config", .config = 1, .flow = (FLOW) \
+	}
 
 static const struct row rows[] = {
 	{ "ckpt: 4 GiB payload from 4 bytes", B_RAW, .raw = ckpt_huge, .rawlen = sizeof ckpt_huge,
 	  .load = load_ckpt_model_kind, .want = FDEN_E_CORRUPT, .msg = "cannot hold" },
-	{ "pca: 65536 x 65536, no records", B_CKPT, FD_CKPT_PCA,
-	  { U64("pca.dims", 2, 65536, 65536) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
-	{ "pca: 65536 x 65536, mean only", B_CKPT, FD_CKPT_PCA,
-	  { U64("pca.dims", 2, 65536, 65536), F32("pca.mean", 65536) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "pca.components" },
-	{ "pca: components of the wrong count", B_CKPT, FD_CKPT_PCA,
-	  { U64("pca.dims", 2, 65536, 65536), F32("pca.mean", 65536),
-	    F32("pca.components", 16), F32("pca.variance", 65536) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "elements" },
-	{ "ae: 2^24 wide, no records", B_CKPT, FD_CKPT_AE,
-	  { U64("ae.dims", 3, 1u << 24, 1u << 24, 1u << 24) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
-	{ "ae: 784 -> 2^20 -> 64, small weights", B_CKPT, FD_CKPT_AE,
-	  { U64("ae.dims", 3, 784, 1u << 20, 64), F32("enc.0.w", 784) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "enc.0.w" },
-	{ "ali: 4096 x 4096 x 64, base 256, no records", B_CKPT, FD_CKPT_ALI,
-	  { U64("ali.dims", 6, 4096, 4096, 64, 65536, 256, 0) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "sizes" },
-	{ "ali: 28 x 28, latent 2^16, base 256, small weights", B_CKPT, FD_CKPT_ALI,
-	  { U64("ali.dims", 6, 28, 28, 1, 65536, 256, 0), F32("gz0.w", 16) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "gz0.w" },
-	{ "conv: 1024 x 1024 x 16 -> 256 (137 GB), no records", B_CKPT, FD_CKPT_CONV,
-	  { U64("conv.dims", 7, 1024, 1024, 16, 256, 256, 2, 0) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
-	{ "conv: 1024 x 1024 x 16 -> 256 (137 GB), small weights", B_CKPT, FD_CKPT_CONV,
-	  { U64("conv.dims", 7, 1024, 1024, 16, 256, 256, 2, 0), F32("enc0.w", 16) },
-	  .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "enc0.w" },
-	{ "model: format and wide config only", B_CKPT, FD_CKPT_MODEL,
-	  { U64("format", 1, 1), CONFIG(0) },
-	  .load = load_model, .want = FDEN_E_FORMAT, .msg = "parameter floats" },
-	{ "model: wide flow config, a few floats", B_CKPT, FD_CKPT_MODEL,
-	  { U64("format", 1, 1), CONFIG(1),
-	    F32("flow#0.w", 4096) },
-	  .load = load_model, .want = FDEN_E_FORMAT, .msg = "the file holds" },
+	{ "pca: 65536 x 65536, no records", B_CKPT, FD_CKPT_PCA, { U64("pca.dims", 2, 65536, 65536) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
+	{ "pca: 65536 x 65536, mean only", B_CKPT, FD_CKPT_PCA, { U64("pca.dims", 2, 65536, 65536), F32("pca.mean", 65536) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "pca.components" },
+	{ "pca: components of the wrong count", B_CKPT, FD_CKPT_PCA, { U64("pca.dims", 2, 65536, 65536), F32("pca.mean", 65536), F32("pca.components", 16), F32("pca.variance", 65536) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "elements" },
+	{ "ae: 2^24 wide, no records", B_CKPT, FD_CKPT_AE, { U64("ae.dims", 3, 1u << 24, 1u << 24, 1u << 24) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
+	{ "ae: 784 -> 2^20 -> 64, small weights", B_CKPT, FD_CKPT_AE, { U64("ae.dims", 3, 784, 1u << 20, 64), F32("enc.0.w", 784) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "enc.0.w" },
+	{ "ali: 4096 x 4096 x 64, base 256, no records", B_CKPT, FD_CKPT_ALI, { U64("ali.dims", 6, 4096, 4096, 64, 65536, 256, 0) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "sizes" },
+	{ "ali: 28 x 28, latent 2^16, base 256, small weights", B_CKPT, FD_CKPT_ALI, { U64("ali.dims", 6, 28, 28, 1, 65536, 256, 0), F32("gz0.w", 16) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "gz0.w" },
+	{ "conv: 1024 x 1024 x 16 -> 256 (137 GB), no records", B_CKPT, FD_CKPT_CONV, { U64("conv.dims", 7, 1024, 1024, 16, 256, 256, 2, 0) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "missing" },
+	{ "conv: 1024 x 1024 x 16 -> 256 (137 GB), small weights", B_CKPT, FD_CKPT_CONV, { U64("conv.dims", 7, 1024, 1024, 16, 256, 256, 2, 0), F32("enc0.w", 16) }, .load = load_invnet, .want = FDEN_E_FORMAT, .msg = "enc0.w" },
+	{ "model: format and wide config only", B_CKPT, FD_CKPT_MODEL, { U64("format", 1, 1), CONFIG(0) }, .load = load_model, .want = FDEN_E_FORMAT, .msg = "parameter floats" },
+	{ "model: wide flow config, a few floats", B_CKPT, FD_CKPT_MODEL, { U64("format", 1, 1), CONFIG(1), F32("flow#0.w", 4096) }, .load = load_model, .want = FDEN_E_FORMAT, .msg = "the file holds" },
 	{ "npy: 2^40 x 2^20 floats, 256 bytes", B_NPY, .npy = npy_huge2, .npy_data = 256,
 	  .load = load_npy_f32, .want = FDEN_E_FORMAT, .msg = "" },
 	{ "npy: 10^9 floats, 16 bytes", B_NPY, .npy = npy_huge1, .npy_data = 16,
@@ -299,7 +324,7 @@ static const struct row rows[] = {
 
 struct outcome {
 	int status;
-	long rss_kb;   /* peak RSS growth in the child */
+	long rss_kb; /* peak RSS growth in the child */
 	char msg[MSG_LEN];
 };
 

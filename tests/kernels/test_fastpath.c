@@ -124,9 +124,16 @@ START_TEST(backward_set_equals_zero_then_add)
 		{ .width = 5, .bias = 1, .batchnorm = 0, .dropout = 0.0f, .act = FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg c = {
-		.in = 9, .nlayers = 3, .layers = l, .leaky_slope = 0.01f, .drop_before = 0,
-		.init = FD_INIT_GLOROT_NORMAL, .init_sigma = 0.02f, .bn_momentum = 0.99f,
-		.bn_eps = 1e-3f, .nthreads = 1,
+		.in = 9,
+		.nlayers = 3,
+		.layers = l,
+		.leaky_slope = 0.01f,
+		.drop_before = 0,
+		.init = FD_INIT_GLOROT_NORMAL,
+		.init_sigma = 0.02f,
+		.bn_momentum = 0.99f,
+		.bn_eps = 1e-3f,
+		.nthreads = 1,
 	};
 	enum { NR = 13 };
 	struct fd_rng r, dr;
@@ -218,7 +225,7 @@ START_TEST(clip_combine_matches)
 				for (size_t i = 0; i < n; i++)
 					gm[i] *= big ? 30.0f : 0.01f; /* clipped or not */
 				memcpy(a, gu, n * sizeof *a);
-				f1 = fd_clip_adaptive(a, gm, n, clip);          /* a = g_u + f g_m */
+				f1 = fd_clip_adaptive(a, gm, n, clip); /* a = g_u + f g_m */
 				/* out = g_u (the in-place clipping hook) */
 				memcpy(b, gu, n * sizeof *b);
 				/* ||g_u|| computed inside (nu2 < 0): the same up to rounding */

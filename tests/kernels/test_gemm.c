@@ -76,9 +76,7 @@ static double run_case(int ta, int tb, int m, int n, int k, float alpha, float b
 
 /* Sizes chosen odd and around BLIS micro-kernel edges (6/16, 8/...). */
 static const int sizes[][3] = {
-	{ 1, 1, 1 }, { 1, 7, 3 }, { 7, 1, 5 }, { 3, 5, 1 }, { 13, 17, 19 },
-	{ 33, 9, 65 }, { 65, 31, 7 }, { 100, 129, 37 }, { 2, 300, 11 },
-	{ 101, 203, 67 }, /* above FD_GEMM_MT_MIN: really threaded */
+	{ 1, 1, 1 }, { 1, 7, 3 }, { 7, 1, 5 }, { 3, 5, 1 }, { 13, 17, 19 }, { 33, 9, 65 }, { 65, 31, 7 }, { 100, 129, 37 }, { 2, 300, 11 }, { 101, 203, 67 }, /* above FD_GEMM_MT_MIN: really threaded */
 };
 
 START_TEST(test_gemm_combos)

@@ -60,18 +60,18 @@ struct shape {
 
 /* the training step's batch-16 products, and the measured over-readers */
 static const struct shape shapes[] = {
-	{ 0, 0, 16, 512, 512, 0, 0.0f },   /* forward H = X W */
-	{ 1, 0, 512, 512, 16, 0, 1.0f },   /* dW += X^T dH */
-	{ 0, 1, 16, 512, 512, 0, 0.0f },   /* dX = dH W^T */
-	{ 0, 0, 32, 1, 64, 0, 0.0f },      /* statistician output, n = 1 */
+	{ 0, 0, 16, 512, 512, 0, 0.0f }, /* forward H = X W */
+	{ 1, 0, 512, 512, 16, 0, 1.0f }, /* dW += X^T dH */
+	{ 0, 1, 16, 512, 512, 0, 0.0f }, /* dX = dH W^T */
+	{ 0, 0, 32, 1, 64, 0, 0.0f },    /* statistician output, n = 1 */
 	{ 0, 1, 32, 64, 1, 0, 0.0f },
 	{ 1, 0, 64, 1, 32, 0, 0.0f },
-	{ 0, 1, 1, 16, 17, 0, 0.0f },      /* A over-read: one row of lda */
+	{ 0, 1, 1, 16, 17, 0, 0.0f }, /* A over-read: one row of lda */
 	{ 0, 1, 16, 64, 17, 0, 0.5f },
-	{ 0, 1, 16, 1, 17, 0, 0.0f },      /* B over-read: one row of ldb */
+	{ 0, 1, 16, 1, 17, 0, 0.0f }, /* B over-read: one row of ldb */
 	{ 0, 1, 7, 64, 3, 0, 0.0f },
-	{ 0, 0, 16, 1, 17, 0, 0.0f },      /* B, n = 1 */
-	{ 0, 0, 16, 2, 16, 0, 0.5f },      /* C read to 16 bytes */
+	{ 0, 0, 16, 1, 17, 0, 0.0f }, /* B, n = 1 */
+	{ 0, 0, 16, 2, 16, 0, 0.5f }, /* C read to 16 bytes */
 	{ 1, 0, 7, 3, 512, 0, 0.5f },
 	{ 0, 1, 1, 16, 17, FD_GEMM_PAD_LD - 17, 0.0f }, /* one row of the largest ld */
 	{ 0, 1, 16, 64, 9, FD_GEMM_PAD_LD - 9, 0.5f },
@@ -91,8 +91,7 @@ static void naive(const struct shape *s, const float *A, int lda, const float *B
 				double b = s->tb ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j];
 				acc += a * b;
 			}
-			R[(size_t)i * s->n + j] = acc + (s->beta == 0.0f ? 0.0 :
-				s->beta * (double)C0[(size_t)i * ldc + j]);
+			R[(size_t)i * s->n + j] = acc + (s->beta == 0.0f ? 0.0 : s->beta * (double)C0[(size_t)i * ldc + j]);
 		}
 }
 
@@ -125,7 +124,7 @@ static void guarded_case(const struct shape *s, int which, size_t tail, int padd
 	for (int i = 0; padded && i < 3; i++) /* they stand in for fd_malloc blocks */
 		fd_alloc_adopt(p[i], ns[i] * sizeof(float));
 	(padded ? fd_gemm_padded : fd_gemm)(s->ta, s->tb, s->m, s->n, s->k, 1.0f, p[0], lda,
-					   p[1], ldb, s->beta, p[2], ldc, nt);
+					    p[1], ldb, s->beta, p[2], ldc, nt);
 	for (int i = 0; padded && i < 3; i++)
 		fd_alloc_disown(p[i]);
 	for (int i = 0; i < s->m; i++) {

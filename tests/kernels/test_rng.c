@@ -53,7 +53,10 @@ START_TEST(test_known_answer)
 }
 END_TEST
 
-struct moments { double mean, var, m4; double min, max; };
+struct moments {
+	double mean, var, m4;
+	double min, max;
+};
 
 static struct moments moments_of(const float *x, int n)
 {

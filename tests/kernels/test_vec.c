@@ -81,7 +81,7 @@ START_TEST(test_elementwise)
 	fd_vec_mul(z, x, y, 9);
 	for (int i = 0; i < 9; i++)
 		ck_assert_float_eq(z[i], x[i] * y[i]);
-	fd_vec_axpy(z, 0.5f, x, 9);                   /* z += 0.5 x */
+	fd_vec_axpy(z, 0.5f, x, 9); /* z += 0.5 x */
 	for (int i = 0; i < 9; i++)
 		ck_assert_float_eq(z[i], x[i] * y[i] + 0.5f * x[i]);
 	fd_vec_copy(z, x, 9);
@@ -93,10 +93,10 @@ START_TEST(test_elementwise)
 		ck_assert_float_eq(z[i], 0.0f);
 	for (int i = 0; i < 12; i++)
 		X[i] = (float)i;
-	fd_vec_colsum_add(cs, X, 3, 4);               /* cs += colsum X */
+	fd_vec_colsum_add(cs, X, 3, 4); /* cs += colsum X */
 	ck_assert_float_eq(cs[0], 10.0f + 0 + 4 + 8);
 	ck_assert_float_eq(cs[3], 3.0f + 7 + 11);
-	fd_vec_add_rows(X, b, 3, 4);                  /* X[i,:] += b */
+	fd_vec_add_rows(X, b, 3, 4); /* X[i,:] += b */
 	ck_assert_float_eq(X[0], 1.0f);
 	ck_assert_float_eq(X[11], 15.0f);
 }

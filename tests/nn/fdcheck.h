@@ -41,8 +41,8 @@
 typedef double (*fdc_loss_fn)(void *ctx);
 
 struct fdc_stats {
-	double max_abs;   /* max |num - ana| */
-	double max_rel;   /* max |num - ana| / max(|num|, |ana|, 1e-3) */
+	double max_abs; /* max |num - ana| */
+	double max_rel; /* max |num - ana| / max(|num|, |ana|, 1e-3) */
 	int checked, skipped, failed;
 };
 

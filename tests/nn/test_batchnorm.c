@@ -183,8 +183,15 @@ START_TEST(test_mlp_train_vs_eval)
 	 * only by the unbiased variance: y_eval = y_train sqrt((v + e) / (u v + e)) */
 	static const struct fd_layer_spec l[1] = { { W, 0, 1, 0.0f, FD_ACT_LINEAR } };
 	struct fd_mlp_cfg cfg = {
-		.in = 4, .nlayers = 1, .layers = l, .leaky_slope = 0.0f, .drop_before = 0,
-		.init = FD_INIT_GLOROT_NORMAL, .bn_momentum = 0.0f, .bn_eps = 1e-3f, .nthreads = 1,
+		.in = 4,
+		.nlayers = 1,
+		.layers = l,
+		.leaky_slope = 0.0f,
+		.drop_before = 0,
+		.init = FD_INIT_GLOROT_NORMAL,
+		.bn_momentum = 0.0f,
+		.bn_eps = 1e-3f,
+		.nthreads = 1,
 	};
 	struct fd_mlp *m;
 	struct fd_rng r;

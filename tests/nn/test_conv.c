@@ -262,7 +262,8 @@ START_TEST(test_convt_adjoint)
 	lhs = fdc_dot(Zt, Y, nout);
 	rhs = fdc_dot(X, Zc, nin);
 	ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(lhs)), "case %d: <convT X, Y> %g, "
-		      "<X, conv Y> %g", _i, lhs, rhs);
+								 "<X, conv Y> %g",
+		      _i, lhs, rhs);
 	ck_assert_msg(fabs(lhs) > 1e-3, "case %d: degenerate product %g", _i, lhs);
 	fd_free(NULL, X);
 	fd_free(NULL, Zc);
@@ -288,8 +289,8 @@ START_TEST(test_geometry)
 	ck_assert_int_eq(t.oh, 14);
 	ck_assert_int_eq(fd_convt2d_init(&t, 3, 3, 1, 1, 4, 2, 1, 1), 0);
 	ck_assert_int_eq(t.oh, 7);
-	ck_assert_int_eq(fd_conv2d_init(&g, 2, 2, 1, 1, 5, 1, 1), -1);  /* empty output */
-	ck_assert_int_eq(fd_conv2d_init(&g, 4, 4, 1, 1, 3, 1, 3), -1);  /* p >= k */
+	ck_assert_int_eq(fd_conv2d_init(&g, 2, 2, 1, 1, 5, 1, 1), -1); /* empty output */
+	ck_assert_int_eq(fd_conv2d_init(&g, 4, 4, 1, 1, 3, 1, 3), -1); /* p >= k */
 	ck_assert_int_eq(fd_conv2d_init(&g, 4, 4, 0, 1, 3, 1, 1), -1);
 	ck_assert_int_eq(fd_convt2d_init(&t, 3, 3, 1, 1, 4, 2, 1, 2), -1); /* opad >= s */
 	ck_assert_int_eq(fd_convt2d_init(&t, 1, 1, 1, 1, 1, 1, 0, 0), 0);

@@ -27,17 +27,20 @@ static void fill(struct fd_rng *r, float *x, size_t n, float lo, float hi)
 }
 
 /* kind, ch, k, s, p, opad, out_h, out_w, bias, bn, act */
-static const struct fd_cl_spec enc_l[] = { /* 6 x 5 x 2 input */
+static const struct fd_cl_spec enc_l[] = {
+	/* 6 x 5 x 2 input */
 	{ FD_CL_CONV, 3, 3, 2, 1, 0, 0, 0, 0, 1, FD_ACT_LEAKY },
 	{ FD_CL_CONV, 2, 3, 1, 1, 0, 0, 0, 1, 0, FD_ACT_TANH },
 	{ FD_CL_DENSE, 4, 0, 0, 0, 0, 0, 0, 1, 0, FD_ACT_LINEAR },
 };
-static const struct fd_cl_spec dec_l[] = { /* 1 x 1 x 3 latent */
+static const struct fd_cl_spec dec_l[] = {
+	/* 1 x 1 x 3 latent */
 	{ FD_CL_DENSE, 2, 0, 0, 0, 0, 3, 3, 0, 1, FD_ACT_LEAKY },
 	{ FD_CL_CONVT, 3, 4, 2, 1, 1, 0, 0, 0, 1, FD_ACT_LEAKY },
 	{ FD_CL_CONVT, 1, 3, 1, 1, 0, 0, 0, 1, 0, FD_ACT_SIGMOID },
 };
-static const struct fd_cl_spec dis_l[] = { /* 7 x 7 x 1 input */
+static const struct fd_cl_spec dis_l[] = {
+	/* 7 x 7 x 1 input */
 	{ FD_CL_CONV, 2, 4, 2, 0, 0, 0, 0, 1, 0, FD_ACT_LEAKY },
 	{ FD_CL_CONV, 3, 2, 1, 0, 0, 0, 0, 0, 1, FD_ACT_LINEAR },
 	{ FD_CL_DENSE, 1, 0, 0, 0, 0, 0, 0, 1, 0, FD_ACT_SIGMOID },
@@ -59,9 +62,17 @@ static const struct net_case cases[] = {
 static struct fd_convnet_cfg cfg_of(const struct net_case *t)
 {
 	struct fd_convnet_cfg c = {
-		.h = t->h, .w = t->w, .c = t->c, .nlayers = t->nl, .layers = t->l,
-		.leaky_slope = 0.1f, .init = FD_INIT_HE_NORMAL, .init_sigma = 0.02f,
-		.bn_momentum = 0.9f, .bn_eps = 1e-3f, .nthreads = 1,
+		.h = t->h,
+		.w = t->w,
+		.c = t->c,
+		.nlayers = t->nl,
+		.layers = t->l,
+		.leaky_slope = 0.1f,
+		.init = FD_INIT_HE_NORMAL,
+		.init_sigma = 0.02f,
+		.bn_momentum = 0.9f,
+		.bn_eps = 1e-3f,
+		.nthreads = 1,
 	};
 	return c;
 }

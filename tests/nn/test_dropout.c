@@ -75,9 +75,9 @@ START_TEST(test_masks_from_seed)
 	fd_rng_seed(&r2, 3);
 	fd_dropout_mask(&r1, 0.4f, a, 257);
 	fd_dropout_mask(&r2, 0.4f, b, 257);
-	ck_assert_int_eq(memcmp(a, b, sizeof a), 0);  /* same seed, same mask */
+	ck_assert_int_eq(memcmp(a, b, sizeof a), 0); /* same seed, same mask */
 	fd_dropout_mask(&r1, 0.4f, c, 257);
-	ck_assert_int_ne(memcmp(a, c, sizeof a), 0);  /* next mask is fresh */
+	ck_assert_int_ne(memcmp(a, c, sizeof a), 0); /* next mask is fresh */
 }
 END_TEST
 
@@ -123,8 +123,14 @@ START_TEST(test_mlp_expectation_and_eval)
 {
 	static const struct fd_layer_spec l[1] = { { 3, 0, 0, 0.5f, FD_ACT_LINEAR } };
 	struct fd_mlp_cfg cfg = {
-		.in = 8, .nlayers = 1, .layers = l, .drop_before = _i,
-		.init = FD_INIT_GLOROT_NORMAL, .bn_momentum = 0.9f, .bn_eps = 1e-3f, .nthreads = 1,
+		.in = 8,
+		.nlayers = 1,
+		.layers = l,
+		.drop_before = _i,
+		.init = FD_INIT_GLOROT_NORMAL,
+		.bn_momentum = 0.9f,
+		.bn_eps = 1e-3f,
+		.nthreads = 1,
 	};
 	struct fd_mlp *m;
 	struct fd_rng r;

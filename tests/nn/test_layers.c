@@ -162,8 +162,10 @@ static double act_loss(void *p)
 START_TEST(test_activation)
 {
 	static const char *names[4][2] = {
-		{ "linear dX", "linear db" }, { "leaky dX", "leaky db" },
-		{ "sigmoid dX", "sigmoid db" }, { "tanh dX", "tanh db" },
+		{ "linear dX", "linear db" },
+		{ "leaky dX", "leaky db" },
+		{ "sigmoid dX", "sigmoid db" },
+		{ "tanh dX", "tanh db" },
 	};
 	struct act_ctx c = { .act = _i };
 	float dx[NB * AW], db[AW] = { 0 };

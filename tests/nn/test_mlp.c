@@ -18,9 +18,16 @@
 static struct fd_mlp_cfg base_cfg(const struct fd_layer_spec *l, int nl, int in, int drop_before)
 {
 	struct fd_mlp_cfg c = {
-		.in = in, .nlayers = nl, .layers = l, .leaky_slope = 0.1f,
-		.drop_before = drop_before, .init = FD_INIT_GLOROT_NORMAL, .init_sigma = 0.02f,
-		.bn_momentum = 0.99f, .bn_eps = 1e-3f, .nthreads = 1,
+		.in = in,
+		.nlayers = nl,
+		.layers = l,
+		.leaky_slope = 0.1f,
+		.drop_before = drop_before,
+		.init = FD_INIT_GLOROT_NORMAL,
+		.init_sigma = 0.02f,
+		.bn_momentum = 0.99f,
+		.bn_eps = 1e-3f,
+		.nthreads = 1,
 	};
 	return c;
 }
@@ -126,10 +133,8 @@ static const struct fd_net_case {
 	int drop_before, kinks;
 	const char *tag;
 } fd_cases[] = {
-	{ { { 8, 1, 1, 0.2f, FD_ACT_LEAKY }, { 7, 1, 0, 0.2f, FD_ACT_LEAKY },
-	    { OUT, 1, 0, 0.0f, FD_ACT_LINEAR } }, 0, 1, "mlp(bn,leaky,drop-after)" },
-	{ { { 8, 0, 1, 0.2f, FD_ACT_SIGMOID }, { 6, 1, 0, 0.3f, FD_ACT_TANH },
-	    { OUT, 0, 1, 0.1f, FD_ACT_LINEAR } }, 1, 0, "mlp(drop-before,sigm,tanh)" },
+	{ { { 8, 1, 1, 0.2f, FD_ACT_LEAKY }, { 7, 1, 0, 0.2f, FD_ACT_LEAKY }, { OUT, 1, 0, 0.0f, FD_ACT_LINEAR } }, 0, 1, "mlp(bn,leaky,drop-after)" },
+	{ { { 8, 0, 1, 0.2f, FD_ACT_SIGMOID }, { 6, 1, 0, 0.3f, FD_ACT_TANH }, { OUT, 0, 1, 0.1f, FD_ACT_LINEAR } }, 1, 0, "mlp(drop-before,sigm,tanh)" },
 };
 
 START_TEST(test_fd_net)
@@ -143,7 +148,8 @@ END_TEST
 START_TEST(test_backward_accumulates)
 {
 	static const struct fd_layer_spec l[2] = {
-		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY }, { 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 2, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 2, 4, 0);
 	struct fd_mlp *m = make(&cfg, 3);
@@ -182,7 +188,8 @@ END_TEST
 START_TEST(test_backward_set_ex)
 {
 	static const struct fd_layer_spec l[2] = {
-		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY }, { 3, 1, 0, 0.3f, FD_ACT_LINEAR },
+		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 3, 1, 0, 0.3f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 2, 4, _i);
 	struct fd_mlp *m = make(&cfg, 5);
@@ -243,10 +250,13 @@ static void two_hook(void *ctx, struct fd_param *p, float *g1, float *g2)
 START_TEST(test_backward_two)
 {
 	static const struct fd_layer_spec l[3] = {
-		{ 6, 0, 1, 0.2f, FD_ACT_LEAKY }, { 5, 1, 0, 0.3f, FD_ACT_TANH },
+		{ 6, 0, 1, 0.2f, FD_ACT_LEAKY },
+		{ 5, 1, 0, 0.3f, FD_ACT_TANH },
 		{ 3, 1, 0, 0.2f, FD_ACT_LINEAR },
 	};
-	enum { R = 9, I = 4, O = 3 };
+	enum { R = 9,
+	       I = 4,
+	       O = 3 };
 	struct fd_mlp_cfg cfg = base_cfg(l, 3, I, _i);
 	struct fd_mlp *m = make(&cfg, 12);
 	struct fd_rng r;
@@ -266,15 +276,13 @@ START_TEST(test_backward_two)
 	/* without two-row panels the panels hold R rows: refused */
 	ck_assert_int_eq(fd_mlp_reserve(m, R, &err), FDEN_OK);
 	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r, NULL));
-	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .ldy = O, .two = 1,
-							  .tmp = tmp, .hook = two_hook, .ctx = &c }),
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .ldy = O, .two = 1, .tmp = tmp, .hook = two_hook, .ctx = &c }),
 			 FDEN_E_INVALID);
 	ck_assert_int_eq(c.calls, 0);
 	ck_assert_int_eq(fd_mlp_reserve_group(&m, (const int[]){ R }, (const int[]){ 1 }, 1, &err),
 			 FDEN_OK);
 	/* refused: two without scratch, B's gradient without a paired forward */
-	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .two = 1, .hook = two_hook,
-							  .ctx = &c }),
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .two = 1, .hook = two_hook, .ctx = &c }),
 			 FDEN_E_INVALID);
 	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .dx2 = dX }), FDEN_E_INVALID);
 	ck_assert_int_eq(c.calls, 0);
@@ -291,9 +299,7 @@ START_TEST(test_backward_two)
 	fd_rng_seed(&r, 14);
 	ck_assert_ptr_nonnull(fd_mlp_forward(m, X, R, &r, NULL));
 	memcpy(dX, base, sizeof dX);
-	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .ldy = O, .add_dx = 1,
-							  .two = 1, .tmp = tmp, .hook = two_hook,
-							  .ctx = &c }),
+	ck_assert_int_eq(fd_mlp_backward(m, dY, dX, &(struct fd_mlp_bwd){ .ldy = O, .add_dx = 1, .two = 1, .tmp = tmp, .hook = two_hook, .ctx = &c }),
 			 FDEN_OK);
 	ck_assert_int_eq(c.calls, np);
 	for (int p = 0; p < np; p++) { /* the same products, each on its half: the same bits */
@@ -341,8 +347,7 @@ static double pair_loss(void *p)
 	const float *Y;
 
 	fd_rng_seed(&r, 77); /* the same dropout in every forward */
-	Y = fd_mlp_forward(c->m, c->A, PN, &r, &(struct fd_mlp_fwd){ .pair_b = c->B, .pair_ia = PIA,
-								  .pair_perm = c->perm });
+	Y = fd_mlp_forward(c->m, c->A, PN, &r, &(struct fd_mlp_fwd){ .pair_b = c->B, .pair_ia = PIA, .pair_perm = c->perm });
 	ck_assert_ptr_nonnull(Y);
 	return fdc_dot(c->dY0, Y, 2 * PN * POUT);
 }
@@ -350,7 +355,8 @@ static double pair_loss(void *p)
 START_TEST(test_forward_pair)
 {
 	static const struct fd_layer_spec l[3] = {
-		{ 7, 0, 1, 0.2f, FD_ACT_LEAKY }, { 5, 1, 0, 0.2f, FD_ACT_TANH },
+		{ 7, 0, 1, 0.2f, FD_ACT_LEAKY },
+		{ 5, 1, 0, 0.2f, FD_ACT_TANH },
 		{ POUT, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 3, PIA + PIB, 0);
@@ -440,7 +446,8 @@ END_TEST
 START_TEST(test_forward_to)
 {
 	const struct fd_layer_spec l[2] = {
-		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY }, { 3, 1, 0, 0.3f, _i ? FD_ACT_LEAKY : FD_ACT_LINEAR },
+		{ 6, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 3, 1, 0, 0.3f, _i ? FD_ACT_LEAKY : FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 2, 4, 0);
 	struct fd_mlp *m = make(&cfg, 8);
@@ -477,7 +484,8 @@ END_TEST
 START_TEST(test_no_alloc_after_reserve)
 {
 	static const struct fd_layer_spec l[3] = {
-		{ 32, 1, 1, 0.2f, FD_ACT_LEAKY }, { 32, 1, 0, 0.2f, FD_ACT_LEAKY },
+		{ 32, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 32, 1, 0, 0.2f, FD_ACT_LEAKY },
 		{ 4, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 3, 16, 0);
@@ -516,7 +524,8 @@ END_TEST
 START_TEST(test_nomem_cleans_up)
 {
 	static const struct fd_layer_spec l[2] = {
-		{ 8, 1, 1, 0.0f, FD_ACT_LEAKY }, { 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+		{ 8, 1, 1, 0.0f, FD_ACT_LEAKY },
+		{ 2, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 2, 3, 0);
 	struct fd_rng r;
@@ -575,7 +584,8 @@ static void *infer_thread(void *p)
 START_TEST(test_infer_reentrant)
 {
 	static const struct fd_layer_spec l[3] = {
-		{ 24, 1, 1, 0.2f, FD_ACT_LEAKY }, { 24, 1, 0, 0.2f, FD_ACT_TANH },
+		{ 24, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 24, 1, 0, 0.2f, FD_ACT_TANH },
 		{ 5, 1, 1, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 3, 12, 0);
@@ -621,7 +631,8 @@ END_TEST
 START_TEST(test_layout_and_init)
 {
 	static const struct fd_layer_spec l[3] = {
-		{ 300, 1, 1, 0.2f, FD_ACT_LEAKY }, { 200, 1, 0, 0.0f, FD_ACT_LEAKY },
+		{ 300, 1, 1, 0.2f, FD_ACT_LEAKY },
+		{ 200, 1, 0, 0.0f, FD_ACT_LEAKY },
 		{ 10, 0, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	static const char *names[] = { "net.0.w", "net.0.gamma", "net.0.beta", "net.1.w",
@@ -693,7 +704,8 @@ END_TEST
 START_TEST(test_same_seed_same_net)
 {
 	static const struct fd_layer_spec l[2] = {
-		{ 16, 1, 1, 0.3f, FD_ACT_LEAKY }, { 3, 1, 0, 0.0f, FD_ACT_LINEAR },
+		{ 16, 1, 1, 0.3f, FD_ACT_LEAKY },
+		{ 3, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 2, 6, 0);
 	struct fd_mlp *a = make(&cfg, 12), *b = make(&cfg, 12), *c = make(&cfg, 13);
@@ -710,7 +722,8 @@ START_TEST(test_same_seed_same_net)
 	fd_rng_seed(&ra, 15);
 	fd_rng_seed(&rb, 15);
 	ck_assert_int_eq(memcmp(fd_mlp_forward(a, X, 20, &ra, NULL), fd_mlp_forward(b, X, 20, &rb, NULL),
-				20 * 3 * 4), 0);
+				20 * 3 * 4),
+			 0);
 	fd_mlp_free(a);
 	fd_mlp_free(b);
 	fd_mlp_free(c);
@@ -721,7 +734,8 @@ START_TEST(test_learns)
 {
 	/* a short regression: Adam drives the training loss down 10x */
 	static const struct fd_layer_spec l[3] = {
-		{ 32, 1, 1, 0.0f, FD_ACT_LEAKY }, { 32, 1, 0, 0.0f, FD_ACT_LEAKY },
+		{ 32, 1, 1, 0.0f, FD_ACT_LEAKY },
+		{ 32, 1, 0, 0.0f, FD_ACT_LEAKY },
 		{ 2, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 3, 4, 0);
@@ -764,7 +778,8 @@ END_TEST
 START_TEST(test_bad_args)
 {
 	struct fd_layer_spec l[2] = {
-		{ 4, 1, 0, 0.0f, FD_ACT_LEAKY }, { 2, 1, 0, 0.0f, FD_ACT_LINEAR },
+		{ 4, 1, 0, 0.0f, FD_ACT_LEAKY },
+		{ 2, 1, 0, 0.0f, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg cfg = base_cfg(l, 2, 3, 0), c;
 	struct fd_mlp *m = (struct fd_mlp *)&cfg; /* must stay untouched on failure */
@@ -777,13 +792,13 @@ START_TEST(test_bad_args)
 	ck_assert_ptr_nonnull(strstr(fden_last_error(), "cfg"));
 	ck_assert_int_eq(fd_mlp_new(&cfg, "n", NULL, NULL, &err, &m), FDEN_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(err.msg, "init_rng"));
-#define BAD(FIELD, VAL, WORD)                                                 \
-	do {                                                                  \
-		c = cfg;                                                      \
-		c.FIELD = VAL;                                                \
+#define BAD(FIELD, VAL, WORD) \
+	do { \
+		c = cfg; \
+		c.FIELD = VAL; \
 		ck_assert_int_eq(fd_mlp_new(&c, "n", NULL, &r, &err, &m), FDEN_E_INVALID); \
 		ck_assert_msg(strstr(err.msg, WORD), "message '%s' lacks '%s'", err.msg, WORD); \
-		ck_assert_str_eq(fden_last_error(), err.msg);                 \
+		ck_assert_str_eq(fden_last_error(), err.msg); \
 	} while (0)
 	BAD(in, 0, "input width");
 	BAD(nlayers, 0, "layer");
@@ -821,12 +836,12 @@ START_TEST(test_bad_args)
 		float X[3 * 5] = { 0 }, dY[2 * 5] = { 0 };
 		ck_assert_int_eq(fd_mlp_reserve(m, 0, &err), FDEN_E_INVALID);
 		ck_assert_ptr_null(fd_mlp_forward(m, X, 1, &r, NULL)); /* nothing reserved */
-		fd_mlp_backward(m, dY, NULL, NULL);                      /* no forward: no-op */
+		fd_mlp_backward(m, dY, NULL, NULL);                    /* no forward: no-op */
 		ck_assert_int_eq(fd_mlp_reserve(m, 4, &err), FDEN_OK);
-		ck_assert_ptr_null(fd_mlp_forward(m, X, 5, &r, NULL));  /* more than reserved */
+		ck_assert_ptr_null(fd_mlp_forward(m, X, 5, &r, NULL)); /* more than reserved */
 		ck_assert_ptr_null(fd_mlp_forward(m, X, 0, &r, NULL));
 		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 4, NULL, NULL)); /* no dropout: no rng needed */
-		ck_assert_int_eq(fd_mlp_reserve(m, 5, &err), FDEN_OK); /* grows */
+		ck_assert_int_eq(fd_mlp_reserve(m, 5, &err), FDEN_OK);      /* grows */
 		ck_assert_ptr_nonnull(fd_mlp_forward(m, X, 5, &r, NULL));
 	}
 	fd_mlp_free(m);
