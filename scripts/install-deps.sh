@@ -2,7 +2,8 @@
 # Install the Debian 12 packages libfden needs, and only those missing.
 #   scripts/install-deps.sh            build: compiler, meson, BLIS, zlib, Check
 #   scripts/install-deps.sh --tests    + valgrind, clang/libFuzzer, doxygen, Python/Rust binding tests,
-#                                      chromium (report screenshot), tmux (progress on a terminal)
+#                                      chromium (report screenshot), tmux (progress on a terminal),
+#                                      clang-format-14 (the format check)
 #   scripts/install-deps.sh --demo     + the demo's data set and Python imaging
 #   scripts/install-deps.sh --bench    + PyTorch (reference benchmarks)
 #   scripts/install-deps.sh --all      everything above
@@ -11,7 +12,7 @@
 set -eu
 
 BUILD="meson ninja-build pkg-config gcc g++ libblis-dev zlib1g-dev check"
-TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy python3-setuptools python3-wheel python3-venv python3-pip python3-sklearn chromium tmux"
+TESTS="valgrind clang libclang-rt-14-dev doxygen python3 python3-numpy python3-setuptools python3-wheel python3-venv python3-pip python3-sklearn chromium tmux clang-format-14"
 # Rust: Debian's cargo/rustc only when no cargo is on PATH (rustup installs
 # in ~/.cargo/bin are used as they are).
 RUST="cargo rustc"
