@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build libfden and run every test, as CI does (.ci/run calls this).
 #   1. install missing Debian packages (scripts/install-deps.sh --tests)
-#   2. release build + `meson test` (all suites)
+#   2. release build (-Dwerror=true: a compiler warning fails it) + `meson
+#      test` (all suites, the format check included)
 #   3. ASan+UBSan build + `meson test` (all suites)
 #   4. ThreadSanitizer build + the concurrency suite (scripts/tsan.sh)
 #   5. Python, Rust and C++ binding tests, if their entry scripts exist,
@@ -98,7 +99,7 @@ fi
 
 # --- release build and the whole suite ------------------------------------
 banner "release build ($BUILD_DIR)"
-if setup "$BUILD_DIR" -Dbuildtype=release -Dtests=enabled && ninja -C "$BUILD_DIR"; then
+if setup "$BUILD_DIR" -Dbuildtype=release -Dtests=enabled -Dwerror=true && ninja -C "$BUILD_DIR"; then
 	step "release build" 0
 	banner "meson test ($BUILD_DIR)"
 	mtest "meson test (release)" "$BUILD_DIR" $MESON_TEST_ARGS
