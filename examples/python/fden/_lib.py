@@ -198,6 +198,7 @@ _PROTOTYPES = {
     "fden_config_get": (_I, [_P, _I, c_double_p]),
     "fden_config_bounds": (_I, [_I, c_double_p, c_double_p]),
     "fden_config_key_name": (_S, [_I]),
+    "fden_config_key_count": (_I, []),
     "fden_model_new": (_I, [_P, c_void_pp]),
     "fden_model_free": (None, [_P]),
     "fden_model_dim": (_SZ, [_P]),

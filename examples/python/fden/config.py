@@ -54,6 +54,17 @@ class Param(enum.IntEnum):
     STY_ADV = 43
     LR_STAT = 44
     FLOW_NLL = 45
+    ALIGN_NORM = 46
+    ALIGN_TEMP = 47
+    LR_DECAY = 48
+    LR_DECAY_STEPS = 49
+    LR_DECAY_FACTOR = 50
+    EMA = 51
+    HSIC = 52
+    STY_CLS = 53
+    STY_CLS_CLASSES = 54
+    STY_CLS_WIDTH = 55
+    STY_CLS_LR = 56
 
 
 class DisentanglerKind(enum.IntEnum):
@@ -87,8 +98,18 @@ def key_name(key):
     return _lib.decode(_lib.fn.config_key_name(int(key)))
 
 
+def key_count():
+    """The library's highest key: keys are 1..key_count(), append-only."""
+    return int(_lib.fn.config_key_count())
+
+
 def _key_map():
     names = {}
+    # every key the library has, by its name, also one newer than Param
+    for k in range(1, key_count() + 1):
+        n = key_name(k)
+        if n:
+            names[n.lower()] = k
     for p in Param:
         names[p.name.lower()] = int(p)
         if _lib.has("config_key_name"):

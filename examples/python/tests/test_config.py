@@ -69,6 +69,20 @@ class TestConfig(unittest.TestCase):
         self.assertEqual(len(d), len(Param))
         self.assertEqual(d[fden.key_name(Param.DIM)], 256)
 
+    def test_param_covers_every_library_key(self):
+        # Param must name every key the library has, with the library's name,
+        # so fden.Model(hsic=1) and Param.EMA work for new keys
+        n = fden.key_count()
+        self.assertGreaterEqual(n, 56)
+        for k in range(1, n + 1):
+            self.assertIn(k, set(int(p) for p in Param), "key %d (%s) missing from Param"
+                          % (k, fden.key_name(k)))
+            self.assertEqual(Param(k).name.lower(), fden.key_name(k))
+        with fden.Config(hsic=0.5, ema=0.99, align_norm=1) as cfg:
+            self.assertEqual(cfg["hsic"], 0.5)
+            self.assertEqual(cfg[Param.EMA], 0.99)
+            self.assertEqual(cfg["align_norm"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()
