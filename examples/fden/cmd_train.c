@@ -18,7 +18,7 @@ void train_args_default(struct train_args *a)
 	memset(a, 0, sizeof *a);
 	a->preset = "default";
 	a->standardize = 1;
-	a->ways = 0;     /* auto: 20, or every class when fewer (docs/method.md) */
+	a->ways = 0; /* auto: 20, or every class when fewer (docs/method.md) */
 	a->shots = 1;
 	a->queries = 5;
 	a->episodes = 4;
@@ -56,8 +56,12 @@ static int word_value(int key, const char *v, double *out)
 		{ FDEN_P_INIT, "he_normal", FDEN_INIT_HE_NORMAL },
 		{ FDEN_P_DISENTANGLER, "mlp", FDEN_DIS_MLP },
 		{ FDEN_P_DISENTANGLER, "flow", FDEN_DIS_FLOW },
-		{ 0, "on", 1 }, { 0, "off", 0 }, { 0, "true", 1 }, { 0, "false", 0 },
-		{ 0, "yes", 1 }, { 0, "no", 0 },
+		{ 0, "on", 1 },
+		{ 0, "off", 0 },
+		{ 0, "true", 1 },
+		{ 0, "false", 0 },
+		{ 0, "yes", 1 },
+		{ 0, "no", 0 },
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if ((!words[i].key || words[i].key == key) && !strcasecmp(v, words[i].word)) {
@@ -238,8 +242,8 @@ struct train_avg {
 
 /* What one run did. */
 struct train_run {
-	uint64_t steps;   /* steps in this run */
-	double seconds;   /* its training time */
+	uint64_t steps; /* steps in this run */
+	double seconds; /* its training time */
 	int resumed, signal;
 };
 
@@ -343,7 +347,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 	size_t rows = a->episodes * a->ways * (a->shots + a->queries);
 	if (have < a->ways) {
 		fprintf(stderr, "fden: %s: %zu-way episodes need %zu classes with %zu rows each; the "
-			"training data have %zu\n", cmd, a->ways, a->ways, a->shots + a->queries, have);
+				"training data have %zu\n",
+			cmd, a->ways, a->ways, a->shots + a->queries, have);
 		return EXIT_DATA;
 	}
 	if (a->resume && a->out && access(a->out, F_OK) == 0) {
@@ -359,7 +364,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		resumed = 1;
 		if (a->n_sets)
 			cli_info("fden: %s: resuming: --set and --preset are ignored (the checkpoint "
-				 "holds the configuration)", cmd);
+				 "holds the configuration)",
+				 cmd);
 		cli_info("fden: %s: resuming '%s' at step %llu", cmd, a->out,
 			 (unsigned long long)fden_model_step(model));
 	} else if (!(classes = class_list(train_z, &n_classes))) {
@@ -413,7 +419,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		}
 		if (!resumed)
 			fprintf(csv, "step,seconds,loss,l_r,l_c,l_m,accuracy,clip_scale,l_hsic,l_sty_cls,"
-				"sty_cls_accuracy\n");
+				     "sty_cls_accuracy\n");
 	}
 
 	stop_signal = 0;
@@ -445,9 +451,15 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 			goto restore;
 		}
 		struct fden_episodes ep = {
-			.struct_size = sizeof ep, .n_episodes = a->episodes, .ways = a->ways,
-			.shots = a->shots, .queries = a->queries, .z = z, .z_log_sigma = NULL,
-			.labels = lab, .classes = cls,
+			.struct_size = sizeof ep,
+			.n_episodes = a->episodes,
+			.ways = a->ways,
+			.shots = a->shots,
+			.queries = a->queries,
+			.z = z,
+			.z_log_sigma = NULL,
+			.labels = lab,
+			.classes = cls,
 		};
 		dense_classes(cls, a->episodes * a->ways, classes, n_classes);
 		struct fden_step_stats st;
@@ -506,7 +518,8 @@ done:
 	if (trained) /* the last line: what the run did and where the losses ended */
 		cli_info("fden: %s: %llu steps in this run, %llu in total, %.1f s (%.1f steps/s); "
 			 "last (moving average): loss %.4f, accuracy %.1f%%, L_R %.4g, L_C %.4f, "
-			 "L_M %.4f", cmd, (unsigned long long)(step - first), (unsigned long long)step,
+			 "L_M %.4f",
+			 cmd, (unsigned long long)(step - first), (unsigned long long)step,
 			 seconds, (double)(step - first) / fmax(seconds, 1e-9), av.loss,
 			 100 * av.accuracy, av.l_r, av.l_c, av.l_m);
 	if (stop_signal) {
@@ -516,8 +529,7 @@ done:
 		rc = EXIT_INTERRUPTED;
 	}
 	if (a->json) {
-		struct train_run run = { .steps = step - first, .seconds = seconds,
-					 .resumed = resumed, .signal = (int)stop_signal };
+		struct train_run run = { .steps = step - first, .seconds = seconds, .resumed = resumed, .signal = (int)stop_signal };
 		int jrc = write_summary(cmd, a, model, fden_dataset_size(train_z), &run, &av);
 		if (jrc && !rc)
 			rc = jrc;
@@ -557,45 +569,26 @@ int cmd_train(int argc, char **argv)
 	train_args_default(&a);
 	data_opts_init(&d);
 	const struct opt t[] = {
-		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE",
-		  .help = "model file: checkpoints and the final model (required)" },
+		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE", .help = "model file: checkpoints and the final model (required)" },
 		OPT_NET(&net_path, "encode image rows through this saved network first"),
-		{ .name = "preset", .type = OPT_STR, .ptr = &a.preset, .arg = "NAME",
-		  .help = "configuration: default (measured) or paper (Appendix B)" },
-		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE",
-		  .help = "set a configuration key (repeatable; --list-keys)", .call = train_args_add_set, .ctx = &a },
-		{ .name = "list-keys", .type = OPT_FLAG, .ptr = &keys,
-		  .help = "print every configuration key with defaults, bounds" },
-		{ .name = "standardize", .type = OPT_FLAG, .ptr = &a.standardize,
-		  .help = "standardise latents per dimension inside the model" },
-		{ .name = "steps", .type = OPT_U64, .ptr = &a.steps, .arg = "N",
-		  .help = "stop when the model has N steps (at least 1)", .range = OPT_POSITIVE },
-		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M",
-		  .help = "stop after M minutes",
-		  .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps",
-		  .range = OPT_POSITIVE },
-		{ .name = "ways", .type = OPT_SIZE, .ptr = &a.ways, .arg = "C",
-		  .help = "classes per training episode (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS)
-			  ", or all when fewer)" },
-		{ .name = "shots", .type = OPT_SIZE, .ptr = &a.shots, .arg = "K",
-		  .help = "support rows per class", .range = OPT_POSITIVE },
-		{ .name = "queries", .type = OPT_SIZE, .ptr = &a.queries, .arg = "Q",
-		  .help = "query rows per class", .range = OPT_POSITIVE },
-		{ .name = "episodes", .type = OPT_SIZE, .ptr = &a.episodes, .arg = "N",
-		  .help = "episodes per step", .range = OPT_POSITIVE },
-		{ .name = "checkpoint-every", .type = OPT_U64, .ptr = &a.checkpoint_every, .arg = "N",
-		  .help = "save --out every N steps (0: at the end)" },
-		{ .name = "resume", .type = OPT_FLAG, .ptr = &a.resume,
-		  .help = "continue from --out if it exists" },
-		{ .name = "log-csv", .type = OPT_STR, .ptr = &a.log_csv, .arg = "FILE",
-		  .help = "write per-step losses as CSV" },
+		{ .name = "preset", .type = OPT_STR, .ptr = &a.preset, .arg = "NAME", .help = "configuration: default (measured) or paper (Appendix B)" },
+		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE", .help = "set a configuration key (repeatable; --list-keys)", .call = train_args_add_set, .ctx = &a },
+		{ .name = "list-keys", .type = OPT_FLAG, .ptr = &keys, .help = "print every configuration key with defaults, bounds" },
+		{ .name = "standardize", .type = OPT_FLAG, .ptr = &a.standardize, .help = "standardise latents per dimension inside the model" },
+		{ .name = "steps", .type = OPT_U64, .ptr = &a.steps, .arg = "N", .help = "stop when the model has N steps (at least 1)", .range = OPT_POSITIVE },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M", .help = "stop after M minutes", .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps", .range = OPT_POSITIVE },
+		{ .name = "ways", .type = OPT_SIZE, .ptr = &a.ways, .arg = "C", .help = "classes per training episode (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS) ", or all when fewer)" },
+		{ .name = "shots", .type = OPT_SIZE, .ptr = &a.shots, .arg = "K", .help = "support rows per class", .range = OPT_POSITIVE },
+		{ .name = "queries", .type = OPT_SIZE, .ptr = &a.queries, .arg = "Q", .help = "query rows per class", .range = OPT_POSITIVE },
+		{ .name = "episodes", .type = OPT_SIZE, .ptr = &a.episodes, .arg = "N", .help = "episodes per step", .range = OPT_POSITIVE },
+		{ .name = "checkpoint-every", .type = OPT_U64, .ptr = &a.checkpoint_every, .arg = "N", .help = "save --out every N steps (0: at the end)" },
+		{ .name = "resume", .type = OPT_FLAG, .ptr = &a.resume, .help = "continue from --out if it exists" },
+		{ .name = "log-csv", .type = OPT_STR, .ptr = &a.log_csv, .arg = "FILE", .help = "write per-step losses as CSV" },
 		OPT_JSON(&a.json, "a JSON summary of the run"),
 		OPT_SEED(&a.seed, "model and episode seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
-		{ .name = "progress-every", .type = OPT_DBL, .ptr = &a.progress_every, .arg = "S",
-		  .help = "seconds between progress lines off a terminal", .range = OPT_POSITIVE },
-		{ .name = "verbose", .type = OPT_FLAG, .ptr = &a.verbose,
-		  .help = "the model's own log lines" },
+		{ .name = "progress-every", .type = OPT_DBL, .ptr = &a.progress_every, .arg = "S", .help = "seconds between progress lines off a terminal", .range = OPT_POSITIVE },
+		{ .name = "verbose", .type = OPT_FLAG, .ptr = &a.verbose, .help = "the model's own log lines" },
 		OPT_QUIET,
 		OPT_END,
 	};

@@ -26,7 +26,8 @@ double fd_align_proto(const float *S, const int32_t *ys, int ns, const float *Q,
  * and logit_qk = -t ||q^ - c_k||^2 with t = exp(log_t). With yq, the
  * gradients ADD into dS, dQ (through the normalisation and the centre) and
  * *dlog_t (each may be NULL). */
-enum { FD_ALIGN_NORM_UNIT = 1, FD_ALIGN_NORM_CENTRE = 2 }; /* == enum fden_align_norm */
+enum { FD_ALIGN_NORM_UNIT = 1,
+       FD_ALIGN_NORM_CENTRE = 2 }; /* == enum fden_align_norm */
 double fd_align_proto_norm(const float *S, const int32_t *ys, int ns, const float *Q,
 			   const int32_t *yq, int nq, int C, int dim, int mode, float log_t,
 			   float *logp, float scale, float *dS, float *dQ, float *dlog_t, float *ws);

@@ -14,7 +14,14 @@
 #define MODEL_FORMAT 1 /* version of the record layout inside the container */
 
 static const char *const tag[FD_NNETS] = {
-	"d_dec", "d_ide", "d_sty", "e_ide", "e_sty", "e_enc", "stat", "rel",
+	"d_dec",
+	"d_ide",
+	"d_sty",
+	"e_ide",
+	"e_sty",
+	"e_enc",
+	"stat",
+	"rel",
 };
 
 static void rec(char *buf, int k, const char *what, int i)

@@ -113,7 +113,8 @@ static int check_value(int key, double value, struct fd_err *err)
 	if (key == FDEN_P_THREADS && value > fd_threads_max()) /* before the static bound */
 		return fd_err_set(err, FDEN_E_INVALID,
 				  "config key %d (%s): %g threads, this machine allows at most %d "
-				  "(its CPUs, at least %d)", key, k->name, value, fd_threads_max(),
+				  "(its CPUs, at least %d)",
+				  key, k->name, value, fd_threads_max(),
 				  FD_THREADS_FLOOR);
 	if (!isfinite(value) || value < k->lo || value > k->hi)
 		return fd_err_set(err, FDEN_E_INVALID, "config key %d (%s): value %g outside [%g, %g]",
@@ -148,7 +149,8 @@ int fd_config_check(const struct fden_config *c, struct fd_err *err)
 	if (c->v[FDEN_P_STY_CLS] > 0 && fd_cfg_int(c, FDEN_P_STY_CLS_CLASSES) < 2)
 		return fd_err_set(err, FDEN_E_INVALID,
 				  "config: sty_cls %g needs sty_cls_classes >= 2 (the global training "
-				  "classes; it is %d)", c->v[FDEN_P_STY_CLS],
+				  "classes; it is %d)",
+				  c->v[FDEN_P_STY_CLS],
 				  fd_cfg_int(c, FDEN_P_STY_CLS_CLASSES));
 	return FDEN_OK;
 }

@@ -11,10 +11,10 @@
 #define FLOW_PERM_SEED 0xf10f10f10ull
 
 struct flow_layer {
-	struct fd_mlp *g;  /* d1 -> ... -> 2 d2 */
-	int32_t *perm;     /* p[j] = x[perm[j]] */
-	float *x1, *x2;    /* training caches: n x d1, n x d2 (permuted input) */
-	float *s;          /* n x d2, clamped log-scale */
+	struct fd_mlp *g; /* d1 -> ... -> 2 d2 */
+	int32_t *perm;    /* p[j] = x[perm[j]] */
+	float *x1, *x2;   /* training caches: n x d1, n x d2 (permuted input) */
+	float *s;         /* n x d2, clamped log-scale */
 };
 
 struct fd_flow {
@@ -22,13 +22,13 @@ struct fd_flow {
 	int has_alloc;
 	struct fd_flow_cfg cfg;
 	int d1, d2, cap;
-	int n;              /* rows of the last training forward */
-	double logdet;      /* sum over rows and layers of s: log|det dY/dX| of that forward */
+	int n;         /* rows of the last training forward */
+	double logdet; /* sum over rows and layers of s: log|det dY/dX| of that forward */
 	struct flow_layer layer[FLOW_MAX_LAYERS];
-	float *y;          /* n x dim: output of the last training forward */
+	float *y;            /* n x dim: output of the last training forward */
 	float *dcur, *dnext; /* n x dim: backward buffers */
-	float *dh;         /* n x 2 d2 */
-	float *dx1;        /* n x d1 */
+	float *dh;           /* n x 2 d2 */
+	float *dx1;          /* n x d1 */
 };
 
 static const struct fden_allocator *flow_alloc(const struct fd_flow *f)
@@ -238,7 +238,8 @@ FLOW_VEC static inline float flow_exp(float x)
 	float t, n, r, p, sc;
 	uint32_t tb, bb, e;
 
-	x = x > 87.0f ? 87.0f : x < -87.0f ? -87.0f : x; /* NaN passes through */
+	x = x > 87.0f ? 87.0f : x < -87.0f ? -87.0f
+					   : x; /* NaN passes through */
 	t = x * 1.44269504088896341f + big;
 	n = t - big; /* round(x log2 e), exactly */
 	r = x - n * 0.693359375f;
@@ -261,14 +262,14 @@ FLOW_VEC static inline float flow_tanh(float u)
 {
 	float e;
 
-	u = u > 9.0f ? 9.0f : u < -9.0f ? -9.0f : u;
+	u = u > 9.0f ? 9.0f : u < -9.0f ? -9.0f
+					: u;
 	e = flow_exp(2.0f * u);
 	return (e - 1.0f) / (e + 1.0f);
 }
 
 /* s = c tanh(r / c) of n values (r: one row's first half of h). */
-FD_CLONES FLOW_VEC
-static void scale_row(int n, float c, const float *restrict r, float *restrict s)
+FD_CLONES FLOW_VEC static void scale_row(int n, float c, const float *restrict r, float *restrict s)
 {
 	float ic = 1.0f / c;
 
@@ -277,17 +278,15 @@ static void scale_row(int n, float c, const float *restrict r, float *restrict s
 }
 
 /* y2 = x2 e^s + t for a row (s from scale_row); y2 may be x2. */
-FD_CLONES FLOW_VEC
-static void affine_row(int n, const float *s, const float *x2, const float *t, float *y2)
+FD_CLONES FLOW_VEC static void affine_row(int n, const float *s, const float *x2, const float *t, float *y2)
 {
 	for (int j = 0; j < n; j++)
 		y2[j] = x2[j] * flow_exp(s[j]) + t[j];
 }
 
 /* x2 = (y2 - t) e^-s of a row, into out (contiguous). */
-FD_CLONES FLOW_VEC
-static void unaffine_row(int n, const float *restrict s, const float *restrict y2,
-			 const float *restrict t, float *restrict out)
+FD_CLONES FLOW_VEC static void unaffine_row(int n, const float *restrict s, const float *restrict y2,
+					    const float *restrict t, float *restrict out)
 {
 	for (int j = 0; j < n; j++)
 		out[j] = (y2[j] - t[j]) * flow_exp(-s[j]);
@@ -296,10 +295,9 @@ static void unaffine_row(int n, const float *restrict s, const float *restrict y
 /* The coupling backward of a row: e = e^s; dxe = dy2 e (the x2 part of the
  * input gradient, before its scatter); dr = (dy2 x2 e + ds)(1 - (s/c)^2);
  * dt = dy2. */
-FD_CLONES FLOW_VEC
-static void couple_back_row(int n, float ic, float ds, const float *restrict s,
-			    const float *restrict x2, const float *restrict dy2,
-			    float *restrict dxe, float *restrict dh)
+FD_CLONES FLOW_VEC static void couple_back_row(int n, float ic, float ds, const float *restrict s,
+					       const float *restrict x2, const float *restrict dy2,
+					       float *restrict dxe, float *restrict dh)
 {
 	for (int j = 0; j < n; j++) {
 		float e = flow_exp(s[j]), q = s[j] * ic;

@@ -17,13 +17,13 @@
 #include "nn/param.h"
 
 struct fd_flow_cfg {
-	int dim;          /* width of z and of the output */
-	int nlayers;      /* coupling layers (>= 2) */
-	int hidden;       /* coupling-net hidden width */
-	int depth;        /* coupling-net hidden layers */
-	float clamp;      /* c: |s| < c */
+	int dim;     /* width of z and of the output */
+	int nlayers; /* coupling layers (>= 2) */
+	int hidden;  /* coupling-net hidden width */
+	int depth;   /* coupling-net hidden layers */
+	float clamp; /* c: |s| < c */
 	float leaky_slope;
-	int init;         /* enum fd_init for hidden layers */
+	int init; /* enum fd_init for hidden layers */
 	float init_sigma;
 	int nthreads;
 };

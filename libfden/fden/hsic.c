@@ -65,8 +65,8 @@ static float select_kth(float *x, ptrdiff_t m, ptrdiff_t k)
 }
 
 struct bw {
-	double g;  /* 1 / (2 m): K = exp(-g D) */
-	int i, j;  /* the median pair (i < j), -1 when m <= 0 (g = 1, fixed) */
+	double g; /* 1 / (2 m): K = exp(-g D) */
+	int i, j; /* the median pair (i < j), -1 when m <= 0 (g = 1, fixed) */
 };
 
 /* Median heuristic on Dm (n x n), S scratch of n (n - 1) / 2 floats. */
@@ -138,8 +138,7 @@ static void grad(const float *X, int n, int d, const float *Dm, const float *K, 
 		for (int j = 0; j < n; j++)
 			w += S[(size_t)i * n + j];
 		for (int t = 0; t < d; t++)
-			dX[(size_t)i * d + t] += (float)(scale * 4.0 * (w * X[(size_t)i * d + t] -
-								T[(size_t)i * d + t]));
+			dX[(size_t)i * d + t] += (float)(scale * 4.0 * (w * X[(size_t)i * d + t] - T[(size_t)i * d + t]));
 	}
 	if (b.i >= 0)
 		for (int t = 0; t < d; t++) {

@@ -127,7 +127,9 @@ FDEN_EXPORT int fden_entangle(const struct fden_model *model, const float *f_ide
 
 	if (!model || !f_ide || !f_sty || !z_out)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_entangle: %s is NULL",
-				  !model ? "model" : !f_ide ? "f_ide" : !f_sty ? "f_sty" : "z_out");
+				  !model ? "model" : !f_ide ? "f_ide"
+					     : !f_sty       ? "f_sty"
+							    : "z_out");
 	if (n == 0)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_entangle: n is 0");
 	if (n > SIZE_MAX / sizeof(float) / (size_t)model->dim)
@@ -168,7 +170,9 @@ FDEN_EXPORT int fden_factorizer_mine(const struct fden_factorizer *f, const floa
 
 	if (!f || !f_ide || !f_sty || !estimate)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_factorizer_mine: %s is NULL",
-				  !f ? "f" : !f_ide ? "f_ide" : !f_sty ? "f_sty" : "estimate");
+				  !f ? "f" : !f_ide ? "f_ide"
+				     : !f_sty       ? "f_sty"
+						    : "estimate");
 	m = f->m;
 	D = (size_t)m->dim;
 	if (n < 2 || n > (size_t)INT32_MAX / 2 || n > SIZE_MAX / sizeof(float) / (4 * D))
@@ -295,8 +299,10 @@ FDEN_EXPORT int fden_factorizer_align(const struct fden_factorizer *f, const flo
 
 	if (!f || !support_ide || !support_labels || !query_ide || !prob)
 		return fd_err_set(NULL, FDEN_E_INVALID, "%s: %s is NULL", fn,
-				  !f ? "f" : !support_ide ? "support_ide" : !support_labels ?
-				  "support_labels" : !query_ide ? "query_ide" : "prob");
+				  !f ? "f" : !support_ide ? "support_ide"
+				     : !support_labels    ? "support_labels"
+				     : !query_ide         ? "query_ide"
+							  : "prob");
 	rc = check_support(support_labels, n_support, ways, fn);
 	if (!rc)
 		rc = check_sizes(f->m, n_support, n_query, ways, fn);
@@ -322,8 +328,10 @@ FDEN_EXPORT int fden_predict(const struct fden_model *model, const float *suppor
 
 	if (!model || !support_z || !support_labels || !query_z || !pred)
 		return fd_err_set(NULL, FDEN_E_INVALID, "%s: %s is NULL", fn,
-				  !model ? "model" : !support_z ? "support_z" : !support_labels ?
-				  "support_labels" : !query_z ? "query_z" : "pred");
+				  !model ? "model" : !support_z ? "support_z"
+					     : !support_labels  ? "support_labels"
+					     : !query_z         ? "query_z"
+								: "pred");
 	rc = check_support(support_labels, n_support, ways, fn);
 	if (!rc)
 		rc = check_sizes(model, n_support, n_query, ways, fn);

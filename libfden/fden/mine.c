@@ -36,7 +36,7 @@ double fd_mine_ma_update(double log_ma, int have, double rate, double lme)
 void fd_mine_grad(const float *tm, int n, double log_denom, float scale, float *dtj, float *dtm)
 {
 	for (int i = 0; i < n; i++) {
-		dtj[i] = scale / n;                                         /* d mean t_j */
+		dtj[i] = scale / n;                                            /* d mean t_j */
 		dtm[i] = (float)(-scale * exp((double)tm[i] - log_denom) / n); /* d -log mean e^t_m */
 	}
 }

@@ -8,7 +8,14 @@
 #include "fden/model_int.h"
 
 static const char *const net_names[FD_NNETS] = {
-	"d_dec", "d_ide", "d_sty", "e_ide", "e_sty", "e_enc", "stat", "rel",
+	"d_dec",
+	"d_ide",
+	"d_sty",
+	"e_ide",
+	"e_sty",
+	"e_enc",
+	"stat",
+	"rel",
 };
 
 /* in -> hidden[0..nh) -> out: leaky hidden layers with dropout, batch norm
@@ -335,7 +342,7 @@ FDEN_EXPORT int fden_model_fit_standardization(struct fden_model *model, const f
 	}
 	st = FDEN_OK;
 	for (size_t j = 0; j < d; j++) {
-		double m1 = s[j] / (double)n; /* mean of z - k */
+		double m1 = s[j] / (double)n;               /* mean of z - k */
 		double ss = s[d + j] - (double)n * m1 * m1; /* sum (z - mean)^2 */
 		double v = n > 1 ? (ss > 0 ? ss : 0) / (double)(n - 1) : 1.0, sd = sqrt(v);
 		s[j] = (double)z[j] + m1; /* the mean */

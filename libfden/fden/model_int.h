@@ -19,11 +19,11 @@ enum fd_net {
 	FD_NET_D_DEC = 0, /* Dim -> W x depth -> 2 Dim */
 	FD_NET_D_IDE,     /* 2 Dim -> W x depth -> Dim */
 	FD_NET_D_STY,
-	FD_NET_E_IDE,     /* Dim -> W_b x depth -> Dim */
+	FD_NET_E_IDE, /* Dim -> W_b x depth -> Dim */
 	FD_NET_E_STY,
-	FD_NET_E_ENC,     /* 2 Dim -> W_t x depth -> Dim */
-	FD_NET_STAT,      /* 2 Dim -> 1024 -> 256 -> 64 -> 1 */
-	FD_NET_REL,       /* 2 Dim -> A -> A -> 1 (relation head only, else NULL) */
+	FD_NET_E_ENC, /* 2 Dim -> W_t x depth -> Dim */
+	FD_NET_STAT,  /* 2 Dim -> 1024 -> 256 -> 64 -> 1 */
+	FD_NET_REL,   /* 2 Dim -> A -> A -> 1 (relation head only, else NULL) */
 	FD_NNETS
 };
 
@@ -43,9 +43,9 @@ struct fd_train_ws {
 	 * log-probabilities, of the head's and of the independence terms'
 	 * workspaces */
 	size_t cap_rows, cap_pairs, cap_logp, cap_align_ws, cap_indep_ws;
-	float *zs;            /* the standardised input (N x D); the block's start */
-	float *z_target;      /* L_R's target, the standardised mean, with a stochastic input */
-	float *zrec_grad;     /* E's output z~, then d(a L_R)/dz~ in its place (N x D) */
+	float *zs;        /* the standardised input (N x D); the block's start */
+	float *z_target;  /* L_R's target, the standardised mean, with a stochastic input */
+	float *zrec_grad; /* E's output z~, then d(a L_R)/dz~ in its place (N x D) */
 	/* one 4 N D region, three lives: */
 	float *ent_cat;       /* E_ide(f_ide) ++ E_sty(f_sty) (N x 2D), then its gradient */
 	float *stat_dx;       /* T's input gradients d f_ide (N x di), d f_sty (N x ds) */
@@ -67,14 +67,20 @@ struct fd_train_ws {
 	/* flow: D's g_u, all tensors back to back; MLP: one tensor's g_u and
 	 * g_m at a time (fd_mlp_bwd.tmp) */
 	float *gu_saved;
-	double *gu_sq;        /* ||g_u||^2 of each of D's tensors */
-	float *bn_saved;      /* the BN running statistics before the step */
+	double *gu_sq;                 /* ||g_u||^2 of each of D's tensors */
+	float *bn_saved;               /* the BN running statistics before the step */
 	size_t gu_saved_n, bn_saved_n; /* floats of gu_saved and bn_saved */
 };
 
-struct fden_disentangler { struct fden_model *m; };
-struct fden_factorizer { struct fden_model *m; };
-struct fden_entangler { struct fden_model *m; };
+struct fden_disentangler {
+	struct fden_model *m;
+};
+struct fden_factorizer {
+	struct fden_model *m;
+};
+struct fden_entangler {
+	struct fden_model *m;
+};
 
 struct fden_model {
 	struct fden_config cfg;
@@ -83,8 +89,8 @@ struct fden_model {
 	fden_log_fn log;
 	void *log_ud;
 	int dim;
-	int di, ds;            /* widths of f_ide and f_sty (Dim each unless flow) */
-	struct fd_flow *flow;  /* FDEN_DIS_FLOW: D is the flow, E its inverse; D and E nets NULL */
+	int di, ds;           /* widths of f_ide and f_sty (Dim each unless flow) */
+	struct fd_flow *flow; /* FDEN_DIS_FLOW: D is the flow, E its inverse; D and E nets NULL */
 	struct fd_mlp *net[FD_NNETS];
 	struct fd_rng rng;
 	uint64_t step;
@@ -126,7 +132,9 @@ void fd_train_ws_free(struct fden_model *m);
 
 /* Weight average and learning-rate schedule (average.c). The tensors
  * averaged: D's (fd_model_d_param) and E's nets'. */
-enum { FD_EMA_LIVE = 0, FD_EMA_BUSY = 1, FD_EMA_AVERAGE = 2 };
+enum { FD_EMA_LIVE = 0,
+       FD_EMA_BUSY = 1,
+       FD_EMA_AVERAGE = 2 };
 int fd_ema_nparams(struct fden_model *m);
 struct fd_param *fd_ema_param(struct fden_model *m, int i);
 /* the other copy's block, filled with the initial weights (model creation) */

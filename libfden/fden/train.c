@@ -55,16 +55,16 @@ void fd_train_ws_free(struct fden_model *m)
 
 /* The shape of one batch and the sizes of the buffers it needs. */
 struct shape {
-	size_t rows;         /* N, all episodes' rows */
+	size_t rows; /* N, all episodes' rows */
 	size_t episodes;
-	size_t ep_rows;      /* rows of one episode: ways (shots + queries) */
-	size_t support;      /* support rows of one episode (first in it) */
-	size_t queries;      /* query rows of one episode (after the support) */
-	size_t ways;         /* classes of one episode */
-	size_t pairs;        /* relation head: support x query pairs of all episodes, else 0 */
-	size_t logp_n;       /* floats of query_logp */
-	size_t align_ws_n;   /* floats of the head's workspace */
-	size_t indep_ws_n;   /* floats of the independence terms' workspace */
+	size_t ep_rows;    /* rows of one episode: ways (shots + queries) */
+	size_t support;    /* support rows of one episode (first in it) */
+	size_t queries;    /* query rows of one episode (after the support) */
+	size_t ways;       /* classes of one episode */
+	size_t pairs;      /* relation head: support x query pairs of all episodes, else 0 */
+	size_t logp_n;     /* floats of query_logp */
+	size_t align_ws_n; /* floats of the head's workspace */
+	size_t indep_ws_n; /* floats of the independence terms' workspace */
 };
 
 #define FD_TWO_ROWS 256 /* an MLP D's two passes as one up to here: see stage_d_backward */
@@ -114,7 +114,11 @@ static void place_buffers(struct fden_model *m, float *blk, const struct shape *
 	struct fd_train_ws *t = &m->tw;
 	size_t D = (size_t)m->dim, N = g->rows, off = 0;
 
-#define TAKE(p, n) do { t->p = (void *)(blk + off); off += ((n) + 15) / 16 * 16; } while (0)
+#define TAKE(p, n) \
+	do { \
+		t->p = (void *)(blk + off); \
+		off += ((n) + 15) / 16 * 16; \
+	} while (0)
 	TAKE(zs, N * D);
 	TAKE(z_target, N * D);
 	TAKE(zrec_grad, N * D);
@@ -193,8 +197,8 @@ nets:
 	{
 		int rows[FD_NNETS], two[FD_NNETS];
 		for (int k = 0; k < FD_NNETS; k++) { /* the statistician sees 2N rows */
-			rows[k] = k == FD_NET_STAT ? (int)(2 * s->rows) :
-				  k == FD_NET_REL ? (int)s->pairs : (int)s->rows;
+			rows[k] = k == FD_NET_STAT ? (int)(2 * s->rows) : k == FD_NET_REL ? (int)s->pairs
+											  : (int)s->rows;
 			/* g_u and g_m at once: 2N-row panels */
 			two[k] = k <= FD_NET_D_STY && !m->flow;
 		}
@@ -297,8 +301,7 @@ static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, 
 	s->ways = ep->ways;
 	s->support = ep->ways * ep->shots;
 	s->queries = ep->ways * ep->queries;
-	s->pairs = fd_cfg_int(&m->cfg, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION ?
-		   s->episodes * s->queries * s->support : 0;
+	s->pairs = fd_cfg_int(&m->cfg, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION ? s->episodes * s->queries * s->support : 0;
 	if (s->pairs > (1u << 26))
 		return fd_err_set(&m->err, FDEN_E_OVERFLOW, "fden_train_step: %zu relation pairs is too many",
 				  s->pairs);
@@ -374,8 +377,7 @@ static double backward_sq(struct fd_mlp *n, const float *dY, int ldy, float *dX,
 {
 	double sum = 0.0;
 
-	fd_mlp_backward(n, dY, dX, &(struct fd_mlp_bwd){ .ldy = ldy, .set = 1, .add_dx = add_dx,
-							 .hook = sq_hook, .ctx = &sum });
+	fd_mlp_backward(n, dY, dX, &(struct fd_mlp_bwd){ .ldy = ldy, .set = 1, .add_dx = add_dx, .hook = sq_hook, .ctx = &sum });
 	return sum;
 }
 
@@ -384,19 +386,19 @@ struct step {
 	struct fden_model *m;
 	const struct fden_episodes *ep;
 	struct shape s;
-	const float *fi, *fs;  /* D's outputs f_ide (N x di), f_sty (N x ds) */
-	int two;               /* MLP D's two backward passes run as one */
-	double l_r_sum;        /* sum over rows of ||zs - z~||^2 */
-	double ce;             /* sum over queries of -log P(y | q) */
-	double l_m;            /* the MINE bound */
-	double log_denom;      /* log of its denominator (the moving average with MINE_MA) */
-	double l_x, l_a, l_n;  /* the independence terms: xcorr, style adversary, density */
-	double l_h;            /* HSIC of f_ide and f_sty */
-	double l_s, s_acc;     /* the style classifier's cross entropy and accuracy */
-	float dlogdet;         /* dL/dlog|det| of the flow */
-	size_t correct;        /* queries classified right */
-	double clip_sum;       /* sum over D's tensors of the clipping scale */
-	double gn2[FD_NNETS];  /* ||g||^2 per net; all of D's in [FD_NET_D_DEC] */
+	const float *fi, *fs; /* D's outputs f_ide (N x di), f_sty (N x ds) */
+	int two;              /* MLP D's two backward passes run as one */
+	double l_r_sum;       /* sum over rows of ||zs - z~||^2 */
+	double ce;            /* sum over queries of -log P(y | q) */
+	double l_m;           /* the MINE bound */
+	double log_denom;     /* log of its denominator (the moving average with MINE_MA) */
+	double l_x, l_a, l_n; /* the independence terms: xcorr, style adversary, density */
+	double l_h;           /* HSIC of f_ide and f_sty */
+	double l_s, s_acc;    /* the style classifier's cross entropy and accuracy */
+	float dlogdet;        /* dL/dlog|det| of the flow */
+	size_t correct;       /* queries classified right */
+	double clip_sum;      /* sum over D's tensors of the clipping scale */
+	double gn2[FD_NNETS]; /* ||g||^2 per net; all of D's in [FD_NET_D_DEC] */
 };
 
 /* Zero what accumulates, and place g_m's buffers of D: its own rows after
@@ -527,8 +529,7 @@ static void stage_statistician(struct step *st)
 
 	fd_rng_perm(&m->rng, t->stat_perm, N);
 	T = fd_mlp_forward(m->net[FD_NET_STAT], st->fi, N, &m->rng,
-			   &(struct fd_mlp_fwd){ .pair_b = st->fs, .pair_ia = m->di,
-						 .pair_perm = t->stat_perm });
+			   &(struct fd_mlp_fwd){ .pair_b = st->fs, .pair_ia = m->di, .pair_perm = t->stat_perm });
 	st->l_m = fd_mine_dv(T, T + N, N, &lme);
 	st->log_denom = lme;
 	if (fd_cfg_int(c, FDEN_P_MINE_MA))
@@ -538,8 +539,7 @@ static void stage_statistician(struct step *st)
 	fd_mine_grad(T + N, N, st->log_denom, (float)-c->v[FDEN_P_GAMMA], t->stat_dy,
 		     t->stat_dy + N);
 	fd_mlp_backward(m->net[FD_NET_STAT], t->stat_dy, t->stat_dx,
-			&(struct fd_mlp_bwd){ .set = 1, .dx2 = t->stat_dx + (size_t)N * m->di,
-					      .hook = sq_hook, .ctx = &st->gn2[FD_NET_STAT] });
+			&(struct fd_mlp_bwd){ .set = 1, .dx2 = t->stat_dx + (size_t)N * m->di, .hook = sq_hook, .ctx = &st->gn2[FD_NET_STAT] });
 }
 
 /* The relation head's scores r(q ++ s) of every (query, support) pair of
@@ -701,9 +701,9 @@ static void grl(struct fden_model *m, size_t N)
  * made per tensor; what the clipping hooks accumulate. */
 struct clip_ctx {
 	struct fden_model *m;
-	int clip;     /* FDEN_P_CLIP */
-	double fsum;  /* sum of the tensors' clipping scales */
-	double sq;    /* ||g||^2 of the result (the finiteness check) */
+	int clip;    /* FDEN_P_CLIP */
+	double fsum; /* sum of the tensors' clipping scales */
+	double sq;   /* ||g||^2 of the result (the finiteness check) */
 };
 
 /* index of D's tensor p among fd_model_d_param's */
@@ -773,8 +773,7 @@ static void d_mlp_backward(struct fden_model *m, const float *dfi, const float *
 static int d_mlp_backward_two(struct fden_model *m, float *dz, struct clip_ctx *c)
 {
 	struct fd_train_ws *t = &m->tw;
-	struct fd_mlp_bwd o = { .ldy = m->di, .set = 1, .two = 1, .tmp = t->gu_saved,
-				.hook = clip2_hook, .ctx = c };
+	struct fd_mlp_bwd o = { .ldy = m->di, .set = 1, .two = 1, .tmp = t->gu_saved, .hook = clip2_hook, .ctx = c };
 
 	if (fd_mlp_backward(m->net[FD_NET_D_IDE], t->dfi_u, t->dec_dh, &o))
 		return -1; /* the panels are shared: the next two would refuse too */

@@ -47,8 +47,8 @@
 #include "nn/dropout.h"
 #include "nn/mlp.h"
 
-#define ALI_SLOPE 0.01f   /* Blocks' LeakyRectifier, which ALI uses */
-#define ALI_INIT 0.01f    /* ALI: isotropic Gaussian, std 0.01 */
+#define ALI_SLOPE 0.01f /* Blocks' LeakyRectifier, which ALI uses */
+#define ALI_INIT 0.01f  /* ALI: isotropic Gaussian, std 0.01 */
 #define ALI_INFER_ROWS 128
 #define ALI_EVAL_ROWS 256 /* rows of the per-epoch reconstruction figure */
 #define ALI_GZ 7
@@ -106,23 +106,34 @@ static int make_cfgs(const size_t d[FD_ALI_NDIMS], float drop, float slope, int 
 {
 	int hs[5], ws[5], B, H;
 	struct fd_convnet_cfg c0 = {
-		.leaky_slope = slope, .init = FD_INIT_TRUNC_NORMAL, .init_sigma = ALI_INIT,
-		.bn_momentum = 0.95f, .bn_eps = 1e-4f, .nthreads = threads,
+		.leaky_slope = slope,
+		.init = FD_INIT_TRUNC_NORMAL,
+		.init_sigma = ALI_INIT,
+		.bn_momentum = 0.95f,
+		.bn_eps = 1e-4f,
+		.nthreads = threads,
 	};
 	struct fd_mlp_cfg m0 = {
-		.leaky_slope = slope, .drop_before = 1, .init = FD_INIT_TRUNC_NORMAL,
-		.init_sigma = ALI_INIT, .bn_momentum = 0.95f, .bn_eps = 1e-4f, .nthreads = threads,
+		.leaky_slope = slope,
+		.drop_before = 1,
+		.init = FD_INIT_TRUNC_NORMAL,
+		.init_sigma = ALI_INIT,
+		.bn_momentum = 0.95f,
+		.bn_eps = 1e-4f,
+		.nthreads = threads,
 	};
 
 	if (sizes(d[0], hs) || sizes(d[1], ws) || d[2] < 1 || d[2] > 64 || d[3] < 1 ||
 	    d[3] > (1u << 16) || d[4] < 1 || d[4] > 256 || d[5] > 1)
 		return fd_err_set(err, FDEN_E_INVALID,
 				  "ali: bad shape or sizes (%zu x %zu x %zu, latent %zu, channels "
-				  "%zu, output %zu; height and width 20 .. 4096)", d[0], d[1], d[2],
+				  "%zu, output %zu; height and width 20 .. 4096)",
+				  d[0], d[1], d[2],
 				  d[3], d[4], d[5]);
 	if ((hs[1] - 4) % 2 != (ws[1] - 4) % 2 || (hs[3] - 4) % 2 != (ws[3] - 4) % 2)
 		return fd_err_set(err, FDEN_E_INVALID, "ali: %zu x %zu: height and width must "
-				  "halve alike (the same parity at each stride-2 layer)", d[0], d[1]);
+						       "halve alike (the same parity at each stride-2 layer)",
+				  d[0], d[1]);
 	B = (int)d[4];
 	H = 16 * B;
 	{
@@ -158,7 +169,7 @@ static int make_cfgs(const size_t d[FD_ALI_NDIMS], float drop, float slope, int 
 		memcpy(c->gz_l, gz, sizeof gz);
 		memcpy(c->gx_l, gx, sizeof gx);
 		memcpy(c->dx_l, gz, sizeof c->dx_l); /* G_z's first five layers ... */
-		c->dx_l[0].batchnorm = 0;             /* ... the first with a bias, no norm */
+		c->dx_l[0].batchnorm = 0;            /* ... the first with a bias, no norm */
 		c->dx_l[0].bias = 1;
 		memcpy(c->dz_l, dz, sizeof dz);
 		memcpy(c->dj_l, dj, sizeof dj);
@@ -194,7 +205,8 @@ static int make_cfgs(const size_t d[FD_ALI_NDIMS], float drop, float slope, int 
 			return rc;
 		if (p.out != d[0] * d[1] * d[2])
 			return fd_err_set(err, FDEN_E_INVALID, "ali: %zu x %zu: the decoder gives "
-					  "%zu floats, not the input's", d[0], d[1], p.out);
+							       "%zu floats, not the input's",
+					  d[0], d[1], p.out);
 	}
 	return FDEN_OK;
 }
@@ -603,7 +615,8 @@ static int check_opts(const char *fn, const struct fden_ali_options *in, size_t 
 		if (in->struct_size < sizeof *o)
 			return fd_err_set(NULL, FDEN_E_VERSION,
 					  "%s: opt->struct_size %zu, expected %zu (call "
-					  "fden_ali_options_default first)", fn, in->struct_size,
+					  "fden_ali_options_default first)",
+					  fn, in->struct_size,
 					  sizeof *o);
 		memcpy(o, in, sizeof *o);
 	}
@@ -626,7 +639,8 @@ static int check_opts(const char *fn, const struct fden_ali_options *in, size_t 
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "%s: invalid options (epochs %zu, batch %zu, lr %g, beta1 %g, "
 				  "dropout %g, l2 weight %g, threads %d, output %d, time budget %g, "
-				  "channels %zu)", fn, o->epochs, o->batch, o->lr, o->beta1,
+				  "channels %zu)",
+				  fn, o->epochs, o->batch, o->lr, o->beta1,
 				  o->dropout, o->l2_weight, o->threads, o->output, o->time_budget,
 				  o->base_channels);
 	return FDEN_OK;
@@ -645,10 +659,12 @@ static void init_pixb(struct fd_ali *a, const float *x, size_t n)
 	for (size_t p = 0; p < in; p++) {
 		double m = a->pixb.w[p] / (double)n;
 		if (a->out_act == FDEN_ALI_TANH) {
-			m = m < -0.99 ? -0.99 : m > 0.99 ? 0.99 : m;
+			m = m < -0.99 ? -0.99 : m > 0.99 ? 0.99
+							 : m;
 			a->pixb.w[p] = (float)atanh(m);
 		} else {
-			m = m < 1e-3 ? 1e-3 : m > 1 - 1e-3 ? 1 - 1e-3 : m;
+			m = m < 1e-3 ? 1e-3 : m > 1 - 1e-3 ? 1 - 1e-3
+							   : m;
 			a->pixb.w[p] = (float)log(m / (1 - m));
 		}
 	}
@@ -697,7 +713,8 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 	if (n < 2 || n > (size_t)INT32_MAX || input_dim == 0 || input_dim > (1u << 24) ||
 	    latent_dim == 0 || latent_dim > (1u << 16))
 		return fd_err_set(NULL, FDEN_E_INVALID, "%s: n %zu, input_dim %zu, latent_dim %zu "
-				  "out of range", fn, n, input_dim, latent_dim);
+							"out of range",
+				  fn, n, input_dim, latent_dim);
 	if ((rc = check_opts(fn, opt_in, input_dim, &opt)))
 		return rc;
 	if (fd_mul_overflow(n, input_dim, &total) || fd_mul_overflow(total, sizeof(float), &total))
@@ -777,10 +794,11 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 			w[3] += st.rec;
 			if (opt.log_steps && ++nw == opt.log_steps) {
 				fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
-					"ali step %zu: D loss %.4f, G loss %.4f, D acc %.3f, "
-					"recon mse %.6f, train l2 %.4f (%.1f s, epoch %zu)", (size_t)t,
-					w[0] / nw, w[1] / nw, w[2] / nw, eval_rec(a, xe, ne, ze, xr),
-					w[3] / nw, fd_fit_now() - t0, ep + 1);
+					   "ali step %zu: D loss %.4f, G loss %.4f, D acc %.3f, "
+					   "recon mse %.6f, train l2 %.4f (%.1f s, epoch %zu)",
+					   (size_t)t,
+					   w[0] / nw, w[1] / nw, w[2] / nw, eval_rec(a, xe, ne, ze, xr),
+					   w[3] / nw, fd_fit_now() - t0, ep + 1);
 				memset(w, 0, sizeof w);
 				nw = 0;
 			}
@@ -793,10 +811,11 @@ FDEN_EXPORT int fden_invnet_fit_ali(const float *x, size_t n, size_t input_dim,
 		if (nb == 0)
 			nb = 1;
 		fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
-			"ali epoch %zu/%zu: D loss %.4f, G loss %.4f, D acc %.3f, "
-			"recon mse %.6f, train l2 %.4f (%.1f s, %zu steps)%s", ep + 1, opt.epochs,
-			sd / nb, sg / nb, sa / nb, mse, sr / nb, fd_fit_now() - t0, (size_t)t,
-			stop ? ", time budget reached" : "");
+			   "ali epoch %zu/%zu: D loss %.4f, G loss %.4f, D acc %.3f, "
+			   "recon mse %.6f, train l2 %.4f (%.1f s, %zu steps)%s",
+			   ep + 1, opt.epochs,
+			   sd / nb, sg / nb, sa / nb, mse, sr / nb, fd_fit_now() - t0, (size_t)t,
+			   stop ? ", time budget reached" : "");
 	}
 	rc = fd_invnet_wrap(&ali_ops, input_dim, latent_dim, a, FD_INVNET_ALI, NULL, out);
 	if (rc == FDEN_OK)

@@ -55,9 +55,16 @@ static int ae_new(size_t in, size_t hidden, size_t latent, int threads, struct f
 		{ (int)in, 1, 0, 0.0f, FD_ACT_SIGMOID },
 	};
 	struct fd_mlp_cfg cfg = {
-		.in = (int)in, .nlayers = 3, .layers = enc_l, .leaky_slope = AE_SLOPE,
-		.drop_before = 0, .init = FD_INIT_HE_NORMAL, .init_sigma = 0.01f,
-		.bn_momentum = 0.99f, .bn_eps = 1e-3f, .nthreads = threads,
+		.in = (int)in,
+		.nlayers = 3,
+		.layers = enc_l,
+		.leaky_slope = AE_SLOPE,
+		.drop_before = 0,
+		.init = FD_INIT_HE_NORMAL,
+		.init_sigma = 0.01f,
+		.bn_momentum = 0.99f,
+		.bn_eps = 1e-3f,
+		.nthreads = threads,
 	};
 	struct fd_ae *a;
 	int rc;
@@ -168,7 +175,8 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 		if (opt_in->struct_size < sizeof opt)
 			return fd_err_set(NULL, FDEN_E_VERSION,
 					  "%s: opt->struct_size %zu, expected %zu (call "
-					  "fden_ae_options_default first)", fn,
+					  "fden_ae_options_default first)",
+					  fn,
 					  opt_in->struct_size, sizeof opt);
 		memcpy(&opt, opt_in, sizeof opt);
 	}
@@ -177,17 +185,20 @@ FDEN_EXPORT int fden_invnet_fit_autoencoder(const float *x, size_t n, size_t inp
 	if (input_dim == 0 || latent_dim == 0 || input_dim > (1u << 24) ||
 	    latent_dim > (1u << 24))
 		return fd_err_set(NULL, FDEN_E_INVALID, "%s: input_dim %zu, latent_dim %zu out "
-				  "of range", fn, input_dim, latent_dim);
+							"of range",
+				  fn, input_dim, latent_dim);
 	if (opt.hidden == 0 || opt.hidden > (1u << 24) || opt.epochs == 0 || opt.batch == 0 ||
 	    opt.batch > (1u << 20) || !(opt.lr > 0 && opt.lr < 1) || opt.threads < 1)
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "%s: invalid options (hidden %zu, epochs %zu, batch %zu, lr %g, "
-				  "threads %d)", fn, opt.hidden, opt.epochs, opt.batch, opt.lr,
+				  "threads %d)",
+				  fn, opt.hidden, opt.epochs, opt.batch, opt.lr,
 				  opt.threads);
 	if (opt.threads > fd_threads_max())
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "%s: %d threads, this machine allows at most %d (its CPUs, at "
-				  "least %d)", fn, opt.threads, fd_threads_max(), FD_THREADS_FLOOR);
+				  "least %d)",
+				  fn, opt.threads, fd_threads_max(), FD_THREADS_FLOOR);
 	if (fd_mul_overflow(n, input_dim, &total) || fd_mul_overflow(total, sizeof(float), &total))
 		return fd_err_set(NULL, FDEN_E_OVERFLOW, "%s: n x input_dim overflows", fn);
 	for (size_t i = 0; i < n * input_dim; i++)
@@ -346,9 +357,16 @@ int fd_ae_load(const char *path, struct fd_err *err, struct fden_invnet **out)
 	{ /* the six weight matrices present with the claimed sizes before
 	   * building (and allocating) the networks; get_mlp checks the rest */
 		const size_t in = (size_t)dims[0], h = (size_t)dims[1], l = (size_t)dims[2];
-		const struct { const char *name; size_t n; } need[6] = {
-			{ "enc.0.w", in * h }, { "enc.1.w", h * h }, { "enc.2.w", h * l },
-			{ "dec.0.w", l * h }, { "dec.1.w", h * h }, { "dec.2.w", h * in },
+		const struct {
+			const char *name;
+			size_t n;
+		} need[6] = {
+			{ "enc.0.w", in * h },
+			{ "enc.1.w", h * h },
+			{ "enc.2.w", h * l },
+			{ "dec.0.w", l * h },
+			{ "dec.1.w", h * h },
+			{ "dec.2.w", h * in },
 		};
 
 		for (int i = 0; i < 6; i++)

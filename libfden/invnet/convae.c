@@ -59,8 +59,12 @@ static int cae_cfgs(const size_t d[CAE_NDIMS], int threads, struct fd_cl_spec *e
 {
 	int hs[CAE_MAX_LEVELS + 1], ws[CAE_MAX_LEVELS + 1], L = (int)d[5], base = (int)d[4];
 	struct fd_convnet_cfg c0 = {
-		.leaky_slope = CAE_SLOPE, .init = FD_INIT_HE_NORMAL, .init_sigma = 0.02f,
-		.bn_momentum = 0.9f, .bn_eps = 1e-5f, .nthreads = threads,
+		.leaky_slope = CAE_SLOPE,
+		.init = FD_INIT_HE_NORMAL,
+		.init_sigma = 0.02f,
+		.bn_momentum = 0.9f,
+		.bn_eps = 1e-5f,
+		.nthreads = threads,
 	};
 
 	if (d[0] < 1 || d[1] < 1 || d[2] < 1 || d[0] > 4096 || d[1] > 4096 || d[2] > 64 ||
@@ -68,14 +72,16 @@ static int cae_cfgs(const size_t d[CAE_NDIMS], int threads, struct fd_cl_spec *e
 	    L > CAE_MAX_LEVELS || d[6] > 1 || (base << (L - 1)) > 4096)
 		return fd_err_set(err, FDEN_E_INVALID,
 				  "conv autoencoder: bad shape or sizes (%zu x %zu x %zu, latent "
-				  "%zu, channels %zu, levels %zu, loss %zu)", d[0], d[1], d[2], d[3],
+				  "%zu, channels %zu, levels %zu, loss %zu)",
+				  d[0], d[1], d[2], d[3],
 				  d[4], d[5], d[6]);
 	hs[0] = (int)d[0];
 	ws[0] = (int)d[1];
 	for (int l = 0; l < L; l++) {
 		if (hs[l] < 2 || ws[l] < 2)
 			return fd_err_set(err, FDEN_E_INVALID, "conv autoencoder: %zu x %zu is too "
-					  "small for %d stride-2 levels", d[0], d[1], L);
+							       "small for %d stride-2 levels",
+					  d[0], d[1], L);
 		hs[l + 1] = hs[l] / 2; /* (h + 2 - 4) / 2 + 1 */
 		ws[l + 1] = ws[l] / 2;
 	}
@@ -85,13 +91,13 @@ static int cae_cfgs(const size_t d[CAE_NDIMS], int threads, struct fd_cl_spec *e
 		struct fd_cl_spec e = { FD_CL_CONV, base << l, 4, 2, 1, 0, 0, 0, 0, 1, FD_ACT_LEAKY };
 		int up = L - 1 - l; /* decoder layer l + 1 restores level `up` */
 		struct fd_cl_spec t = { FD_CL_CONVT, up > 0 ? base << (up - 1) : (int)d[2], 4, 2, 1,
-					hs[up] - 2 * hs[up + 1], 0, 0, 1, up > 0, up > 0
-					? FD_ACT_LEAKY : FD_ACT_LINEAR };
+					hs[up] - 2 * hs[up + 1], 0, 0, 1, up > 0, up > 0 ? FD_ACT_LEAKY : FD_ACT_LINEAR };
 		if (hs[up] - 2 * hs[up + 1] != ws[up] - 2 * ws[up + 1]) {
 			/* opad is one value for both axes: both parities must agree */
 			return fd_err_set(err, FDEN_E_INVALID, "conv autoencoder: %zu x %zu: height "
-					  "and width must halve alike (both even or both odd at "
-					  "each level)", d[0], d[1]);
+							       "and width must halve alike (both even or both odd at "
+							       "each level)",
+					  d[0], d[1]);
 		}
 		enc_l[l] = e;
 		dec_l[l + 1] = t;
@@ -168,7 +174,8 @@ static int cae_infer(const struct fd_cae *a, const struct fd_convnet *m, const f
 	for (size_t i = 0; i < n * p->in; i++)
 		if (!isfinite(X[i])) {
 			fd_err_set(NULL, FDEN_E_NONFINITE, "conv autoencoder: input element %zu "
-				   "is not finite", i);
+							   "is not finite",
+				   i);
 			return -2;
 		}
 	ws = fd_malloc(NULL, fd_convnet_infer_ws(m, (int)rows) * sizeof(float));
@@ -250,10 +257,10 @@ static double loss_grad(int loss, const float *u, const float *x, size_t cnt, fl
 			float lp = -log1pf(expf(-fabsf(u[i]))) - (u[i] < 0 ? -u[i] : 0.0f);
 			float lq = lp - u[i]; /* log(1 - p) = log p - u */
 			s -= (double)x[i] * lp + (1.0 - x[i]) * lq;
-			dy[i] = scale * e;                           /* (p - x) / (b in) */
+			dy[i] = scale * e; /* (p - x) / (b in) */
 		} else {
 			s += (double)e * e;
-			dy[i] = 2.0f * scale * e * p * (1.0f - p);   /* 2 (p - x) p (1 - p) / (b in) */
+			dy[i] = 2.0f * scale * e * p * (1.0f - p); /* 2 (p - x) p (1 - p) / (b in) */
 		}
 	}
 	return s;
@@ -288,7 +295,8 @@ static int check_opts(const char *fn, const struct fden_conv_options *in, size_t
 		if (in->struct_size < sizeof *o)
 			return fd_err_set(NULL, FDEN_E_VERSION,
 					  "%s: opt->struct_size %zu, expected %zu (call "
-					  "fden_conv_options_default first)", fn, in->struct_size,
+					  "fden_conv_options_default first)",
+					  fn, in->struct_size,
 					  sizeof *o);
 		memcpy(o, in, sizeof *o);
 	}
@@ -308,7 +316,8 @@ static int check_opts(const char *fn, const struct fden_conv_options *in, size_t
 	    !(o->time_budget >= 0) || o->base_channels == 0 || o->levels == 0)
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "%s: invalid options (epochs %zu, batch %zu, lr %g, threads %d, "
-				  "loss %d, time budget %g, channels %zu, levels %zu)", fn, o->epochs,
+				  "loss %d, time budget %g, channels %zu, levels %zu)",
+				  fn, o->epochs,
 				  o->batch, o->lr, o->threads, o->loss, o->time_budget,
 				  o->base_channels, o->levels);
 	return FDEN_OK;
@@ -336,7 +345,8 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 	if (n < 1 || n > (size_t)INT32_MAX || input_dim == 0 || input_dim > (1u << 24) ||
 	    latent_dim == 0 || latent_dim > (1u << 16))
 		return fd_err_set(NULL, FDEN_E_INVALID, "%s: n %zu, input_dim %zu, latent_dim %zu "
-				  "out of range", fn, n, input_dim, latent_dim);
+							"out of range",
+				  fn, n, input_dim, latent_dim);
 	if ((rc = check_opts(fn, opt_in, input_dim, &opt)))
 		return rc;
 	if (fd_mul_overflow(n, input_dim, &total) || fd_mul_overflow(total, sizeof(float), &total))
@@ -403,10 +413,10 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 			}
 		}
 		fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
-			"conv autoencoder epoch %zu/%zu: %s %.6f (%.1f s)%s",
-			ep + 1, opt.epochs, opt.loss == FDEN_CONV_LOSS_BCE ? "bce" : "mse",
-			sum / (double)(nb * bs * input_dim), fd_fit_now() - t0,
-			stop ? ", time budget reached" : "");
+			   "conv autoencoder epoch %zu/%zu: %s %.6f (%.1f s)%s",
+			   ep + 1, opt.epochs, opt.loss == FDEN_CONV_LOSS_BCE ? "bce" : "mse",
+			   sum / (double)(nb * bs * input_dim), fd_fit_now() - t0,
+			   stop ? ", time budget reached" : "");
 	}
 	rc = fd_invnet_wrap(&cae_ops, input_dim, latent_dim, a, FD_INVNET_CONV, NULL, out);
 	if (rc == FDEN_OK)

@@ -61,12 +61,14 @@ FDEN_EXPORT int fden_invnet_new(const struct fden_invnet_ops *ops, size_t input_
 	if (ops->struct_size < OPS_V1_SIZE)
 		return fd_err_set(NULL, FDEN_E_VERSION,
 				  "fden_invnet_new: ops->struct_size %zu is smaller than the "
-				  "version-1 struct (%zu bytes)", ops->struct_size,
+				  "version-1 struct (%zu bytes)",
+				  ops->struct_size,
 				  (size_t)OPS_V1_SIZE);
 	if (ops->version != FDEN_INVNET_OPS_VERSION)
 		return fd_err_set(NULL, FDEN_E_VERSION,
 				  "fden_invnet_new: ops->version %u is not supported (this "
-				  "library knows version %u)", ops->version,
+				  "library knows version %u)",
+				  ops->version,
 				  (unsigned)FDEN_INVNET_OPS_VERSION);
 	if (!ops->encode || !ops->decode)
 		return fd_err_set(NULL, FDEN_E_INVALID,
@@ -108,9 +110,9 @@ static int check_call(const char *fn, const struct fden_invnet *net, const void 
 
 	if (!net || !in || !out1 || !out2)
 		return fd_err_set(NULL, FDEN_E_INVALID, "%s: %s is NULL", fn,
-				  !net ? "net" : !in ? "input" : "output");
-	if (fd_mul_overflow(n, net->input_dim > net->latent_dim ? net->input_dim
-				: net->latent_dim, &bytes) ||
+				  !net ? "net" : !in ? "input"
+						     : "output");
+	if (fd_mul_overflow(n, net->input_dim > net->latent_dim ? net->input_dim : net->latent_dim, &bytes) ||
 	    fd_mul_overflow(bytes, sizeof(float), &bytes))
 		return fd_err_set(NULL, FDEN_E_OVERFLOW, "%s: n = %zu rows overflow", fn, n);
 	return FDEN_OK;
@@ -167,7 +169,8 @@ FDEN_EXPORT int fden_invnet_encode_dist(struct fden_invnet *net, const float *x,
 	if (rc != 0)
 		return fd_err_set(NULL, FDEN_E_HOST,
 				  "fden_invnet_encode_dist: the network's encode_dist callback "
-				  "returned %d", rc);
+				  "returned %d",
+				  rc);
 	return FDEN_OK;
 }
 
@@ -243,5 +246,6 @@ FDEN_EXPORT int fden_invnet_load(const char *path, struct fden_invnet **out)
 	}
 	return fd_err_set(NULL, FDEN_E_FORMAT,
 			  "fden_invnet_load: '%s' holds checkpoint kind %u, not a PCA, "
-			  "autoencoder, conv autoencoder or ALI network", path, (unsigned)kind);
+			  "autoencoder, conv autoencoder or ALI network",
+			  path, (unsigned)kind);
 }

@@ -21,15 +21,15 @@
 
 #define PCA_OVERSAMPLE 10
 #define PCA_POWER_ITERS 2
-#define PCA_BLOCK 1024     /* rows centred at a time */
+#define PCA_BLOCK 1024      /* rows centred at a time */
 #define PCA_CHUNK (1 << 20) /* rows per gemm call in encode/decode (int sizes) */
 
 struct fd_pca {
 	size_t d, k;
-	float *mean;  /* d */
-	float *V;     /* d x k, orthonormal columns */
-	float *mV;    /* k: mean^T V */
-	float *var;   /* k: explained variance w_j / (n - 1) */
+	float *mean; /* d */
+	float *V;    /* d x k, orthonormal columns */
+	float *mV;   /* k: mean^T V */
+	float *var;  /* k: explained variance w_j / (n - 1) */
 };
 
 static void pca_free(struct fd_pca *p)
@@ -350,15 +350,15 @@ FDEN_EXPORT int fden_invnet_fit_pca(const float *x, size_t n, size_t input_dim,
 	fd_rng_seed(&rng, seed);
 	fd_rng_fill_normal(&rng, omega, d * l, 1.0f);
 
-	xc_mul(&ctx, omega, (int)l, Y);                /* Y = Xc Omega */
-	orth_f(Y, n, l, tmp, &rng);                    /* Q = orth(Y) */
+	xc_mul(&ctx, omega, (int)l, Y); /* Y = Xc Omega */
+	orth_f(Y, n, l, tmp, &rng);     /* Q = orth(Y) */
 	for (int it = 0; it < PCA_POWER_ITERS; it++) {
-		xct_mul(&ctx, Y, (int)l, Z);           /* Z = Xc^T Q */
+		xct_mul(&ctx, Y, (int)l, Z); /* Z = Xc^T Q */
 		orth_f(Z, d, l, tmp, &rng);
-		xc_mul(&ctx, Z, (int)l, Y);            /* Y = Xc Z */
+		xc_mul(&ctx, Z, (int)l, Y); /* Y = Xc Z */
 		orth_f(Y, n, l, tmp, &rng);
 	}
-	xct_mul(&ctx, Y, (int)l, Z);                   /* B^T = Xc^T Q, d x l */
+	xct_mul(&ctx, Y, (int)l, Z); /* B^T = Xc^T Q, d x l */
 
 	/* G = B B^T = (B^T)^T B^T, l x l, double */
 	for (size_t a = 0; a < l; a++)

@@ -83,7 +83,8 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 
 	if (!cfg || !init_rng || !out)
 		return fd_err_set(err, FDEN_E_INVALID, "mlp: NULL %s",
-				  !cfg ? "cfg" : !init_rng ? "init_rng" : "out");
+				  !cfg ? "cfg" : !init_rng ? "init_rng"
+							   : "out");
 	if (alloc && (!alloc->alloc || !alloc->free))
 		return fd_err_set(err, FDEN_E_INVALID, "mlp: allocator without alloc/free");
 	rc = check_cfg(cfg, err);
@@ -178,20 +179,20 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 		if (w > m->maxw)
 			m->maxw = w;
 
-#define ADD_PARAM(PTR, GPTR, N, WHAT)                                         \
-		do {                                                          \
-			p = &m->params[np++];                                 \
-			p->n = (N);                                           \
-			p->w = m->block + off;                                \
-			p->g = m->block + sec + off;                          \
-			p->m = m->block + 2 * sec + off;                      \
-			p->v = m->block + 3 * sec + off;                      \
-			PTR = p->w;                                           \
-			GPTR = p->g;                                          \
-			off += padn(p->n);                                    \
-			if (set_name(p->name, name, i, WHAT))                 \
-				goto toolong;                                 \
-		} while (0)
+#define ADD_PARAM(PTR, GPTR, N, WHAT) \
+	do { \
+		p = &m->params[np++]; \
+		p->n = (N); \
+		p->w = m->block + off; \
+		p->g = m->block + sec + off; \
+		p->m = m->block + 2 * sec + off; \
+		p->v = m->block + 3 * sec + off; \
+		PTR = p->w; \
+		GPTR = p->g; \
+		off += padn(p->n); \
+		if (set_name(p->name, name, i, WHAT)) \
+			goto toolong; \
+	} while (0)
 
 		L->pw = np;
 		ADD_PARAM(L->W, L->dW, (size_t)in * (size_t)w, "w");
@@ -231,7 +232,8 @@ int fd_mlp_new(const struct fd_mlp_cfg *cfg, const char *name,
 toolong:
 	fd_mlp_free(m);
 	return fd_err_set(err, FDEN_E_INVALID, "mlp: name \"%s\" too long: \"<name>.<layer>.gamma\" "
-			  "must fit in 31 characters", name);
+					       "must fit in 31 characters",
+			  name);
 }
 
 int fd_mlp_in(const struct fd_mlp *m)
@@ -303,12 +305,17 @@ static int reserve_caches(struct fd_mlp *m, int n, struct fd_err *err)
 	ws = fd_malloc(alloc_of(m), (need ? need : 1) * sizeof(float));
 	if (!ws)
 		return fd_err_set(err, FDEN_E_NOMEM, "mlp: no memory for a %d-row workspace "
-				  "(%zu floats)", n, need);
+						     "(%zu floats)",
+				  n, need);
 	fd_free(alloc_of(m), m->ws);
 	m->ws = ws;
 	m->cap = n;
 	m->nlast = 0;
-#define TAKE(PTR, T, N) do { PTR = (T *)(ws + off); off += padn(N); } while (0)
+#define TAKE(PTR, T, N) \
+	do { \
+		PTR = (T *)(ws + off); \
+		off += padn(N); \
+	} while (0)
 	for (int i = 0; i < m->nlayers; i++) {
 		struct layer *L = &m->L[i];
 		size_t xout = nn * L->out;

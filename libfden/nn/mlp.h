@@ -26,15 +26,15 @@
 #include "nn/param.h"
 
 struct fd_layer_spec {
-	int width;        /* output width */
-	int bias;         /* 1: add a bias (ignored, no bias, with batch norm) */
-	int batchnorm;    /* 1: batch norm after the product */
-	float dropout;    /* rate in [0, 1); 0 = none */
-	int act;          /* enum fd_act */
+	int width;     /* output width */
+	int bias;      /* 1: add a bias (ignored, no bias, with batch norm) */
+	int batchnorm; /* 1: batch norm after the product */
+	float dropout; /* rate in [0, 1); 0 = none */
+	int act;       /* enum fd_act */
 };
 
 struct fd_mlp_cfg {
-	int in;                             /* input width */
+	int in; /* input width */
 	int nlayers;
 	const struct fd_layer_spec *layers; /* copied */
 	float leaky_slope;                  /* for FD_ACT_LEAKY */
@@ -117,13 +117,13 @@ typedef void (*fd_mlp_hook_fn)(void *ctx, struct fd_param *p, float *g, float *g
 /* What a backward does besides the plain one (all zero / NULL: gradients
  * added into each p->g, dY rows fd_mlp_out(m) floats apart, dX =). */
 struct fd_mlp_bwd {
-	int ldy;       /* floats between dY's rows, >= out (a column block); 0: out */
+	int ldy; /* floats between dY's rows, >= out (a column block); 0: out */
 	/* 1: the parameter gradients are SET to this backward's (weight
 	 * products with beta 0, no fd_mlp_zero_grad() needed; same bits as
 	 * zero_grad + an adding backward up to the sign of exact zeros);
 	 * 0: added. */
 	int set;
-	int add_dx;    /* 1: dX += the input gradient (same bits as a separate add) */
+	int add_dx; /* 1: dX += the input gradient (same bits as a separate add) */
 	/* 1: two backward passes of the same forward at once: dY holds 2n rows,
 	 * the first n the first output gradient, the last n the second. The
 	 * activation and batch-norm sweeps run per half over the same caches,
@@ -132,7 +132,7 @@ struct fd_mlp_bwd {
 	 * must set p->g (nothing else does), and panels for 2n rows (two[] in
 	 * fd_mlp_reserve_group); not after a paired forward. */
 	int two;
-	float *dx2;    /* after a paired forward: B's gradient (dX gets X's) */
+	float *dx2; /* after a paired forward: B's gradient (dX gets X's) */
 	/* NULL: gradients in each p->g; else each tensor's gradient is SET in
 	 * tmp (fd_mlp_hook_ws(m) floats, twice that with two, library memory;
 	 * the second at tmp + hook_ws) and handed to hook instead. */

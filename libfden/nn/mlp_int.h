@@ -28,18 +28,18 @@
 
 struct layer {
 	int in, out, bias, bn, act;
-	float rate, kscale;           /* dropout rate, 1/(1 - rate) */
-	int drop_in, drop_out;        /* dropout before / after this layer */
+	float rate, kscale;    /* dropout rate, 1/(1 - rate) */
+	int drop_in, drop_out; /* dropout before / after this layer */
 	/* parameters and gradients (in the block) */
 	float *W, *b, *gamma, *beta;
 	float *dW, *db, *dgamma, *dbeta;
-	int pw;                       /* index of W's fd_param; b or gamma, beta follow */
-	float *rmean, *rvar;          /* running statistics */
-	float *bmean, *binv, *bscr;   /* batch mean, 1/sqrt(var+eps), 2w scratch */
+	int pw;                     /* index of W's fd_param; b or gamma, beta follow */
+	float *rmean, *rvar;        /* running statistics */
+	float *bmean, *binv, *bscr; /* batch mean, 1/sqrt(var+eps), 2w scratch */
 	/* training caches (in the workspace), cap x width each */
-	float *c;                     /* xhat (bn) or activation a; NULL when not needed */
-	float *y;                     /* last layer: the output when c cannot be it */
-	unsigned char *kin, *kout;    /* dropout keep bits (drop_in: in wide, drop_out: out) */
+	float *c;                  /* xhat (bn) or activation a; NULL when not needed */
+	float *y;                  /* last layer: the output when c cannot be it */
+	unsigned char *kin, *kout; /* dropout keep bits (drop_in: in wide, drop_out: out) */
 };
 
 struct fd_mlp {
@@ -55,23 +55,23 @@ struct fd_mlp {
 	int nbufs;
 	float *block;
 	size_t block_n;
-	float *grad0;                 /* start of the gradient section */
-	size_t pfloats;               /* floats of one section (padded) */
-	float *ws;                    /* caches, owned */
-	float *pan_own;               /* panels this net allocated (shared with its group) */
-	size_t pan_own_n;             /* floats of each panel in pan_own */
-	float *p1, *p2;               /* the two panels in use (own or a group's) */
-	size_t pan_n;                 /* floats of each panel in use */
-	const float *X;               /* input of the last forward */
+	float *grad0;     /* start of the gradient section */
+	size_t pfloats;   /* floats of one section (padded) */
+	float *ws;        /* caches, owned */
+	float *pan_own;   /* panels this net allocated (shared with its group) */
+	size_t pan_own_n; /* floats of each panel in pan_own */
+	float *p1, *p2;   /* the two panels in use (own or a group's) */
+	size_t pan_n;     /* floats of each panel in use */
+	const float *X;   /* input of the last forward */
 	/* a paired forward (fd_mlp_fwd.pair_b): the two inputs and the
 	 * shuffle; pa NULL after any other forward */
 	const float *pa, *pb;
 	const int32_t *perm;
 	int ia, pn;
-	unsigned char *kb1, *kb2;     /* maxdim-byte rows: keep bits spread to bytes */
-	int cap;                      /* rows the caches hold */
-	int nlast;                    /* rows of the last forward (0: none since reserve) */
-	int two;                      /* panels for a two-gradient backward (2 cap rows) */
+	unsigned char *kb1, *kb2; /* maxdim-byte rows: keep bits spread to bytes */
+	int cap;                  /* rows the caches hold */
+	int nlast;                /* rows of the last forward (0: none since reserve) */
+	int two;                  /* panels for a two-gradient backward (2 cap rows) */
 };
 
 static inline size_t padn(size_t n)

@@ -29,14 +29,14 @@ FD_INLINE float keep_f(unsigned char k, float s)
 /* The element-wise sweeps below are instantiated per activation and per
  * (bias, keep) combination, so each inner loop is branch-free and
  * vectorises: FD_SWEEP(f, act, ...) dispatches on act at run time. */
-#define FD_SWEEP(F, ACT, ...)                                                    \
-	do {                                                                     \
-		switch (ACT) {                                                   \
-		case FD_ACT_LEAKY: F(FD_ACT_LEAKY, __VA_ARGS__); break;          \
-		case FD_ACT_SIGMOID: F(FD_ACT_SIGMOID, __VA_ARGS__); break;      \
-		case FD_ACT_TANH: F(FD_ACT_TANH, __VA_ARGS__); break;            \
-		default: F(FD_ACT_LINEAR, __VA_ARGS__); break;                   \
-		}                                                                \
+#define FD_SWEEP(F, ACT, ...) \
+	do { \
+		switch (ACT) { \
+		case FD_ACT_LEAKY: F(FD_ACT_LEAKY, __VA_ARGS__); break; \
+		case FD_ACT_SIGMOID: F(FD_ACT_SIGMOID, __VA_ARGS__); break; \
+		case FD_ACT_TANH: F(FD_ACT_TANH, __VA_ARGS__); break; \
+		default: F(FD_ACT_LINEAR, __VA_ARGS__); break; \
+		} \
 	} while (0)
 
 /* x = act(x + b) in place; with keep also y = x * mask (y may be x) */
@@ -55,7 +55,7 @@ FD_INLINE void act_fwd_t(int act, int hb, int hk, float slope, float *x, const f
 
 			fd_keep_expand(keep + i * fd_keep_stride(cols), cols, kb);
 			for (int j = 0; j < cols; j++)
-				yr[j] = xr[j] * keep_f(kr[j], ks);               /* y = a mask */
+				yr[j] = xr[j] * keep_f(kr[j], ks); /* y = a mask */
 		}
 	}
 }
@@ -97,10 +97,10 @@ FD_INLINE void bn_fwd_t(int act, int hk, float slope, float *restrict h, int w,
 			fd_keep_expand(keep + i * fd_keep_stride(w), w, kb);
 
 		for (int j = 0; j < w; j++) {
-			float xh = (hr[j] - mean[j]) * inv[j];                 /* xhat */
+			float xh = (hr[j] - mean[j]) * inv[j];                   /* xhat */
 			float a = fd_act_f(act, gamma[j] * xh + beta[j], slope); /* act(g xhat + b) */
 			hr[j] = xh;
-			yr[j] = hk ? a * keep_f(kr[j], ks) : a;                /* y = a mask */
+			yr[j] = hk ? a * keep_f(kr[j], ks) : a; /* y = a mask */
 		}
 	}
 }
@@ -248,7 +248,10 @@ static const float *forward(struct fd_mlp *m, const float *X, int n, struct fd_r
 		int last = i == m->nlayers - 1, direct = last && Y && !L->c;
 		size_t ld = direct ? (size_t)ldy : (size_t)L->out;
 		/* the second panel: backward's first one stays short (fewer resident pages) */
-		float *H = direct ? Y : L->c ? L->c : L->y, *nx = direct ? Y : last ? L->y : m->p2;
+		float *H = direct ? Y : L->c ? L->c
+					     : L->y,
+		      *nx = direct ? Y : last ? L->y
+					      : m->p2;
 
 		if (L->drop_in) { /* xd = x * mask, into the panel (x may be the panel) */
 			fd_dropout_keep_bits(rng, L->rate, L->kin, nn, L->in);
@@ -323,7 +326,7 @@ FD_INLINE void act_bwd_t(int act, int hk, float slope, const float *a, const flo
 			fd_keep_expand(keep + i * fd_keep_stride(cols), cols, kb);
 
 		for (int j = 0; j < cols; j++) {
-			float v = hk ? g[j] * keep_f(kr[j], ks) : g[j];             /* dy mask */
+			float v = hk ? g[j] * keep_f(kr[j], ks) : g[j];                      /* dy mask */
 			d[j] = act == FD_ACT_LINEAR ? v : v * fd_act_dfy(act, ar[j], slope); /* act'(a) */
 		}
 		if (db) /* db += colsum dz */
@@ -387,11 +390,11 @@ static void pair_backward(struct fd_mlp *m, const float *s1, float *S, float bet
  * dW = x^T s1 has read the input). With H = 2 (fd_mlp_bwd.two) g, s1, the
  * panels and dX hold 2n rows, the first n for the first gradient. */
 struct bwd {
-	float *dX, *dX2;   /* input gradients (dX2: B's after a paired forward) */
-	int set;           /* gradients overwritten (beta 0, vectors cleared) */
-	int add;           /* dX += */
-	int H;             /* output gradients at once: 1 or 2 */
-	size_t n, hw;      /* rows of one gradient; floats of a tmp half (0: no tmp) */
+	float *dX, *dX2; /* input gradients (dX2: B's after a paired forward) */
+	int set;         /* gradients overwritten (beta 0, vectors cleared) */
+	int add;         /* dX += */
+	int H;           /* output gradients at once: 1 or 2 */
+	size_t n, hw;    /* rows of one gradient; floats of a tmp half (0: no tmp) */
 	const struct fd_mlp_bwd *o;
 };
 
@@ -473,7 +476,8 @@ static void hand_over(struct fd_mlp *m, const struct layer *L, const struct bwd 
 		      float *gv1[2], float *gv2[2])
 {
 	float *const *gt[3] = { gW, gv1, gv2 };
-	int nt = L->bn ? 3 : L->bias ? 2 : 1;
+	int nt = L->bn ? 3 : L->bias ? 2
+				     : 1;
 
 	for (int k = 0; k < nt; k++)
 		b->o->hook(b->o->ctx, &m->params[L->pw + k], gt[k][0], gt[k][1]); /* [1]: H 2 */
@@ -557,7 +561,11 @@ int fd_mlp_backward(struct fd_mlp *m, const float *dY, float *dX, const struct f
 	static const struct fd_mlp_bwd plain;
 	const struct fd_mlp_bwd *o = opt ? opt : &plain;
 	struct bwd b = {
-		.dX = dX, .dX2 = o->dx2, .add = o->add_dx, .H = o->two ? 2 : 1, .o = o,
+		.dX = dX,
+		.dX2 = o->dx2,
+		.add = o->add_dx,
+		.H = o->two ? 2 : 1,
+		.o = o,
 		.set = o->set || o->tmp, /* gradients made in tmp are always set there */
 		.hw = o->tmp ? fd_mlp_hook_ws(m) : 0,
 	};

@@ -17,7 +17,7 @@
 #include "../testutil.h"
 
 #define KILLS_FULL 40
-#define CD 32 /* latent width */
+#define CD 32        /* latent width */
 #define REF_STEPS 64 /* 8 under valgrind */
 
 static double now(void)
@@ -122,7 +122,8 @@ START_TEST(sigkill_during_save_keeps_previous)
 		ok_loads++;
 	}
 	fprintf(stderr, "crash: save takes %.0f us; %d kills (%d within the first save), "
-		"checkpoint loaded every time, %d compared bit for bit\n", measured * 1e6, kills,
+			"checkpoint loaded every time, %d compared bit for bit\n",
+		measured * 1e6, kills,
 		mid, compared);
 	ck_assert_int_eq(ok_loads, kills);
 	fden_model_free(m);
@@ -149,9 +150,17 @@ START_TEST(sigkill_during_save_keeps_previous)
 }
 END_TEST
 
-enum { SAVE_MODEL, SAVE_INVNET, SAVE_NPY_F32, SAVE_NPY_I32, SAVE_PNG, N_SAVERS };
+enum { SAVE_MODEL,
+       SAVE_INVNET,
+       SAVE_NPY_F32,
+       SAVE_NPY_I32,
+       SAVE_PNG,
+       N_SAVERS };
 static const char *const saver_name[N_SAVERS] = {
-	"fden_model_save", "fden_invnet_save", "fden_npy_save_f32", "fden_npy_save_i32",
+	"fden_model_save",
+	"fden_invnet_save",
+	"fden_npy_save_f32",
+	"fden_npy_save_i32",
 	"fden_png_save_gray",
 };
 

@@ -19,7 +19,7 @@ START_TEST(lr_schedule)
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR_DECAY_STEPS, 1000), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR_DECAY_FACTOR, 0.2), FDEN_OK);
 	ck_assert_double_eq_tol(fd_lr_factor(c, 0), 1.0, 1e-12);
-	ck_assert_double_eq_tol(fd_lr_factor(c, 500), 0.6, 1e-12);  /* (1 + 0.2) / 2 */
+	ck_assert_double_eq_tol(fd_lr_factor(c, 500), 0.6, 1e-12); /* (1 + 0.2) / 2 */
 	ck_assert_double_eq_tol(fd_lr_factor(c, 250), 0.2 + 0.8 * (1 + cos(M_PI / 4)) / 2, 1e-12);
 	ck_assert_double_eq_tol(fd_lr_factor(c, 1000), 0.2, 1e-12);
 	ck_assert_double_eq_tol(fd_lr_factor(c, 5000), 0.2, 1e-12); /* stays at the floor */

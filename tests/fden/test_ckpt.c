@@ -246,7 +246,8 @@ START_TEST(bad_records)
 						 FDEN_OK);
 				ck_assert_int_eq(fd_ckpt_put(w, "format", FD_CKPT_U64, &fmt, 1), FDEN_OK);
 				ck_assert_int_eq(fd_ckpt_put(w, "config", FD_CKPT_F64, c->v,
-							     FD_NKEYS + 1), FDEN_OK);
+							     FD_NKEYS + 1),
+						 FDEN_OK);
 				ck_assert_int_eq(fd_ckpt_write(w, path), FDEN_OK);
 				ck_assert_int_eq(fden_model_load(path, NULL, &l), FDEN_E_FORMAT);
 				ck_assert_msg(strstr(fden_last_error(), iname[k]), "%s",

@@ -276,7 +276,8 @@ START_TEST(test_backward_two)
 	for (int want_dx = 1; want_dx >= 0; want_dx--) {
 		seen.calls = 0;
 		ck_assert_int_eq(fd_flow_backward_two(f, dy2, want_dx ? dx2 : NULL, -0.3f, tmp,
-						      two_hook, &seen), FDEN_OK);
+						      two_hook, &seen),
+				 FDEN_OK);
 		ck_assert_int_eq(seen.calls, np);
 		for (int h = 0; h < 2; h++)
 			for (int k = 0; k < np; k++)

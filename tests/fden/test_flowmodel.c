@@ -5,7 +5,8 @@
 #include "kernels/rng.h"
 #include <stdarg.h>
 
-enum { DIM = 8, IDE = 3 };
+enum { DIM = 8,
+       IDE = 3 };
 
 /* A small flow model; the remaining arguments are key, value pairs ending
  * with 0. */

@@ -183,10 +183,7 @@ static void check_model(int head, int bn, int use_std)
 	ck_assert_int_eq(fd_train_grad(m, &t.ep, &st, dz), FDEN_OK);
 	ck_assert(isfinite(st.loss));
 	ck_assert(st.l_m == st.l_m);
-	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m +
-				(use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0) +
-				(use_nll ? NW * st.l_nll : 0) +
-				(use_adv ? HW * st.l_hsic - CW * st.l_sty_cls : 0), 1e-9);
+	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m + (use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0) + (use_nll ? NW * st.l_nll : 0) + (use_adv ? HW * st.l_hsic - CW * st.l_sty_cls : 0), 1e-9);
 	if (use_adv)
 		ck_assert((st.l_hsic > 0) == (HW > 0) && (st.l_sty_cls > 0) == (CW > 0));
 	ck_assert((st.l_nll != 0) == (use_flow && use_nll));
@@ -281,8 +278,8 @@ static const struct variant {
 	{ FDEN_ALIGN_PROTOTYPICAL, 1, 0, 0, 0, 0, 2, FDEN_ALIGN_NORM_COSINE, 0 },
 	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 1, 1, 2, FDEN_ALIGN_NORM_SIMPLESHOT, 0 },
 	/* HSIC and the style classifier (its weights checked on their own view) */
-	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 0, 0, 0, 2, 0, 1 },  /* the MLP D */
-	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 0, 1, 2, 0, 1 },  /* the flow, density term on */
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 0, 0, 0, 2, 0, 1 }, /* the MLP D */
+	{ FDEN_ALIGN_PROTOTYPICAL, 0, 1, 1, 0, 1, 2, 0, 1 }, /* the flow, density term on */
 };
 
 START_TEST(grad_variant)

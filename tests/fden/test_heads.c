@@ -24,7 +24,12 @@ static float nrand(void)
 	return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
 }
 
-enum { C = 4, SH = 2, QN = 2, DIM = 6, NS = C * SH, NQ = C * QN };
+enum { C = 4,
+       SH = 2,
+       QN = 2,
+       DIM = 6,
+       NS = C * SH,
+       NQ = C * QN };
 
 struct ep {
 	float S[NS * DIM], Q[NQ * DIM];

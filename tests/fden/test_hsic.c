@@ -154,7 +154,9 @@ static int median_pair(const float *X, int n, int d)
 
 START_TEST(test_hsic_grad)
 {
-	enum { N = 10, P = 3, Q = 2 };
+	enum { N = 10,
+	       P = 3,
+	       Q = 2 };
 	float A[N * P], B[N * Q], dA[N * P] = { 0 }, dB[N * Q] = { 0 };
 	float *ws = malloc(fd_hsic_ws(N, P, Q) * sizeof(float));
 	const float h = 1e-2f;
@@ -198,7 +200,8 @@ START_TEST(test_hsic_grad)
 		ck_assert_msg(err < 2e-2, "grad %d: analytic %g numeric %g", i, g, num);
 	}
 	fprintf(stderr, "hsic: worst gradient relative error %.3g (largest gradient %.3g), %d of %d "
-		"coordinates skipped (median pair changes within +-h)\n", worst, gmax, kinks,
+			"coordinates skipped (median pair changes within +-h)\n",
+		worst, gmax, kinks,
 		N * (P + Q));
 	ck_assert_msg(kinks <= N * (P + Q) / 5, "%d kinks", kinks);
 	/* the gradients ADD: a second call doubles them */

@@ -46,7 +46,9 @@ END_TEST
 
 START_TEST(test_xcorr_grad)
 {
-	enum { N = 9, P = 3, Q = 4 };
+	enum { N = 9,
+	       P = 3,
+	       Q = 4 };
 	float A[N * P], B[N * Q], dA[N * P] = { 0 }, dB[N * Q] = { 0 };
 	float *ws = malloc(fd_xcorr_ws(N, P, Q) * sizeof(float));
 	const float h = 1e-2f;
@@ -81,7 +83,10 @@ END_TEST
 
 START_TEST(test_sty_uniform)
 {
-	enum { C = 3, K = 2, NQ = 4, D = 5 };
+	enum { C = 3,
+	       K = 2,
+	       NQ = 4,
+	       D = 5 };
 	float S[C * K * D], Q[NQ * D], dS[C * K * D] = { 0 }, dQ[NQ * D] = { 0 };
 	int32_t ys[C * K];
 	float *ws = malloc(fd_sty_uniform_ws(C * K, NQ, C, D) * sizeof(float));
@@ -130,7 +135,13 @@ END_TEST
 
 START_TEST(test_sty_adv_batch)
 {
-	enum { E = 2, C = 3, K = 1, QQ = 2, R = C * (K + QQ), N = E * R, D = 4 };
+	enum { E = 2,
+	       C = 3,
+	       K = 1,
+	       QQ = 2,
+	       R = C * (K + QQ),
+	       N = E * R,
+	       D = 4 };
 	float F[N * D], dF[N * D] = { 0 }, G[N * D];
 	int32_t y[N];
 	float *ws = malloc(fd_sty_adv_ws(N, C * K, C * QQ, C, D) * sizeof(float));

@@ -191,7 +191,8 @@ START_TEST(no_alloc_steady_state)
 }
 END_TEST
 
-enum { TROWS = 700, NTHREADS = 8 };
+enum { TROWS = 700,
+       NTHREADS = 8 };
 
 struct job {
 	const struct fden_model *m;
@@ -247,10 +248,12 @@ START_TEST(threads_same_bits)
 	ck_assert_mem_eq(one_i, serial.fi + 300 * 4, sizeof one_i);
 	/* the parts give what the model gives */
 	ck_assert_int_eq(fden_disentangler_run(fden_model_disentangler(m), z, TROWS, jobs[0].fi,
-					       jobs[0].fs), FDEN_OK);
+					       jobs[0].fs),
+			 FDEN_OK);
 	ck_assert_mem_eq(jobs[0].fi, serial.fi, sizeof serial.fi);
 	ck_assert_int_eq(fden_entangler_run(fden_model_entangler(m), serial.fi, serial.fs, TROWS,
-					    jobs[0].zt), FDEN_OK);
+					    jobs[0].zt),
+			 FDEN_OK);
 	ck_assert_mem_eq(jobs[0].zt, serial.zt, sizeof serial.zt);
 	free(z);
 	tu_episodes_free(&t);

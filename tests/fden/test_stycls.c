@@ -28,7 +28,9 @@ static void fill(float *x, size_t n, uint64_t seed)
 
 static void check_grads(int hidden)
 {
-	enum { N = 12, D = 3, K = 5 };
+	enum { N = 12,
+	       D = 3,
+	       K = 5 };
 	struct fd_stycls c;
 	float F[N * D], dF[N * D] = { 0 };
 	int32_t y[N];
@@ -110,7 +112,9 @@ END_TEST
  * (informative) or not */
 static double train(int hidden, int informative)
 {
-	enum { N = 200, D = 4, K = 4 };
+	enum { N = 200,
+	       D = 4,
+	       K = 4 };
 	struct fd_stycls c;
 	struct fd_adam opt = { 0.05f, 0.9f, 0.999f, 1e-8f };
 	float F[N * D];

@@ -16,7 +16,13 @@
 #include "nn/adam.h"
 #include "nn/mlp.h"
 
-enum { DIM = 16, KI = 4, KS = 4, HID = 32, PER = 20, NTRAIN = 300, NTEST = 100 };
+enum { DIM = 16,
+       KI = 4,
+       KS = 4,
+       HID = 32,
+       PER = 20,
+       NTRAIN = 300,
+       NTEST = 100 };
 
 struct data {
 	float *z;
@@ -86,7 +92,7 @@ static double fewshot(const float *F, int dim, const struct data *D, int eps, ui
 	for (int e = 0; e < eps; e++) {
 		int cls[5], sup[5];
 		for (int k = 0; k < 5; k++) {
-		again:
+again:
 			cls[k] = (int)fd_rng_below(&r, (uint32_t)D->nclass);
 			for (int j = 0; j < k; j++)
 				if (cls[j] == cls[k])
@@ -123,7 +129,9 @@ static double fewshot(const float *F, int dim, const struct data *D, int eps, ui
 static double fresh_mine(const float *fi, const float *fs, size_t n)
 {
 	struct fd_layer_spec spec[3] = {
-		{ 64, 1, 0, 0, FD_ACT_LEAKY }, { 32, 1, 0, 0, FD_ACT_LEAKY }, { 1, 1, 0, 0, FD_ACT_LINEAR },
+		{ 64, 1, 0, 0, FD_ACT_LEAKY },
+		{ 32, 1, 0, 0, FD_ACT_LEAKY },
+		{ 1, 1, 0, 0, FD_ACT_LINEAR },
 	};
 	struct fd_mlp_cfg mc = { 2 * DIM, 3, spec, 0.01f, 0, FD_INIT_HE_NORMAL, 0.001f, 0.99f, 1e-3f, 1 };
 	struct fd_adam opt = { 1e-3f, 0.9f, 0.999f, 1e-8f };
@@ -199,7 +207,11 @@ static void std_of(const struct data *D, float *mean, float *sd)
 
 START_TEST(synthetic_factors)
 {
-	enum { E = 16, WAYS = 5, SHOTS = 1, QUER = 2, EVAL = 500 };
+	enum { E = 16,
+	       WAYS = 5,
+	       SHOTS = 1,
+	       QUER = 2,
+	       EVAL = 500 };
 	/* overrides for exploring (the assertions hold for the defaults only) */
 	int steps = getenv("FDEN_SYNTH_STEPS") ? atoi(getenv("FDEN_SYNTH_STEPS")) : 1500;
 	int head = getenv("FDEN_SYNTH_HEAD") ? atoi(getenv("FDEN_SYNTH_HEAD")) : FDEN_ALIGN_PROTOTYPICAL;
@@ -221,7 +233,7 @@ START_TEST(synthetic_factors)
 	int32_t *lab = malloc(N * sizeof *lab);
 	float *fi, *fs, *zt;
 	double acc_ide, acc_sty, acc_raw, acc_ide0, mine0, mine1, mse = 0, var = 0, secs, lm_first = 0,
-	       lm_last = 0, acc_last = 0;
+								  lm_last = 0, acc_last = 0;
 	struct timespec t0, t1;
 
 	make_map();
@@ -241,8 +253,7 @@ START_TEST(synthetic_factors)
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ENT_BRANCH_WIDTH, 64), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ENT_TRUNK_WIDTH, 64), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 1e-3), FDEN_OK);
-	ck_assert_int_eq(fden_config_set(c, FDEN_P_SEED, getenv("FDEN_SYNTH_SEED") ?
-					 atof(getenv("FDEN_SYNTH_SEED")) : 1), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_SEED, getenv("FDEN_SYNTH_SEED") ? atof(getenv("FDEN_SYNTH_SEED")) : 1), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_ALIGN_HEAD, head), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_DROPOUT, drop), FDEN_OK);
 	ck_assert_int_eq(fden_config_set(c, FDEN_P_INIT, init), FDEN_OK);
@@ -266,7 +277,7 @@ START_TEST(synthetic_factors)
 		for (int e = 0; e < E; e++) { /* 5 distinct classes, 3 distinct rows each */
 			int cls[WAYS];
 			for (int k = 0; k < WAYS; k++) {
-			again:
+again:
 				cls[k] = (int)fd_rng_below(&r, NTRAIN);
 				for (int j = 0; j < k; j++)
 					if (cls[j] == cls[k])
@@ -277,7 +288,7 @@ START_TEST(synthetic_factors)
 				fd_rng_perm(&r, perm, PER);
 				for (int j = 0; j < SHOTS + QUER; j++) {
 					size_t row = e * R + (j < SHOTS ? (size_t)k * SHOTS + j
-								      : WAYS * SHOTS + (size_t)k * QUER + (j - SHOTS));
+									: WAYS * SHOTS + (size_t)k * QUER + (j - SHOTS));
 					memcpy(z + row * DIM, tr.z + ((size_t)cls[k] * PER + perm[j]) * DIM,
 					       DIM * sizeof *z);
 					lab[row] = k;

@@ -27,12 +27,15 @@
 #include "kernels/rng.h"
 #include "../testutil.h"
 
-enum { S = 20, L = 3, NB = 4, PER_TENSOR = 12 };
+enum { S = 20,
+       L = 3,
+       NB = 4,
+       PER_TENSOR = 12 };
 
 struct fdctx {
 	struct fd_ali *a;
 	float *xb, *zp, *eps;
-	int which;  /* 0: L_D, 1: L_G + w L_rec */
+	int which; /* 0: L_D, 1: L_G + w L_rec */
 	float l2w;
 };
 

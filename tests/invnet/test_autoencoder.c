@@ -13,7 +13,10 @@
 #include "kernels/rng.h"
 #include "../testutil.h"
 
-enum { N = 512, D = 64, R = 4, K = 8 };
+enum { N = 512,
+       D = 64,
+       R = 4,
+       K = 8 };
 
 /* x = sigmoid(A B), A N x R, B R x D normal: inputs in (0, 1) on a curved
  * rank-R manifold. */

@@ -19,7 +19,9 @@
 #include "kernels/rng.h"
 #include "../testutil.h"
 
-enum { N = 256, S = 12, K = 8 };
+enum { N = 256,
+       S = 12,
+       K = 8 };
 
 /* n images h x w x c: one Gaussian blob each at a random place and width
  * (a 3-parameter family: a small latent can hold it) */
@@ -287,7 +289,7 @@ START_TEST(test_loader_checks_records)
 	ck_assert_int_eq(fden_invnet_load(dst, &b), FDEN_E_FORMAT);
 	rewrite(src, dst, "conv.dims", NULL, NULL);
 	ck_assert_int_eq(fden_invnet_load(dst, &b), FDEN_E_FORMAT);
-	ck_assert_ptr_eq(b, (void *)0x1); /* untouched on failure */
+	ck_assert_ptr_eq(b, (void *)0x1);    /* untouched on failure */
 	rewrite(src, dst, NULL, NULL, NULL); /* unchanged: loads */
 	ck_assert_int_eq(fden_invnet_load(dst, &b), FDEN_OK);
 	fden_invnet_free(b);

@@ -14,10 +14,15 @@
 #include <fden/fden.h>
 #include "../testutil.h"
 
-enum { IN = 24, HID = 40, LAT = 16, CLASSES = 8, PER_CLASS = 30, NPROBE = 10 };
+enum { IN = 24,
+       HID = 40,
+       LAT = 16,
+       CLASSES = 8,
+       PER_CLASS = 30,
+       NPROBE = 10 };
 
 struct host {
-	float *mem;           /* one mmap'd block, read-only after init */
+	float *mem; /* one mmap'd block, read-only after init */
 	size_t bytes;
 	const float *w1, *b1, *w2, *b2; /* encoder: IN -> HID (tanh) -> LAT */
 	const float *w3, *b3, *w4, *b4; /* decoder: LAT -> HID (tanh) -> IN */

@@ -29,11 +29,11 @@ static float uniform(void)
 
 struct run {
 	const char *name;
-	int preset;        /* enum fden_preset */
+	int preset; /* enum fden_preset */
 	int dim;
 	size_t episodes, ways, shots, queries;
 	int steps;
-	int head;          /* -1: the preset's */
+	int head; /* -1: the preset's */
 	int stochastic;
 	double sty_adv, dropout;
 	int norm, mine_ma;
@@ -124,7 +124,8 @@ static int run_one(const struct run *r, const char *path)
 			goto out;
 		}
 		printf("%s %d loss %a lr %a lc %a lm %a acc %a gd %a ge %a gs %a ga %a clip %a "
-		       "lx %a la %a ln %a\n", r->name, s, st.loss, st.l_r, st.l_c, st.l_m,
+		       "lx %a la %a ln %a\n",
+		       r->name, s, st.loss, st.l_r, st.l_c, st.l_m,
 		       st.accuracy, st.gnorm_disentangler, st.gnorm_entangler,
 		       st.gnorm_statistician, st.gnorm_align, st.clip_scale, st.l_xcorr,
 		       st.l_sty_adv, st.l_nll);
@@ -135,7 +136,7 @@ static int run_one(const struct run *r, const char *path)
 		goto out;
 	printf("%s grad loss %a dz %016llx\n", r->name, st.loss,
 	       (unsigned long long)fnv((const unsigned char *)dz, N * D * sizeof *dz,
-				      0xcbf29ce484222325ull));
+				       0xcbf29ce484222325ull));
 	if (fden_model_save(m, path))
 		goto out;
 	{

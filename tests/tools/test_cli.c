@@ -7,8 +7,8 @@
 #include "tools_util.h"
 #include "../testutil.h"
 
-static const char *const commands[] = { "fit",       "encode", "train", "eval",
-					 "translate", "demo",   "ablate" };
+static const char *const commands[] = { "fit", "encode", "train", "eval",
+					"translate", "demo", "ablate" };
 #define N_CMD (sizeof commands / sizeof commands[0])
 
 START_TEST(top_level)
@@ -76,7 +76,8 @@ START_TEST(usage_errors)
 	ck_assert_int_eq(run("fit", "--out", "n", "--images", "a", "--labels", "b", NULL), 2);
 	ck_assert_ptr_nonnull(strstr(run_err, "--images needs --split"));
 	ck_assert_int_eq(run("fit", "--out", "n", "--images", "a", "--train-images", "b",
-			     "--split", "3", NULL), 2);
+			     "--split", "3", NULL),
+			 2);
 	ck_assert_int_eq(run("fit", "--out", "n", "--train-images", "a", NULL), 2);
 	ck_assert_ptr_nonnull(strstr(run_err, "no labels"));
 }
@@ -85,19 +86,23 @@ END_TEST
 START_TEST(file_errors)
 {
 	ck_assert_int_eq(run("eval", "--model", "no/such/model.fden", "--test-images", "x",
-			     "--test-labels", "y", NULL), 3);
+			     "--test-labels", "y", NULL),
+			 3);
 	ck_assert_msg(strncmp(run_err, "fden: eval: loading model 'no/such/model.fden': ", 48) == 0,
 		      "%s", run_err);
 	ck_assert_int_eq(run("encode", "--net", "missing.fden", "--images", "x", "--out", "z.npy",
-			     NULL), 3);
+			     NULL),
+			 3);
 	ck_assert_ptr_nonnull(strstr(run_err, "fden: encode: loading network 'missing.fden': "));
 	ck_assert_int_eq(run("fit", "--out", "n.fden", "--train-images", "missing.gz",
-			     "--train-labels", "missing-labels.gz", NULL), 3);
+			     "--train-labels", "missing-labels.gz", NULL),
+			 3);
 	ck_assert_ptr_nonnull(strstr(run_err, "fden: fit: loading 'missing.gz': "));
 	/* a file that is not a model */
 	write_file("junk.fden", "this is not a checkpoint, just text that is long enough", 56);
 	ck_assert_int_eq(run("eval", "--model", "junk.fden", "--test-images", "x",
-			     "--test-labels", "y", NULL), 3);
+			     "--test-labels", "y", NULL),
+			 3);
 	ck_assert_int_eq(run("demo", "--data", "no/such/dir", "--out", "demo-out", NULL), 3);
 	ck_assert_ptr_nonnull(strstr(run_err, "dataset-fashion-mnist"));
 	ck_assert_ptr_nonnull(strstr(run_err, "scripts/make-glyphs.py"));
@@ -142,8 +147,12 @@ START_TEST(help_per_command)
 		const char *cmd;
 		int train, test, one_set; /* which data options apply */
 	} c[] = {
-		{ "fit", 1, 0, 1 },    { "train", 1, 0, 1 },     { "eval", 1, 1, 1 },
-		{ "translate", 0, 1, 1 }, { "ablate", 1, 1, 1 }, { "encode", 0, 0, 0 },
+		{ "fit", 1, 0, 1 },
+		{ "train", 1, 0, 1 },
+		{ "eval", 1, 1, 1 },
+		{ "translate", 0, 1, 1 },
+		{ "ablate", 1, 1, 1 },
+		{ "encode", 0, 0, 0 },
 		{ "demo", 0, 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {

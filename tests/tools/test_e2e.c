@@ -10,9 +10,9 @@
 #include "../testutil.h"
 
 /* A small model so that every step takes well under a millisecond. */
-#define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set",              \
-	"ent_branch_width=16", "--set", "stat_width1=32", "--set", "stat_width2=16", "--set", \
-	"stat_width3=8"
+#define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set", \
+	      "ent_branch_width=16", "--set", "stat_width1=32", "--set", "stat_width2=16", "--set", \
+	      "stat_width3=8"
 #define TRAIN_DATA "--train-images", "train-x.idx", "--train-labels", "train-y.idx", "--split", "6"
 #define TEST_DATA "--test-images", "test-x.idx", "--test-labels", "test-y.idx", "--split", "6"
 
@@ -58,11 +58,13 @@ START_TEST(pipeline)
 	data();
 	/* fit a PCA on the 6 training classes */
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "net.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 	ck_assert(file_exists("net.fden"));
 	/* encode: a float32 .npy of 360 x 8 and its labels */
 	ck_assert_int_eq(run("encode", "--net", "net.fden", "--images", "test-x.idx", "--labels",
-			     "test-y.idx", "--out", "z.npy", "--labels-out", "y.npy", NULL), 0);
+			     "test-y.idx", "--out", "z.npy", "--labels-out", "y.npy", NULL),
+			 0);
 	size_t len = 0;
 	char *npy = read_all("z.npy", &len);
 	ck_assert_ptr_nonnull(npy);
@@ -73,7 +75,8 @@ START_TEST(pipeline)
 	/* train 20 steps with checkpoints and a CSV log */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, SMALL, "--steps", "20",
 			     "--checkpoint-every", "10", "--log-csv", "log.csv", "--out", "model.fden",
-			     "--progress-every", "0.001", NULL), 0);
+			     "--progress-every", "0.001", NULL),
+			 0);
 	ck_assert(file_exists("model.fden"));
 	ck_assert_int_eq(count_lines("log.csv"), 21);
 	/* off a terminal: plain progress lines, no carriage returns */
@@ -81,13 +84,15 @@ START_TEST(pipeline)
 	ck_assert_ptr_null(strchr(run_err, '\r'));
 	/* resume to 30: only 10 more steps are logged */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, "--steps", "30", "--resume",
-			     "--log-csv", "log.csv", "--out", "model.fden", NULL), 0);
+			     "--log-csv", "log.csv", "--out", "model.fden", NULL),
+			 0);
 	ck_assert_ptr_nonnull(strstr(run_err, "resuming 'model.fden' at step 20"));
 	ck_assert_int_eq(count_lines("log.csv"), 31);
 	ck_assert_ptr_nonnull(strstr(run_err, "30 in total"));
 	/* the same 30 steps without the interruption: the same model, bit for bit */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, SMALL, "--steps", "30",
-			     "--out", "straight.fden", "--quiet", NULL), 0);
+			     "--out", "straight.fden", "--quiet", NULL),
+			 0);
 	{
 		size_t la = 0, lb = 0;
 		char *ma = read_all("model.fden", &la), *mb = read_all("straight.fden", &lb);
@@ -100,10 +105,12 @@ START_TEST(pipeline)
 	}
 	/* already there: nothing to do, still success */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, "--steps", "30", "--resume",
-			     "--out", "model.fden", NULL), 0);
+			     "--out", "model.fden", NULL),
+			 0);
 	/* evaluate: table, JSON, the 20-way task skipped (6 test classes) */
 	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
-			     "--episodes", "40", "--queries", "5", "--json", "e1.json", NULL), 0);
+			     "--episodes", "40", "--queries", "5", "--json", "e1.json", NULL),
+			 0);
 	ck_assert_ptr_nonnull(strstr(run_out, "f_ide, prototypical"));
 	ck_assert_ptr_nonnull(strstr(run_out, "5-way 1-shot"));
 	ck_assert_ptr_nonnull(strstr(run_out, "20-way 1-shot skipped"));
@@ -132,7 +139,8 @@ START_TEST(pipeline)
 	/* same seed, same episodes, same numbers */
 	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
 			     "--episodes", "40", "--queries", "5", "--json", "e2.json", "--quiet",
-			     NULL), 0);
+			     NULL),
+			 0);
 	char *j2 = json_without_time("e2.json");
 	ck_assert_ptr_nonnull(j2);
 	ck_assert_str_eq(j1, j2);
@@ -140,7 +148,8 @@ START_TEST(pipeline)
 	/* another seed, other episodes */
 	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
 			     "--episodes", "40", "--queries", "5", "--seed", "7", "--json", "e3.json",
-			     NULL), 0);
+			     NULL),
+			 0);
 	j2 = json_without_time("e3.json");
 	ck_assert_ptr_nonnull(j2);
 	ck_assert_str_ne(j1, j2);
@@ -149,14 +158,16 @@ START_TEST(pipeline)
 	/* evaluate from latents alone: no PSNR */
 	ck_assert_int_eq(run("eval", "--model", "model.fden", "--images", "z.npy", "--labels",
 			     "y.npy", "--split", "6", "--episodes", "20", "--tasks", "5x1", "--json",
-			     "e4.json", NULL), 0);
+			     "e4.json", NULL),
+			 0);
 	j1 = read_all("e4.json", NULL);
 	ck_assert_ptr_nonnull(strstr(j1, "\"psnr_fden_vs_host\": null"));
 	ck_assert_ptr_nonnull(strstr(j1, "\"host\": null"));
 	free(j1);
 	/* translation grids: 5 x 6 tiles of 8x8 with 1-pixel gaps at --zoom 1 */
 	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
-			     "--pairs", "2", "--zoom", "1", "--out", "grids", NULL), 0);
+			     "--pairs", "2", "--zoom", "1", "--out", "grids", NULL),
+			 0);
 	ck_assert(file_exists("grids/pair-000.png"));
 	ck_assert(file_exists("grids/pair-001.png"));
 	ck_assert(!file_exists("grids/pair-002.png"));
@@ -174,7 +185,8 @@ START_TEST(pipeline)
 	free(png);
 	/* by default zoomed to tiles of at least 84 pixels: 8 x 11 = 88, 2-pixel gaps */
 	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
-			     "--pairs", "1", "--out", "gz", NULL), 0);
+			     "--pairs", "1", "--out", "gz", NULL),
+			 0);
 	png = (unsigned char *)read_all("gz/pair-000.png", &len);
 	ck_assert_ptr_nonnull(png);
 	ck_assert_uint_eq(be32(png + 16), 5 * (88 + 2) + 2);
@@ -182,7 +194,8 @@ START_TEST(pipeline)
 	free(png);
 	/* non-square inputs need a shape */
 	ck_assert_int_eq(run("translate", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
-			     "--width", "4", "--height", "4", "--out", "g2", NULL), 2);
+			     "--width", "4", "--height", "4", "--out", "g2", NULL),
+			 2);
 }
 END_TEST
 
@@ -191,14 +204,17 @@ START_TEST(flow_widths)
 {
 	data();
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "nf.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("train", "--net", "nf.fden", TRAIN_DATA, "--set", "disentangler=flow",
 			     "--set", "ide_dim=3", "--set", "flow_width=16", "--set", "flow_layers=2",
 			     "--set", "stat_width1=16", "--set", "stat_width2=8", "--set",
-			     "stat_width3=8", "--steps", "5", "--out", "mf.fden", "--quiet", NULL), 0);
+			     "stat_width3=8", "--steps", "5", "--out", "mf.fden", "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("eval", "--model", "mf.fden", "--net", "nf.fden", TEST_DATA,
 			     "--episodes", "20", "--queries", "5", "--tasks", "5x1", "--json", "ef.json",
-			     NULL), 0);
+			     NULL),
+			 0);
 	ck_assert_ptr_nonnull(strstr(run_out, "(f_ide 3, f_sty 5)"));
 	char *j = read_all("ef.json", NULL);
 	ck_assert_ptr_nonnull(j);
@@ -208,7 +224,8 @@ START_TEST(flow_widths)
 	ck_assert_msg(psnr > 60, "flow PSNR %.1f dB", psnr);
 	free(j);
 	ck_assert_int_eq(run("translate", "--model", "mf.fden", "--net", "nf.fden", TEST_DATA,
-			     "--pairs", "1", "--out", "gf", NULL), 0);
+			     "--pairs", "1", "--out", "gf", NULL),
+			 0);
 	ck_assert(file_exists("gf/pair-000.png"));
 }
 END_TEST
@@ -219,15 +236,17 @@ START_TEST(ablate_table)
 {
 	data();
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "na.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, "--test-images", "test-x.idx",
 			     "--test-labels", "test-y.idx", "--steps", "4", "--episodes", "20",
 			     "--json-dir", "abl", "--quiet",
 			     "--config", "mlp:dis_width=16,ent_trunk_width=16,ent_branch_width=8,"
-			     "stat_width1=16,stat_width2=8,stat_width3=8",
+					 "stat_width1=16,stat_width2=8,stat_width3=8",
 			     "--config", "flow:disentangler=flow,ide_dim=4,flow_width=16,flow_layers=2,"
-			     "stat_width1=16,stat_width2=8,stat_width3=8,sty_adv=1,xcorr=1,ways=3",
-			     NULL), 0);
+					 "stat_width1=16,stat_width2=8,stat_width3=8,sty_adv=1,xcorr=1,ways=3",
+			     NULL),
+			 0);
 	ck_assert_ptr_nonnull(strstr(run_out, "configuration"));
 	ck_assert_ptr_nonnull(strstr(run_out, "\nmlp "));
 	ck_assert_ptr_nonnull(strstr(run_out, "\nflow "));
@@ -242,7 +261,8 @@ START_TEST(ablate_table)
 	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, "--config", "noname", NULL), 2);
 	ck_assert_int_eq(run("ablate", "--net", "na.fden", TRAIN_DATA, "--test-images", "test-x.idx",
 			     "--test-labels", "test-y.idx", "--steps", "2", "--config", "x:nokey=1",
-			     NULL), 2);
+			     NULL),
+			 2);
 }
 END_TEST
 
@@ -250,40 +270,51 @@ START_TEST(from_latents)
 {
 	data();
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "6", TRAIN_DATA, "--out", "n6.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("encode", "--net", "n6.fden", "--images", "train-x.idx", "--labels",
-			     "train-y.idx", "--out", "z6.npy", "--labels-out", "y6.npy", NULL), 0);
+			     "train-y.idx", "--out", "z6.npy", "--labels-out", "y6.npy", NULL),
+			 0);
 	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
 			     "--train-classes", "0-5", SMALL, "--steps", "5", "--out", "m6.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 	/* configuration errors: unknown key (2), out of range (2), a Dim the data do not have (5) */
 	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
 			     "--train-classes", "0-5", "--set", "no_such_key=1", "--steps", "5",
-			     "--out", "bad.fden", NULL), 2);
+			     "--out", "bad.fden", NULL),
+			 2);
 	ck_assert_ptr_nonnull(strstr(run_err, "unknown configuration key 'no_such_key'"));
 	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
 			     "--train-classes", "0-5", "--set", "dropout=7", "--steps", "5", "--out",
-			     "bad.fden", NULL), 2);
+			     "bad.fden", NULL),
+			 2);
 	ck_assert_ptr_nonnull(strstr(run_err, "fden: train: setting dropout=7: "));
 	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
 			     "--train-classes", "0-5", "--set", "dim=5", "--steps", "5", "--out",
-			     "bad.fden", NULL), 5);
+			     "bad.fden", NULL),
+			 5);
 	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
 			     "--train-classes", "0-5", "--preset", "nonsense", "--steps", "5", "--out",
-			     "bad.fden", NULL), 2);
+			     "bad.fden", NULL),
+			 2);
 	/* episodes wider than the training classes */
 	ck_assert_int_eq(run("train", "--train-images", "z6.npy", "--train-labels", "y6.npy",
 			     "--train-classes", "0-5", "--ways", "7", "--steps", "5", "--out",
-			     "bad.fden", NULL), 5);
+			     "bad.fden", NULL),
+			 5);
 	ck_assert(!file_exists("bad.fden"));
 	/* widths that do not match: Dim 6 model, Dim 8 test latents */
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
-			     "n8.fden", "--quiet", NULL), 0);
+			     "n8.fden", "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("eval", "--model", "m6.fden", "--net", "n8.fden", TEST_DATA,
-			     "--episodes", "5", NULL), 5);
+			     "--episodes", "5", NULL),
+			 5);
 	ck_assert_ptr_nonnull(strstr(run_err, "fden: eval: "));
 	ck_assert_int_eq(run("translate", "--model", "m6.fden", "--net", "n8.fden", TEST_DATA,
-			     "--out", "g", NULL), 5);
+			     "--out", "g", NULL),
+			 5);
 	/* a truncated model file */
 	size_t len;
 	char *m = read_all("m6.fden", &len);
@@ -326,7 +357,8 @@ START_TEST(json_summaries)
 {
 	data();
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "nj.fden",
-			     "--json", "-", NULL), 0);
+			     "--json", "-", NULL),
+			 0);
 	ck_assert_msg(run_out[0] == '{', "fit --json -: %.80s", run_out);
 	ck_assert_ptr_nonnull(strstr(run_out, "\"command\": \"fit\""));
 	ck_assert(json_number(run_out, "latent") == 8);
@@ -337,7 +369,8 @@ START_TEST(json_summaries)
 	ck_assert_ptr_nonnull(strstr(run_err, "fden: fit: fitted")); /* info lines stay on stderr */
 	char *fit_out = strdup(run_out);
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", "nj.fden",
-			     "--json", "fit.json", "--quiet", NULL), 0);
+			     "--json", "fit.json", "--quiet", NULL),
+			 0);
 	ck_assert_str_eq(run_out, "");
 	char *fit_file = json_without_time("fit.json");
 	ck_assert_ptr_nonnull(fit_file);
@@ -347,7 +380,8 @@ START_TEST(json_summaries)
 	free(fit_file);
 
 	ck_assert_int_eq(run("train", "--net", "nj.fden", TRAIN_DATA, SMALL, "--steps", "3", "--out",
-			     "mj.fden", "--json", "-", "--quiet", NULL), 0);
+			     "mj.fden", "--json", "-", "--quiet", NULL),
+			 0);
 	ck_assert_msg(run_out[0] == '{', "train --json -: %.80s", run_out);
 	char *tr = strdup(run_out);
 	ck_assert_ptr_nonnull(strstr(tr, "\"command\": \"train\""));
@@ -366,7 +400,8 @@ START_TEST(json_summaries)
 	free(tr);
 	/* resumed with nothing to do: a summary still, 0 steps */
 	ck_assert_int_eq(run("train", "--net", "nj.fden", TRAIN_DATA, "--steps", "3", "--resume",
-			     "--out", "mj.fden", "--json", "t2.json", "--quiet", NULL), 0);
+			     "--out", "mj.fden", "--json", "t2.json", "--quiet", NULL),
+			 0);
 	char *t2 = read_all("t2.json", NULL);
 	ck_assert_ptr_nonnull(t2);
 	ck_assert(json_number(t2, "steps_run") == 0);
@@ -375,14 +410,16 @@ START_TEST(json_summaries)
 	free(t2);
 
 	ck_assert_int_eq(run("eval", "--model", "mj.fden", "--net", "nj.fden", TEST_DATA,
-			     "--episodes", "10", "--tasks", "5x1", "--json", "-", NULL), 0);
+			     "--episodes", "10", "--tasks", "5x1", "--json", "-", NULL),
+			 0);
 	ck_assert_msg(run_out[0] == '{', "eval --json -: %.80s", run_out);
 	ck_assert_ptr_null(strstr(run_out, "f_ide, prototypical")); /* the table: stderr */
 	ck_assert_ptr_nonnull(strstr(run_err, "f_ide, prototypical"));
 	char *ev = strdup(run_out);
 	*strstr(ev, "\"seconds\"") = '\0';
 	ck_assert_int_eq(run("eval", "--model", "mj.fden", "--net", "nj.fden", TEST_DATA,
-			     "--episodes", "10", "--tasks", "5x1", "--json", "ev.json", NULL), 0);
+			     "--episodes", "10", "--tasks", "5x1", "--json", "ev.json", NULL),
+			 0);
 	ck_assert_ptr_nonnull(strstr(run_out, "f_ide, prototypical"));
 	char *ev_file = json_without_time("ev.json");
 	ck_assert_ptr_nonnull(ev_file);
@@ -397,7 +434,8 @@ START_TEST(interrupt_saves)
 {
 	data();
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
-			     "ni.fden", "--quiet", NULL), 0);
+			     "ni.fden", "--quiet", NULL),
+			 0);
 	/* a long budget, interrupted after a second: checkpoint, status 130 */
 	int rc = run_signal(SIGINT, 1.5, "train", "--net", "ni.fden", TRAIN_DATA, SMALL, "--minutes",
 			    "5", "--checkpoint-every", "0", "--out", "mi.fden", NULL);
@@ -406,7 +444,8 @@ START_TEST(interrupt_saves)
 	ck_assert(file_exists("mi.fden"));
 	/* the saved model is whole and resumable */
 	ck_assert_int_eq(run("eval", "--model", "mi.fden", "--net", "ni.fden", TEST_DATA,
-			     "--episodes", "5", "--tasks", "5x1", "--quiet", NULL), 0);
+			     "--episodes", "5", "--tasks", "5x1", "--quiet", NULL),
+			 0);
 	rc = run_signal(SIGTERM, 1.0, "train", "--net", "ni.fden", TRAIN_DATA, "--minutes", "5",
 			"--resume", "--out", "mi.fden", NULL);
 	ck_assert_int_eq(rc, 130);
@@ -428,7 +467,8 @@ START_TEST(demo_report)
 	ck_assert_int_eq(run("demo", "--data", "dd", "--split", "6", "--kind", "pca", "--latent", "8",
 			     SMALL, "--steps", "30", "--minutes", "1", "--eval-episodes", "20",
 			     "--quick", "--pairs", "8", "--tsne", "off", "--host-fit", "all-train",
-			     "--out", "do", NULL), 0);
+			     "--out", "do", NULL),
+			 0);
 	ck_assert(file_exists("do/report.html"));
 	/* --quick halves the grids only when --pairs is not given */
 	ck_assert(file_exists("do/grids/pair-007.png")); /* pair-000 .. 007 */
@@ -466,7 +506,8 @@ START_TEST(fit_conv)
 	data();
 	ck_assert_int_eq(run("fit", "--kind", "conv", "--latent", "6", "--channels", "4",
 			     "--epochs", "3", "--batch", "16", "--shape", "8x8x1", "--loss", "bce",
-			     TRAIN_DATA, "--out", "nc.fden", "--json", "-", NULL), 0);
+			     TRAIN_DATA, "--out", "nc.fden", "--json", "-", NULL),
+			 0);
 	ck_assert_ptr_nonnull(strstr(run_out, "\"kind\": \"conv\""));
 	ck_assert(json_number(run_out, "epochs") == 3);
 	ck_assert(json_number(run_out, "latent") == 6);
@@ -474,15 +515,20 @@ START_TEST(fit_conv)
 	ck_assert_msg(isfinite(mse) && mse > 0 && mse < 0.25, "train_mse %g", mse);
 	ck_assert_ptr_nonnull(strstr(run_err, "fden: conv: conv autoencoder epoch 3/3"));
 	ck_assert_int_eq(run("encode", "--net", "nc.fden", "--images", "test-x.idx", "--out",
-			     "zc.npy", "--quiet", NULL), 0);
+			     "zc.npy", "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("fit", "--kind", "conv", "--shape", "8x9", TRAIN_DATA, "--out",
-			     "nc2.fden", "--quiet", NULL), 2);
+			     "nc2.fden", "--quiet", NULL),
+			 2);
 	ck_assert_int_eq(run("fit", "--kind", "conv", "--shape", "8x8x1x", TRAIN_DATA, "--out",
-			     "nc2.fden", "--quiet", NULL), 2);
+			     "nc2.fden", "--quiet", NULL),
+			 2);
 	ck_assert_int_eq(run("fit", "--kind", "conv", "--loss", "l1", TRAIN_DATA, "--out",
-			     "nc2.fden", "--quiet", NULL), 2);
+			     "nc2.fden", "--quiet", NULL),
+			 2);
 	ck_assert_int_eq(run("fit", "--kind", "cnn", TRAIN_DATA, "--out", "nc2.fden", "--quiet",
-			     NULL), 2);
+			     NULL),
+			 2);
 }
 END_TEST
 

@@ -316,7 +316,9 @@ static void blobs(float *x, int32_t *y, size_t n, size_t C, size_t d, double sep
 
 START_TEST(probe_separable_and_random)
 {
-	enum { N = 400, C = 10, D = 8 };
+	enum { N = 400,
+	       C = 10,
+	       D = 8 };
 	float *x = malloc(N * D * sizeof *x);
 	int32_t *y = malloc(N * sizeof *y);
 	size_t ntr, nte;
@@ -343,7 +345,8 @@ END_TEST
 
 START_TEST(hsic_dependent_and_independent)
 {
-	enum { N = 200, D = 3 };
+	enum { N = 200,
+	       D = 3 };
 	float *x = malloc(N * D * sizeof *x), *y = malloc(N * D * sizeof *y);
 	double st, nm, p;
 	rng_state = 11;

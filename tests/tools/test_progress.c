@@ -75,7 +75,8 @@ START_TEST(tmux_80_columns)
 			      "--train-images train-x.idx --train-labels train-y.idx --split 6 "
 			      "--set dis_width=32 --set ent_trunk_width=32 --minutes 0.15 "
 			      "--out m.fden 2>&1; echo DONE; sleep 60\"",
-			      work_dir, fden_bin), 0);
+			      work_dir, fden_bin),
+			 0);
 	char cap[600];
 	snprintf(cap, sizeof cap, "%s/pane.txt", work_dir);
 	int seen_bar = 0, done = 0;

@@ -52,7 +52,8 @@ static void write_sets(void)
 	}
 	for (int i = 0; i < N_ROWS; i++) {
 		y[i] = i % N_CLS;
-		yb[i] = y[i] == 9 ? INT32_MAX : y[i] == 8 ? INT32_MAX - 1 : y[i];
+		yb[i] = y[i] == 9 ? INT32_MAX : y[i] == 8 ? INT32_MAX - 1
+							  : y[i];
 	}
 	write_npy("z.npy", z, N_ROWS, DIM, 0);
 	write_npy("img.npy", img, N_ROWS, 16, 0);
@@ -80,12 +81,16 @@ static int is_there(const char *name)
 START_TEST(budgets_refused)
 {
 	static const char *const bad[][2] = {
-		{ "--steps", "0" }, { "--minutes", "-1" }, { "--minutes", "0" }, { "--minutes", "-0.5" },
+		{ "--steps", "0" },
+		{ "--minutes", "-1" },
+		{ "--minutes", "0" },
+		{ "--minutes", "-0.5" },
 	};
 	write_sets();
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-				     bad[i][0], bad[i][1], "--out", "b.fden", NULL), 2);
+				     bad[i][0], bad[i][1], "--out", "b.fden", NULL),
+				 2);
 		ck_assert_msg(strstr(run_err, bad[i][0]), "%s", run_err);
 		ck_assert(!is_there("b.fden"));
 	}
@@ -97,23 +102,29 @@ START_TEST(nonfinite_inputs)
 	write_sets();
 	/* latents with a NaN, standardised: the data code, naming file, row, column */
 	ck_assert_int_eq(run("train", "--train-images", "zn.npy", "--train-labels", "y.npy",
-			     "--standardize", "--steps", "2", "--out", "n.fden", NULL), 5);
+			     "--standardize", "--steps", "2", "--out", "n.fden", NULL),
+			 5);
 	ck_assert_msg(strstr(run_err, "'zn.npy': row 12, column 3 is NaN"), "%s", run_err);
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-			     "--steps", "2", "--out", "m.fden", "--quiet", NULL), 0);
+			     "--steps", "2", "--out", "m.fden", "--quiet", NULL),
+			 0);
 	/* NaN test rows in eval: not "diverged" */
 	ck_assert_int_eq(run("eval", "--model", "m.fden", "--test-images", "zn.npy",
-			     "--test-labels", "y.npy", NULL), 5);
+			     "--test-labels", "y.npy", NULL),
+			 5);
 	ck_assert_msg(strstr(run_err, "row 12, column 3"), "%s", run_err);
 	/* encode refuses NaN images as fit, train and eval do */
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "4", "--train-images", "img.npy",
-			     "--train-labels", "y.npy", "--out", "net.fden", "--quiet", NULL), 0);
+			     "--train-labels", "y.npy", "--out", "net.fden", "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("encode", "--net", "net.fden", "--images", "imgn.npy", "--out",
-			     "zz.npy", NULL), 5);
+			     "zz.npy", NULL),
+			 5);
 	ck_assert_msg(strstr(run_err, "'imgn.npy': row 5, column 2 is NaN"), "%s", run_err);
 	ck_assert(!is_there("zz.npy"));
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "4", "--train-images", "imgn.npy",
-			     "--train-labels", "y.npy", "--out", "net2.fden", NULL), 5);
+			     "--train-labels", "y.npy", "--out", "net2.fden", NULL),
+			 5);
 }
 END_TEST
 
@@ -123,14 +134,17 @@ START_TEST(labels_near_int32_max)
 	/* the two largest labels are the test classes */
 	ck_assert_int_eq(run("train", "--images", "z.npy", "--labels", "yb.npy", "--test-classes",
 			     "2147483646-2147483647", "--steps", "2", "--out", "mb.fden", "--quiet",
-			     NULL), 0);
+			     NULL),
+			 0);
 	ck_assert_int_eq(run("eval", "--model", "mb.fden", "--test-images", "z.npy",
 			     "--test-labels", "yb.npy", "--tasks", "5x1", "--episodes", "20", "--quiet",
-			     "--json", "-", NULL), 0);
+			     "--json", "-", NULL),
+			 0);
 	ck_assert_msg(strstr(run_out, "\"n_classes\": 10"), "%.400s", run_out);
 	/* no task can run (20 ways, 10 classes): the data code, not a silent 0 */
 	ck_assert_int_eq(run("eval", "--model", "mb.fden", "--test-images", "z.npy",
-			     "--test-labels", "yb.npy", "--tasks", "20x1", "--quiet", NULL), 5);
+			     "--test-labels", "yb.npy", "--tasks", "20x1", "--quiet", NULL),
+			 5);
 	ck_assert_msg(strstr(run_err, "no task can run"), "%s", run_err);
 }
 END_TEST
@@ -140,16 +154,20 @@ START_TEST(class_ranges)
 	write_sets();
 	/* one range over all of int32: classes present in the data, no array */
 	ck_assert_int_eq(run("train", "--images", "z.npy", "--labels", "yb.npy", "--train-classes",
-			     "0-2147483647", "--steps", "2", "--out", "r.fden", "--quiet", NULL), 0);
+			     "0-2147483647", "--steps", "2", "--out", "r.fden", "--quiet", NULL),
+			 0);
 	ck_assert_int_eq(run("train", "--images", "z.npy", "--labels", "y.npy", "--train-classes",
 			     "0-4,2147483000-2147483647", "--steps", "2", "--out", "r.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 	/* a range holding none of the data's classes: the data code */
 	ck_assert_int_eq(run("train", "--images", "z.npy", "--labels", "y.npy", "--train-classes",
-			     "100-2147483647", "--steps", "2", "--out", "r.fden", NULL), 5);
+			     "100-2147483647", "--steps", "2", "--out", "r.fden", NULL),
+			 5);
 	ck_assert_msg(strstr(run_err, "no training rows"), "%s", run_err);
 	ck_assert_int_eq(run("train", "--images", "z.npy", "--labels", "y.npy", "--train-classes",
-			     "5-2", "--steps", "2", "--out", "r.fden", NULL), 2);
+			     "5-2", "--steps", "2", "--out", "r.fden", NULL),
+			 2);
 }
 END_TEST
 
@@ -162,7 +180,8 @@ START_TEST(overflowing_headers)
 	write_sets();
 	write_file("big.idx", idx, sizeof idx);
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--train-images", "big.idx", "--train-labels",
-			     "y.npy", "--out", "n.fden", NULL), 3);
+			     "y.npy", "--out", "n.fden", NULL),
+			 3);
 	ck_assert_msg(strstr(run_err, "overflow"), "%s", run_err);
 	{
 		const char *h = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, "
@@ -178,7 +197,8 @@ START_TEST(overflowing_headers)
 		fclose(f);
 	}
 	ck_assert_int_eq(run("train", "--train-images", "big.npy", "--train-labels", "y.npy",
-			     "--steps", "2", "--out", "n.fden", NULL), 3);
+			     "--steps", "2", "--out", "n.fden", NULL),
+			 3);
 	ck_assert_msg(strstr(run_err, "overflow"), "%s", run_err);
 }
 END_TEST
@@ -190,20 +210,25 @@ START_TEST(nonregular_outputs)
 	int dev;
 	write_sets();
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "4", "--train-images", "img.npy",
-			     "--train-labels", "y.npy", "--out", "net.fden", "--quiet", NULL), 0);
+			     "--train-labels", "y.npy", "--out", "net.fden", "--quiet", NULL),
+			 0);
 	/* a copy of /dev/null's node when we may (root), else a FIFO */
 	dev = mknod(wpath(p, sizeof p, "node"), S_IFCHR | 0666, makedev(1, 3)) == 0;
 	if (!dev)
 		ck_assert_int_eq(mkfifo(p, 0666), 0);
 	ck_assert_int_eq(run("encode", "--net", "net.fden", "--images", "img.npy", "--out", "node",
-			     NULL), 3);
+			     NULL),
+			 3);
 	ck_assert_msg(strstr(run_err, "not a regular file"), "%s", run_err);
 	ck_assert_int_eq(run("encode", "--net", "net.fden", "--images", "img.npy", "--labels",
-			     "y.npy", "--out", "z2.npy", "--labels-out", "node", NULL), 3);
+			     "y.npy", "--out", "z2.npy", "--labels-out", "node", NULL),
+			 3);
 	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "4", "--train-images", "img.npy",
-			     "--train-labels", "y.npy", "--out", "node", NULL), 3);
+			     "--train-labels", "y.npy", "--out", "node", NULL),
+			 3);
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-			     "--steps", "2", "--out", "node", NULL), 3);
+			     "--steps", "2", "--out", "node", NULL),
+			 3);
 	ck_assert_msg(strstr(run_err, "not a regular file"), "%s", run_err);
 	ck_assert_int_eq(lstat(p, &st), 0);
 	ck_assert(dev ? S_ISCHR(st.st_mode) : S_ISFIFO(st.st_mode));
@@ -215,10 +240,12 @@ START_TEST(threads_bounded)
 	write_sets();
 	ck_assert_int_eq(run("fit", "--kind", "ae", "--latent", "4", "--epochs", "1", "--threads",
 			     "100000", "--train-images", "img.npy", "--train-labels", "y.npy", "--out",
-			     "t.fden", NULL), 2);
+			     "t.fden", NULL),
+			 2);
 	ck_assert_msg(strstr(run_err, "at most"), "%s", run_err);
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-			     "--threads", "100000", "--steps", "2", "--out", "t.fden", NULL), 2);
+			     "--threads", "100000", "--steps", "2", "--out", "t.fden", NULL),
+			 2);
 	ck_assert_msg(strstr(run_err, "at most"), "%s", run_err);
 	ck_assert(!is_there("t.fden"));
 }
@@ -237,9 +264,11 @@ START_TEST(output_locked)
 	ck_assert(is_there("lk.fden.lock"));
 	double t0 = (double)time(NULL);
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-			     "--steps", "3", "--out", "lk.fden", NULL), 3);
+			     "--steps", "3", "--out", "lk.fden", NULL),
+			 3);
 	ck_assert_msg(strstr(run_err, "being written by another process") &&
-		      strstr(run_err, "lk.fden.lock"), "%s", run_err);
+			      strstr(run_err, "lk.fden.lock"),
+		      "%s", run_err);
 	ck_assert((double)time(NULL) - t0 < 30);
 	ck_assert_int_eq(wait_code(first, fo, fe), 0);
 	ck_assert(is_there("lk.fden"));
@@ -247,7 +276,8 @@ START_TEST(output_locked)
 	/* and a later trainer (resuming) takes it */
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
 			     "--steps", "1000000", "--minutes", "0.02", "--resume", "--out", "lk.fden",
-			     "--quiet", NULL), 0);
+			     "--quiet", NULL),
+			 0);
 }
 END_TEST
 
@@ -262,7 +292,8 @@ START_TEST(stale_temporaries)
 	waitpid(dead, NULL, 0);
 	write_sets();
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-			     "--steps", "2", "--out", "st.fden", "--quiet", NULL), 0);
+			     "--steps", "2", "--out", "st.fden", "--quiet", NULL),
+			 0);
 	snprintf(stale, sizeof stale, "st.fden.tmp.%ld.Ab3xYz", (long)dead);
 	snprintf(live, sizeof live, "st.fden.tmp.%ld.Ab3xYz", (long)getpid());
 	snprintf(older, sizeof older, "st.fden.tmp.Qw12Er"); /* an older library's name */
@@ -275,7 +306,8 @@ START_TEST(stale_temporaries)
 		ck_assert_int_eq(utimensat(AT_FDCWD, wpath(p, sizeof p, older), ts, 0), 0);
 	}
 	ck_assert_int_eq(run("train", "--train-images", "z.npy", "--train-labels", "y.npy",
-			     "--steps", "3", "--resume", "--out", "st.fden", NULL), 0);
+			     "--steps", "3", "--resume", "--out", "st.fden", NULL),
+			 0);
 	ck_assert_msg(strstr(run_err, "removed 2 temporary files"), "%s", run_err);
 	ck_assert(!is_there(stale));
 	ck_assert(!is_there(older));
@@ -310,9 +342,7 @@ START_TEST(stale_temporaries_every_output)
 	}
 	int fit = run("fit", "--kind", "pca", "--latent", "4", "--train-images", "img.npy",
 		      "--train-labels", "y.npy", "--out", "net.fden", "--quiet", NULL);
-	int enc = fit ? -1 : run("encode", "--net", "net.fden", "--images", "img.npy", "--labels",
-				 "y.npy", "--out", "zz.npy", "--labels-out", "yy.npy", "--quiet",
-				 NULL);
+	int enc = fit ? -1 : run("encode", "--net", "net.fden", "--images", "img.npy", "--labels", "y.npy", "--out", "zz.npy", "--labels-out", "yy.npy", "--quiet", NULL);
 	kill(alive, SIGKILL);
 	waitpid(alive, NULL, 0);
 	ck_assert_msg(fit == 0 && enc == 0, "fit %d, encode %d: %s", fit, enc, run_err);

@@ -52,7 +52,9 @@ static unsigned char *png_gray(const char *path, size_t *w, size_t *h)
 	*w = be32(f + 16);
 	*h = be32(f + 20);
 	int depth = f[24], type = f[25], inter = f[28];
-	ch = type == 0 ? 1 : type == 2 ? 3 : type == 6 ? 4 : 0;
+	ch = type == 0 ? 1 : type == 2 ? 3
+		     : type == 6       ? 4
+				       : 0;
 	if (depth != 8 || !ch || inter)
 		goto out;
 	idat = malloc(len);
@@ -90,7 +92,8 @@ static unsigned char *png_gray(const char *path, size_t *w, size_t *h)
 				pa = abs(pr - a);
 				pb = abs(pr - b);
 				pc = abs(pr - c);
-				cur[i] = (unsigned char)(cur[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c));
+				cur[i] = (unsigned char)(cur[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b
+												       : c));
 				break;
 			default: break;
 			}
@@ -124,9 +127,9 @@ static void write_log(const char *path, size_t n)
 
 START_TEST(grid_zoom)
 {
-	ck_assert_uint_eq(grid_auto_zoom(28, 28), 3);  /* 84 px */
-	ck_assert_uint_eq(grid_auto_zoom(8, 8), 11);   /* 88 px */
-	ck_assert_uint_eq(grid_auto_zoom(32, 28), 3);  /* the shorter side counts */
+	ck_assert_uint_eq(grid_auto_zoom(28, 28), 3); /* 84 px */
+	ck_assert_uint_eq(grid_auto_zoom(8, 8), 11);  /* 88 px */
+	ck_assert_uint_eq(grid_auto_zoom(32, 28), 3); /* the shorter side counts */
 	ck_assert_uint_eq(grid_auto_zoom(100, 90), 1);
 	struct grid g;
 	ck_assert_int_eq(grid_init_zoom(&g, 2, 1, 2, 2, 3), 0);
@@ -159,7 +162,8 @@ START_TEST(curves_png)
 	char csv[300], png[300], err[256];
 	write_log(in_dir(csv, sizeof csv, "log.csv"), 400);
 	ck_assert_int_eq(plot_training_log(csv, in_dir(png, sizeof png, "curves.png"), err,
-					   sizeof err), 0);
+					   sizeof err),
+			 0);
 	size_t w, h;
 	unsigned char *g = png_gray(png, &w, &h);
 	ck_assert_ptr_nonnull(g);
@@ -203,7 +207,8 @@ START_TEST(curves_labels)
 		fprintf(f, "%d,%g,0,%g,%g\n", i, 1.0 / i, 2.0 / i, -0.01 * i);
 	fclose(f);
 	ck_assert_int_eq(plot_training_log(csv, in_dir(png, sizeof png, "flat.png"), err,
-					   sizeof err), 0);
+					   sizeof err),
+			 0);
 	size_t w, h;
 	unsigned char *g = png_gray(png, &w, &h);
 	ck_assert_ptr_nonnull(g);
@@ -280,7 +285,8 @@ static void make_report(int with_curves)
 	if (with_curves) {
 		write_log(in_dir(p, sizeof p, "train-log.csv"), 300);
 		ck_assert_int_eq(plot_training_log(p, in_dir(q, sizeof q, "curves.png"), err,
-						   sizeof err), 0);
+						   sizeof err),
+				 0);
 	}
 	struct ev_report r;
 	fake_report(&r);
@@ -313,7 +319,7 @@ START_TEST(report_html)
 	char *h = tu_read_file(in_dir(p, sizeof p, "report.html"), NULL);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_ptr_nonnull(strstr(h, "<!DOCTYPE html>"));
-	ck_assert_ptr_nonnull(strstr(h, "fden demo: glyphs &lt;test&gt;"));    /* escaped */
+	ck_assert_ptr_nonnull(strstr(h, "fden demo: glyphs &lt;test&gt;")); /* escaped */
 	ck_assert_ptr_nonnull(strstr(h, "--set a=&quot;b&quot;"));
 	ck_assert_ptr_nonnull(strstr(h, "<th>5-way 1-shot</th><th>20-way 1-shot</th>"));
 	ck_assert_ptr_nonnull(strstr(h, "raw z, SimpleShot"));

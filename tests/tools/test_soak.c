@@ -26,9 +26,9 @@
 #define MAX_DELAY_MS 300 /* kill points: uniform in [0, this) after the start */
 /* small networks: a 100 KB model, ~200 steps/s, a save (fsync'd) ~40 ms;
  * a resumed run takes them from the file */
-#define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set",              \
-	"ent_branch_width=16", "--set", "stat_width1=32", "--set", "stat_width2=16", "--set", \
-	"stat_width3=8", "--set", "flow_width=32", "--set", "flow_layers=4"
+#define SMALL "--set", "dis_width=32", "--set", "ent_trunk_width=32", "--set", \
+	      "ent_branch_width=16", "--set", "stat_width1=32", "--set", "stat_width2=16", "--set", \
+	      "stat_width3=8", "--set", "flow_width=32", "--set", "flow_layers=4"
 
 static double soak_seconds = SOAK_DEFAULT_SECONDS;
 static uint64_t soak_seed;
@@ -148,8 +148,7 @@ START_TEST(kill_and_resume)
 
 		/* the model loads and lost no saved step */
 		uint64_t now_steps = saved_steps("m.fden");
-		ck_assert_msg(now_steps >= steps, "the model went back from %" PRIu64 " to %" PRIu64
-			      " steps", steps, now_steps);
+		ck_assert_msg(now_steps >= steps, "the model went back from %" PRIu64 " to %" PRIu64 " steps", steps, now_steps);
 		saved += now_steps > steps; /* the killed run had saved a checkpoint */
 
 		/* --resume continues from it; the next save leaves no temporary */

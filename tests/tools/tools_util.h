@@ -18,8 +18,8 @@
 
 #include "../testutil.h"
 
-static const char *fden_bin;  /* set by main from argv[1] */
-static char work_dir[256];    /* a fresh temporary directory */
+static const char *fden_bin;                    /* set by main from argv[1] */
+static char work_dir[256];                      /* a fresh temporary directory */
 static char run_out[1 << 16], run_err[1 << 16]; /* last run's stdout, stderr */
 
 static inline void slurp(int fd, char *buf, size_t cap)
@@ -73,15 +73,15 @@ static inline int wait_code(pid_t pid, int fo, int fe)
 	return 128 + WTERMSIG(st);
 }
 
-#define COLLECT_ARGS(args, first)                                              \
-	do {                                                                   \
-		va_list ap_;                                                   \
-		int n_ = 0;                                                    \
-		va_start(ap_, first);                                          \
+#define COLLECT_ARGS(args, first) \
+	do { \
+		va_list ap_; \
+		int n_ = 0; \
+		va_start(ap_, first); \
 		for (const char *a_ = first; a_ && n_ < 63; a_ = va_arg(ap_, const char *)) \
-			args[n_++] = a_;                                       \
-		args[n_] = NULL;                                               \
-		va_end(ap_);                                                   \
+			args[n_++] = a_; \
+		args[n_] = NULL; \
+		va_end(ap_); \
 	} while (0)
 
 /* Run fden with the NULL-terminated arguments; its exit status. */
@@ -145,13 +145,13 @@ static inline void put_be32(FILE *f, uint32_t v)
  * bytes. Each class has a random prototype; each image is its prototype with
  * a random brightness (style) and noise. Plain IDX (ubyte). */
 static inline void write_idx_set(const char *images, const char *labels, int classes, int per, int side,
-			  uint64_t seed)
+				 uint64_t seed)
 {
 	char p[512];
 	int d = side * side, n = classes * per;
 	uint64_t s = 0x1234567ULL; /* prototypes: same for every set */
 	float *proto = malloc((size_t)classes * d * sizeof *proto);
-#define NEXT(st) ((st) = (st) * 6364136223846793005ULL + 1442695040888963407ULL, (double)((st) >> 11) / 9007199254740992.0)
+#define NEXT(st) ((st) = (st)*6364136223846793005ULL + 1442695040888963407ULL, (double)((st) >> 11) / 9007199254740992.0)
 	for (int i = 0; i < classes * d; i++)
 		proto[i] = NEXT(s) < 0.5 ? 0.1f : 0.9f;
 	snprintf(p, sizeof p, "%s/%s", work_dir, images);
@@ -170,7 +170,8 @@ static inline void write_idx_set(const char *images, const char *labels, int cla
 		double bright = 0.6 + 0.4 * NEXT(s);
 		for (int j = 0; j < d; j++) {
 			double v = bright * proto[c * d + j] + 0.15 * (NEXT(s) - 0.5);
-			v = v < 0 ? 0 : v > 1 ? 1 : v;
+			v = v < 0 ? 0 : v > 1 ? 1
+					      : v;
 			fputc((int)(v * 255 + 0.5), fi);
 		}
 		fputc(c, fl);
