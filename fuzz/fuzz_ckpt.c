@@ -3,11 +3,7 @@
  * 2. the input as the payload, wrapped in a valid header, zlib stream and
  *    CRC, so mutations reach the record parser instead of dying at the CRC.
  * Every record found is read back in full. */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <zlib.h>
+#include "fuzz_util.h"
 
 #include "io/ckpt.h"
 
@@ -41,16 +37,10 @@ static void check(const uint8_t *data, size_t size, uint32_t kind)
 	(void)sink;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint32_t kind = FD_CKPT_MODEL;
-	uLongf zlen;
+	size_t len;
 	uint8_t *f;
 
 	if (size >= 16)
@@ -58,19 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       (uint32_t)data[15] << 24;
 	check(data, size, kind);
 	/* 2: a valid container around the input */
-	zlen = compressBound((uLong)size);
-	f = malloc(36 + zlen);
-	if (!f)
-		return 0;
-	if (compress2(f + 36, &zlen, data, (uLong)size, 1) == Z_OK) {
-		memcpy(f, "FDENCKPT", 8);
-		put_le(f + 8, 1, 4);
-		put_le(f + 12, FD_CKPT_MODEL, 4);
-		put_le(f + 16, size, 8);
-		put_le(f + 24, zlen, 8);
-		put_le(f + 32, crc32(0L, data, (uInt)size), 4);
-		check(f, 36 + zlen, FD_CKPT_MODEL);
-	}
+	f = fz_ckpt_wrap(data, size, FD_CKPT_MODEL, &len);
+	if (f)
+		check(f, len, FD_CKPT_MODEL);
 	free(f);
 	return 0;
 }

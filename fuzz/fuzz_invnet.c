@@ -9,15 +9,7 @@
  * loads encodes and decodes one row (zeros), so a loaded net must be whole.
  * The loaders must refuse (never crash, leak or allocate past what the
  * payload holds: -rss_limit_mb catches that) everything else. */
-#define _GNU_SOURCE
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <zlib.h>
+#include "fuzz_util.h"
 
 #include <fden/fden.h>
 #include "io/ckpt.h"
@@ -28,15 +20,10 @@ static void load_bytes(const uint8_t *data, size_t size)
 {
 	struct fden_invnet *net = NULL;
 	char path[64];
-	int fd = memfd_create("fden-fuzz", 0);
+	int fd = fz_memfd(data, size, path, sizeof path);
 
 	if (fd < 0)
 		return;
-	if (size && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return;
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	if (fden_invnet_load(path, &net) == FDEN_OK) {
 		size_t din = fden_invnet_input_dim(net), dz = fden_invnet_latent_dim(net);
 		float *x = calloc(din, sizeof(float)), *z = calloc(dz, sizeof(float));
@@ -56,34 +43,18 @@ static void load_bytes(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t kinds[4] = { FD_CKPT_PCA, FD_CKPT_AE, FD_CKPT_CONV, FD_CKPT_ALI };
-	uLongf zlen;
+	size_t len;
 	uint8_t *f;
 
 	load_bytes(data, size);
 	if (size < 1)
 		return 0;
-	zlen = compressBound((uLong)(size - 1));
-	f = malloc(36 + zlen);
-	if (!f)
-		return 0;
-	if (compress2(f + 36, &zlen, data + 1, (uLong)(size - 1), 1) == Z_OK) {
-		memcpy(f, "FDENCKPT", 8);
-		put_le(f + 8, 1, 4);
-		put_le(f + 12, kinds[data[0] % 4], 4);
-		put_le(f + 16, size - 1, 8);
-		put_le(f + 24, zlen, 8);
-		put_le(f + 32, crc32(0L, data + 1, (uInt)(size - 1)), 4);
-		load_bytes(f, 36 + zlen);
-	}
+	f = fz_ckpt_wrap(data + 1, size - 1, kinds[data[0] % 4], &len);
+	if (f)
+		load_bytes(f, len);
 	free(f);
 	return 0;
 }

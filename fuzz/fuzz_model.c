@@ -9,15 +9,7 @@
  * loads disentangles and entangles one row (zeros), so a loaded model must
  * be whole. Everything else must be refused: never a crash, a leak or an
  * allocation past what the payload holds (-rss_limit_mb catches that). */
-#define _GNU_SOURCE
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <zlib.h>
+#include "fuzz_util.h"
 
 #include <fden/fden.h>
 #include "io/ckpt.h"
@@ -43,15 +35,10 @@ static void load_bytes(const uint8_t *data, size_t size)
 {
 	struct fden_model *m = NULL;
 	char path[64];
-	int fd = memfd_create("fden-fuzz", 0);
+	int fd = fz_memfd(data, size, path, sizeof path);
 
 	if (fd < 0)
 		return;
-	if (size && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return;
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	if (fden_model_load(path, NULL, &m) == FDEN_OK) {
 		if (!m)
 			__builtin_trap();
@@ -63,31 +50,15 @@ static void load_bytes(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uLongf zlen;
+	size_t len;
 	uint8_t *f;
 
 	load_bytes(data, size);
-	zlen = compressBound((uLong)size);
-	f = malloc(36 + zlen);
-	if (!f)
-		return 0;
-	if (compress2(f + 36, &zlen, data, (uLong)size, 1) == Z_OK) {
-		memcpy(f, "FDENCKPT", 8);
-		put_le(f + 8, 1, 4);
-		put_le(f + 12, FD_CKPT_MODEL, 4);
-		put_le(f + 16, size, 8);
-		put_le(f + 24, zlen, 8);
-		put_le(f + 32, crc32(0L, data, (uInt)size), 4);
-		load_bytes(f, 36 + zlen);
-	}
+	f = fz_ckpt_wrap(data, size, FD_CKPT_MODEL, &len);
+	if (f)
+		load_bytes(f, len);
 	free(f);
 	return 0;
 }
