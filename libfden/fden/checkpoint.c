@@ -13,20 +13,9 @@
 
 #define MODEL_FORMAT 1 /* version of the record layout inside the container */
 
-static const char *const tag[FD_NNETS] = {
-	"d_dec",
-	"d_ide",
-	"d_sty",
-	"e_ide",
-	"e_sty",
-	"e_enc",
-	"stat",
-	"rel",
-};
-
 static void rec(char *buf, int k, const char *what, int i)
 {
-	snprintf(buf, 64, "%s#%s%d", tag[k], what, i);
+	snprintf(buf, 64, "%s#%s%d", fd_net_name[k], what, i);
 }
 
 /* A parameter tensor and its Adam moments as "<tag>#<i>.w|.m|.v". */
@@ -89,7 +78,7 @@ FDEN_EXPORT int fden_model_save(const struct fden_model *model, const char *path
 		if (!n)
 			continue;
 		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++)
-			rc = put_param(w, tag[k], i, fd_mlp_param(n, i));
+			rc = put_param(w, fd_net_name[k], i, fd_mlp_param(n, i));
 		for (int i = 0; i < fd_mlp_nbuffers(n) && !rc; i++) {
 			struct fd_buffer *b = fd_mlp_buffer(n, i);
 			rec(name, k, "b", i);
@@ -307,7 +296,7 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 		if (!n)
 			continue;
 		for (int i = 0; i < fd_mlp_nparams(n) && !rc; i++)
-			rc = get_param(r, tag[k], i, fd_mlp_param(n, i));
+			rc = get_param(r, fd_net_name[k], i, fd_mlp_param(n, i));
 		for (int i = 0; i < fd_mlp_nbuffers(n) && !rc; i++) {
 			struct fd_buffer *b = fd_mlp_buffer(n, i);
 			rec(name, k, "b", i);

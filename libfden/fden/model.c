@@ -7,7 +7,7 @@
 #include "core/alloc.h"
 #include "fden/model_int.h"
 
-static const char *const net_names[FD_NNETS] = {
+const char *const fd_net_name[FD_NNETS] = {
 	"d_dec",
 	"d_ide",
 	"d_sty",
@@ -52,7 +52,7 @@ static int build_net(struct fden_model *m, int which, int in, const int *hidden,
 	mc.bn_momentum = fd_cfg_f(c, FDEN_P_BN_MOMENTUM);
 	mc.bn_eps = 1e-3f;
 	mc.nthreads = fd_cfg_int(c, FDEN_P_THREADS);
-	return fd_mlp_new(&mc, net_names[which], m->a, &m->rng, &m->err, &m->net[which]);
+	return fd_mlp_new(&mc, fd_net_name[which], m->a, &m->rng, &m->err, &m->net[which]);
 }
 
 static void fill(int *w, int n, int v)

@@ -27,6 +27,10 @@ enum fd_net {
 	FD_NNETS
 };
 
+/* Each net's name (model.c): its name in messages and the prefix of its
+ * records in a model file, so a rename changes the file format. */
+extern const char *const fd_net_name[FD_NNETS];
+
 #define FD_POOL_SLOTS 4
 #define FD_CHUNK 1024 /* inference rows per chunk: fixed, so results never depend on it */
 
