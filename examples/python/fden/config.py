@@ -104,18 +104,13 @@ def key_count():
 
 
 def _key_map():
-    names = {}
     # every key the library has, by its name, also one newer than Param
+    # (Param's names are the library's: tests/test_config.py checks it)
+    names = {}
     for k in range(1, key_count() + 1):
         n = key_name(k)
         if n:
             names[n.lower()] = k
-    for p in Param:
-        names[p.name.lower()] = int(p)
-        if _lib.has("config_key_name"):
-            n = key_name(p)
-            if n:
-                names[n.lower()] = int(p)
     return names
 
 
