@@ -66,10 +66,7 @@ def fit_host(kind, x, a, logpath):
     if kind == "pca":
         net = InvNet.fit_pca(x, a.latent, seed=1)
     elif kind == "ae":
-        t = time.time()
-        InvNet.fit_autoencoder(x[:4096], a.latent, epochs=1, threads=a.threads)
-        per_row = (time.time() - t) / 4096
-        ep = max(1, int(a.fit / (per_row * len(x))))
+        ep = host_table.ae_epochs(x, a.latent, a.threads, a.fit)
         t0 = time.time()
         net = InvNet.fit_autoencoder(x, a.latent, epochs=ep, threads=a.threads, log=log)
     elif kind == "conv":

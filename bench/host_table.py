@@ -88,18 +88,24 @@ def fewshot(z, eps):
     return 100 * acc.mean(), 196 * acc.std() / np.sqrt(len(acc))
 
 
+def ae_epochs(x, latent, threads, seconds):
+    """Epochs of the MLP autoencoder (which has no time budget) that fill
+    `seconds`, sized from a timed epoch over 4,096 rows."""
+    t = time.time()
+    InvNet.fit_autoencoder(x[:4096], latent, epochs=1, threads=threads)
+    per_row = (time.time() - t) / 4096
+    return max(1, int(seconds / (per_row * len(x))))
+
+
 def fit(kind, x, args):
     c0 = time.process_time()
     t0 = time.time()
     if kind == "pca":
         net = InvNet.fit_pca(x, args.latent, seed=1)
     elif kind == "ae":
-        # epochs large; the MLP autoencoder has no time budget: epochs sized
-        # from a timed first epoch so it uses the same fit time
-        t = time.time()
-        InvNet.fit_autoencoder(x[:4096], args.latent, epochs=1, threads=args.threads)
-        per_row = (time.time() - t) / 4096
-        ep = args.ae_epochs or max(1, int(args.budget / (per_row * len(x))))
+        # the MLP autoencoder has no time budget: epochs sized from a timed
+        # epoch so it uses the same fit time
+        ep = args.ae_epochs or ae_epochs(x, args.latent, args.threads, args.budget)
         t0 = time.time()
         net = InvNet.fit_autoencoder(x, args.latent, epochs=ep, threads=args.threads)
     else:
