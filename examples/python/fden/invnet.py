@@ -121,19 +121,10 @@ class InvNet(Handle):
         Unset options keep the library's defaults (fden_ae_options_default);
         log, if given, receives (level, message) progress lines.
         """
-        x = _arrays.f32(x, "x")
-        opt = _lib.AeOptions()
-        _lib.fn.ae_options_default(ctypes.byref(opt))
-        opt.struct_size = ctypes.sizeof(opt)
-        for name, v in (("hidden", hidden), ("epochs", epochs), ("batch", batch),
-                        ("lr", lr), ("seed", seed), ("threads", threads)):
-            if v is not None:
-                setattr(opt, name, v)
-        logfn = _lib.make_log_fn(log)
-        if log is not None:
-            opt.log = logfn
-        return cls._adopt(cls._new(_lib.fn.invnet_fit_autoencoder, _arrays.fptr(x), x.shape[0],
-                                   x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
+        return cls._fit(_lib.fn.invnet_fit_autoencoder, _lib.AeOptions,
+                        _lib.fn.ae_options_default, x, latent_dim, log,
+                        dict(hidden=hidden, epochs=epochs, batch=batch, lr=lr, seed=seed,
+                             threads=threads))
 
     @classmethod
     def fit_conv(cls, x, latent_dim, shape=None, base_channels=None, levels=None, epochs=None,
@@ -146,27 +137,16 @@ class InvNet(Handle):
         loss is "l2" or "bce"; time_budget caps fitting, in seconds. Unset
         options keep the library's defaults (fden_conv_options_default).
         """
-        x = _arrays.f32(x, "x")
-        opt = _lib.ConvOptions()
-        _lib.fn.conv_options_default(ctypes.byref(opt))
-        opt.struct_size = ctypes.sizeof(opt)
-        if shape is not None:
-            opt.height, opt.width, opt.channels = (int(v) for v in shape)
         if loss is not None:
             losses = {"l2": 0, "bce": 1}
             if loss not in losses:
                 raise ValueError("loss must be 'l2' or 'bce', not %r" % (loss,))
-            opt.loss = losses[loss]
-        for name, v in (("base_channels", base_channels), ("levels", levels),
-                        ("epochs", epochs), ("batch", batch), ("lr", lr), ("seed", seed),
-                        ("threads", threads), ("time_budget", time_budget)):
-            if v is not None:
-                setattr(opt, name, v)
-        logfn = _lib.make_log_fn(log)
-        if log is not None:
-            opt.log = logfn
-        return cls._adopt(cls._new(_lib.fn.invnet_fit_conv, _arrays.fptr(x), x.shape[0],
-                                   x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
+            loss = losses[loss]
+        return cls._fit(_lib.fn.invnet_fit_conv, _lib.ConvOptions, _lib.fn.conv_options_default,
+                        x, latent_dim, log,
+                        dict(base_channels=base_channels, levels=levels, epochs=epochs,
+                             batch=batch, lr=lr, loss=loss, seed=seed, threads=threads,
+                             time_budget=time_budget), shape)
 
     @classmethod
     def fit_ali(cls, x, latent_dim, shape=None, base_channels=None, epochs=None, batch=None,
@@ -183,28 +163,37 @@ class InvNet(Handle):
         the mean of q(z|x), encode_dist mean and log-sigma. Unset options
         keep the library's defaults (fden_ali_options_default).
         """
-        x = _arrays.f32(x, "x")
-        opt = _lib.AliOptions()
-        _lib.fn.ali_options_default(ctypes.byref(opt))
-        opt.struct_size = ctypes.sizeof(opt)
-        if shape is not None:
-            opt.height, opt.width, opt.channels = (int(v) for v in shape)
         if output is not None:
             outputs = {"sigmoid": 0, "tanh": 1}
             if output not in outputs:
                 raise ValueError("output must be 'sigmoid' or 'tanh', not %r" % (output,))
-            opt.output = outputs[output]
-        for name, v in (("base_channels", base_channels), ("epochs", epochs),
-                        ("batch", batch), ("lr", lr), ("beta1", beta1), ("dropout", dropout),
-                        ("l2_weight", l2_weight), ("seed", seed), ("threads", threads),
-                        ("time_budget", time_budget), ("log_steps", log_steps)):
+            output = outputs[output]
+        return cls._fit(_lib.fn.invnet_fit_ali, _lib.AliOptions, _lib.fn.ali_options_default,
+                        x, latent_dim, log,
+                        dict(base_channels=base_channels, epochs=epochs, batch=batch, lr=lr,
+                             beta1=beta1, dropout=dropout, l2_weight=l2_weight,
+                             output=output, seed=seed, threads=threads,
+                             time_budget=time_budget, log_steps=log_steps), shape)
+
+    @classmethod
+    def _fit(cls, fit, options, defaults, x, latent_dim, log, settings, shape=None):
+        """Fit a built-in host with fit(x, n, dim, latent_dim, &opt): opt
+        starts as the library's defaults, takes every setting that is not
+        None (and shape as height, width, channels), and log's callback."""
+        x = _arrays.f32(x, "x")
+        opt = options()
+        defaults(ctypes.byref(opt))
+        opt.struct_size = ctypes.sizeof(opt)
+        if shape is not None:
+            opt.height, opt.width, opt.channels = (int(v) for v in shape)
+        for name, v in settings.items():
             if v is not None:
                 setattr(opt, name, v)
         logfn = _lib.make_log_fn(log)
         if log is not None:
             opt.log = logfn
-        return cls._adopt(cls._new(_lib.fn.invnet_fit_ali, _arrays.fptr(x), x.shape[0],
-                                   x.shape[1], int(latent_dim), ctypes.byref(opt)), logfn)
+        return cls._adopt(cls._new(fit, _arrays.fptr(x), x.shape[0], x.shape[1],
+                                   int(latent_dim), ctypes.byref(opt)), logfn)
 
     @classmethod
     def load(cls, path):
