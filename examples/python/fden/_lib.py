@@ -50,6 +50,7 @@ class Episodes(ctypes.Structure):
         ("z", c_float_p),
         ("z_log_sigma", c_float_p),
         ("labels", c_int32_p),
+        ("classes", c_int32_p),  # optional (NULL); @since 0.2
     ]
 
 
@@ -71,6 +72,9 @@ class StepStatsC(ctypes.Structure):
         ("l_xcorr", ctypes.c_double),
         ("l_sty_adv", ctypes.c_double),
         ("l_nll", ctypes.c_double),
+        ("l_hsic", ctypes.c_double),            # @since 0.2
+        ("l_sty_cls", ctypes.c_double),         # @since 0.2
+        ("sty_cls_accuracy", ctypes.c_double),  # @since 0.2
     ]
 
 

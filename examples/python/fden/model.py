@@ -15,7 +15,7 @@ class StepStats:
 
     Attributes: loss, l_r, l_c, l_m, accuracy, gnorm_disentangler,
     gnorm_entangler, gnorm_statistician, gnorm_align, clip_scale, step,
-    l_xcorr, l_sty_adv, l_nll.
+    l_xcorr, l_sty_adv, l_nll, l_hsic, l_sty_cls, sty_cls_accuracy.
     """
 
     FIELDS = tuple(name for name, _ in _lib.StepStatsC._fields_ if name != "struct_size")
@@ -216,7 +216,10 @@ class Model(Handle):
         Pass a dict (as returned by :meth:`fden.Sampler.next`) or keywords:
         ``z`` (rows x Dim, or n_episodes x rows_per_episode x Dim, float32),
         ``labels`` (int32, within-episode classes in [0, ways)), ``ways``,
-        ``shots``, ``queries`` and optionally ``z_log_sigma`` (like z).
+        ``shots``, ``queries`` and optionally ``z_log_sigma`` (like z) and
+        ``classes`` (int32, n_episodes x ways global class ids in
+        [0, sty_cls_classes), class c of episode e at [e, c], as
+        :meth:`fden.Sampler.next` gives them; needed by ``sty_cls`` > 0).
         Each episode is ways*shots support rows followed by ways*queries
         query rows. Raises NonFiniteError (model unchanged) on NaN/inf.
         """
@@ -245,8 +248,15 @@ class Model(Handle):
             if isinstance(ls, np.ndarray) and ls.ndim == 3 and ls.flags["C_CONTIGUOUS"]:
                 ls = ls.reshape(-1, ls.shape[-1])
             ls = _arrays.f32(ls, "z_log_sigma", cols=d, rows=z.shape[0])
+        cl = ep.get("classes")
+        if cl is not None:
+            cl = np.asarray(cl)
+            if cl.ndim == 2 and cl.flags["C_CONTIGUOUS"]:
+                cl = cl.reshape(-1)
+            cl = _arrays.i32(cl, "classes", n=z.shape[0] // per * ways)
         c = _lib.Episodes(ctypes.sizeof(_lib.Episodes), z.shape[0] // per, ways, shots,
-                          queries, _arrays.fptr(z), _arrays.fptr(ls), _arrays.iptr(labels))
+                          queries, _arrays.fptr(z), _arrays.fptr(ls), _arrays.iptr(labels),
+                          _arrays.iptr(cl))
         st = _lib.StepStatsC()
         st.struct_size = ctypes.sizeof(st)
         errors.check(_lib.fn.train_step(self.ptr, ctypes.byref(c), ctypes.byref(st)))

@@ -115,6 +115,38 @@ class TestModel(TempDir):
         self.assertTrue(cm.exception.detail)
         self.assertEqual(self.m.step, 0)
 
+    def test_style_classifier_reads_episode_classes(self):
+        # sty_cls trains a classifier of the global class from f_sty: the
+        # library needs fden_episodes.classes, n_episodes x ways ids.
+        with small_model(sty_cls=1.0, sty_cls_classes=10) as m:
+            b = self.batch()
+            self.assertEqual(b["classes"].shape, (4, 5))
+            st = m.train_step(b)
+            self.assertEqual(st.step, 1)
+            # at the start the classifier is near chance: log(10) nats
+            self.assertTrue(1.0 < st.l_sty_cls < 4.0, st.l_sty_cls)
+            self.assertTrue(0.0 <= st.sty_cls_accuracy <= 1.0)
+            flat = m.train_step(dict(b, classes=b["classes"].reshape(-1)))
+            self.assertEqual(flat.step, 2)
+            # without classes, the library refuses the batch
+            nocls = {k: v for k, v in b.items() if k != "classes"}
+            with self.assertRaises(fden.InvalidArgumentError) as cm:
+                m.train_step(nocls)
+            self.assertIn("classes", cm.exception.detail)
+            # the library reads the ids where they are: one out of range
+            bad = b["classes"].copy()
+            bad[1, 2] = 10
+            with self.assertRaises(fden.InvalidArgumentError) as cm:
+                m.train_step(b, classes=bad)
+            self.assertIn("classes[7] = 10", cm.exception.detail)
+            with self.assertRaises(ValueError) as cm:  # one id per episode class
+                m.train_step(b, classes=b["classes"][:3].copy())
+            self.assertNotIsInstance(cm.exception, fden.FdenError)  # checked before the call
+            self.assertEqual(m.step, 2)
+        # without the classifier the ids are not needed
+        st = self.m.train_step({k: v for k, v in self.batch().items() if k != "classes"})
+        self.assertEqual(st.l_sty_cls, 0.0)
+
     def test_nonfinite_rejected_model_unchanged(self):
         before = self.m.disentangle(self.z[:5])[0]
         b = self.batch()

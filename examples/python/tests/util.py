@@ -58,12 +58,14 @@ def small_model(**over):
 
 
 def episodes(z, labels, ways, shots, queries, n_episodes, seed=0):
-    """Episodes built in NumPy (independent of the C sampler)."""
+    """Episodes built in NumPy (independent of the C sampler), laid out as
+    fden.Sampler.next gives them."""
     rng = np.random.default_rng(seed)
     classes = np.unique(labels)
-    zs, ls = [], []
+    zs, ls, picks = [], [], []
     for _ in range(n_episodes):
         pick = rng.choice(classes, ways, replace=False)
+        picks.append(pick)
         sup, qry = [], []
         for j, c in enumerate(pick):
             idx = rng.choice(np.flatnonzero(labels == c), shots + queries, replace=False)
@@ -73,7 +75,9 @@ def episodes(z, labels, ways, shots, queries, n_episodes, seed=0):
             zs.append(z[idx])
             ls.append(np.full(idx.size, j, dtype=np.int32))
     return {"z": np.ascontiguousarray(np.concatenate(zs)),
-            "labels": np.concatenate(ls), "ways": ways, "shots": shots, "queries": queries}
+            "labels": np.concatenate(ls),
+            "classes": np.asarray(picks, dtype=np.int32),  # global ids, n_episodes x ways
+            "ways": ways, "shots": shots, "queries": queries}
 
 
 class TempDir(unittest.TestCase):
