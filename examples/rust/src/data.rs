@@ -141,9 +141,9 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A view for [`crate::Model::train_step`].
+    /// A view for [`crate::Model::train_step`], with the classes.
     pub fn episodes(&self) -> Episodes<'_> {
-        Episodes::new(&self.z, &self.labels, self.ways, self.shots, self.queries)
+        Episodes::new(&self.z, &self.labels, self.ways, self.shots, self.queries).with_classes(&self.classes)
     }
 }
 

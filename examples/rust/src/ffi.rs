@@ -61,6 +61,8 @@ pub struct fden_episodes {
     pub z: *const f32,
     pub z_log_sigma: *const f32,
     pub labels: *const i32,
+    /// optional (null): n_episodes*ways global class ids; @since 0.2
+    pub classes: *const i32,
 }
 
 /// struct fden_step_stats
@@ -82,6 +84,12 @@ pub struct fden_step_stats {
     pub l_xcorr: c_double,
     pub l_sty_adv: c_double,
     pub l_nll: c_double,
+    /// @since 0.2
+    pub l_hsic: c_double,
+    /// @since 0.2
+    pub l_sty_cls: c_double,
+    /// @since 0.2
+    pub sty_cls_accuracy: c_double,
 }
 
 pub const FDEN_INVNET_OPS_VERSION: c_uint = 1;

@@ -19,11 +19,20 @@ pub struct Episodes<'a> {
     pub queries: usize,
     /// Optional host log-sigma of each row, like `z`.
     pub z_log_sigma: Option<&'a [f32]>,
+    /// Optional global class ids, `n_episodes * ways` (class c of episode e
+    /// at `e * ways + c`, as [`crate::Batch::classes`]), in
+    /// `[0, Param::StyClsClasses)`: needed when `Param::StyCls` > 0.
+    pub classes: Option<&'a [i32]>,
 }
 
 impl<'a> Episodes<'a> {
     pub fn new(z: &'a [f32], labels: &'a [i32], ways: usize, shots: usize, queries: usize) -> Self {
-        Episodes { z, labels, ways, shots, queries, z_log_sigma: None }
+        Episodes { z, labels, ways, shots, queries, z_log_sigma: None, classes: None }
+    }
+
+    /// The same episodes with each episode class's global id.
+    pub fn with_classes(self, classes: &'a [i32]) -> Self {
+        Episodes { classes: Some(classes), ..self }
     }
 }
 
@@ -171,6 +180,9 @@ impl Model {
         if let Some(ls) = ep.z_log_sigma {
             same_len("z_log_sigma", ls.len(), ep.z.len())?;
         }
+        if let Some(cl) = ep.classes {
+            same_len("classes", cl.len(), n / per * ep.ways)?;
+        }
         let c = ffi::fden_episodes {
             struct_size: std::mem::size_of::<ffi::fden_episodes>(),
             n_episodes: n / per,
@@ -180,6 +192,7 @@ impl Model {
             z: ep.z.as_ptr(),
             z_log_sigma: ep.z_log_sigma.map_or(ptr::null(), |s| s.as_ptr()),
             labels: ep.labels.as_ptr(),
+            classes: ep.classes.map_or(ptr::null(), |s| s.as_ptr()),
         };
         let mut st = StepStats { struct_size: std::mem::size_of::<StepStats>(), ..Default::default() };
         check(unsafe { ffi::fden_train_step(self.ptr.as_ptr(), &c, &mut st) })?;

@@ -132,6 +132,44 @@ fn train_disentangle_entangle() {
 }
 
 #[test]
+fn style_classifier_reads_episode_classes() {
+    // Param::StyCls trains a classifier of the global class from f_sty: the
+    // library needs fden_episodes.classes, which Batch::episodes() passes.
+    let (z, y) = latents(10, 30, 1);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut sampler = Sampler::new(&ds, 5, 1, 1, 3).unwrap();
+    let mut cfg = small_config(7.0);
+    cfg.set(Param::StyCls, 1.0).unwrap();
+    cfg.set(Param::StyClsClasses, 10.0).unwrap();
+    let mut model = Model::new(&cfg).unwrap();
+    let b = sampler.next_batch(4).unwrap();
+    assert_eq!(b.episodes().classes, Some(&b.classes[..]));
+    let st = model.train_step(&b.episodes()).unwrap();
+    assert_eq!(st.step, 1);
+    // at the start the classifier is near chance: log(10) nats
+    assert!(st.l_sty_cls > 1.0 && st.l_sty_cls < 4.0, "l_sty_cls {}", st.l_sty_cls);
+    assert!((0.0..=1.0).contains(&st.sty_cls_accuracy));
+    // without classes, the library refuses the batch
+    let bare = Episodes::new(&b.z, &b.labels, 5, 1, 1);
+    let e = model.train_step(&bare).unwrap_err();
+    assert_eq!(e.status, status::INVALID);
+    assert!(e.message.contains("classes"), "{}", e.message);
+    // the library reads the ids where they are: one out of range
+    let mut bad = b.classes.clone();
+    bad[7] = 10;
+    let e = model.train_step(&bare.with_classes(&bad)).unwrap_err();
+    assert_eq!(e.status, status::INVALID);
+    assert!(e.message.contains("classes[7] = 10"), "{}", e.message);
+    // one id per episode class, checked before the call
+    let e = model.train_step(&bare.with_classes(&b.classes[..3])).unwrap_err();
+    assert_eq!(e.status, status::SHAPE);
+    assert_eq!(model.step(), 1);
+    // without the classifier the ids are not needed
+    let mut plain = Model::new(&small_config(7.0)).unwrap();
+    assert_eq!(plain.train_step(&bare).unwrap().l_sty_cls, 0.0);
+}
+
+#[test]
 fn flow_disentangler_is_exactly_inverted() {
     let (z, y) = latents(10, 30, 2);
     let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
