@@ -117,12 +117,17 @@ public:
 	}
 
 	/// One training step on episodes (ways*shots support rows, then queries, per episode).
+	/// classes: empty, or each episode class's global id (n_episodes*ways,
+	/// class c of episode e at e*ways + c), needed by FDEN_P_STY_CLS.
 	fden_step_stats train_step(const std::vector<float> &z, const std::vector<int32_t> &labels,
-				   size_t ways, size_t shots, size_t queries)
+				   size_t ways, size_t shots, size_t queries,
+				   const std::vector<int32_t> &classes = {})
 	{
 		size_t n = detail::rows_of(z, dim(), "z"), per = ways * (shots + queries);
 		if (per == 0 || n % per != 0 || labels.size() != n)
 			throw error(FDEN_E_SHAPE, "episodes: rows, labels and ways*(shots+queries) disagree");
+		if (!classes.empty() && classes.size() != n / per * ways)
+			throw error(FDEN_E_SHAPE, "episodes: classes must hold n_episodes*ways ids");
 		fden_episodes ep{};
 		ep.struct_size = sizeof ep;
 		ep.n_episodes = n / per;
@@ -131,6 +136,7 @@ public:
 		ep.queries = queries;
 		ep.z = z.data();
 		ep.labels = labels.data();
+		ep.classes = classes.empty() ? nullptr : classes.data();
 		fden_step_stats st{};
 		st.struct_size = sizeof st;
 		check(fden_train_step(h_.get(), &ep, &st));

@@ -80,11 +80,17 @@ int main(int argc, char **argv)
 
 	// Episodes: 5-way 1-shot 1-query, labels as the episode layout wants them.
 	std::uniform_int_distribution<size_t> pick(0, per_class - 1);
-	auto episodes = [&](size_t n_ep, std::vector<float> &ez, std::vector<int32_t> &el) {
+	// ec, when given, gets each episode class's global id (first + w).
+	auto episodes = [&](size_t n_ep, std::vector<float> &ez, std::vector<int32_t> &el,
+			    std::vector<int32_t> *ec = nullptr) {
 		ez.clear();
 		el.clear();
+		if (ec)
+			ec->clear();
 		for (size_t e = 0; e < n_ep; e++) {
 			size_t first = (e * 3) % (classes - 4);
+			for (size_t w = 0; ec && w < 5; w++)
+				ec->push_back(int32_t(first + w));
 			for (int part = 0; part < 2; part++)          /* support, then query */
 				for (size_t w = 0; w < 5; w++) {
 					size_t row = (first + w) * per_class + pick(gen);
@@ -114,6 +120,47 @@ int main(int argc, char **argv)
 		    (unsigned long long)st.step, st.loss, st.accuracy, before, after);
 	expect(m.step() == 150 && std::isfinite(st.loss), "150 training steps");
 	expect(after < before, "entangler learns to reconstruct");
+
+	// The style classifier reads each episode class's global id from
+	// fden_episodes.classes: the library refuses the batch without them and
+	// names an out-of-range one by its index.
+	{
+		fden::config sc;
+		sc.set(FDEN_P_DIM, dim).set(FDEN_P_DIS_WIDTH, 32).set(FDEN_P_STAT_WIDTH1, 32)
+			.set(FDEN_P_ENT_TRUNK_WIDTH, 32).set(FDEN_P_SEED, 3)
+			.set(FDEN_P_STY_CLS, 1).set(FDEN_P_STY_CLS_CLASSES, classes);
+		fden::model mc(sc);
+		std::vector<int32_t> ec;
+		episodes(4, ez, el, &ec);
+		fden_step_stats sst = mc.train_step(ez, el, 5, 1, 1, ec);
+		/* near chance at the start: log(8) nats */
+		expect(sst.step == 1 && sst.l_sty_cls > 1 && sst.l_sty_cls < 4 &&
+			       sst.sty_cls_accuracy >= 0 && sst.sty_cls_accuracy <= 1,
+		       "style classifier trains on the episodes' classes");
+		try {
+			mc.train_step(ez, el, 5, 1, 1);
+			expect(false, "style classifier without classes throws");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_INVALID && e.detail().find("classes") != std::string::npos,
+			       "style classifier without classes throws");
+		}
+		std::vector<int32_t> bad = ec;
+		bad[7] = int32_t(classes);
+		try {
+			mc.train_step(ez, el, 5, 1, 1, bad);
+			expect(false, "an out-of-range class throws");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_INVALID &&
+				       e.detail().find("classes[7] = 8") != std::string::npos,
+			       "an out-of-range class throws, named by its index");
+		}
+		try {
+			mc.train_step(ez, el, 5, 1, 1, std::vector<int32_t>(ec.begin(), ec.end() - 1));
+			expect(false, "classes of the wrong length throw");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_SHAPE && mc.step() == 1, "classes of the wrong length throw");
+		}
+	}
 
 	// Save, load, compare.
 	const std::string path = dir + "/cpp-model.fden";
