@@ -180,6 +180,12 @@ private:
 	detail::owner<fden_model, fden_model_free> h_;
 };
 
+/// Settings of invnet::fit_ali(): struct fden_ali_options with its defaults
+/// (square one-channel images, base_channels 8, 100 epochs, ...).
+struct ali_options : fden_ali_options {
+	ali_options() : fden_ali_options() { fden_ali_options_default(this); }
+};
+
 /// An invertible network: a host one from two std::functions, or built in.
 class invnet {
 public:
@@ -209,6 +215,17 @@ public:
 		fden_invnet *p;
 		check(fden_invnet_fit_pca(x.data(), detail::rows_of(x, input_dim, "x"), input_dim,
 					  latent_dim, seed, &p));
+		return invnet(p);
+	}
+	/// Fit the built-in ALI host on images (rows of height x width x
+	/// channels floats, channels last, at least 20 x 20; fden_invnet_fit_ali).
+	/// encode gives the mean of q(z|x), decode G_x(z).
+	static invnet fit_ali(const std::vector<float> &x, size_t input_dim, size_t latent_dim,
+			      const ali_options &opt = ali_options())
+	{
+		fden_invnet *p;
+		check(fden_invnet_fit_ali(x.data(), detail::rows_of(x, input_dim, "x"), input_dim,
+					  latent_dim, &opt, &p));
 		return invnet(p);
 	}
 	static invnet load(const std::string &path)

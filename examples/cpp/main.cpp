@@ -223,6 +223,41 @@ int main(int argc, char **argv)
 	ms.fit_standardization(z);
 	expect(ms.disentangle(z).ide != raw.ide, "fit_standardization changes what D sees");
 
+	// The built-in ALI host: a short fit on a few random 20 x 20 images.
+	{
+		std::uniform_real_distribution<float> unit(0, 1);
+		std::vector<float> img(16 * 400);
+		for (auto &v : img)
+			v = unit(gen);
+		fden::ali_options ao;
+		ao.base_channels = 2;
+		ao.epochs = 1;
+		ao.batch = 8;
+		fden::invnet ali = fden::invnet::fit_ali(img, 400, 4, ao);
+		std::vector<float> az = ali.encode(img), ax = ali.decode(az);
+		bool in01 = true;
+		for (float v : ax)
+			in01 = in01 && v >= 0 && v <= 1;
+		expect(ali.input_dim() == 400 && ali.latent_dim() == 4 && az.size() == 16 * 4 &&
+			       ax.size() == img.size() && in01,
+		       "fit_ali: dims, encode, decode in [0, 1]");
+		ao.dropout = 1;
+		try {
+			fden::invnet::fit_ali(img, 400, 4, ao);
+			expect(false, "fit_ali: a bad option throws");
+		} catch (const fden::error &e) {
+			std::printf("refused: %s\n", e.what());
+			expect(e.status() == FDEN_E_INVALID && e.detail().find("dropout") != std::string::npos,
+			       "fit_ali: a bad option throws");
+		}
+		try {
+			fden::invnet::fit_ali(std::vector<float>(16 * 64, 0.5f), 64, 4);
+			expect(false, "fit_ali: 8 x 8 images throw");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_INVALID, "fit_ali: 8 x 8 images throw");
+		}
+	}
+
 	std::printf("%s\n", failures ? "C++ consumer: FAILED" : "C++ consumer: OK");
 	return failures ? 1 : 0;
 }
