@@ -180,6 +180,18 @@ private:
 	detail::owner<fden_model, fden_model_free> h_;
 };
 
+/// Settings of invnet::fit_autoencoder(): struct fden_ae_options with its
+/// defaults (hidden 512, 10 epochs, ...).
+struct ae_options : fden_ae_options {
+	ae_options() : fden_ae_options() { fden_ae_options_default(this); }
+};
+
+/// Settings of invnet::fit_conv(): struct fden_conv_options with its
+/// defaults (square one-channel images, base_channels 32, 2 levels, ...).
+struct conv_options : fden_conv_options {
+	conv_options() : fden_conv_options() { fden_conv_options_default(this); }
+};
+
 /// Settings of invnet::fit_ali(): struct fden_ali_options with its defaults
 /// (square one-channel images, base_channels 8, 100 epochs, ...).
 struct ali_options : fden_ali_options {
@@ -215,6 +227,26 @@ public:
 		fden_invnet *p;
 		check(fden_invnet_fit_pca(x.data(), detail::rows_of(x, input_dim, "x"), input_dim,
 					  latent_dim, seed, &p));
+		return invnet(p);
+	}
+	/// Fit the built-in MLP autoencoder (sigmoid output: inputs in [0, 1];
+	/// fden_invnet_fit_autoencoder).
+	static invnet fit_autoencoder(const std::vector<float> &x, size_t input_dim,
+				      size_t latent_dim, const ae_options &opt = ae_options())
+	{
+		fden_invnet *p;
+		check(fden_invnet_fit_autoencoder(x.data(), detail::rows_of(x, input_dim, "x"),
+						  input_dim, latent_dim, &opt, &p));
+		return invnet(p);
+	}
+	/// Fit the built-in convolutional autoencoder on images (rows of height x
+	/// width x channels floats in [0, 1], channels last; fden_invnet_fit_conv).
+	static invnet fit_conv(const std::vector<float> &x, size_t input_dim, size_t latent_dim,
+			       const conv_options &opt = conv_options())
+	{
+		fden_invnet *p;
+		check(fden_invnet_fit_conv(x.data(), detail::rows_of(x, input_dim, "x"), input_dim,
+					   latent_dim, &opt, &p));
 		return invnet(p);
 	}
 	/// Fit the built-in ALI host on images (rows of height x width x

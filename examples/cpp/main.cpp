@@ -223,12 +223,47 @@ int main(int argc, char **argv)
 	ms.fit_standardization(z);
 	expect(ms.disentangle(z).ide != raw.ide, "fit_standardization changes what D sees");
 
-	// The built-in ALI host: a short fit on a few random 20 x 20 images.
+	// The built-in hosts: short fits on a few random 20 x 20 images.
 	{
 		std::uniform_real_distribution<float> unit(0, 1);
 		std::vector<float> img(16 * 400);
 		for (auto &v : img)
 			v = unit(gen);
+		fden::ae_options eo;
+		eo.hidden = 16;
+		eo.epochs = 1;
+		eo.batch = 8;
+		fden::invnet ae = fden::invnet::fit_autoencoder(img, 400, 4, eo);
+		expect(ae.input_dim() == 400 && ae.latent_dim() == 4 && ae.encode(img).size() == 16 * 4,
+		       "fit_autoencoder: dims, encode");
+		try {
+			eo.batch = 0;
+			fden::invnet::fit_autoencoder(img, 400, 4, eo);
+			expect(false, "fit_autoencoder: a bad option throws");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_INVALID && !e.detail().empty(),
+			       "fit_autoencoder: a bad option throws");
+		}
+		fden::conv_options co;
+		co.height = 10;
+		co.width = 10;
+		co.channels = 4;
+		co.levels = 1;
+		co.base_channels = 2;
+		co.epochs = 1;
+		co.batch = 8;
+		fden::invnet conv = fden::invnet::fit_conv(img, 400, 4, co);
+		std::vector<float> cx = conv.decode(conv.encode(img));
+		expect(conv.input_dim() == 400 && conv.latent_dim() == 4 && cx.size() == img.size(),
+		       "fit_conv: dims, encode, decode");
+		try {
+			co.width = 11;
+			fden::invnet::fit_conv(img, 400, 4, co);
+			expect(false, "fit_conv: a shape that is not the rows' throws");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_INVALID && !e.detail().empty(),
+			       "fit_conv: a shape that is not the rows' throws");
+		}
 		fden::ali_options ao;
 		ao.base_channels = 2;
 		ao.epochs = 1;
