@@ -234,20 +234,14 @@ public:
 	static invnet fit_autoencoder(const std::vector<float> &x, size_t input_dim,
 				      size_t latent_dim, const ae_options &opt = ae_options())
 	{
-		fden_invnet *p;
-		check(fden_invnet_fit_autoencoder(x.data(), detail::rows_of(x, input_dim, "x"),
-						  input_dim, latent_dim, &opt, &p));
-		return invnet(p);
+		return fit_with(fden_invnet_fit_autoencoder, x, input_dim, latent_dim, opt);
 	}
 	/// Fit the built-in convolutional autoencoder on images (rows of height x
 	/// width x channels floats in [0, 1], channels last; fden_invnet_fit_conv).
 	static invnet fit_conv(const std::vector<float> &x, size_t input_dim, size_t latent_dim,
 			       const conv_options &opt = conv_options())
 	{
-		fden_invnet *p;
-		check(fden_invnet_fit_conv(x.data(), detail::rows_of(x, input_dim, "x"), input_dim,
-					   latent_dim, &opt, &p));
-		return invnet(p);
+		return fit_with(fden_invnet_fit_conv, x, input_dim, latent_dim, opt);
 	}
 	/// Fit the built-in ALI host on images (rows of height x width x
 	/// channels floats, channels last, at least 20 x 20; fden_invnet_fit_ali).
@@ -255,10 +249,7 @@ public:
 	static invnet fit_ali(const std::vector<float> &x, size_t input_dim, size_t latent_dim,
 			      const ali_options &opt = ali_options())
 	{
-		fden_invnet *p;
-		check(fden_invnet_fit_ali(x.data(), detail::rows_of(x, input_dim, "x"), input_dim,
-					  latent_dim, &opt, &p));
-		return invnet(p);
+		return fit_with(fden_invnet_fit_ali, x, input_dim, latent_dim, opt);
 	}
 	static invnet load(const std::string &path)
 	{
@@ -301,6 +292,17 @@ private:
 		}
 	};
 	explicit invnet(fden_invnet *p) : h_(p) {}
+	/// One of the built-in fits (fden_invnet_fit_*): rows of x checked
+	/// against input_dim, options passed through, the status thrown.
+	template <class Fit, class Options>
+	static invnet fit_with(Fit fit, const std::vector<float> &x, size_t input_dim,
+			       size_t latent_dim, const Options &opt)
+	{
+		fden_invnet *p;
+		check(fit(x.data(), detail::rows_of(x, input_dim, "x"), input_dim, latent_dim, &opt,
+			  &p));
+		return invnet(p);
+	}
 	void rethrow(int rc)
 	{
 		if (host_ && host_->failure) {
