@@ -77,7 +77,7 @@ enum fden_param {
 	FDEN_P_ALIGN_NORM = 46,       /**< prototypical head only: enum fden_align_norm, rows normalised before the class means (default 0, none) */
 	FDEN_P_ALIGN_TEMP = 47,       /**< initial temperature t of the normalised head, logit = -t ||q - c_k||^2; learned as log t (10) */
 	FDEN_P_LR_DECAY = 48,         /**< enum fden_lr_decay: learning-rate schedule (default 0, constant) */
-	FDEN_P_LR_DECAY_STEPS = 49,   /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N) */
+	FDEN_P_LR_DECAY_STEPS = 49,   /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N; fden_model_set_param() changes it on a live model) */
 	FDEN_P_LR_DECAY_FACTOR = 50,  /**< cosine: final fraction of FDEN_P_LR; step: factor per drop (0.1) */
 	FDEN_P_EMA = 51,              /**< decay of an exponential moving average of D's and E's weights used for inference and saving (0 = off; e.g. 0.999) */
 	FDEN_P_HSIC = 52,             /**< weight of the HSIC penalty (Gaussian kernels, median heuristic, biased) between f_ide and f_sty of the batch (0 = off) */
@@ -302,6 +302,24 @@ FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model);
  */
 FDEN_EXPORT FDEN_WUR int fden_model_config(const struct fden_model *model, struct fden_config **out);
 /**
+ * Change a configuration key of a live model, between training steps. Only
+ * the learning-rate schedule may change after fden_model_new():
+ * FDEN_P_LR_DECAY, FDEN_P_LR_DECAY_STEPS and FDEN_P_LR_DECAY_FACTOR (say,
+ * a horizon measured from the first steps' rate). The new value holds from
+ * the next step on and is saved with the model; the steps already taken
+ * are not redone.
+ * @param model the model
+ * @param key one of the three keys above
+ * @param value within fden_config_bounds()
+ * @return FDEN_OK; FDEN_E_INVALID (NULL model, an unknown key or one fixed
+ *         at creation, a value out of bounds or a fraction for an integer
+ *         key; the model is unchanged and fden_model_last_error() says why)
+ * @note Thread safety: one thread at a time per model, with no other call
+ *       on it running.
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_set_param(struct fden_model *model, int key, double value);
+/**
  * Detail of the last failure on this model.
  * @param model the model
  * @return a string owned by the model ("" if nothing failed), valid until
@@ -428,6 +446,7 @@ struct fden_step_stats {
 	double l_hsic;             /**< HSIC of f_ide and f_sty (when FDEN_P_HSIC > 0); @since 0.2 */
 	double l_sty_cls;          /**< the style classifier's cross entropy, log(classes) at chance (when FDEN_P_STY_CLS > 0); @since 0.2 */
 	double sty_cls_accuracy;   /**< fraction of rows whose global class it read from f_sty (when FDEN_P_STY_CLS > 0); @since 0.2 */
+	double lr;                 /**< the learning rate this step used: FDEN_P_LR times the schedule's factor (FDEN_P_LR_DECAY); @since 0.2 */
 };
 
 /**

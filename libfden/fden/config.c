@@ -203,20 +203,26 @@ FDEN_EXPORT int fden_config_preset(struct fden_config *cfg, int preset)
 	return FDEN_OK;
 }
 
-FDEN_EXPORT int fden_config_set(struct fden_config *cfg, int key, double value)
+int fd_config_set_key(struct fden_config *c, int key, double value, const char *who,
+		      struct fd_err *err)
 {
 	int rc;
 
-	if (!cfg)
-		return fd_err_set(NULL, FDEN_E_INVALID, "fden_config_set: cfg is NULL");
 	if (!key_valid(key))
-		return fd_err_set(NULL, FDEN_E_INVALID, "fden_config_set: unknown key %d (valid 1..%d)",
-				  key, FD_NKEYS);
-	rc = check_value(key, value, NULL);
+		return fd_err_set(err, FDEN_E_INVALID, "%s: unknown key %d (valid 1..%d)", who, key,
+				  FD_NKEYS);
+	rc = check_value(key, value, err);
 	if (rc)
 		return rc;
-	cfg->v[key] = value;
+	c->v[key] = value;
 	return FDEN_OK;
+}
+
+FDEN_EXPORT int fden_config_set(struct fden_config *cfg, int key, double value)
+{
+	if (!cfg)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_config_set: cfg is NULL");
+	return fd_config_set_key(cfg, key, value, "fden_config_set", NULL);
 }
 
 FDEN_EXPORT int fden_config_get(const struct fden_config *cfg, int key, double *value)

@@ -37,6 +37,11 @@ int fd_cfg_sty_dim(const struct fden_config *c);
 /* Check every key against its bounds (for configs read from files). */
 int fd_config_check(const struct fden_config *c, struct fd_err *err);
 
+/* Set one key after checking it against its bounds; the error (naming
+ * `who`) goes to err and the thread's detail. */
+int fd_config_set_key(struct fden_config *c, int key, double value, const char *who,
+		      struct fd_err *err);
+
 /* Fill c->v with a preset (no allocation, no error detail). */
 int fd_config_fill(struct fden_config *c, int preset);
 

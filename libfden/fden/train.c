@@ -1032,6 +1032,7 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 				  st.l_m);
 	}
 	adam_steps(m);
+	st.lr = m->cfg.v[FDEN_P_LR] * fd_lr_factor(&m->cfg, m->step); /* adam_steps' rate */
 	m->step++;
 	fd_ema_update(m); /* FDEN_P_EMA */
 	if (fd_cfg_int(&m->cfg, FDEN_P_MINE_MA)) {

@@ -205,6 +205,22 @@ static int std_half_null(struct ctx *c)
 	return fden_model_set_standardization(c->m, mean, NULL);
 }
 
+static int param_null_model(struct ctx *c)
+{
+	(void)c;
+	return fden_model_set_param(NULL, FDEN_P_LR_DECAY_STEPS, 10);
+}
+static int param_fixed_key(struct ctx *c) { return fden_model_set_param(c->m, FDEN_P_DIM, 8); }
+static int param_unknown_key(struct ctx *c) { return fden_model_set_param(c->m, 9999, 1); }
+static int param_out_of_bounds(struct ctx *c)
+{
+	return fden_model_set_param(c->m, FDEN_P_LR_DECAY_FACTOR, 1.5);
+}
+static int param_fraction(struct ctx *c)
+{
+	return fden_model_set_param(c->m, FDEN_P_LR_DECAY_STEPS, 2.5);
+}
+
 static int save_null_path(struct ctx *c) { return fden_model_save(c->m, NULL); }
 static int save_null_model(struct ctx *c) { return fden_model_save(NULL, c->path); }
 static int save_no_dir(struct ctx *c) { return fden_model_save(c->m, "/nonexistent-fden-dir/m.fden"); }
@@ -512,6 +528,11 @@ static const struct row rows[] = {
 	ROW(std_zero, FDEN_E_INVALID, "std", NEEDS_MODEL),
 	ROW(std_nan, FDEN_E_INVALID, "mean", NEEDS_MODEL),
 	ROW(std_half_null, FDEN_E_INVALID, "std", NEEDS_MODEL),
+	ROW(param_null_model, FDEN_E_INVALID, "model", 0),
+	ROW(param_fixed_key, FDEN_E_INVALID, "dim", NEEDS_MODEL),
+	ROW(param_unknown_key, FDEN_E_INVALID, "unknown key", NEEDS_MODEL),
+	ROW(param_out_of_bounds, FDEN_E_INVALID, "lr_decay_factor", NEEDS_MODEL),
+	ROW(param_fraction, FDEN_E_INVALID, "integer", NEEDS_MODEL),
 	ROW(save_null_path, FDEN_E_INVALID, "path", NEEDS_MODEL),
 	ROW(save_null_model, FDEN_E_INVALID, "model", 0),
 	ROW(save_no_dir, FDEN_E_IO, "nonexistent-fden-dir", NEEDS_MODEL),

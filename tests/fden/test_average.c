@@ -62,6 +62,64 @@ START_TEST(lr_schedule_applies)
 }
 END_TEST
 
+/* A cosine schedule without a horizon keeps the rate constant;
+ * fden_model_set_param() gives it one between steps (the steps already
+ * taken count), saved with the model; other keys stay fixed. */
+START_TEST(default_schedule_live_horizon)
+{
+	struct fden_config *c = tu_small_config(4, FDEN_ALIGN_PROTOTYPICAL), *got = NULL;
+	struct fden_model *m = NULL, *l = NULL;
+	struct fden_step_stats st = { .struct_size = sizeof st };
+	struct tu_episodes t;
+	char path[] = "/tmp/fden-test-horizon-XXXXXX";
+	double v;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR, 1e-2), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_LR_DECAY, FDEN_LR_COSINE), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+	tu_episodes_make(&t, 2, 3, 1, 2, 4);
+	for (int s = 0; s < 3; s++) {
+		ck_assert_int_eq(fden_train_step(m, &t.ep, &st), FDEN_OK);
+		ck_assert_double_eq(st.lr, 1e-2); /* no horizon: constant */
+	}
+	ck_assert_int_eq(fden_model_set_param(m, FDEN_P_LR_DECAY_STEPS, 7), FDEN_OK);
+	for (int s = 3; s < 9; s++) { /* the step after s taken: factor of t = s */
+		double t7 = s < 7 ? s : 7, f = 0.1 + 0.9 * (1 + cos(M_PI * t7 / 7)) / 2;
+		ck_assert_int_eq(fden_train_step(m, &t.ep, &st), FDEN_OK);
+		ck_assert_double_eq_tol(st.lr, 1e-2 * f, 1e-15);
+	}
+	ck_assert_double_eq_tol(st.lr, 1e-3, 1e-15); /* the floor, 0.1 lr */
+	/* fixed keys and bad values leave the model as it was */
+	ck_assert_int_eq(fden_model_set_param(m, FDEN_P_EMA, 0), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_model_last_error(m), "fixed"));
+	ck_assert_int_eq(fden_model_set_param(m, FDEN_P_LR_DECAY_STEPS, -1), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_model_config(m, &got), FDEN_OK);
+	ck_assert_int_eq(fden_config_get(got, FDEN_P_LR_DECAY_STEPS, &v), FDEN_OK);
+	ck_assert_double_eq(v, 7);
+	fden_config_free(got);
+	got = NULL;
+	/* saved and loaded with the model */
+	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
+	ck_assert_int_eq(fden_model_load(path, NULL, &l), FDEN_OK);
+	ck_assert_int_eq(fden_model_config(l, &got), FDEN_OK);
+	ck_assert_int_eq(fden_config_get(got, FDEN_P_LR_DECAY_STEPS, &v), FDEN_OK);
+	ck_assert_double_eq(v, 7);
+	/* the other schedule keys change too: a constant rate again */
+	ck_assert_int_eq(fden_model_set_param(l, FDEN_P_LR_DECAY, FDEN_LR_CONSTANT), FDEN_OK);
+	ck_assert_int_eq(fden_train_step(l, &t.ep, &st), FDEN_OK);
+	ck_assert_double_eq(st.lr, 1e-2);
+	unlink(path);
+	fden_config_free(got);
+	tu_episodes_free(&t);
+	fden_model_free(m);
+	fden_model_free(l);
+	fden_config_free(c);
+}
+END_TEST
+
 static struct fden_model *ema_model(double decay, int flow)
 {
 	struct fden_config *c = tu_small_config(4, FDEN_ALIGN_PROTOTYPICAL);
@@ -218,6 +276,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, lr_schedule);
 	tcase_add_test(tc, lr_schedule_applies);
+	tcase_add_test(tc, default_schedule_live_horizon);
 	tcase_add_test(tc, average_mlp);
 	tcase_add_test(tc, average_flow);
 	tcase_add_test(tc, average_and_head_checkpoint);
