@@ -88,7 +88,7 @@ int cmd_ablate(int argc, char **argv)
 	const struct opt t[] = {
 		OPT_NET(&net_path, "encode image rows through this saved network (enables PSNR)"),
 		{ .name = "config", .type = OPT_CALL, .arg = "NAME:K=V,..", .help = "a configuration to run (repeatable, in order)", .call = add_config, .ctx = &cfgs },
-		{ .name = "minutes", .type = OPT_DBL, .ptr = &minutes, .arg = "M", .help = "training time of each configuration", .range = OPT_POSITIVE },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &minutes, .arg = "M", .help = "training time of each configuration (the lr schedule decays over the steps it allows, as in 'fden train')", .range = OPT_POSITIVE },
 		{ .name = "steps", .type = OPT_U64, .ptr = &steps, .arg = "N", .help = "or a step budget instead (0: time only)" },
 		OPT_SEED(&seed, "model, episode and evaluation seed"),
 		OPT_THREADS(&threads, "BLIS threads"),

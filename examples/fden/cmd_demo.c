@@ -211,7 +211,7 @@ int cmd_demo(int argc, char **argv)
 		{ .name = "quick", .type = OPT_FLAG, .ptr = &quick, .help = "a first look: the same pipeline in 3 minutes (budget 3, 300 evaluation "
 									    "episodes, 4 grids)" },
 		{ .name = "budget", .type = OPT_DBL, .ptr = &budget, .arg = "M", .help = "minutes for the whole run; FDEN trains for what is left", .def = "13; 3 with --quick", .range = OPT_POSITIVE },
-		{ .name = "minutes", .type = OPT_DBL, .ptr = &ta.minutes, .arg = "M", .help = "FDEN training minutes", .def = "what the budget leaves", .range = OPT_POSITIVE },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &ta.minutes, .arg = "M", .help = "FDEN training minutes (the lr schedule decays over the steps they allow, as in 'fden train')", .def = "what the budget leaves", .range = OPT_POSITIVE },
 		{ .name = "steps", .type = OPT_U64, .ptr = &ta.steps, .arg = "N", .help = "also stop FDEN training at N steps (0: no limit)" },
 		{ .name = "kind", .type = OPT_STR, .ptr = &fa.kind, .arg = "KIND", .help = "host network, as for 'fden fit --kind'" },
 		{ .name = "host-fit", .type = OPT_STR, .ptr = &host_fit, .arg = "train-classes|all-train", .help = "fit the host on the training classes only (strict), or on every "

@@ -244,8 +244,21 @@ struct train_avg {
 struct train_run {
 	uint64_t steps; /* steps in this run */
 	double seconds; /* its training time */
+	double lr;      /* the learning rate of its last step */
 	int resumed, signal;
 };
+
+/* A key of the model's configuration (NaN if it cannot be read). */
+static double config_value(const struct fden_model *model, int key)
+{
+	struct fden_config *c = NULL;
+	double v = NAN;
+
+	if (fden_model_config(model, &c) || fden_config_get(c, key, &v))
+		v = NAN;
+	fden_config_free(c);
+	return v;
+}
 
 static int write_summary(const char *cmd, const struct train_args *a,
 			 const struct fden_model *model, size_t rows, const struct train_run *run,
@@ -276,6 +289,8 @@ static int write_summary(const char *cmd, const struct train_args *a,
 	json_num(&j, "seconds", run->seconds);
 	json_num(&j, "steps_per_second",
 		 run->seconds > 0 ? (double)run->steps / run->seconds : NAN);
+	json_num(&j, "lr", run->steps ? run->lr : NAN); /* the last step's, schedule included */
+	json_num(&j, "lr_decay_steps", config_value(model, FDEN_P_LR_DECAY_STEPS));
 	/* the moving averages the progress line shows (null without steps) */
 	json_open(&j, "average", '{');
 	json_num(&j, "loss", run->steps ? av->loss : NAN);
@@ -288,6 +303,47 @@ static int write_summary(const char *cmd, const struct train_args *a,
 	json_close(&j, '}');
 	fputc('\n', f);
 	return cli_close_output(cmd, f, a->json);
+}
+
+/* A run by time with a schedule but no horizon (no --steps, no
+ * lr_decay_steps, none saved in a resumed model) gets one from the CLI:
+ * after HORIZON_WARMUP_STEPS steps and HORIZON_WARMUP_SHARE of the budget,
+ * whichever comes later, the steps so far plus those the rest of the budget
+ * allows at the rate measured so far. The library never reads the clock. */
+#define HORIZON_WARMUP_STEPS 50
+#define HORIZON_WARMUP_SHARE 0.05
+
+static int horizon_wanted(const struct fden_model *model, double budget)
+{
+	double kind = config_value(model, FDEN_P_LR_DECAY);
+
+	return budget > 0 && kind != FDEN_LR_CONSTANT && !isnan(kind) &&
+	       config_value(model, FDEN_P_LR_DECAY_STEPS) == 0;
+}
+
+/* Set the horizon once the warm-up is over (*pending then becomes 0);
+ * 0 or a CLI exit code. steps: taken in this run, since `started`; t0: the
+ * start of the budget. */
+static int horizon_set(const char *cmd, struct fden_model *model, uint64_t steps, double started,
+		       double t0, double budget, struct progress *p, int *pending)
+{
+	double now = cli_now(), rate, left;
+	uint64_t total;
+	int rc;
+
+	if (!*pending || steps < HORIZON_WARMUP_STEPS || now - t0 < HORIZON_WARMUP_SHARE * budget)
+		return 0;
+	*pending = 0;
+	rate = (double)steps / fmax(now - started, 1e-9);
+	left = fmax(budget - (now - t0), 0);
+	total = fden_model_step(model) + (uint64_t)(rate * left) + 1;
+	progress_clear(p); /* the lines below start a line of their own */
+	if ((rc = fden_model_set_param(model, FDEN_P_LR_DECAY_STEPS, (double)total)))
+		return cli_fail(cmd, rc, "setting the learning-rate horizon");
+	cli_info("fden: %s: learning-rate schedule over %llu steps (%.1f steps/s over the first "
+		 "%llu of this run; saved with the model)",
+		 cmd, (unsigned long long)total, rate, (unsigned long long)steps);
+	return 0;
 }
 
 static void ema(double *avg, double x, int first)
@@ -331,6 +387,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 	size_t n_classes = 0;
 	FILE *csv = NULL;
 	struct sigaction sa, old_int, old_term;
+	double lr = NAN;             /* the last step's learning rate */
+	int horizon = 0;             /* the time budget still has to fix the schedule's horizon */
 	struct train_avg av = { 0 }; /* moving averages of the step statistics */
 	int trained = 0;
 	double t0 = cli_now(), seconds = 0;
@@ -419,7 +477,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		}
 		if (!resumed)
 			fprintf(csv, "step,seconds,loss,l_r,l_c,l_m,accuracy,clip_scale,l_hsic,l_sty_cls,"
-				     "sty_cls_accuracy\n");
+				     "sty_cls_accuracy,lr\n");
 	}
 
 	stop_signal = 0;
@@ -439,6 +497,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		 budget ? "a time budget" : "");
 	progress_start(&p, "fden: train", "steps", first, a->steps, budget, a->progress_every,
 		       cli_quiet);
+	horizon = horizon_wanted(model, budget);
+	double started = cli_now();
 	for (;;) {
 		if (stop_signal || (a->steps && step >= a->steps) ||
 		    (budget > 0 && cli_now() - t0 >= budget))
@@ -474,6 +534,9 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		}
 		bad = 0;
 		step = fden_model_step(model);
+		lr = st.lr;
+		if ((rc = horizon_set(cmd, model, step - first, started, t0, budget, &p, &horizon)))
+			goto restore;
 		int f = step == first + 1;
 		ema(&av.loss, st.loss, f);
 		ema(&av.l_r, st.l_r, f);
@@ -481,10 +544,10 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		ema(&av.l_m, st.l_m, f);
 		ema(&av.accuracy, st.accuracy, f);
 		if (csv)
-			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g,%.6g,%.6g,%.4f\n",
+			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g,%.6g,%.6g,%.4f,%.6g\n",
 				(unsigned long long)step, cli_now() - t0, st.loss, st.l_r, st.l_c,
 				st.l_m, st.accuracy, st.clip_scale, st.l_hsic, st.l_sty_cls,
-				st.sty_cls_accuracy);
+				st.sty_cls_accuracy, st.lr);
 		/* loss and accuracy first: a narrow terminal keeps those */
 		snprintf(extra, sizeof extra, "loss %.3f acc %.0f%% L_C %.3f L_M %.3f L_R %.3f",
 			 av.loss, 100 * av.accuracy, av.l_c, av.l_m, av.l_r);
@@ -529,7 +592,7 @@ done:
 		rc = EXIT_INTERRUPTED;
 	}
 	if (a->json) {
-		struct train_run run = { .steps = step - first, .seconds = seconds, .resumed = resumed, .signal = (int)stop_signal };
+		struct train_run run = { .steps = step - first, .seconds = seconds, .lr = lr, .resumed = resumed, .signal = (int)stop_signal };
 		int jrc = write_summary(cmd, a, model, fden_dataset_size(train_z), &run, &av);
 		if (jrc && !rc)
 			rc = jrc;
@@ -576,7 +639,7 @@ int cmd_train(int argc, char **argv)
 		{ .name = "list-keys", .type = OPT_FLAG, .ptr = &keys, .help = "print every configuration key with defaults, bounds" },
 		{ .name = "standardize", .type = OPT_FLAG, .ptr = &a.standardize, .help = "standardise latents per dimension inside the model" },
 		{ .name = "steps", .type = OPT_U64, .ptr = &a.steps, .arg = "N", .help = "stop when the model has N steps (at least 1)", .range = OPT_POSITIVE },
-		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M", .help = "stop after M minutes", .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps", .range = OPT_POSITIVE },
+		{ .name = "minutes", .type = OPT_DBL, .ptr = &a.minutes, .arg = "M", .help = "stop after M minutes (the lr schedule's horizon: below)", .def = OPT_STRINGIFY(TRAIN_DEFAULT_MINUTES) " when no --steps", .range = OPT_POSITIVE },
 		{ .name = "ways", .type = OPT_SIZE, .ptr = &a.ways, .arg = "C", .help = "classes per training episode (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS) ", or all when fewer)" },
 		{ .name = "shots", .type = OPT_SIZE, .ptr = &a.shots, .arg = "K", .help = "support rows per class", .range = OPT_POSITIVE },
 		{ .name = "queries", .type = OPT_SIZE, .ptr = &a.queries, .arg = "Q", .help = "query rows per class", .range = OPT_POSITIVE },
@@ -598,7 +661,12 @@ int cmd_train(int argc, char **argv)
 		.desc = "Train FDEN on the latents of the training classes. Rows are images encoded\n"
 			"through --net, or, without --net, latents (.npy, or IDX with --scale 1).\n"
 			"The model file is rewritten atomically every --checkpoint-every steps;\n"
-			"Ctrl-C saves it and exits with status 130; --resume continues.",
+			"Ctrl-C saves it and exits with status 130; --resume continues.\n\n"
+			"The default preset's learning rate follows a cosine schedule (lr_decay)\n"
+			"over lr_decay_steps: --steps N sets it to N; a run by time (--minutes),\n"
+			"after a warm-up of 50 steps or 5% of the budget, whichever is later, sets\n"
+			"it once to the steps the budget allows at the rate measured so far\n"
+			"(saved with the model; --resume keeps it).",
 		.footer = "Examples:\n"
 			  "  fden train --net net.fden --images train.gz --labels labels.gz --split 5 \\\n"
 			  "             --minutes 10 --out model.fden\n"

@@ -176,6 +176,14 @@ void progress_update(struct progress *p, uint64_t done, const char *extra)
 	draw(p, done, extra, 0);
 }
 
+void progress_clear(struct progress *p)
+{
+	if (p->quiet || !p->tty || !p->drawn)
+		return;
+	fputs("\r\033[K", p->out);
+	fflush(p->out);
+}
+
 void progress_end(struct progress *p, uint64_t done, const char *extra)
 {
 	if (p->quiet)

@@ -30,6 +30,9 @@ void progress_update(struct progress *p, uint64_t done, const char *extra);
 void progress_fit(char *out, size_t n, int cols, const char *label, double frac,
 		  unsigned long long done, const char *unit, double rate, const char *elapsed,
 		  const char *eta, const char *extra);
+/* Clear a terminal's unfinished bar before another line is printed (the
+ * next update redraws it); nothing off a terminal. */
+void progress_clear(struct progress *p);
 /* Final line. */
 void progress_end(struct progress *p, uint64_t done, const char *extra);
 

@@ -76,10 +76,10 @@ enum fden_param {
 	FDEN_P_FLOW_NLL = 45,         /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 3; paper 0) */
 	FDEN_P_ALIGN_NORM = 46,       /**< prototypical head only: enum fden_align_norm, rows normalised before the class means (default 0, none) */
 	FDEN_P_ALIGN_TEMP = 47,       /**< initial temperature t of the normalised head, logit = -t ||q - c_k||^2; learned as log t (10) */
-	FDEN_P_LR_DECAY = 48,         /**< enum fden_lr_decay: learning-rate schedule (default 0, constant) */
-	FDEN_P_LR_DECAY_STEPS = 49,   /**< cosine: steps to the floor; step: steps per drop (0 = no decay; `fden train --steps N` fills in N; fden_model_set_param() changes it on a live model) */
+	FDEN_P_LR_DECAY = 48,         /**< enum fden_lr_decay: learning-rate schedule (default FDEN_LR_COSINE; paper FDEN_LR_CONSTANT); it decays only once FDEN_P_LR_DECAY_STEPS is set */
+	FDEN_P_LR_DECAY_STEPS = 49,   /**< cosine: steps to the floor; step: steps per drop (0, the default = no decay: a caller of fden_train_step() who sets no horizon trains at the constant FDEN_P_LR; `fden train --steps N` fills in N, a run by time the steps its budget allows, measured after a warm-up; fden_model_set_param() changes it on a live model) */
 	FDEN_P_LR_DECAY_FACTOR = 50,  /**< cosine: final fraction of FDEN_P_LR; step: factor per drop (0.1) */
-	FDEN_P_EMA = 51,              /**< decay of an exponential moving average of D's and E's weights used for inference and saving (0 = off; e.g. 0.999) */
+	FDEN_P_EMA = 51,              /**< decay of an exponential moving average of D's and E's weights used for inference and saving (default 0.999, also for a caller of fden_train_step(); paper 0 = off) */
 	FDEN_P_HSIC = 52,             /**< weight of the HSIC penalty (Gaussian kernels, median heuristic, biased) between f_ide and f_sty of the batch (0 = off) */
 	FDEN_P_STY_CLS = 53,          /**< weight of the style classifier's reversed gradient into D: a softmax classifier reads the global training class from f_sty (0 = off; needs fden_episodes.classes) */
 	FDEN_P_STY_CLS_CLASSES = 54,  /**< classes of the style classifier, global ids in [0, it) (0 = unset; `fden train` fills in its training classes) */
@@ -123,7 +123,7 @@ enum fden_align_head {
 
 /** Whole-configuration presets for fden_config_preset(). */
 enum fden_preset {
-	FDEN_PRESET_DEFAULT = 0, /**< measured defaults: flow disentangler, cross-correlation 10, style adversary 0 (off), lr 1e-3, dropout 0, He init, prototypical head */
+	FDEN_PRESET_DEFAULT = 0, /**< measured defaults: flow disentangler, cross-correlation 10, density term 3, style adversary 0 (off), lr 1e-3 on a cosine schedule (once FDEN_P_LR_DECAY_STEPS is set), weight average 0.999, dropout 0, He init, prototypical head */
 	FDEN_PRESET_PAPER = 1,   /**< Appendix B of the paper, as written */
 };
 

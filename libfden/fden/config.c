@@ -1,8 +1,10 @@
 /* Configuration: a key/value table with names, bounds and presets.
  * PAPER = Appendix B as written. DEFAULT = what measured best (docs/method.md,
  * `fden ablate` on the glyph set): the flow disentangler (exact inverse),
- * dropout 0, He init, prototypical head, Adam lr 1e-3, the cross-correlation
- * (10) and style-adversary (0.3) terms; everything else as the paper. */
+ * dropout 0, He init, prototypical head, Adam lr 1e-3 on a cosine schedule
+ * (over FDEN_P_LR_DECAY_STEPS; 0, the default, keeps it constant), a weight
+ * average (0.999) for inference, the cross-correlation (10) and density (3)
+ * terms; everything else as the paper. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +72,10 @@ static const struct key_info keys[FD_NKEYS + 1] = {
 	[FDEN_P_FLOW_NLL] = { "flow_nll", 0, 1e6, 0, 3, 0 },
 	[FDEN_P_ALIGN_NORM] = { "align_norm", 0, 2, 1, FDEN_ALIGN_NORM_NONE, FDEN_ALIGN_NORM_NONE },
 	[FDEN_P_ALIGN_TEMP] = { "align_temp", 1e-3, 1e4, 0, 10, 10 },
-	[FDEN_P_LR_DECAY] = { "lr_decay", 0, 2, 1, FDEN_LR_CONSTANT, FDEN_LR_CONSTANT },
+	[FDEN_P_LR_DECAY] = { "lr_decay", 0, 2, 1, FDEN_LR_COSINE, FDEN_LR_CONSTANT },
 	[FDEN_P_LR_DECAY_STEPS] = { "lr_decay_steps", 0, 9007199254740992.0, 1, 0, 0 },
 	[FDEN_P_LR_DECAY_FACTOR] = { "lr_decay_factor", 0, 1, 0, 0.1, 0.1 },
-	[FDEN_P_EMA] = { "ema", 0, 0.999999, 0, 0, 0 },
+	[FDEN_P_EMA] = { "ema", 0, 0.999999, 0, 0.999, 0 },
 	[FDEN_P_HSIC] = { "hsic", 0, 1e6, 0, 0, 0 },
 	[FDEN_P_STY_CLS] = { "sty_cls", 0, 1e6, 0, 0, 0 },
 	[FDEN_P_STY_CLS_CLASSES] = { "sty_cls_classes", 0, 1 << 24, 1, 0, 0 },

@@ -20,7 +20,21 @@ START_TEST(defaults_and_presets)
 	ck_assert_double_eq(v, 0);
 	ck_assert_int_eq(fden_config_get(c, FDEN_P_ALIGN_HEAD, &v), FDEN_OK);
 	ck_assert_double_eq(v, FDEN_ALIGN_PROTOTYPICAL);
+	/* a cosine schedule (horizon 0: whoever trains sets it) and a weight average */
+	ck_assert_int_eq(fden_config_get(c, FDEN_P_LR_DECAY, &v), FDEN_OK);
+	ck_assert_double_eq(v, FDEN_LR_COSINE);
+	ck_assert_int_eq(fden_config_get(c, FDEN_P_LR_DECAY_STEPS, &v), FDEN_OK);
+	ck_assert_double_eq(v, 0);
+	ck_assert_int_eq(fden_config_get(c, FDEN_P_LR_DECAY_FACTOR, &v), FDEN_OK);
+	ck_assert_double_eq_tol(v, 0.1, 1e-15);
+	ck_assert_int_eq(fden_config_get(c, FDEN_P_EMA, &v), FDEN_OK);
+	ck_assert_double_eq_tol(v, 0.999, 1e-15);
 	ck_assert_int_eq(fden_config_preset(c, FDEN_PRESET_PAPER), FDEN_OK);
+	/* the paper: a constant rate, no average */
+	ck_assert_int_eq(fden_config_get(c, FDEN_P_LR_DECAY, &v), FDEN_OK);
+	ck_assert_double_eq(v, FDEN_LR_CONSTANT);
+	ck_assert_int_eq(fden_config_get(c, FDEN_P_EMA, &v), FDEN_OK);
+	ck_assert_double_eq(v, 0);
 	ck_assert_int_eq(fden_config_get(c, FDEN_P_DROPOUT, &v), FDEN_OK);
 	ck_assert_double_eq_tol(v, 0.2, 1e-12);
 	ck_assert_int_eq(fden_config_get(c, FDEN_P_INIT, &v), FDEN_OK);

@@ -72,10 +72,12 @@ START_TEST(pipeline)
 	ck_assert_ptr_nonnull(strstr(npy + 10, "(360, 8)"));
 	free(npy);
 	ck_assert(file_exists("y.npy"));
-	/* train 20 steps with checkpoints and a CSV log */
+	/* train 20 steps with checkpoints and a CSV log; the schedule's horizon
+	 * is the 30 steps of the whole run (else --steps 20 would fill in 20,
+	 * which the resumed run keeps) */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, SMALL, "--steps", "20",
-			     "--checkpoint-every", "10", "--log-csv", "log.csv", "--out", "model.fden",
-			     "--progress-every", "0.001", NULL),
+			     "--set", "lr_decay_steps=30", "--checkpoint-every", "10", "--log-csv",
+			     "log.csv", "--out", "model.fden", "--progress-every", "0.001", NULL),
 			 0);
 	ck_assert(file_exists("model.fden"));
 	ck_assert_int_eq(count_lines("log.csv"), 21);
@@ -91,7 +93,7 @@ START_TEST(pipeline)
 	ck_assert_ptr_nonnull(strstr(run_err, "30 in total"));
 	/* the same 30 steps without the interruption: the same model, bit for bit */
 	ck_assert_int_eq(run("train", "--net", "net.fden", TRAIN_DATA, SMALL, "--steps", "30",
-			     "--out", "straight.fden", "--quiet", NULL),
+			     "--set", "lr_decay_steps=30", "--out", "straight.fden", "--quiet", NULL),
 			 0);
 	{
 		size_t la = 0, lb = 0;
@@ -499,6 +501,67 @@ START_TEST(demo_report)
 }
 END_TEST
 
+/* The schedule's horizon (FDEN_P_LR_DECAY_STEPS) of the saved model. */
+static double saved_horizon(const char *name)
+{
+	char path[600];
+	struct fden_model *m = NULL;
+	struct fden_config *c = NULL;
+	double v = NAN;
+
+	snprintf(path, sizeof path, "%s/%s", work_dir, name);
+	if (!fden_model_load(path, NULL, &m) && !fden_model_config(m, &c))
+		ck_assert_int_eq(fden_config_get(c, FDEN_P_LR_DECAY_STEPS, &v), FDEN_OK);
+	fden_config_free(c);
+	fden_model_free(m);
+	return v;
+}
+
+/* Training by time: the default preset's cosine schedule gets a horizon
+ * after the warm-up (the steps the budget allows), saved with the model,
+ * and the last steps run below the start rate; --resume keeps the saved
+ * horizon; the paper preset (constant rate) gets none. */
+START_TEST(time_budget_horizon)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
+			     "nh.fden", "--quiet", NULL),
+			 0);
+	ck_assert_int_eq(run("train", "--net", "nh.fden", TRAIN_DATA, SMALL, "--minutes", "0.15",
+			     "--out", "mh.fden", "--json", "-", "--log-csv", "h.csv", NULL),
+			 0);
+	char *tr = strdup(run_out);
+	double steps = json_number(tr, "steps_total"), horizon = json_number(tr, "lr_decay_steps");
+	double lr = json_number(tr, "lr");
+	ck_assert_msg(steps >= 60, "only %g steps in 9 s", steps);
+	ck_assert_msg(horizon > 50, "horizon %g after %g steps", horizon, steps);
+	ck_assert_ptr_nonnull(strstr(run_err, "learning-rate schedule over "));
+	ck_assert(saved_horizon("mh.fden") == horizon);
+	/* the default lr 1e-3 at the start, lower at the end (floor 1e-4) */
+	ck_assert_msg(lr < 0.9e-3 && lr >= 1e-4 * (1 - 1e-6), "last lr %g (horizon %g, %g steps)",
+		      lr, horizon, steps);
+	char *csv = read_all("h.csv", NULL);
+	ck_assert_ptr_nonnull(csv);
+	ck_assert_ptr_nonnull(strstr(csv, ",lr\n"));
+	ck_assert_ptr_nonnull(strstr(csv, ",0.001\n2,")); /* step 1 at the full rate */
+	free(csv);
+	free(tr);
+	/* resumed: the saved horizon stays */
+	ck_assert_int_eq(run("train", "--net", "nh.fden", TRAIN_DATA, "--minutes", "0.02",
+			     "--resume", "--out", "mh.fden", "--json", "-", "--quiet", NULL),
+			 0);
+	ck_assert(json_number(run_out, "lr_decay_steps") == horizon);
+	ck_assert(saved_horizon("mh.fden") == horizon);
+	/* the paper preset: constant rate, no horizon */
+	ck_assert_int_eq(run("train", "--net", "nh.fden", TRAIN_DATA, SMALL, "--preset", "paper",
+			     "--minutes", "0.02", "--out", "ph.fden", "--json", "-", "--quiet", NULL),
+			 0);
+	ck_assert(json_number(run_out, "lr_decay_steps") == 0);
+	ck_assert(json_number(run_out, "lr") == 1e-4);
+	ck_assert(saved_horizon("ph.fden") == 0);
+}
+END_TEST
+
 /* fit --kind conv on the 8x8 images: the JSON summary, a network encode
  * reads back, and the conv options' checks */
 START_TEST(fit_conv)
@@ -547,6 +610,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, interrupt_saves);
 	tcase_add_test(tc, json_summaries);
 	tcase_add_test(tc, fit_conv);
+	tcase_add_test(tc, time_budget_horizon);
 	suite_add_tcase(s, tc);
 	int failed = tu_check_failed(s, NULL);
 	rm_tree(work_dir);
