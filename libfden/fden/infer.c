@@ -158,6 +158,8 @@ FDEN_EXPORT int fden_entangler_run(const struct fden_entangler *e, const float *
 	return fden_entangle(e->m, f_ide, f_sty, n, z_out);
 }
 
+#define MINE_CHUNK 1024
+
 FDEN_EXPORT int fden_factorizer_mine(const struct fden_factorizer *f, const float *f_ide,
 				     const float *f_sty, size_t n, uint64_t seed, double *estimate)
 {
@@ -178,24 +180,29 @@ FDEN_EXPORT int fden_factorizer_mine(const struct fden_factorizer *f, const floa
 	if (n < 2 || n > (size_t)INT32_MAX / 2 || n > SIZE_MAX / sizeof(float) / (4 * D))
 		return fd_err_set(NULL, FDEN_E_INVALID,
 				  "fden_factorizer_mine: n = %zu rows, expected 2..%d", n, INT32_MAX / 2);
-	tin = fd_malloc(m->a, 2 * n * (size_t)(m->di + m->ds) * sizeof *tin);
+	/* the statistician's input rows are built MINE_CHUNK at a time: memory
+	 * follows the chunk, not n (only its 2n outputs are kept) */
+	const size_t DI = (size_t)m->di, DS = (size_t)m->ds, W = DI + DS;
+	tin = fd_malloc(m->a, MINE_CHUNK * W * sizeof *tin);
 	t = fd_malloc(m->a, 2 * n * sizeof *t);
 	perm = fd_malloc(m->a, n * sizeof *perm);
-	mw = fd_malloc(m->a, fd_mlp_infer_ws(m->net[FD_NET_STAT], (int)(2 * n)) * sizeof *mw);
+	mw = fd_malloc(m->a, fd_mlp_infer_ws(m->net[FD_NET_STAT], MINE_CHUNK) * sizeof *mw);
 	if (!tin || !t || !perm || !mw) {
 		rc = fd_err_set(NULL, FDEN_E_NOMEM, "fden_factorizer_mine: buffers for %zu rows", n);
 		goto out;
 	}
 	fd_rng_seed(&rng, seed);
 	fd_rng_perm(&rng, perm, (int)n);
-	for (size_t i = 0; i < n; i++) { /* joint rows, then marginal rows f_ide ++ f_sty[perm] */
-		const size_t DI = (size_t)m->di, DS = (size_t)m->ds, W = DI + DS;
-		memcpy(tin + i * W, f_ide + i * DI, DI * sizeof *tin);
-		memcpy(tin + i * W + DI, f_sty + i * DS, DS * sizeof *tin);
-		memcpy(tin + (n + i) * W, f_ide + i * DI, DI * sizeof *tin);
-		memcpy(tin + (n + i) * W + DI, f_sty + (size_t)perm[i] * DS, DS * sizeof *tin);
+	for (size_t r0 = 0; r0 < 2 * n; r0 += MINE_CHUNK) {
+		size_t b = 2 * n - r0 < MINE_CHUNK ? 2 * n - r0 : MINE_CHUNK;
+		for (size_t k = 0; k < b; k++) { /* joint rows f_ide ++ f_sty, then marginal rows f_ide ++ f_sty[perm] */
+			size_t i = r0 + k < n ? r0 + k : r0 + k - n;
+			size_t j = r0 + k < n ? i : (size_t)perm[i];
+			memcpy(tin + k * W, f_ide + i * DI, DI * sizeof *tin);
+			memcpy(tin + k * W + DI, f_sty + j * DS, DS * sizeof *tin);
+		}
+		fd_mlp_infer(m->net[FD_NET_STAT], tin, (int)b, t + r0, mw);
 	}
-	fd_mlp_infer(m->net[FD_NET_STAT], tin, (int)(2 * n), t, mw);
 	*estimate = fd_mine_dv(t, t + n, (int)n, NULL);
 	if (!isfinite(*estimate))
 		rc = fd_err_set(NULL, FDEN_E_NONFINITE, "fden_factorizer_mine: estimate is not finite");
