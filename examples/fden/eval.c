@@ -1,10 +1,12 @@
 /* Few-shot evaluation on unseen classes and the disentanglement measures.
  *
- * The nearest-class-mean rows of each task go through the library's
- * fden_fewshot_eval with one seed (the same episodes for every row; SimpleShot
- * is its transform); the other rows (matching, the alignment head, swap
- * retention) run on the episodes it reports. f_ide / f_sty are computed once
- * per test row rather than once per episode. */
+ * The raw-z nearest-class-mean rows of each task go through the library's
+ * fden_fewshot_eval with one seed (SimpleShot is its transform); every other
+ * row (f_ide, f_sty, standardised z, matching, the alignment head, swap
+ * retention) runs on the episodes it reports. Nothing is computed for the
+ * whole test set but streamed moments (evrows.c): each episode's and each
+ * measure's rows are disentangled when it needs them, so memory follows the
+ * episode and subset sizes, not the test set. */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 
 #include "cca.h"
 #include "eval.h"
+#include "evrows.h"
 #include "json.h"
 
 const char *const ev_row_names[EV_N_ROWS] = {
@@ -620,14 +623,6 @@ out:
 
 /* ---- the run ---- */
 
-struct feats {
-	size_t n, dim, di, ds; /* rows; widths of z, f_ide, f_sty */
-	const float *z;
-	float *ide, *sty, *zstd, *zt;   /* zt = E(D(z)) */
-	const float *mean_z, *mean_ide; /* SimpleShot's centres (training rows' means) */
-	const int32_t *y;
-};
-
 /* Rows idx[0..m) of feature matrix f into out. */
 static void gather(const float *f, size_t dim, const size_t *idx, size_t m, float *out)
 {
@@ -666,13 +661,64 @@ static int host_round_trip(struct fden_model *model, struct fden_invnet *net, co
 	return rc;
 }
 
-/* The nearest-class-mean rows of the table, through the library's
- * fden_fewshot_eval (same seed, same episodes for every row); the others
- * are run on the episodes it reports. */
-static const int proto_rows[] = { EV_IDE, EV_IDE_SS, EV_STY, EV_Z_PROTO, EV_ZSTD_PROTO, EV_Z_SS };
-#define N_PROTO_ROWS (sizeof proto_rows / sizeof proto_rows[0])
+/* SimpleShot's transform of m rows (as fden_fewshot_eval's): x - c, then
+ * L2-normalised. */
+static void simpleshot(const float *x, size_t m, size_t w, const float *c, float *out)
+{
+	for (size_t i = 0; i < m; i++) {
+		double ss = 0;
+		float *o = out + i * w;
+		for (size_t j = 0; j < w; j++) {
+			double v = (double)x[i * w + j] - c[j];
+			o[j] = (float)v;
+			ss += v * v;
+		}
+		double inv = ss > 0 ? 1.0 / sqrt(ss) : 1.0; /* x / ||x|| */
+		for (size_t j = 0; ss > 0 && j < w; j++)
+			o[j] = (float)(o[j] * inv);
+	}
+}
 
-static int run_task(struct fden_model *model, struct fden_invnet *net, const struct feats *F,
+/* The fraction of an episode's queries (the rows after its ns support
+ * rows, w wide) that the nearest support-class mean gets right. */
+static double proto_acc(const float *x, size_t w, const int32_t *lab, size_t ns, size_t nq,
+			size_t ways, double *work, int32_t *pred)
+{
+	size_t right = 0;
+	ev_proto_predict(x, lab, ns, ways, x + ns * w, nq, w, work, pred);
+	for (size_t q = 0; q < nq; q++)
+		right += pred[q] == lab[ns + q];
+	return (double)right / (double)nq;
+}
+
+/* The nearest-class-mean rows that need the model, on one episode's rows
+ * idx (ns support, nq queries): accuracies at acc[k * E] for f_ide, its
+ * SimpleShot, f_sty and standardised z. Leaves the rows' f_ide in ei, f_sty
+ * in es; ex: scratch as wide as the widest. */
+static int proto_on_demand(const struct evrows *F, const size_t *idx, const int32_t *lab,
+			   size_t ways, size_t ns, size_t nq, float *ei, float *es, float *ex,
+			   double *work, int32_t *pred, double *acc, size_t E)
+{
+	size_t R = ns + nq;
+	int rc = evr_factors(F, idx, R, ei, es);
+	if (rc)
+		return rc;
+	acc[EV_IDE * E] = proto_acc(ei, F->di, lab, ns, nq, ways, work, pred);
+	simpleshot(ei, R, F->di, F->mean_ide, ex);
+	acc[EV_IDE_SS * E] = proto_acc(ex, F->di, lab, ns, nq, ways, work, pred);
+	acc[EV_STY * E] = proto_acc(es, F->ds, lab, ns, nq, ways, work, pred);
+	evr_zstd(F, idx, R, ex);
+	acc[EV_ZSTD_PROTO * E] = proto_acc(ex, F->dim, lab, ns, nq, ways, work, pred);
+	return FDEN_OK;
+}
+
+/* The raw-z nearest-class-mean rows of the table go through the library's
+ * fden_fewshot_eval (same seed, same episodes); the first reports the
+ * episodes, on which every other row is run. */
+static const int library_rows[] = { EV_Z_PROTO, EV_Z_SS };
+#define N_LIBRARY_ROWS (sizeof library_rows / sizeof library_rows[0])
+
+static int run_task(struct fden_model *model, struct fden_invnet *net, const struct evrows *F,
 		    const struct ev_options *o, size_t t, struct ev_report *r)
 {
 	struct ev_fewshot *res = &r->task[t];
@@ -699,14 +745,17 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 
 	size_t *rows = malloc(E * R * sizeof *rows); /* every episode's rows */
 	int32_t *lab = malloc(R * sizeof *lab);
-	float *sup = malloc(ns * wmax * sizeof *sup), *qry = malloc(nq * wmax * sizeof *qry);
+	/* one episode's z, f_ide, f_sty and a transformed copy */
+	float *ez = malloc(R * dim * sizeof *ez), *ei = malloc(R * di * sizeof *ei);
+	float *es = malloc(R * ds * sizeof *es), *ex = malloc(R * wmax * sizeof *ex);
 	float *prob = malloc(nq * W * sizeof *prob);
 	int32_t *pred = malloc(nq * sizeof *pred), *pred2 = malloc(nq * sizeof *pred2);
 	double *work = malloc((W * wmax + W + ns + W) * sizeof *work);
 	double *acc = malloc(EV_N_ROWS * E * sizeof *acc), *ret = malloc((net ? 3 : 1) * E * sizeof *ret);
-	/* retention: per episode W swapped latents */
+	/* retention: per episode W swapped latents, and the episode's support f_ide */
 	float *ri = malloc(chunk * W * di * sizeof *ri), *rs = malloc(chunk * W * ds * sizeof *rs);
 	float *rz = malloc(chunk * W * dim * sizeof *rz), *rf = malloc(chunk * W * di * sizeof *rf);
+	float *rsup = malloc(chunk * ns * di * sizeof *rsup);
 	int32_t *rcls = malloc(chunk * W * sizeof *rcls);
 	/* through the host: decoded images, re-encoded latents, A's own latents */
 	size_t din = net ? fden_invnet_input_dim(net) : 0;
@@ -715,8 +764,9 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	float *hza = net ? malloc(chunk * W * dim * sizeof *hza) : NULL;
 	float *hf = net ? malloc(chunk * W * di * sizeof *hf) : NULL;
 	float *hfa = net ? malloc(chunk * W * di * sizeof *hfa) : NULL;
-	if (!rows || !lab || !sup || !qry || !prob || !pred || !pred2 || !work || !acc || !ret ||
-	    !ri || !rs || !rz || !rf || !rcls || (net && (!himg || !hz || !hza || !hf || !hfa))) {
+	if (!rows || !lab || !ez || !ei || !es || !ex || !prob || !pred || !pred2 || !work || !acc ||
+	    !ret || !ri || !rs || !rz || !rf || !rsup || !rcls ||
+	    (net && (!himg || !hz || !hza || !hf || !hfa))) {
 		rc = fail(FDEN_E_NOMEM, "evaluation buffers");
 		goto out;
 	}
@@ -724,9 +774,9 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 	 * class c at W K + c Q.. */
 	for (size_t i = 0; i < R; i++)
 		lab[i] = (int32_t)(i < ns ? i / K : (i - ns) / Q);
-	/* nearest class mean on f_ide, f_sty, z, standardised z, and SimpleShot */
-	for (size_t p = 0; p < N_PROTO_ROWS; p++) {
-		int k = proto_rows[p];
+	/* nearest class mean on raw z, and SimpleShot on it */
+	for (size_t p = 0; p < N_LIBRARY_ROWS; p++) {
+		int k = library_rows[p];
 		struct fden_fewshot_options fo;
 		struct fden_fewshot_result fr;
 		fden_fewshot_options_default(&fo);
@@ -737,16 +787,11 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 		fo.seed = o->seed * 1000003u + t;
 		fo.episode_accuracy = acc + k * E;
 		fo.episode_rows = p == 0 ? rows : NULL;
-		const float *x = k == EV_STY ? F->sty : k == EV_IDE || k == EV_IDE_SS ? F->ide
-						: k == EV_ZSTD_PROTO                  ? F->zstd
-										      : F->z;
-		size_t w = k == EV_STY ? ds : k == EV_IDE || k == EV_IDE_SS ? di
-									    : dim;
-		if (k == EV_IDE_SS || k == EV_Z_SS) {
+		if (k == EV_Z_SS) {
 			fo.transform = FDEN_FEWSHOT_SIMPLESHOT;
-			fo.center = k == EV_IDE_SS ? F->mean_ide : F->mean_z;
+			fo.center = F->mean_z;
 		}
-		rc = fden_fewshot_eval(x, F->y, F->n, w, &fo, &fr);
+		rc = fden_fewshot_eval(F->z, F->y, F->n, dim, &fo, &fr);
 		if (rc) {
 			fail(rc, "%zu-way %zu-shot episodes (%s)", W, K, ev_row_names[k]);
 			goto out;
@@ -759,17 +804,20 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			const int32_t *l = lab;
 			size_t ep = e0 + e;
 			const size_t *idx = rows + ep * R;
+			/* the rows needing the model: f_ide, f_sty, standardised z */
+			rc = proto_on_demand(F, idx, l, W, ns, nq, ei, es, ex, work, pred, acc + ep, E);
+			if (rc) {
+				fail(rc, "factors of an episode's rows");
+				goto out;
+			}
 			/* matching on raw z and the alignment head on f_ide */
-			gather(F->z, dim, idx, ns, sup);
-			gather(F->z, dim, idx + ns, nq, qry);
-			ev_match_predict(sup, l, ns, W, qry, nq, dim, work, pred);
+			evr_z(F, idx, R, ez);
+			ev_match_predict(ez, l, ns, W, ez + ns * dim, nq, dim, work, pred);
 			size_t right = 0;
 			for (size_t q = 0; q < nq; q++)
 				right += pred[q] == l[ns + q];
 			acc[EV_Z_MATCH * E + ep] = (double)right / (double)nq;
-			gather(F->ide, di, idx, ns, sup);
-			gather(F->ide, di, idx + ns, nq, qry);
-			rc = fden_factorizer_align(fac, sup, l, ns, W, qry, nq, prob);
+			rc = fden_factorizer_align(fac, ei, l, ns, W, ei + ns * di, nq, prob);
 			if (rc) {
 				fail(rc, "alignment head");
 				goto out;
@@ -782,9 +830,7 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			if (ep < o->check_episodes) {
 				for (size_t q = 0; q < nq; q++)
 					pred[q] = (int32_t)argmax(prob + q * W, W);
-				gather(F->z, dim, idx, ns, sup);
-				gather(F->z, dim, idx + ns, nq, qry);
-				rc = fden_predict(model, sup, l, ns, W, qry, nq, pred2, NULL);
+				rc = fden_predict(model, ez, l, ns, W, ez + ns * dim, nq, pred2, NULL);
 				if (rc) {
 					fail(rc, "fden_predict");
 					goto out;
@@ -796,14 +842,15 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			/* swapped latents: A = the first support row of class c (so the
 			 * episode knows A: retention measures what the swap keeps, not how
 			 * well one shot generalises), B = a query of another class */
+			memcpy(rsup + e * ns * di, ei, ns * di * sizeof *rsup);
 			for (size_t c = 0; c < W; c++) {
 				size_t cb = (c + 1 + (size_t)(mix(&pair_rng) % (W - 1))) % W;
 				size_t a = c * K, b = ns + cb * Q;
 				size_t row = e * W + c;
-				memcpy(ri + row * di, F->ide + idx[a] * di, di * sizeof *ri);
-				memcpy(rs + row * ds, F->sty + idx[b] * ds, ds * sizeof *rs);
+				memcpy(ri + row * di, ei + a * di, di * sizeof *ri);
+				memcpy(rs + row * ds, es + b * ds, ds * sizeof *rs);
 				if (net)
-					memcpy(hza + row * dim, F->z + idx[a] * dim, dim * sizeof *hza);
+					memcpy(hza + row * dim, ez + a * dim, dim * sizeof *hza);
 				rcls[row] = (int32_t)c;
 			}
 		}
@@ -825,11 +872,11 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 			}
 		}
 		for (size_t e = 0; e < m; e++) {
-			gather(F->ide, di, rows + (e0 + e) * R, ns, sup);
 			/* ret rows: factor space, through the host, A's own round trip */
 			const float *got[3] = { rf, hf, hfa };
 			for (int h = 0; h < (net ? 3 : 1); h++) {
-				ev_proto_predict(sup, lab, ns, W, got[h] + e * W * di, W, di, work, pred);
+				ev_proto_predict(rsup + e * ns * di, lab, ns, W, got[h] + e * W * di, W, di,
+						 work, pred);
 				size_t right = 0;
 				for (size_t c = 0; c < W; c++)
 					right += pred[c] == rcls[e * W + c];
@@ -850,8 +897,10 @@ static int run_task(struct fden_model *model, struct fden_invnet *net, const str
 out:
 	free(rows);
 	free(lab);
-	free(sup);
-	free(qry);
+	free(ez);
+	free(ei);
+	free(es);
+	free(ex);
 	free(prob);
 	free(pred);
 	free(pred2);
@@ -862,6 +911,7 @@ out:
 	free(rs);
 	free(rz);
 	free(rf);
+	free(rsup);
 	free(rcls);
 	free(himg);
 	free(hz);
@@ -870,7 +920,6 @@ out:
 	free(hfa);
 	return rc;
 }
-
 /* m rows spread evenly over n: i * n / m. */
 static size_t *strided(size_t n, size_t m)
 {
@@ -881,7 +930,7 @@ static size_t *strided(size_t n, size_t m)
 	return v;
 }
 
-static int fidelity(struct fden_invnet *net, const struct feats *F,
+static int fidelity(struct fden_invnet *net, const struct evrows *F,
 		    const struct fden_dataset *test_x, const struct ev_options *o,
 		    struct ev_report *r)
 {
@@ -897,12 +946,12 @@ static int fidelity(struct fden_invnet *net, const struct feats *F,
 	}
 	for (size_t i = 0; i < m; i += bs) {
 		size_t k = m - i < bs ? m - i : bs;
-		gather(F->z, dim, idx + i, k, zb);
+		evr_z(F, idx + i, k, zb);
 		rc = fden_invnet_decode(net, zb, k, xh + i * din);
-		if (!rc) {
-			gather(F->zt, dim, idx + i, k, zb);
+		if (!rc)
+			rc = evr_recon(F, idx + i, k, zb);
+		if (!rc)
 			rc = fden_invnet_decode(net, zb, k, xf + i * din);
-		}
 		if (rc) {
 			fail(rc, "decoding latents");
 			goto out;
@@ -930,7 +979,7 @@ out:
 	return rc;
 }
 
-static int independence(struct fden_model *model, const struct feats *F,
+static int independence(struct fden_model *model, const struct evrows *F,
 			const struct ev_options *o, struct ev_report *r)
 {
 	size_t n = F->n, dim = F->dim, di = F->di, ds = F->ds;
@@ -941,7 +990,7 @@ static int independence(struct fden_model *model, const struct feats *F,
 	size_t m = mc > mn ? mc : mn;
 	size_t *idx = NULL;
 	float *a = malloc(m * wmax * sizeof *a), *b = malloc(m * wmax * sizeof *b);
-	int32_t *y = malloc(m * sizeof *y);
+	int32_t *y = calloc(m, sizeof *y);
 	double *corr = malloc(wmax * sizeof *corr);
 	int rc = FDEN_E_NOMEM;
 	if (!a || !b || !y || !corr) {
@@ -954,8 +1003,10 @@ static int independence(struct fden_model *model, const struct feats *F,
 		fail(rc, "CCA buffers");
 		goto out;
 	}
-	gather(F->ide, di, idx, mc, a);
-	gather(F->sty, ds, idx, mc, b);
+	if ((rc = evr_factors(F, idx, mc, a, b))) {
+		fail(rc, "factors of the CCA rows");
+		goto out;
+	}
 	if (cca(a, b, mc, di, ds, o->cca_ridge, corr) == 0) {
 		size_t k = di < ds ? di : ds;
 		double s = 0;
@@ -977,11 +1028,13 @@ static int independence(struct fden_model *model, const struct feats *F,
 	}
 	for (size_t i = 0; i < mn; i++)
 		y[i] = F->y[idx[i]];
-	gather(F->sty, ds, idx, mn, a);
+	if ((rc = evr_factors(F, idx, mn, b, a))) {
+		fail(rc, "factors of the 1-NN rows");
+		goto out;
+	}
 	r->nn_sty = ev_loo_1nn(a, y, mn, ds);
-	gather(F->ide, di, idx, mn, a);
-	r->nn_ide = ev_loo_1nn(a, y, mn, di);
-	gather(F->z, dim, idx, mn, a);
+	r->nn_ide = ev_loo_1nn(b, y, mn, di);
+	evr_z(F, idx, mn, a);
 	r->nn_z = ev_loo_1nn(a, y, mn, dim);
 	r->nn_rows = mn;
 	/* chance of a label-blind 1-NN: sum_c p_c^2 */
@@ -1003,61 +1056,9 @@ out:
 	return rc;
 }
 
-/* Mean over the rows of the training latents of z (dim) and of f_ide (di),
- * or over the test rows when there are no training latents. */
-static int train_means(struct fden_model *model, const struct feats *F,
-		       const struct fden_dataset *train_z, float *mz, float *mi)
-{
-	double *acc = calloc(F->dim + F->di, sizeof *acc);
-	float *zi = NULL;
-	size_t n = F->n;
-	int rc = FDEN_E_NOMEM;
-	if (!acc)
-		return fail(rc, "SimpleShot means");
-	if (train_z) {
-		const float *Z = fden_dataset_data(train_z);
-		n = fden_dataset_size(train_z);
-		zi = malloc(1024 * F->di * sizeof *zi);
-		if (!zi) {
-			fail(rc, "SimpleShot means");
-			goto out;
-		}
-		for (size_t i = 0; i < n; i += 1024) {
-			size_t k = n - i < 1024 ? n - i : 1024;
-			rc = fden_disentangle(model, Z + i * F->dim, k, zi, NULL);
-			if (rc) {
-				fail(rc, "f_ide of the training rows");
-				goto out;
-			}
-			for (size_t r = 0; r < k; r++) {
-				for (size_t j = 0; j < F->dim; j++)
-					acc[j] += Z[(i + r) * F->dim + j];
-				for (size_t j = 0; j < F->di; j++)
-					acc[F->dim + j] += zi[r * F->di + j];
-			}
-		}
-	} else {
-		for (size_t r = 0; r < n; r++) {
-			for (size_t j = 0; j < F->dim; j++)
-				acc[j] += F->z[r * F->dim + j];
-			for (size_t j = 0; j < F->di; j++)
-				acc[F->dim + j] += F->ide[r * F->di + j];
-		}
-	}
-	for (size_t j = 0; j < F->dim; j++)
-		mz[j] = (float)(acc[j] / (double)n);
-	for (size_t j = 0; j < F->di; j++)
-		mi[j] = (float)(acc[F->dim + j] / (double)n);
-	rc = FDEN_OK;
-out:
-	free(acc);
-	free(zi);
-	return rc;
-}
-
 /* The judges FDEN does not control: leakage probe, HSIC, pixel-space swaps. */
 static int outside_judges(struct fden_model *model, struct fden_invnet *net,
-			  const struct feats *F, const struct fden_dataset *test_x,
+			  const struct evrows *F, const struct fden_dataset *test_x,
 			  const struct ev_options *o, struct ev_report *r)
 {
 	size_t n = F->n, dim = F->dim, di = F->di, ds = F->ds, C = 0;
@@ -1089,11 +1090,16 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 		py[i] = F->y[rows[i]];
 	r->probe_classes = pc;
 	r->probe_chance = pc ? 1.0 / (double)pc : NAN;
-	const float *src[3] = { F->sty, F->ide, F->z };
 	const size_t wid[3] = { ds, di, dim };
 	double *dst[3] = { &r->probe_sty, &r->probe_ide, &r->probe_z };
 	for (int k = 0; k < 3 && o->probe_iters; k++) {
-		gather(src[k], wid[k], rows, m, buf);
+		rc = k == 2 ? FDEN_OK : evr_factors(F, rows, m, k ? buf : NULL, k ? NULL : buf);
+		if (rc) {
+			fail(rc, "factors of the probe rows");
+			goto out;
+		}
+		if (k == 2)
+			evr_z(F, rows, m, buf);
 		*dst[k] = ev_probe(buf, py, m, wid[k], o->probe_iters, o->probe_l2, &r->probe_train,
 				   &r->probe_test);
 	}
@@ -1110,9 +1116,12 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 			fail(rc, "HSIC buffers");
 			goto out;
 		}
-		gather(F->ide, di, idx, mh, buf);
-		gather(F->sty, ds, idx, mh, buf2);
+		rc = evr_factors(F, idx, mh, buf, buf2);
 		free(idx);
+		if (rc) {
+			fail(rc, "factors of the HSIC rows");
+			goto out;
+		}
 		if (ev_hsic(buf, di, buf2, ds, mh, o->hsic_perms, o->seed, &r->hsic, &r->hsic_norm,
 			    &r->hsic_p)) {
 			fail(rc, "HSIC buffers (%zu rows)", mh);
@@ -1151,13 +1160,15 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 	}
 	for (size_t i = 0; i < P; i += bs) {
 		size_t k = P - i < bs ? P - i : bs;
-		gather(F->ide, di, pa + i, k, buf);
-		gather(F->sty, ds, pb + i, k, buf2);
-		rc = fden_entangle(model, buf, buf2, k, zb);
+		rc = evr_factors(F, pa + i, k, buf, NULL);
+		if (!rc)
+			rc = evr_factors(F, pb + i, k, NULL, buf2);
+		if (!rc)
+			rc = fden_entangle(model, buf, buf2, k, zb);
 		if (!rc)
 			rc = fden_invnet_decode(net, zb, k, img + i * din);
 		if (!rc) {
-			gather(F->z, dim, pa + i, k, zb);
+			evr_z(F, pa + i, k, zb);
 			rc = fden_invnet_decode(net, zb, k, ref + i * din);
 		}
 		if (rc) {
@@ -1192,8 +1203,8 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 {
 	double t0 = now_s();
 	struct ev_options def;
-	struct feats F = { 0 };
-	int rc = FDEN_E_NOMEM;
+	struct evrows F = { 0 };
+	int rc;
 
 	if (!o) {
 		ev_options_default(&def);
@@ -1217,92 +1228,44 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 			snprintf(ev_err, sizeof ev_err, "task %zu: need at least 2 ways and 1 shot", t);
 			return FDEN_E_INVALID;
 		}
-	F.n = fden_dataset_size(test_z);
-	F.dim = fden_dataset_dim(test_z);
-	F.z = fden_dataset_data(test_z);
-	F.y = fden_dataset_labels(test_z);
-	if (F.dim != fden_model_dim(model)) {
+	size_t n = fden_dataset_size(test_z), dim = fden_dataset_dim(test_z);
+	if (dim != fden_model_dim(model)) {
 		snprintf(ev_err, sizeof ev_err, "test latents are %zu wide but the model's Dim is %zu",
-			 F.dim, fden_model_dim(model));
+			 dim, fden_model_dim(model));
 		return FDEN_E_SHAPE;
 	}
-	if (net && fden_invnet_latent_dim(net) != F.dim) {
+	if (net && fden_invnet_latent_dim(net) != dim) {
 		snprintf(ev_err, sizeof ev_err, "network latents are %zu wide, test latents %zu",
-			 fden_invnet_latent_dim(net), F.dim);
+			 fden_invnet_latent_dim(net), dim);
 		return FDEN_E_SHAPE;
 	}
-	if (F.n < 2) {
-		snprintf(ev_err, sizeof ev_err, "need at least 2 test rows, have %zu", F.n);
+	if (o->train_z && fden_dataset_dim(o->train_z) != dim) {
+		snprintf(ev_err, sizeof ev_err, "training latents are %zu wide, test latents %zu",
+			 fden_dataset_dim(o->train_z), dim);
+		return FDEN_E_SHAPE;
+	}
+	if (n < 2) {
+		snprintf(ev_err, sizeof ev_err, "need at least 2 test rows, have %zu", n);
 		return FDEN_E_INVALID;
 	}
-	F.di = fden_model_ide_dim(model);
-	F.ds = fden_model_sty_dim(model);
-	r->n_test = F.n;
-	r->dim = F.dim;
-	r->ide_dim = F.di;
-	r->sty_dim = F.ds;
+	r->n_test = n;
+	r->dim = dim;
+	r->ide_dim = fden_model_ide_dim(model);
+	r->sty_dim = fden_model_sty_dim(model);
 	r->steps = fden_model_step(model);
-	r->n_classes = classes_with(F.y, F.n, 1);
-	size_t nd = F.n * F.dim;
-	F.ide = malloc(F.n * F.di * sizeof *F.ide);
-	F.sty = malloc(F.n * F.ds * sizeof *F.sty);
-	F.zstd = malloc(nd * sizeof *F.zstd);
-	F.zt = malloc(nd * sizeof *F.zt);
-	float *mean = malloc((3 * F.dim + F.di) * sizeof *mean);
-	if (!F.ide || !F.sty || !F.zstd || !F.zt || !mean) {
-		fail(rc, "evaluation buffers (%zu rows)", F.n);
+	r->n_classes = classes_with(fden_dataset_labels(test_z), n, 1);
+	/* standardised z's moments, ||E(D(z)) - z|| / ||z - mean||, streamed */
+	if ((rc = evr_open(&F, model, test_z))) {
+		fail(rc, "moments of the %zu test rows", n);
 		goto out;
 	}
-	/* factors and reconstructions of every test row, in batches */
-	for (size_t i = 0; i < F.n; i += 1024) {
-		size_t k = F.n - i < 1024 ? F.n - i : 1024, off = i * F.dim;
-		float *fi = F.ide + i * F.di, *fs = F.sty + i * F.ds;
-		rc = fden_disentangle(model, F.z + off, k, fi, fs);
-		if (!rc)
-			rc = fden_entangle(model, fi, fs, k, F.zt + off);
-		if (rc) {
-			fail(rc, "disentangling test rows %zu..%zu", i, i + k);
-			goto out;
-		}
-	}
-	/* standardised z (test moments), ||z~ - z|| / ||z - mean|| */
-	{
-		float *sd = mean + F.dim;
-		double num = 0, den = 0;
-		for (size_t j = 0; j < F.dim; j++) {
-			double s = 0, v = 0;
-			for (size_t i = 0; i < F.n; i++)
-				s += F.z[i * F.dim + j];
-			s /= (double)F.n;
-			for (size_t i = 0; i < F.n; i++)
-				v += (F.z[i * F.dim + j] - s) * (F.z[i * F.dim + j] - s);
-			mean[j] = (float)s;
-			sd[j] = (float)fmax(sqrt(v / (double)(F.n - 1)), 1e-6);
-			den += v;
-		}
-		for (size_t i = 0; i < nd; i++) {
-			size_t j = i % F.dim;
-			double t = (double)F.zt[i] - F.z[i];
-			num += t * t;
-			F.zstd[i] = (F.z[i] - mean[j]) / sd[j];
-		}
-		r->z_rel_err = den > 0 ? sqrt(num / den) : NAN;
-	}
-	if (o->train_z && fden_dataset_dim(o->train_z) != F.dim) {
-		rc = FDEN_E_SHAPE;
-		snprintf(ev_err, sizeof ev_err, "training latents are %zu wide, test latents %zu",
-			 fden_dataset_dim(o->train_z), F.dim);
-		goto out;
-	}
+	r->z_rel_err = F.z_rel_err;
 	/* SimpleShot: centre on the training mean, then L2-normalise */
-	{
-		float *mz = mean + 2 * F.dim, *mi = mz + F.dim;
-		if ((rc = train_means(model, &F, o->train_z, mz, mi)))
-			goto out;
-		F.mean_z = mz;
-		F.mean_ide = mi;
-		r->ss_train_mean = o->train_z != NULL;
+	if (o->train_z && (rc = evr_centres(&F, o->train_z))) {
+		fail(rc, "SimpleShot means of the training rows");
+		goto out;
 	}
+	r->ss_train_mean = o->train_z != NULL;
 	r->n_tasks = o->n_tasks;
 	for (size_t t = 0; t < o->n_tasks; t++)
 		if ((rc = run_task(model, net, &F, o, t, r)))
@@ -1314,11 +1277,7 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	rc = outside_judges(model, net, &F, test_x, o, r);
 out:
 	r->seconds = now_s() - t0;
-	free(F.ide);
-	free(F.sty);
-	free(F.zstd);
-	free(F.zt);
-	free(mean);
+	evr_close(&F);
 	return rc;
 }
 
