@@ -10,27 +10,6 @@
 #include "tools_util.h"
 #include "../testutil.h"
 
-/* A float32 (or int32) .npy of rows x cols (cols 0: 1-D). */
-static void write_npy(const char *name, const void *data, size_t rows, size_t cols, int i32)
-{
-	char hdr[128], p[512];
-	int n = cols ? snprintf(hdr, sizeof hdr,
-				"{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }",
-				i32 ? "<i4" : "<f4", rows, cols)
-		     : snprintf(hdr, sizeof hdr,
-				"{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-				i32 ? "<i4" : "<f4", rows);
-	memset(hdr + n, ' ', sizeof hdr - (size_t)n);
-	hdr[117] = '\n';
-	snprintf(p, sizeof p, "%s/%s", work_dir, name);
-	FILE *f = fopen(p, "wb");
-	ck_assert_ptr_nonnull(f);
-	fwrite("\x93NUMPY\x01\x00\x76\x00", 1, 10, f);
-	fwrite(hdr, 1, 118, f);
-	fwrite(data, 4, rows * (cols ? cols : 1), f);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 #define N_ROWS 200
 #define DIM 8
 #define N_CLS 10

@@ -3,6 +3,7 @@
 #ifndef FDEN_TESTS_TOOLS_UTIL_H
 #define FDEN_TESTS_TOOLS_UTIL_H
 
+#include <check.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -180,6 +181,29 @@ static inline void write_idx_set(const char *images, const char *labels, int cla
 	fclose(fi);
 	fclose(fl);
 	free(proto);
+}
+
+/* A float32 (or int32) .npy of rows x cols (cols 0: 1-D); data NULL: the
+ * header alone, the rows to be appended. */
+static inline void write_npy(const char *name, const void *data, size_t rows, size_t cols, int i32)
+{
+	char hdr[128], p[512];
+	int n = cols ? snprintf(hdr, sizeof hdr,
+				"{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }",
+				i32 ? "<i4" : "<f4", rows, cols)
+		     : snprintf(hdr, sizeof hdr,
+				"{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
+				i32 ? "<i4" : "<f4", rows);
+	memset(hdr + n, ' ', sizeof hdr - (size_t)n);
+	hdr[117] = '\n';
+	snprintf(p, sizeof p, "%s/%s", work_dir, name);
+	FILE *f = fopen(p, "wb");
+	ck_assert_ptr_nonnull(f);
+	fwrite("\x93NUMPY\x01\x00\x76\x00", 1, 10, f);
+	fwrite(hdr, 1, 118, f);
+	if (data)
+		fwrite(data, 4, rows * (cols ? cols : 1), f);
+	ck_assert_int_eq(fclose(f), 0);
 }
 
 static inline int rm_tree(const char *dir)
