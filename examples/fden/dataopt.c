@@ -289,18 +289,37 @@ static int load_part(const char *cmd, const struct data_opts *d, int which,
 	return rc;
 }
 
+/* Index of the first value of x[0..n) that is not finite, or n. Each block's
+ * exponents are OR-ed without a branch (the compiler vectorises it; a 2.4 GB
+ * set scans at memory speed), a block with a hit is searched. */
+static size_t first_nonfinite(const float *x, size_t n)
+{
+	const size_t block = 4096;
+	for (size_t i = 0; i < n; i += block) {
+		size_t b = n - i < block ? n - i : block;
+		uint32_t hit = 0;
+		for (size_t k = 0; k < b; k++) {
+			uint32_t u;
+			memcpy(&u, x + i + k, sizeof u);
+			hit |= (u & 0x7f800000u) == 0x7f800000u; /* exponent all ones: inf or NaN */
+		}
+		for (size_t k = 0; hit && k < b; k++)
+			if (!isfinite(x[i + k]))
+				return i + k;
+	}
+	return n;
+}
+
 int data_check_finite(const char *cmd, const char *what, const struct fden_dataset *ds)
 {
 	size_t n = fden_dataset_size(ds), dim = fden_dataset_dim(ds);
 	const float *x = fden_dataset_data(ds);
-	for (size_t i = 0; i < n * dim; i++)
-		if (!isfinite(x[i])) {
-			fprintf(stderr, "fden: %s: '%s': row %zu, column %zu is %s (the data must be "
-					"finite)\n",
-				cmd, what, i / dim, i % dim, isnan(x[i]) ? "NaN" : "infinite");
-			return EXIT_DATA;
-		}
-	return 0;
+	size_t i = first_nonfinite(x, n * dim);
+	if (i == n * dim)
+		return 0;
+	fprintf(stderr, "fden: %s: '%s': row %zu, column %zu is %s (the data must be finite)\n",
+		cmd, what, i / dim, i % dim, isnan(x[i]) ? "NaN" : "infinite");
+	return EXIT_DATA;
 }
 
 int data_load(const char *cmd, const struct data_opts *d, struct fden_dataset **train,
