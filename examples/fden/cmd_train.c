@@ -149,22 +149,36 @@ static int cmp_i32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* The training classes' labels, sorted and unique (malloc'd, *n of them):
- * the style classifier's global class of label y is its index here. */
-static int32_t *class_list(const struct fden_dataset *ds, size_t *n)
+/* The training classes from one sort of the labels (a million-row set
+ * is sorted once before the first step, not once per question). */
+struct census {
+	int32_t *classes; /* the labels, sorted and unique (malloc'd): the style
+			   * classifier's global class of label y is its index */
+	size_t n;         /* of them */
+	size_t labelled;  /* non-negative ones (data_n_classes) */
+	size_t enough;    /* non-negative ones with `need` rows (data_classes_with) */
+};
+
+static int census_of(const struct fden_dataset *ds, size_t need, struct census *c)
 {
-	size_t rows = fden_dataset_size(ds), k = 0;
+	size_t rows = fden_dataset_size(ds), k = 0, run = 0;
 	int32_t *u = malloc((rows ? rows : 1) * sizeof *u);
 
+	memset(c, 0, sizeof *c);
 	if (!u)
-		return NULL;
+		return -1;
 	memcpy(u, fden_dataset_labels(ds), rows * sizeof *u);
 	qsort(u, rows, sizeof *u, cmp_i32);
-	for (size_t i = 0; i < rows; i++)
+	for (size_t i = 0; i < rows; i++) {
+		run = i && u[i] == u[i - 1] ? run + 1 : 1;
+		c->labelled += u[i] >= 0 && run == 1;
+		c->enough += u[i] >= 0 && run == need;
 		if (!k || u[i] != u[k - 1])
 			u[k++] = u[i];
-	*n = k;
-	return u;
+	}
+	c->classes = u;
+	c->n = k;
+	return 0;
 }
 
 /* classes[i] (original labels) -> their indices in the sorted list u */
@@ -383,8 +397,8 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 	struct train_args auto_ways;
 	size_t dim = fden_dataset_dim(train_z);
 	float *z = NULL;
-	int32_t *lab = NULL, *cls = NULL, *classes = NULL;
-	size_t n_classes = 0;
+	int32_t *lab = NULL, *cls = NULL;
+	struct census cs = { 0 };
 	FILE *csv = NULL;
 	struct sigaction sa, old_int, old_term;
 	double lr = NAN;             /* the last step's learning rate */
@@ -396,7 +410,9 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 
 	if (!a->episodes || a->ways == 1 || !a->shots || !a->queries)
 		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2 (or 0: auto), --shots >= 1, --queries >= 1");
-	size_t have = data_classes_with(train_z, a->shots + a->queries);
+	if (census_of(train_z, a->shots + a->queries, &cs))
+		return cli_fail(cmd, FDEN_E_NOMEM, "class list");
+	size_t have = cs.enough;
 	if (!a->ways) { /* auto: TRAIN_AUTO_WAYS, or every class when there are fewer */
 		auto_ways = *a;
 		auto_ways.ways = have < TRAIN_AUTO_WAYS ? (have < 2 ? 2 : have) : TRAIN_AUTO_WAYS;
@@ -407,17 +423,20 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		fprintf(stderr, "fden: %s: %zu-way episodes need %zu classes with %zu rows each; the "
 				"training data have %zu\n",
 			cmd, a->ways, a->ways, a->shots + a->queries, have);
-		return EXIT_DATA;
+		rc = EXIT_DATA;
+		goto out;
 	}
 	if (a->resume && a->out && access(a->out, F_OK) == 0) {
 		rc = fden_model_load(a->out, NULL, &model);
-		if (rc)
-			return cli_fail(cmd, rc, "resuming from '%s'", a->out);
+		if (rc) {
+			rc = cli_fail(cmd, rc, "resuming from '%s'", a->out);
+			goto out;
+		}
 		if (fden_model_dim(model) != dim) {
 			fprintf(stderr, "fden: %s: '%s' has Dim %zu but the latents are %zu wide\n", cmd,
 				a->out, fden_model_dim(model), dim);
-			fden_model_free(model);
-			return EXIT_DATA;
+			rc = EXIT_DATA;
+			goto out;
 		}
 		resumed = 1;
 		if (a->n_sets)
@@ -426,14 +445,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 				 cmd);
 		cli_info("fden: %s: resuming '%s' at step %llu", cmd, a->out,
 			 (unsigned long long)fden_model_step(model));
-	} else if (!(classes = class_list(train_z, &n_classes))) {
-		return cli_fail(cmd, FDEN_E_NOMEM, "class list");
-	} else if ((rc = make_model(cmd, dim, n_classes, a, &model))) {
-		free(classes);
-		return rc;
-	}
-	if (!classes && !(classes = class_list(train_z, &n_classes))) {
-		rc = cli_fail(cmd, FDEN_E_NOMEM, "class list");
+	} else if ((rc = make_model(cmd, dim, cs.n, a, &model))) {
 		goto out;
 	}
 	if (a->verbose)
@@ -492,7 +504,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 	char extra[160] = "";
 	cli_info("fden: %s: %zu training rows, %zu classes, Dim %zu; %zu episodes of %zu-way "
 		 "%zu-shot %zu-query a step; stop at %s%s%s",
-		 cmd, fden_dataset_size(train_z), data_n_classes(train_z), dim, a->episodes, a->ways,
+		 cmd, fden_dataset_size(train_z), cs.labelled, dim, a->episodes, a->ways,
 		 a->shots, a->queries, a->steps ? "a step count" : "", a->steps && budget ? " or " : "",
 		 budget ? "a time budget" : "");
 	progress_start(&p, "fden: train", "steps", first, a->steps, budget, a->progress_every,
@@ -521,7 +533,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 			.labels = lab,
 			.classes = cls,
 		};
-		dense_classes(cls, a->episodes * a->ways, classes, n_classes);
+		dense_classes(cls, a->episodes * a->ways, cs.classes, cs.n);
 		struct fden_step_stats st;
 		memset(&st, 0, sizeof st);
 		st.struct_size = sizeof st;
@@ -606,7 +618,7 @@ out:
 	free(z);
 	free(lab);
 	free(cls);
-	free(classes);
+	free(cs.classes);
 	if (out && (rc == 0 || rc == EXIT_INTERRUPTED))
 		*out = model;
 	else
