@@ -181,21 +181,19 @@ __attribute__((target("avx2,fma"))) static void row_nn(int n, int k, float alpha
 	}
 }
 
-/* Where BLIS's sup kernels beat its conventional path (zen3 kernels on
- * Zen 4, 1 thread, idle: bench/sup_sweep.c, bench/README.md). Plain
- * products X W: narrow outputs (n <= 64, k <= 512 or few rows) and up to
- * 32 rows for n <= 512; from 64 rows on, a product 256 or more wide runs
- * 10-25% slower through sup, and at n = 1024 even 16 rows run at 31
- * against 38-92 GFLOP/s. dH W^T: up to 16 rows (32 for k of 256..512),
- * k <= 512. Weight gradients X^T dH (k = rows): n <= 64 and m <= 512.
- * Larger products BLIS sends to its conventional path by itself. */
-static int sup_pays(int ta, int tb, int m, int n, int k)
+/* Where BLIS's sup kernels beat its conventional path (zen3, 1 thread,
+ * bench/README.md): plain products (X W) at every size sup takes; B
+ * transposed (dH W^T) up to k = 512; A transposed (X^T dH, the weight
+ * gradients, k = rows) only for narrow outputs, n <= 64: wider ones run
+ * 10-50% slower through sup. Larger products BLIS sends to its conventional
+ * path by itself. */
+static int sup_pays(int ta, int tb, int n, int k)
 {
 	if (ta)
-		return n <= 64 && m <= 512;
+		return n <= 64;
 	if (tb)
-		return k <= 512 && (m <= 16 || (m <= 32 && k >= 256));
-	return (n <= 64 && (k <= 512 || m <= 64)) || (m <= 32 && n <= 512);
+		return k <= 512;
+	return 1;
 }
 
 /* cpu features were read by libgcc's constructor: a load and a bit test */
@@ -252,7 +250,7 @@ static void gemm(int ta, int tb, int m, int n, int k, float alpha,
 	 * from m = 16 up; only m = 1 products lose a little. fd_gemm_padded
 	 * keeps sup for operands in padded library memory. */
 	if (sup && lda <= FD_GEMM_PAD_LD && ldb <= FD_GEMM_PAD_LD && ldc <= FD_GEMM_PAD_LD &&
-	    sup_pays(ta, tb, m, n, k))
+	    sup_pays(ta, tb, n, k))
 		bli_rntm_enable_l3_sup(&rntm);
 	else
 		bli_rntm_disable_l3_sup(&rntm);
