@@ -262,19 +262,18 @@ FDEN_EXPORT int fden_model_config(const struct fden_model *model, struct fden_co
 
 FDEN_EXPORT int fden_model_set_param(struct fden_model *model, int key, double value)
 {
+	const char *name = fden_config_key_name(key);
+
 	if (!model)
 		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_set_param: model is NULL");
-	if (key != FDEN_P_LR_DECAY && key != FDEN_P_LR_DECAY_STEPS && key != FDEN_P_LR_DECAY_FACTOR) {
-		const char *name = fden_config_key_name(key);
-		if (!name) /* the unknown-key message */
-			return fd_config_set_key(&model->cfg, key, value, "fden_model_set_param",
-						 &model->err);
+	if (name && key != FDEN_P_LR_DECAY && key != FDEN_P_LR_DECAY_STEPS &&
+	    key != FDEN_P_LR_DECAY_FACTOR)
 		return fd_err_set(&model->err, FDEN_E_INVALID,
 				  "fden_model_set_param: key %d (%s) is fixed when the model is "
 				  "made; only the learning-rate schedule (lr_decay, lr_decay_steps, "
 				  "lr_decay_factor) changes on a live model",
 				  key, name);
-	}
+	/* a schedule key, or an unknown one (its message comes from the check) */
 	return fd_config_set_key(&model->cfg, key, value, "fden_model_set_param", &model->err);
 }
 
