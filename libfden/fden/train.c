@@ -963,11 +963,14 @@ static void logf_model(struct fden_model *m, int level, const char *fmt, ...)
 /* Adam on every tensor with the step's gradients (the statistician at its
  * own rate, FDEN_P_LR_STAT; the head's temperature when it learns one; the
  * style classifier at FDEN_P_STY_CLS_LR times the rate). */
-static void adam_steps(struct fden_model *m)
+/* One Adam update of every net; returns the base learning rate it used
+ * (FDEN_P_LR on the FDEN_P_LR_DECAY schedule, before the float rounding). */
+static double adam_steps(struct fden_model *m)
 {
 	struct fd_adam opt;
+	double lr = m->cfg.v[FDEN_P_LR] * fd_lr_factor(&m->cfg, m->step);
 
-	opt.lr = (float)(m->cfg.v[FDEN_P_LR] * fd_lr_factor(&m->cfg, m->step)); /* FDEN_P_LR_DECAY */
+	opt.lr = (float)lr;
 	opt.beta1 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA1);
 	opt.beta2 = fd_cfg_f(&m->cfg, FDEN_P_ADAM_BETA2);
 	opt.eps = fd_cfg_f(&m->cfg, FDEN_P_ADAM_EPS);
@@ -991,6 +994,7 @@ static void adam_steps(struct fden_model *m)
 		o.lr = opt.lr * fd_cfg_f(&m->cfg, FDEN_P_STY_CLS_LR);
 		fd_adam_update(&o, &m->stycls.p[i], m->step + 1);
 	}
+	return lr;
 }
 
 FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_episodes *episodes,
@@ -1031,8 +1035,7 @@ FDEN_EXPORT int fden_train_step(struct fden_model *model, const struct fden_epis
 				  bad == FD_NNETS ? "loss" : "gradient of a sub-network", st.l_r, st.l_c,
 				  st.l_m);
 	}
-	adam_steps(m);
-	st.lr = m->cfg.v[FDEN_P_LR] * fd_lr_factor(&m->cfg, m->step); /* adam_steps' rate */
+	st.lr = adam_steps(m);
 	m->step++;
 	fd_ema_update(m); /* FDEN_P_EMA */
 	if (fd_cfg_int(&m->cfg, FDEN_P_MINE_MA)) {
