@@ -11,6 +11,20 @@
 #define DIM 64
 #define N_CLS 20000 /* 10 rows each: the leakage probe's 100 classes stay small */
 
+/* Under AddressSanitizer the child's resident memory counts ASan's shadow,
+ * redzones and its 256 MB free quarantine, not fden's buffers: the run and
+ * its report are still checked, the bound on the peak is not. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 /* Run fden; its exit status, its peak resident memory in *kb. */
 static int run_peak(long *kb, const char *first, ...)
 {
@@ -78,6 +92,10 @@ START_TEST(eval_memory_follows_the_file)
 	ck_assert_ptr_nonnull(strstr(j, "\"done\": true"));
 	free(j);
 	double peak_mb = (double)kb * 1024 / 1e6;
+	if (UNDER_ASAN) {
+		fprintf(stderr, "tools-scale: peak %.0f MB under ASan, bound not checked\n", peak_mb);
+		return;
+	}
 	/* about 80 MB over the file (HSIC's kernels 48); one whole-set copy
 	 * of z would add 51 MB */
 	ck_assert_msg(peak_mb < file_mb + 120, "fden eval peaked at %.0f MB for a %.0f MB file",
