@@ -26,8 +26,8 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 #define GLYPHS_DIR "data/glyphs"
-/* The host network of the demo (`--kind`): the MLP autoencoder. */
-#define DEMO_HOST "ae"
+/* The host network of the demo (`--kind`): the convolutional autoencoder. */
+#define DEMO_HOST "conv"
 #define FEW_CLASSES 50 /* fewer training classes than this: the report warns */
 
 /* Autoencoder epochs that fit in `share` of the budget (1..10), from one
@@ -219,7 +219,7 @@ int cmd_demo(int argc, char **argv)
 														   "classes)" },
 		{ .name = "latent", .type = OPT_SIZE, .ptr = &fa.latent, .arg = "N", .help = "latent width Dim", .range = OPT_POSITIVE },
 		{ .name = "hidden", .type = OPT_SIZE, .ptr = &fa.hidden, .arg = "N", .help = "autoencoder hidden width", .range = OPT_POSITIVE },
-		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N", .help = "autoencoder epochs", .def = "as many as fit in 30% of the budget, at most 10", .range = OPT_POSITIVE },
+		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N", .help = "host network epochs (ae, conv)", .def = "ae: as many as fit in 30% of the budget, at most 10; conv: as many as fit in 25% of it, at most 200 s", .range = OPT_POSITIVE },
 		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME", .help = "FDEN configuration: default or paper" },
 		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE", .help = "FDEN configuration key (repeatable)", .call = train_args_add_set, .ctx = &ta },
 		{ .name = "ways", .type = OPT_SIZE, .ptr = &ta.ways, .arg = "C", .help = "training episode classes (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS) ", or all when fewer)" },
@@ -354,11 +354,13 @@ int cmd_demo(int argc, char **argv)
 	if (!strcmp(fa.kind, "ae") && !fa.epochs &&
 	    (rc = auto_epochs(cmd, host_rows, &fa, budget, quick ? 0.2 : 0.3)))
 		goto out;
-	if (!strcmp(fa.kind, "conv") && !fa.epochs) { /* time-boxed: 20% of the budget, <= 3 min */
-		fa.epochs = 1000;
-		fa.batch = 0; /* conv's own */
+	if (!strcmp(fa.kind, "conv")) {
+		fa.batch = 0; /* conv's own minibatch and rate, not the autoencoder's */
 		fa.lr = 0;
-		fa.time = 0.2 * 60 * budget < 180 ? 0.2 * 60 * budget : 180;
+		if (!fa.epochs) { /* time-boxed: 25% of the budget, at most 200 s */
+			fa.epochs = 1000;
+			fa.time = 0.25 * 60 * budget < 200 ? 0.25 * 60 * budget : 200;
+		}
 	}
 	if ((rc = run_fit(cmd, host_rows, &fa, &net)))
 		goto out;
@@ -423,7 +425,9 @@ int cmd_demo(int argc, char **argv)
 	snprintf(host, sizeof host,
 		 "Host network: %s %zu -> %zu (%s), fitted on %s (--host-fit %s); FDEN trained on the "
 		 "training classes' latents only.",
-		 !strcmp(fa.kind, "ae") ? "MLP autoencoder" : fa.kind,
+		 !strcmp(fa.kind, "ae")     ? "MLP autoencoder"
+		 : !strcmp(fa.kind, "conv") ? "convolutional autoencoder"
+					    : fa.kind,
 		 fden_invnet_input_dim(net), fden_invnet_latent_dim(net), fa.kind,
 		 fit_all ? "every training-split image without labels"
 			 : "the training classes' images only (strict)",

@@ -15,7 +15,7 @@ void fit_args_default(struct fit_args *a)
 	struct fden_ae_options ae;
 	fden_ae_options_default(&ae);
 	memset(a, 0, sizeof *a);
-	a->kind = "ae";
+	a->kind = "conv";
 	a->latent = 64;
 	a->hidden = ae.hidden ? ae.hidden : 512;
 	a->epochs = ae.epochs ? ae.epochs : 10;
@@ -215,7 +215,7 @@ int cmd_fit(int argc, char **argv)
 	a.lr = 0;
 	data_opts_init(&d);
 	const struct opt t[] = {
-		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "ae|pca|conv|ali", .help = "MLP autoencoder, PCA, convolutional autoencoder or ALI" },
+		{ .name = "kind", .type = OPT_STR, .ptr = &a.kind, .arg = "conv|ae|pca|ali", .help = "convolutional autoencoder, MLP autoencoder, PCA or ALI", .def = "conv" },
 		{ .name = "latent", .type = OPT_SIZE, .ptr = &a.latent, .arg = "N", .help = "latent width", .range = OPT_POSITIVE },
 		{ .name = "hidden", .type = OPT_SIZE, .ptr = &a.hidden, .arg = "N", .help = "autoencoder hidden width", .range = OPT_POSITIVE },
 		{ .name = "epochs", .type = OPT_SIZE, .ptr = &a.epochs, .arg = "N", .help = "epochs", .def = "ae 10, conv 20, ali 100", .range = OPT_POSITIVE },
@@ -240,7 +240,7 @@ int cmd_fit(int argc, char **argv)
 			"only (test classes stay unseen) and save it for encode, train, eval and\n"
 			"translate. Images are scaled to [0, 1] (IDX bytes times 1/255).",
 		.footer = "Example:\n  fden fit --images train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz \\\n"
-			  "           --split 5 --kind ae --latent 64 --out net.fden\n",
+			  "           --split 5 --kind conv --latent 64 --out net.fden\n",
 		.opts = t,
 		.data = data_opts_table(&d, DATA_TRAIN),
 	};
