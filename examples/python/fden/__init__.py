@@ -25,8 +25,8 @@ libfden.so), then the system's libfden.so.0, then, only when it is set,
 """
 
 from . import _lib
-from .config import (AlignHead, Config, DisentanglerKind, Init, Param, Preset, bounds,
-                     key_count, key_name)
+from .config import (AlignHead, Config, DisentanglerKind, Init, LrDecay, Param, Preset,
+                     bounds, key_count, key_name)
 from .data import Dataset, FewShotResult, Sampler, fewshot_eval, save_npy
 from .estimator import FDEN, NotFittedError
 from .errors import (FdenError, FileError, HostError, InvalidArgumentError, NonFiniteError,
@@ -54,7 +54,7 @@ __all__ = [
     "AlignHead", "Config", "Dataset", "Disentangler", "DisentanglerKind", "Entangler", "FDEN",
     "Factorizer",
     "FdenError", "FewShotResult", "FileError", "HostError", "Init", "InvNet", "InvalidArgumentError",
-    "Model", "NonFiniteError", "NotFittedError", "Param", "Preset", "Sampler", "ShapeError", "StepStats",
+    "LrDecay", "Model", "NonFiniteError", "NotFittedError", "Param", "Preset", "Sampler", "ShapeError", "StepStats",
     "bounds", "fewshot_eval", "key_count", "key_name", "last_error", "library_path", "save_npy", "strerror",
     "version", "version_number",
 ]

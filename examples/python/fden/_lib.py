@@ -75,6 +75,7 @@ class StepStatsC(ctypes.Structure):
         ("l_hsic", ctypes.c_double),            # @since 0.2
         ("l_sty_cls", ctypes.c_double),         # @since 0.2
         ("sty_cls_accuracy", ctypes.c_double),  # @since 0.2
+        ("lr", ctypes.c_double),                # @since 0.2
     ]
 
 
@@ -210,6 +211,7 @@ _PROTOTYPES = {
     "fden_model_sty_dim": (_SZ, [_P]),
     "fden_model_step": (_U64, [_P]),
     "fden_model_config": (_I, [_P, c_void_pp]),
+    "fden_model_set_param": (_I, [_P, _I, _D]),
     "fden_model_last_error": (_S, [_P]),
     "fden_model_set_log": (None, [_P, LOG_FN, _P]),
     "fden_model_set_standardization": (_I, [_P, c_float_p, c_float_p]),

@@ -87,6 +87,14 @@ class AlignHead(enum.IntEnum):
     MATCHING = 2
 
 
+class LrDecay(enum.IntEnum):
+    """Values of Param.LR_DECAY (enum fden_lr_decay), the learning-rate
+    schedule; it decays only once Param.LR_DECAY_STEPS is set."""
+    CONSTANT = 0
+    COSINE = 1
+    STEP = 2
+
+
 class Preset(enum.IntEnum):
     """Presets for Config.preset() (enum fden_preset)."""
     DEFAULT = 0

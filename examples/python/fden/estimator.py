@@ -12,6 +12,7 @@ import inspect
 
 import numpy as np
 
+from .config import LrDecay, Param, resolve_key
 from .data import Dataset, Sampler, fewshot_eval
 from .model import Model
 
@@ -55,7 +56,10 @@ class FDEN:
       training, so the model sees per-dimension standardised latents;
     - ``config`` (None): a dict of further configuration keys
       (``{"flow_layers": 4, "lr": 1e-3}``, see :class:`fden.Param`); ``dim``
-      comes from ``z``;
+      comes from ``z``. A learning-rate schedule (``lr_decay``, cosine by
+      default) decays over the ``steps`` of each fit, as ``fden train
+      --steps N`` does, unless the dict names ``lr_decay_steps`` (0 there
+      keeps the rate constant);
     - ``preset`` (None): ``"paper"`` starts from the paper's settings;
     - ``score_ways`` (5), ``score_shots`` (1), ``score_queries`` (15),
       ``score_episodes`` (1000), ``score_seed`` (1), ``score_transform``
@@ -63,7 +67,8 @@ class FDEN:
 
     Fitted attributes: ``model_`` (the :class:`fden.Model`, owned),
     ``classes_``, ``n_features_in_``, ``loss_curve_`` (loss per step),
-    ``train_accuracy_`` (query accuracy of the last step).
+    ``lr_curve_`` (the learning rate each step used), ``train_accuracy_``
+    (query accuracy of the last step).
     """
 
     def __init__(self, steps=1000, episodes_per_step=16, ways=5, shots=1, queries=1, seed=1,
@@ -128,6 +133,17 @@ class FDEN:
             settings["preset"] = self.preset
         return settings
 
+    def _set_horizon(self, model):
+        # a schedule without a horizon decays over this fit's steps (as
+        # cmd_train.c does for --steps); a horizon the config names is kept
+        if self.steps == 0 or any(resolve_key(k) == Param.LR_DECAY_STEPS
+                                  for k in self.config or {}):
+            return
+        with model.config() as cfg:
+            if cfg[Param.LR_DECAY] == LrDecay.CONSTANT or cfg[Param.LR_DECAY_STEPS] != 0:
+                return
+        model.set_param(Param.LR_DECAY_STEPS, self.steps)
+
     def fit(self, z, y):
         """Train a new model on labelled latents; returns self.
 
@@ -146,15 +162,17 @@ class FDEN:
         self._release()
         model = Model(**self._model_settings(z.shape[1]))
         try:
+            self._set_horizon(model)
             if self.standardize:
                 model.fit_standardization(z)
-            losses, accuracy = [], None
+            losses, rates, accuracy = [], [], None
             with Dataset.from_arrays(z, codes) as ds:
                 sampler = Sampler(ds, self.ways, self.shots, self.queries, seed=self.seed)
                 try:
                     for _ in range(int(self.steps)):
                         st = model.train_step(sampler.next(self.episodes_per_step))
                         losses.append(st.loss)
+                        rates.append(st.lr)
                         accuracy = st.accuracy
                 finally:
                     sampler.close()
@@ -165,6 +183,7 @@ class FDEN:
         self.classes_ = classes
         self.n_features_in_ = z.shape[1]
         self.loss_curve_ = losses
+        self.lr_curve_ = rates
         self.train_accuracy_ = accuracy
         return self
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _arrays, _lib, errors
 from ._handle import Handle
-from .config import Config, _keyword
+from .config import Config, _keyword, resolve_key
 
 
 class StepStats:
@@ -15,7 +15,9 @@ class StepStats:
 
     Attributes: loss, l_r, l_c, l_m, accuracy, gnorm_disentangler,
     gnorm_entangler, gnorm_statistician, gnorm_align, clip_scale, step,
-    l_xcorr, l_sty_adv, l_nll, l_hsic, l_sty_cls, sty_cls_accuracy.
+    l_xcorr, l_sty_adv, l_nll, l_hsic, l_sty_cls, sty_cls_accuracy, lr
+    (the learning rate the step used: ``lr`` times the ``lr_decay``
+    schedule's factor).
     """
 
     FIELDS = tuple(name for name, _ in _lib.StepStatsC._fields_ if name != "struct_size")
@@ -29,8 +31,9 @@ class StepStats:
         return {name: getattr(self, name) for name in self.FIELDS}
 
     def __repr__(self):
-        return ("StepStats(step=%d, loss=%.4g, l_r=%.4g, l_c=%.4g, l_m=%.4g, accuracy=%.3f)"
-                % (self.step, self.loss, self.l_r, self.l_c, self.l_m, self.accuracy))
+        return ("StepStats(step=%d, loss=%.4g, l_r=%.4g, l_c=%.4g, l_m=%.4g, accuracy=%.3f, "
+                "lr=%.4g)" % (self.step, self.loss, self.l_r, self.l_c, self.l_m, self.accuracy,
+                              self.lr))
 
 
 def _path(p):
@@ -165,6 +168,19 @@ class Model(Handle):
     def config(self):
         """A copy of the model's configuration, as a new :class:`Config`."""
         return Config._adopt(self._new(_lib.fn.model_config, self.ptr))
+
+    def set_param(self, key, value):
+        """Change a key of this live model between training steps
+        (fden_model_set_param). Only the learning-rate schedule may change
+        after creation: ``"lr_decay"``, ``"lr_decay_steps"`` (the horizon;
+        0 = no decay) and ``"lr_decay_factor"``; keys as :class:`Config`
+        takes them (a :class:`Param`, an int or a name). The value holds from
+        the next step on and is saved with the model. Any other key, a value
+        out of bounds or a fraction for an integer key raises
+        InvalidArgumentError with the library's reason (also
+        :attr:`last_error`), the model unchanged; an unknown name, KeyError.
+        """
+        errors.check(_lib.fn.model_set_param(self.ptr, resolve_key(key), float(value)))
 
     @property
     def disentangler(self):

@@ -58,6 +58,7 @@ class TestConfig(unittest.TestCase):
         with fden.Config(dim=32) as cfg:
             cfg.preset("paper")
             self.assertEqual(cfg["dim"], 256)
+            self.assertEqual(cfg["lr_decay"], fden.LrDecay.CONSTANT)  # the paper's constant rate
             cfg.preset(fden.Preset.DEFAULT)
             self.assertEqual(cfg["dim"], 256)
 

@@ -55,6 +55,32 @@ class Estimator(unittest.TestCase):
             # lists and float64 are converted, as scikit-learn estimators do
             np.testing.assert_array_equal(est.transform(z.astype(np.float64).tolist())[0], f_ide)
 
+    def test_schedule_decays_over_the_fit(self):
+        # the default preset's cosine schedule gets the fit's steps as horizon
+        with small() as est:
+            est.fit(*self.train)
+            with est.model_.config() as cfg:
+                lr = cfg["lr"]
+                self.assertEqual(cfg["lr_decay"], fden.LrDecay.COSINE)
+                self.assertEqual(cfg["lr_decay_steps"], 40)
+            self.assertEqual(len(est.lr_curve_), 40)
+            self.assertEqual(est.lr_curve_[0], lr)
+            self.assertLess(est.lr_curve_[-1], lr)
+            self.assertTrue(np.all(np.diff(est.lr_curve_) <= 0))
+        # a horizon the config names is kept: 0, a constant rate
+        with small(config=dict(SMALL, lr_decay_steps=0)) as est:
+            est.fit(*self.train)
+            self.assertEqual(est.model_.config()["lr_decay_steps"], 0)
+            self.assertEqual(set(est.lr_curve_), {est.lr_curve_[0]})
+        with small(config=dict(SMALL, LR_DECAY_STEPS=400)) as est:
+            est.fit(*self.train)
+            self.assertEqual(est.model_.config()["lr_decay_steps"], 400)
+        # a constant schedule gets no horizon
+        with small(config=dict(SMALL, lr_decay=int(fden.LrDecay.CONSTANT))) as est:
+            est.fit(*self.train)
+            self.assertEqual(est.model_.config()["lr_decay_steps"], 0)
+            self.assertEqual(set(est.lr_curve_), {est.lr_curve_[0]})
+
     def test_standardize(self):
         z = self.train[0]
         with small(steps=0) as on, small(steps=0, standardize=False) as off:

@@ -1,5 +1,6 @@
 """Model: training, disentangle/entangle, predict, parts, save/load."""
 
+import math
 import os
 import unittest
 
@@ -237,6 +238,72 @@ class TestModel(TempDir):
         with self.m.config() as cfg:
             self.assertEqual(cfg["dim"], 16)
             self.assertEqual(cfg["seed"], 7)
+
+    @requires("model_set_param", "model_config")
+    def test_set_param_changes_the_schedule(self):
+        # small_model: the default preset's cosine schedule, no horizon yet
+        lr, f = 1e-3, 0.1
+        with self.m.config() as cfg:
+            self.assertEqual(cfg["lr_decay"], fden.LrDecay.COSINE)
+            self.assertEqual((cfg["lr"], cfg["lr_decay_steps"], cfg["lr_decay_factor"]),
+                             (lr, 0, f))
+        self.assertEqual(self.m.train_step(self.batch()).lr, lr)  # no horizon: constant
+        self.m.set_param("lr_decay_steps", 4)
+        rates = [self.m.train_step(self.batch(seed=s)).lr for s in range(1, 7)]
+        # the rate of step t+1 is lr (f + (1 - f) (1 + cos(pi min(t, T) / T)) / 2)
+        for t, got in enumerate(rates, start=1):
+            want = lr * (f + (1 - f) * 0.5 * (1 + math.cos(math.pi * min(t, 4) / 4)))
+            self.assertAlmostEqual(got, want, delta=1e-15, msg="step %d" % (t + 1))
+        self.assertLess(rates[0], lr)
+        self.assertAlmostEqual(rates[-1], f * lr, delta=1e-15)  # at the floor past T
+        with self.m.config() as cfg:
+            self.assertEqual(cfg["lr_decay_steps"], 4)
+        # a Param key and an enum value; the step schedule: lr f^floor(t / T)
+        self.m.set_param(fden.Param.LR_DECAY, fden.LrDecay.STEP)
+        self.m.set_param(int(fden.Param.LR_DECAY_FACTOR), 0.5)
+        self.assertAlmostEqual(self.m.train_step(self.batch(seed=9)).lr, lr * 0.5, delta=1e-15)
+        # saved with the model
+        path = os.path.join(self.tmp, "sched.fden")
+        self.m.save(path)
+        with fden.Model.load(path) as again, again.config() as cfg:
+            self.assertEqual((cfg["lr_decay"], cfg["lr_decay_steps"], cfg["lr_decay_factor"]),
+                             (fden.LrDecay.STEP, 4, 0.5))
+
+    @requires("model_set_param")
+    def test_set_param_first_step_at_lr(self):
+        # a horizon set before the first step: step 1 runs at lr itself
+        self.m.set_param(fden.Param.LR_DECAY_STEPS, 10)
+        self.assertEqual(self.m.train_step(self.batch()).lr, 1e-3)
+        self.assertLess(self.m.train_step(self.batch(seed=1)).lr, 1e-3)
+
+    @requires("model_set_param", "model_config")
+    def test_set_param_rejects_fixed_keys_and_bad_values(self):
+        for key, value in (("lr", 1e-2), ("dim", 8), (fden.Param.SEED, 3)):
+            with self.assertRaises(fden.InvalidArgumentError) as cm:
+                self.m.set_param(key, value)
+            e = cm.exception
+            self.assertEqual(e.status, fden.errors.E_INVALID)
+            name = fden.key_name(fden.config.resolve_key(key))
+            self.assertIn("(%s) is fixed when the model is made" % name, e.detail)
+            self.assertIn("lr_decay_steps", e.detail)  # names what may change
+            self.assertEqual(self.m.last_error, e.detail)
+        for key, value, why in (("lr_decay_factor", 2, "outside [0, 1]"),
+                                ("lr_decay_steps", -1, "outside"),
+                                ("lr_decay_steps", 2.5, "not an integer"),
+                                ("lr_decay", 3, "outside [0, 2]")):
+            with self.assertRaises(fden.InvalidArgumentError) as cm:
+                self.m.set_param(key, value)
+            self.assertIn("(%s)" % key, cm.exception.detail)
+            self.assertIn(why, cm.exception.detail)
+        with self.assertRaises(fden.InvalidArgumentError) as cm:
+            self.m.set_param(9999, 1)
+        self.assertIn("unknown key 9999", cm.exception.detail)
+        with self.assertRaises(KeyError):
+            self.m.set_param("no_such_key", 1)
+        with self.m.config() as cfg:  # nothing changed
+            self.assertEqual((cfg["lr"], cfg["dim"], cfg["lr_decay_factor"],
+                              cfg["lr_decay_steps"], cfg["lr_decay"]), (1e-3, 16, 0.1, 0, 1))
+        self.assertEqual(self.m.train_step(self.batch()).lr, 1e-3)
 
     @requires("model_set_standardization")
     def test_standardization(self):
