@@ -90,6 +90,9 @@ pub struct fden_step_stats {
     pub l_sty_cls: c_double,
     /// @since 0.2
     pub sty_cls_accuracy: c_double,
+    /// The learning rate the step used (FDEN_P_LR times the schedule's
+    /// factor); @since 0.2
+    pub lr: c_double,
 }
 
 pub const FDEN_INVNET_OPS_VERSION: c_uint = 1;
@@ -216,6 +219,7 @@ extern "C" {
     pub fn fden_model_sty_dim(model: *const fden_model) -> usize;
     pub fn fden_model_step(model: *const fden_model) -> u64;
     pub fn fden_model_config(model: *const fden_model, out: *mut *mut fden_config) -> c_int;
+    pub fn fden_model_set_param(model: *mut fden_model, key: c_int, value: c_double) -> c_int;
     pub fn fden_model_last_error(model: *const fden_model) -> *const c_char;
     pub fn fden_model_set_log(model: *mut fden_model, f: fden_log_fn, user_data: *mut c_void);
     pub fn fden_model_set_standardization(

@@ -5,7 +5,7 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::path::Path;
 use std::ptr::{self, NonNull};
 
-use crate::{c_path, check, cstr, ffi, rows, same_len, status, Config, Error, Result};
+use crate::{c_path, check, cstr, ffi, rows, same_len, status, Config, ConfigEnum, Error, Param, Result};
 
 /// A batch of episodes for [`Model::train_step`]: each episode is
 /// `ways*shots` support rows then `ways*queries` query rows (Dim floats
@@ -36,7 +36,8 @@ impl<'a> Episodes<'a> {
     }
 }
 
-/// What one training step measured (struct fden_step_stats).
+/// What one training step measured (struct fden_step_stats); `lr` is the
+/// learning rate the step used.
 pub type StepStats = ffi::fden_step_stats;
 
 /// A trainable FDEN model; freed on drop.
@@ -122,6 +123,24 @@ impl Model {
         let mut p = ptr::null_mut();
         check(unsafe { ffi::fden_model_config(self.ptr.as_ptr(), &mut p) })?;
         Ok(Config::adopt(p))
+    }
+
+    /// Change a key of the live model between training steps
+    /// (fden_model_set_param). Only the learning-rate schedule may change
+    /// after [`Model::new`]: `Param::LrDecay`, `Param::LrDecaySteps` (the
+    /// horizon; 0 = no decay, the default: set it to the run's steps) and
+    /// `Param::LrDecayFactor`. The value holds from the next step on and is
+    /// saved with the model. Any other key, a value out of [`crate::bounds`]
+    /// or a fraction for an integer key is a `Status::Invalid` error with
+    /// the library's message; the model is unchanged.
+    pub fn set_param(&mut self, key: Param, value: f64) -> Result<()> {
+        check(unsafe { ffi::fden_model_set_param(self.ptr.as_ptr(), key as i32, value) })
+    }
+
+    /// [`Model::set_param`] for an enum key, the key from the type:
+    /// `model.set_param_enum(LrDecay::Step)`.
+    pub fn set_param_enum<E: ConfigEnum>(&mut self, value: E) -> Result<()> {
+        self.set_param(E::KEY, value.value() as f64)
     }
 
     /// Receive log lines as `f(level, message)`; `None` removes the callback.

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use fden::{status, Config, DisentanglerKind, Dataset, Episodes, HostNet, InvNet, Model, Param, Sampler};
+use fden::{
+    status, Config, DisentanglerKind, Dataset, Episodes, HostNet, InvNet, LrDecay, Model, Param, Sampler,
+};
 
 const DIM: usize = 16;
 
@@ -167,6 +169,69 @@ fn style_classifier_reads_episode_classes() {
     // without the classifier the ids are not needed
     let mut plain = Model::new(&small_config(7.0)).unwrap();
     assert_eq!(plain.train_step(&bare).unwrap().l_sty_cls, 0.0);
+}
+
+#[test]
+fn set_param_changes_the_schedule() {
+    // small_config keeps the default preset's cosine schedule, no horizon
+    let (z, y) = latents(10, 30, 4);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let mut sampler = Sampler::new(&ds, 5, 1, 1, 3).unwrap();
+    let mut model = Model::new(&small_config(7.0)).unwrap();
+    let (lr, f, horizon) = (1e-3, 0.1, 4.0);
+    assert_eq!(model.config().unwrap().get(Param::LrDecay).unwrap(), LrDecay::Cosine as i32 as f64);
+    let mut step = |m: &mut Model| m.train_step(&sampler.next_batch(4).unwrap().episodes()).unwrap();
+    assert_eq!(step(&mut model).lr, lr, "no horizon: the constant rate");
+    model.set_param(Param::LrDecaySteps, horizon).unwrap();
+    assert_eq!(model.config().unwrap().get(Param::LrDecaySteps).unwrap(), horizon);
+    // the rate of step t+1 is lr (f + (1 - f) (1 + cos(pi min(t, T) / T)) / 2)
+    for t in 1..=6 {
+        let st = step(&mut model);
+        let cos = (std::f64::consts::PI * (t as f64).min(horizon) / horizon).cos();
+        let want = lr * (f + (1.0 - f) * 0.5 * (1.0 + cos));
+        assert!((st.lr - want).abs() <= 1e-15, "step {}: lr {} want {want}", t + 1, st.lr);
+        assert!(st.lr < lr);
+    }
+    // an enum key from its type; the step schedule: lr f^floor(t / T)
+    model.set_param_enum(LrDecay::Step).unwrap();
+    model.set_param(Param::LrDecayFactor, 0.5).unwrap();
+    assert!((step(&mut model).lr - 0.5 * lr).abs() <= 1e-15);
+
+    // a horizon set before the first step: step 1 runs at lr itself
+    let mut fresh = Model::new(&small_config(7.0)).unwrap();
+    fresh.set_param(Param::LrDecaySteps, 10.0).unwrap();
+    assert_eq!(step(&mut fresh).lr, lr);
+    assert!(step(&mut fresh).lr < lr);
+}
+
+#[test]
+fn set_param_rejects_fixed_keys_and_bad_values() {
+    let mut model = Model::new(&small_config(7.0)).unwrap();
+    for (key, value) in [(Param::Lr, 1e-2), (Param::Dim, 8.0), (Param::Seed, 3.0)] {
+        let e = model.set_param(key, value).unwrap_err();
+        assert_eq!(e.status, status::INVALID);
+        let name = fden::key_name(key).unwrap();
+        assert!(e.message.contains(&format!("({name}) is fixed when the model is made")), "{e}");
+        assert!(e.message.contains("lr_decay_steps"), "names what may change: {e}");
+        assert_eq!(model.last_error(), e.message);
+    }
+    for (key, value, why) in [
+        (Param::LrDecayFactor, 2.0, "outside [0, 1]"),
+        (Param::LrDecaySteps, -1.0, "outside"),
+        (Param::LrDecaySteps, 2.5, "not an integer"),
+        (Param::LrDecay, 3.0, "outside [0, 2]"),
+    ] {
+        let e = model.set_param(key, value).unwrap_err();
+        assert_eq!(e.status, status::INVALID);
+        let name = fden::key_name(key).unwrap();
+        assert!(e.message.contains(&format!("({name})")) && e.message.contains(why), "{e}");
+    }
+    // nothing changed
+    let cfg = model.config().unwrap();
+    assert_eq!(cfg.get(Param::Lr).unwrap(), 1e-3);
+    assert_eq!(cfg.get(Param::Dim).unwrap(), DIM as f64);
+    assert_eq!(cfg.get(Param::LrDecaySteps).unwrap(), 0.0);
+    assert_eq!(cfg.get(Param::LrDecayFactor).unwrap(), 0.1);
 }
 
 #[test]
