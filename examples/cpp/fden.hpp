@@ -109,6 +109,25 @@ public:
 	size_t sty_dim() const noexcept { return fden_model_sty_dim(h_.get()); }
 	uint64_t step() const noexcept { return fden_model_step(h_.get()); }
 
+	/// Change a key of the live model between training steps
+	/// (fden_model_set_param): only the learning-rate schedule,
+	/// FDEN_P_LR_DECAY, FDEN_P_LR_DECAY_STEPS (the horizon; 0, the default,
+	/// is no decay) and FDEN_P_LR_DECAY_FACTOR. Holds from the next step on
+	/// and is saved with the model. Throws fden::error (FDEN_E_INVALID, the
+	/// library's reason in detail()) for any other key or a bad value; the
+	/// model is unchanged.
+	model &set_param(int key, double value)
+	{
+		check(fden_model_set_param(h_.get(), key, value));
+		return *this;
+	}
+	/// Detail of the last failure on this model ("" if none).
+	std::string last_error() const
+	{
+		const char *msg = fden_model_last_error(h_.get());
+		return msg ? msg : "";
+	}
+
 	/// Standardise latents per dimension inside the model, fitted to z's
 	/// column means and sample standard deviations (n x Dim, row-major).
 	void fit_standardization(const std::vector<float> &z)
@@ -116,7 +135,8 @@ public:
 		check(fden_model_fit_standardization(h_.get(), z.data(), detail::rows_of(z, dim(), "z")));
 	}
 
-	/// One training step on episodes (ways*shots support rows, then queries, per episode).
+	/// One training step on episodes (ways*shots support rows, then queries, per episode);
+	/// the stats' lr is the rate it used.
 	/// classes: empty, or each episode class's global id (n_episodes*ways,
 	/// class c of episode e at e*ways + c), needed by FDEN_P_STY_CLS.
 	fden_step_stats train_step(const std::vector<float> &z, const std::vector<int32_t> &labels,

@@ -6,6 +6,7 @@
 // and exits non-zero if anything is off.
 #include <fden/fden.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -291,6 +292,47 @@ int main(int argc, char **argv)
 		} catch (const fden::error &e) {
 			expect(e.status() == FDEN_E_INVALID, "fit_ali: 8 x 8 images throw");
 		}
+	}
+
+	// The learning-rate schedule of a live model: the default preset's
+	// cosine decays once set_param gives it a horizon T; stats.lr is the
+	// rate each step used, lr (f + (1 - f) (1 + cos(pi min(t, T) / T)) / 2)
+	// at step t+1. Every other key is fixed once the model is made.
+	{
+		const double lr = 1e-3, f = 0.1, horizon = 4, pi = std::acos(-1.0);
+		expect(st.lr == lr, "no horizon: stats.lr is the constant rate");
+		fden::model ml(cfg);
+		ml.set_param(FDEN_P_LR_DECAY_STEPS, horizon);
+		bool ok = true;
+		for (int t = 0; t < 6; t++) {
+			episodes(4, ez, el);
+			double got = ml.train_step(ez, el, 5, 1, 1).lr;
+			double want = lr * (f + (1 - f) * 0.5 * (1 + std::cos(pi * std::min(t, 4) / horizon)));
+			std::printf("step %d: lr %.6g\n", t + 1, got);
+			ok = ok && std::fabs(got - want) <= 1e-15 && (t > 0 ? got < lr : got == lr);
+		}
+		expect(ok, "set_param: a cosine horizon, step 1 at lr, then the schedule's rates");
+		try {
+			ml.set_param(FDEN_P_LR, 1e-2);
+			expect(false, "set_param: a fixed key throws");
+		} catch (const fden::error &e) {
+			std::printf("refused: %s\n", e.what());
+			expect(e.status() == FDEN_E_INVALID &&
+				       e.detail().find("(lr) is fixed when the model is made") != std::string::npos &&
+				       e.detail() == ml.last_error(),
+			       "set_param: a fixed key throws with the library's reason");
+		}
+		try {
+			ml.set_param(FDEN_P_LR_DECAY_FACTOR, 2);
+			expect(false, "set_param: a value out of bounds throws");
+		} catch (const fden::error &e) {
+			expect(e.status() == FDEN_E_INVALID &&
+				       e.detail().find("outside [0, 1]") != std::string::npos,
+			       "set_param: a value out of bounds throws");
+		}
+		episodes(4, ez, el);
+		expect(std::fabs(ml.train_step(ez, el, 5, 1, 1).lr - f * lr) <= 1e-15,
+		       "set_param: refused values leave the schedule as it was");
 	}
 
 	std::printf("%s\n", failures ? "C++ consumer: FAILED" : "C++ consumer: OK");
