@@ -235,8 +235,21 @@ struct train_args {
 	double progress_every; /* seconds between plain progress lines */
 	int verbose;           /* the model's own log lines */
 	const char *json;      /* a JSON summary here when not NULL ("-": stdout) */
+	long val_classes;      /* classes held out for validation (-1: auto, valid.h; 0: none) */
+	uint64_t val_every;    /* steps between validation scores */
+	size_t val_patience;   /* scores without a new best before stopping (0: never stop) */
 };
 void train_args_default(struct train_args *a);
+/* OPT_CALL for --val-classes: "auto" or a count, into the train_args at ctx. */
+int train_args_val_classes(void *ctx, const char *value);
+void train_args_val_show(const void *ctx, char *buf, size_t n);
+/* The validation options of `fden train` and `fden demo` (struct train_args *p). */
+#define OPT_VALIDATION(p) \
+	{ .name = "val-classes", .type = OPT_CALL, .arg = "N|auto", .help = "training classes held out to keep the best model and stop early (0: none; auto: 10% from 200 classes on, at most 100)", .call = train_args_val_classes, .show = train_args_val_show, .ctx = (p) }, \
+		{ .name = "val-every", .type = OPT_U64, .ptr = &(p)->val_every, .arg = "N", .help = "steps between validation scores", .range = OPT_POSITIVE }, \
+	{ \
+		.name = "val-patience", .type = OPT_SIZE, .ptr = &(p)->val_patience, .arg = "N", .help = "stop after N scores without a better one (0: never stop early)" \
+	}
 /* OPT_CALL for --set: add "key=value" to the train_args at ctx. */
 int train_args_add_set(void *ctx, const char *value);
 /* Apply a "key=value" setting to a configuration. Exit code (prints). */

@@ -223,6 +223,7 @@ int cmd_demo(int argc, char **argv)
 		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME", .help = "FDEN configuration: default or paper" },
 		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE", .help = "FDEN configuration key (repeatable)", .call = train_args_add_set, .ctx = &ta },
 		{ .name = "ways", .type = OPT_SIZE, .ptr = &ta.ways, .arg = "C", .help = "training episode classes (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS) ", or all when fewer)" },
+		OPT_VALIDATION(&ta),
 		{ .name = "shots", .type = OPT_SIZE, .ptr = &ta.shots, .arg = "K", .help = "training episode shots", .range = OPT_POSITIVE },
 		{ .name = "queries", .type = OPT_SIZE, .ptr = &ta.queries, .arg = "Q", .help = "training episode queries per class", .range = OPT_POSITIVE },
 		{ .name = "eval-episodes", .type = OPT_SIZE, .ptr = &eo.episodes, .arg = "N", .help = "evaluation episodes per task", .def = "1000; 300 with --quick", .range = OPT_POSITIVE },

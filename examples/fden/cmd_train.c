@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "json.h"
 #include "progress.h"
+#include "valid.h"
 
 void train_args_default(struct train_args *a)
 {
@@ -26,6 +27,9 @@ void train_args_default(struct train_args *a)
 	a->seed = 1;
 	a->threads = 1;
 	a->progress_every = 10;
+	a->val_classes = -1; /* auto: held out from VAL_AUTO_MIN_CLASSES classes on */
+	a->val_every = 250;
+	a->val_patience = 4;
 }
 
 /* The key named by name[0..len), or 0. */
@@ -274,9 +278,12 @@ static double config_value(const struct fden_model *model, int key)
 	return v;
 }
 
+struct val_track;
+static void write_validation(struct json *j, const struct val_track *t);
+
 static int write_summary(const char *cmd, const struct train_args *a,
 			 const struct fden_model *model, size_t rows, const struct train_run *run,
-			 const struct train_avg *av)
+			 const struct train_avg *av, const struct val_track *vt)
 {
 	FILE *f = cli_open_output(cmd, a->json);
 	struct json j;
@@ -313,6 +320,7 @@ static int write_summary(const char *cmd, const struct train_args *a,
 	json_num(&j, "l_m", run->steps ? av->l_m : NAN);
 	json_num(&j, "accuracy", run->steps ? av->accuracy : NAN);
 	json_close(&j, '}');
+	write_validation(&j, vt);
 	json_str(&j, "out", a->out);
 	json_close(&j, '}');
 	fputc('\n', f);
@@ -365,6 +373,118 @@ static void ema(double *avg, double x, int first)
 	*avg = first ? x : 0.98 * *avg + 0.02 * x; /* avg <- 0.98 avg + 0.02 x */
 }
 
+/* Validation (valid.h): the best score so far and the model saved at it,
+ * in a temporary file. */
+struct val_track {
+	struct val *v;
+	double best, last;
+	uint64_t best_step, last_step;
+	size_t since;  /* scores since the best one */
+	size_t scores; /* scores so far */
+	int stopped;   /* patience ran out */
+	int restored;  /* the best model replaced the last one */
+	char path[4096];
+	int saved;
+};
+
+static int val_track_open(const char *cmd, struct val_track *t)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (snprintf(t->path, sizeof t->path, "%s/fden-best-XXXXXX", dir) >= (int)sizeof t->path) {
+		fprintf(stderr, "fden: %s: TMPDIR is too long\n", cmd);
+		return EXIT_FILE;
+	}
+	if ((fd = mkstemp(t->path)) < 0) {
+		fprintf(stderr, "fden: %s: a temporary file in '%s' for the best model: %s\n", cmd,
+			dir, strerror(errno));
+		t->path[0] = '\0';
+		return EXIT_FILE;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Score the model on the validation classes; save it when it is the best
+ * so far. 0 or a CLI exit code. */
+static int val_check(const char *cmd, struct val_track *t, const struct fden_model *model,
+		     const struct train_args *a, struct progress *p)
+{
+	uint64_t step = fden_model_step(model);
+	double acc;
+	int rc;
+
+	if ((rc = val_score(cmd, t->v, model, &acc)))
+		return rc;
+	t->scores++;
+	t->last = acc;
+	t->last_step = step;
+	if (t->scores == 1 || acc > t->best) {
+		t->best = acc;
+		t->best_step = step;
+		t->since = 0;
+		if ((rc = fden_model_save(model, t->path)))
+			return cli_fail(cmd, rc, "saving the best model so far to '%s'", t->path);
+		t->saved = 1;
+	} else {
+		t->since++;
+	}
+	t->stopped = a->val_patience && t->since >= a->val_patience;
+	progress_clear(p);
+	cli_info("fden: %s: step %llu: validation %.1f%% (best %.1f%% at step %llu)%s", cmd,
+		 (unsigned long long)step, 100 * acc, 100 * t->best,
+		 (unsigned long long)t->best_step,
+		 t->stopped ? "; no better score in the last scores: stopping" : "");
+	return 0;
+}
+
+/* "validation": null without held-out classes */
+static void write_validation(struct json *j, const struct val_track *t)
+{
+	if (!t->v) {
+		json_num(j, "validation", NAN); /* null */
+		return;
+	}
+	json_open(j, "validation", '{');
+	json_int(j, "classes", (long long)val_classes(t->v));
+	json_str(j, "task", val_task(t->v));
+	json_int(j, "scores", (long long)t->scores);
+	json_num(j, "best_accuracy", t->scores ? t->best : NAN);
+	json_int(j, "best_step", (long long)t->best_step);
+	json_num(j, "last_accuracy", t->scores ? t->last : NAN);
+	json_int(j, "last_step", (long long)t->last_step);
+	json_bool(j, "stopped_early", t->stopped);
+	json_bool(j, "restored_best", t->restored);
+	json_close(j, '}');
+}
+
+/* Replace *model by the best one when that is not the last: 0 or a CLI
+ * exit code. */
+static int val_restore(const char *cmd, struct val_track *t, struct fden_model **model,
+		       const struct train_args *a)
+{
+	struct fden_model *b = NULL;
+	int rc;
+
+	if (!t->saved || t->best_step == fden_model_step(*model))
+		return 0;
+	if ((rc = fden_model_load(t->path, NULL, &b)))
+		return cli_fail(cmd, rc, "reloading the best model from '%s'", t->path);
+	fden_model_free(*model);
+	*model = b;
+	if (a->verbose)
+		fden_model_set_log(b, model_log, NULL);
+	t->restored = 1;
+	cli_info("fden: %s: kept the model of step %llu, the best on validation (%.1f%%; the last, "
+		 "step %llu: %.1f%%)",
+		 cmd, (unsigned long long)t->best_step, 100 * t->best,
+		 (unsigned long long)t->last_step, 100 * t->last);
+	return 0;
+}
+
 static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 			    const struct train_args *a, struct fden_model **out);
 
@@ -389,9 +509,12 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	return rc;
 }
 
-static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
+static int run_train_locked(const char *cmd, const struct fden_dataset *train_all,
 			    const struct train_args *a, struct fden_model **out)
 {
+	const struct fden_dataset *train_z = train_all; /* the rows episodes come from */
+	struct fden_dataset *fit = NULL;                /* train_all less the validation classes */
+	struct val_track vt = { 0 };
 	struct fden_model *model = NULL;
 	struct fden_sampler *smp = NULL;
 	struct train_args auto_ways;
@@ -412,6 +535,28 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2 (or 0: auto), --shots >= 1, --queries >= 1");
 	if (census_of(train_z, a->shots + a->queries, &cs))
 		return cli_fail(cmd, FDEN_E_NOMEM, "class list");
+	size_t nval = a->val_classes < 0 ? val_auto_classes(cs.labelled) : (size_t)a->val_classes;
+	if (nval) { /* hold the validation classes out, then count what is left */
+		if ((rc = val_open(cmd, train_all, nval, a->seed, &fit, &vt.v)) ||
+		    (rc = val_track_open(cmd, &vt)))
+			goto out;
+		train_z = fit;
+		free(cs.classes);
+		if (census_of(train_z, a->shots + a->queries, &cs)) {
+			rc = cli_fail(cmd, FDEN_E_NOMEM, "class list");
+			goto out;
+		}
+		if (a->val_patience)
+			cli_info("fden: %s: %zu classes held out for validation (%s every %llu "
+				 "steps; the best model is kept, training stops after %zu scores "
+				 "without a better one)",
+				 cmd, nval, val_task(vt.v), (unsigned long long)a->val_every,
+				 a->val_patience);
+		else
+			cli_info("fden: %s: %zu classes held out for validation (%s every %llu "
+				 "steps; the best model is kept)",
+				 cmd, nval, val_task(vt.v), (unsigned long long)a->val_every);
+	}
 	size_t have = cs.enough;
 	if (!a->ways) { /* auto: TRAIN_AUTO_WAYS, or every class when there are fewer */
 		auto_ways = *a;
@@ -570,9 +715,21 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 				goto restore;
 			}
 		}
+		if (vt.v && a->val_every && step % a->val_every == 0) {
+			if ((rc = val_check(cmd, &vt, model, a, &p)))
+				goto restore;
+			if (vt.stopped)
+				break;
+		}
 		progress_update(&p, step, extra);
 	}
 	progress_end(&p, step, extra);
+	/* the last model is a candidate too; an interrupted run keeps its last */
+	if (vt.v && !stop_signal && step > first &&
+	    (!vt.scores || vt.last_step != step) && (rc = val_check(cmd, &vt, model, a, &p)))
+		goto restore;
+	if (vt.v && !stop_signal && (rc = val_restore(cmd, &vt, &model, a)))
+		goto restore;
 	rc = 0;
 restore:
 	sigaction(SIGINT, &old_int, NULL);
@@ -605,7 +762,7 @@ done:
 	}
 	if (a->json) {
 		struct train_run run = { .steps = step - first, .seconds = seconds, .lr = lr, .resumed = resumed, .signal = (int)stop_signal };
-		int jrc = write_summary(cmd, a, model, fden_dataset_size(train_z), &run, &av);
+		int jrc = write_summary(cmd, a, model, fden_dataset_size(train_z), &run, &av, &vt);
 		if (jrc && !rc)
 			rc = jrc;
 	}
@@ -619,11 +776,42 @@ out:
 	free(lab);
 	free(cls);
 	free(cs.classes);
+	if (vt.path[0])
+		unlink(vt.path);
+	val_free(vt.v);
+	fden_dataset_free(fit);
 	if (out && (rc == 0 || rc == EXIT_INTERRUPTED))
 		*out = model;
 	else
 		fden_model_free(model);
 	return rc;
+}
+
+int train_args_val_classes(void *ctx, const char *value)
+{
+	struct train_args *a = ctx;
+	char *end;
+	long v;
+
+	if (!strcmp(value, "auto")) {
+		a->val_classes = -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < 0)
+		return -1;
+	a->val_classes = v;
+	return 0;
+}
+
+void train_args_val_show(const void *ctx, char *buf, size_t n)
+{
+	const struct train_args *a = ctx;
+	if (a->val_classes < 0)
+		snprintf(buf, n, "auto");
+	else
+		snprintf(buf, n, "%ld", a->val_classes);
 }
 
 int train_args_add_set(void *ctx, const char *value)
@@ -663,6 +851,7 @@ int cmd_train(int argc, char **argv)
 		OPT_SEED(&a.seed, "model and episode seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
 		{ .name = "progress-every", .type = OPT_DBL, .ptr = &a.progress_every, .arg = "S", .help = "seconds between progress lines off a terminal", .range = OPT_POSITIVE },
+		OPT_VALIDATION(&a),
 		{ .name = "verbose", .type = OPT_FLAG, .ptr = &a.verbose, .help = "the model's own log lines" },
 		OPT_QUIET,
 		OPT_END,

@@ -562,6 +562,84 @@ START_TEST(time_budget_horizon)
 }
 END_TEST
 
+/* --val-classes: held-out classes scored every --val-every steps, the best
+ * model kept and saved, and --val-patience stopping; with lr 0 the model
+ * never changes, so the second score is no better and patience 1 stops. */
+START_TEST(validation)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
+			     "nv.fden", "--quiet", NULL),
+			 0);
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, SMALL, "--steps", "20",
+			     "--val-classes", "2", "--val-every", "5", "--val-patience", "0", "--out",
+			     "mv.fden", "--json", "-", NULL),
+			 0);
+	char *tr = strdup(run_out);
+	ck_assert_ptr_nonnull(strstr(tr, "\"validation\": {"));
+	ck_assert(json_number(tr, "classes") == 2);
+	ck_assert(json_number(tr, "rows") == 4 * 30); /* the 4 classes left train */
+	ck_assert(json_number(tr, "ways") == 4);
+	ck_assert(json_number(tr, "scores") == 4); /* steps 5, 10, 15, 20 */
+	double best = json_number(tr, "best_step"), acc = json_number(tr, "best_accuracy");
+	ck_assert_msg(best == 5 || best == 10 || best == 15 || best == 20, "best step %g", best);
+	ck_assert_msg(acc > 0.5 && acc <= 1, "best validation accuracy %g (2-way)", acc);
+	ck_assert(json_number(tr, "last_step") == 20);
+	ck_assert(json_number(tr, "last_accuracy") <= acc);
+	ck_assert(json_number(tr, "steps_total") == best); /* the best model is the one kept */
+	ck_assert_ptr_nonnull(strstr(tr, "\"stopped_early\": false"));
+	ck_assert_ptr_nonnull(strstr(run_err, "2 classes held out for validation"));
+	ck_assert_ptr_nonnull(strstr(run_err, "step 5: validation "));
+	free(tr);
+	/* the saved file is the best model: resuming to its own step count does nothing */
+	char steps[32];
+	snprintf(steps, sizeof steps, "%d", (int)best);
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, "--steps", steps, "--resume",
+			     "--out", "mv.fden", "--json", "-", "--quiet", NULL),
+			 0);
+	ck_assert(json_number(run_out, "steps_total") == best);
+
+	/* lr 0: equal scores, patience 1 stops at the second, the first is restored */
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, SMALL, "--set", "lr=0",
+			     "--steps", "50", "--val-classes", "2", "--val-every", "5",
+			     "--val-patience", "1", "--out", "mv0.fden", "--json", "-", NULL),
+			 0);
+	tr = strdup(run_out);
+	ck_assert(json_number(tr, "scores") == 2);
+	ck_assert(json_number(tr, "best_step") == 5);
+	ck_assert(json_number(tr, "last_step") == 10);
+	ck_assert(json_number(tr, "steps_run") == 10);
+	ck_assert(json_number(tr, "steps_total") == 5);
+	ck_assert(json_number(tr, "best_accuracy") == json_number(tr, "last_accuracy"));
+	ck_assert_ptr_nonnull(strstr(tr, "\"stopped_early\": true"));
+	ck_assert_ptr_nonnull(strstr(tr, "\"restored_best\": true"));
+	ck_assert_ptr_nonnull(strstr(run_err, "kept the model of step 5"));
+	free(tr);
+
+	/* auto: fewer than 200 classes, none held out */
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, SMALL, "--steps", "2",
+			     "--out", "mva.fden", "--json", "-", "--quiet", NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(run_out, "\"validation\": null"));
+	ck_assert(json_number(run_out, "rows") == 6 * 30);
+	/* too many held out (2 must stay), and values that are not counts */
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, SMALL, "--steps", "2",
+			     "--val-classes", "5", "--out", "mvb.fden", NULL),
+			 5);
+	ck_assert_ptr_nonnull(strstr(run_err, "--val-classes 5: need at least 2 held-out classes "
+					      "and 2 left to train on; the training data have 6"));
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, "--steps", "2",
+			     "--val-classes", "-3", "--out", "mvb.fden", NULL),
+			 2);
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, "--steps", "2",
+			     "--val-classes", "many", "--out", "mvb.fden", NULL),
+			 2);
+	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, "--steps", "2",
+			     "--val-every", "0", "--out", "mvb.fden", NULL),
+			 2);
+}
+END_TEST
+
 /* fit --kind conv on the 8x8 images: the JSON summary, a network encode
  * reads back, and the conv options' checks */
 START_TEST(fit_conv)
@@ -611,6 +689,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, json_summaries);
 	tcase_add_test(tc, fit_conv);
 	tcase_add_test(tc, time_budget_horizon);
+	tcase_add_test(tc, validation);
 	suite_add_tcase(s, tc);
 	int failed = tu_check_failed(s, NULL);
 	rm_tree(work_dir);
