@@ -218,6 +218,16 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 #define TRAIN_MAX_SETS 64
 #define TRAIN_AUTO_WAYS 20      /* ways = 0: this many, or all classes when fewer */
 #define TRAIN_DEFAULT_MINUTES 5 /* `fden train` without --steps or --minutes */
+/* What a training run did (train_args.outcome). */
+struct train_outcome {
+	uint64_t steps_run; /* steps taken in this run */
+	size_t val_classes; /* classes held out (0: no validation) */
+	uint64_t best_step; /* the step of the best validation score, the model kept */
+	double best_val;    /* that score, in [0, 1] */
+	int stopped_early;  /* the patience ran out before the budget */
+	int restored;       /* the best model replaced the last one */
+};
+
 struct train_args {
 	const char *preset;               /* "default" or "paper" */
 	const char *sets[TRAIN_MAX_SETS]; /* "key=value" */
@@ -232,12 +242,13 @@ struct train_args {
 	const char *log_csv;                   /* optional per-step CSV log */
 	uint64_t seed;
 	size_t threads;
-	double progress_every; /* seconds between plain progress lines */
-	int verbose;           /* the model's own log lines */
-	const char *json;      /* a JSON summary here when not NULL ("-": stdout) */
-	long val_classes;      /* classes held out for validation (-1: auto, valid.h; 0: none) */
-	uint64_t val_every;    /* steps between validation scores */
-	size_t val_patience;   /* scores without a new best before stopping (0: never stop) */
+	double progress_every;         /* seconds between plain progress lines */
+	int verbose;                   /* the model's own log lines */
+	const char *json;              /* a JSON summary here when not NULL ("-": stdout) */
+	struct train_outcome *outcome; /* optional (NULL): what the run did, filled by run_train */
+	long val_classes;              /* classes held out for validation (-1: auto, valid.h; 0: none) */
+	uint64_t val_every;            /* steps between validation scores */
+	size_t val_patience;           /* scores without a new best before stopping (0: never stop) */
 };
 void train_args_default(struct train_args *a);
 /* OPT_CALL for --val-classes: "auto" or a count, into the train_args at ctx. */

@@ -375,6 +375,8 @@ int cmd_demo(int argc, char **argv)
 	}
 	cli_info("fden: %s: [3/6] training FDEN for %.1f minutes", cmd, ta.minutes);
 	ts = cli_now();
+	struct train_outcome to = { 0 };
+	ta.outcome = &to;
 	if ((rc = run_train(cmd, train_z, &ta, &model)))
 		goto out;
 	t_train = cli_now() - ts;
@@ -504,10 +506,15 @@ int cmd_demo(int argc, char **argv)
 			}
 		if (note[0])
 			fprintf(s, "NOTE: %s\n", note);
+		char kept[160] = "";
+		if (to.restored)
+			snprintf(kept, sizeof kept,
+				 " (kept step %llu, the best on %zu validation classes%s)", steps,
+				 to.val_classes, to.stopped_early ? "; stopped early" : "");
 		fprintf(s, "fden demo: total %.1f min (host fit %.1f s, FDEN training %.1f s for %llu "
-			   "steps, evaluation %.1f s, grids %.1f s), %zu BLIS thread%s\n",
-			total / 60, t_fit, t_train, steps, t_eval, t_tr, threads,
-			threads == 1 ? "" : "s");
+			   "steps%s, evaluation %.1f s, grids %.1f s), %zu BLIS thread%s\n",
+			total / 60, t_fit, t_train, (unsigned long long)to.steps_run, kept, t_eval,
+			t_tr, threads, threads == 1 ? "" : "s");
 		fprintf(s, "outputs in %s: report.html net.fden model.fden train-log.csv %s"
 			   "eval.txt eval.json grids/ %ssummary.txt\n",
 			out, curves ? "curves.png " : "", fig ? "tsne.png " : "");

@@ -434,10 +434,13 @@ static int val_check(const char *cmd, struct val_track *t, const struct fden_mod
 	}
 	t->stopped = a->val_patience && t->since >= a->val_patience;
 	progress_clear(p);
+	char why[80] = "";
+	if (t->stopped)
+		snprintf(why, sizeof why, "; %zu score%s without a better one: stopping", t->since,
+			 t->since == 1 ? "" : "s");
 	cli_info("fden: %s: step %llu: validation %.1f%% (best %.1f%% at step %llu)%s", cmd,
 		 (unsigned long long)step, 100 * acc, 100 * t->best,
-		 (unsigned long long)t->best_step,
-		 t->stopped ? "; no better score in the last scores: stopping" : "");
+		 (unsigned long long)t->best_step, why);
 	return 0;
 }
 
@@ -759,6 +762,17 @@ done:
 			(int)stop_signal, (unsigned long long)step,
 			a->out ? "; checkpoint saved, continue with --resume" : "");
 		rc = EXIT_INTERRUPTED;
+	}
+	if (a->outcome) {
+		memset(a->outcome, 0, sizeof *a->outcome);
+		a->outcome->steps_run = step - first;
+		if (vt.v) {
+			a->outcome->val_classes = val_classes(vt.v);
+			a->outcome->best_step = vt.best_step;
+			a->outcome->best_val = vt.best;
+			a->outcome->stopped_early = vt.stopped;
+			a->outcome->restored = vt.restored;
+		}
 	}
 	if (a->json) {
 		struct train_run run = { .steps = step - first, .seconds = seconds, .lr = lr, .resumed = resumed, .signal = (int)stop_signal };
