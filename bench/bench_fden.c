@@ -209,6 +209,14 @@ static int run_gemm(const struct opts *o)
 		{ 16, 512, 1024, 0, 0 },
 		{ 16, 512, 512, 0, 0 },
 		{ 1, 512, 512, 0, 0 },
+		/* the default flow's coupling net d1 -> 256 -> 256 -> 2 d2: a
+		 * 480-row step at Dim 64 (d1 = d2 = 32), inference at 4096 rows
+		 * (Dim 64 and 512: the 256-wide middle, Dim 512's 512-wide output) */
+		{ 480, 256, 32, 0, 0 },
+		{ 480, 256, 256, 0, 0 },
+		{ 480, 64, 256, 0, 0 },
+		{ 4096, 256, 256, 0, 0 },
+		{ 4096, 512, 256, 0, 0 },
 	};
 	const char *arch;
 
