@@ -539,6 +539,13 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_al
 	if (census_of(train_z, a->shots + a->queries, &cs))
 		return cli_fail(cmd, FDEN_E_NOMEM, "class list");
 	size_t nval = a->val_classes < 0 ? val_auto_classes(cs.labelled) : (size_t)a->val_classes;
+	double copy_mb = (double)fden_dataset_size(train_all) * (double)dim * 4 / 1e6;
+	if (a->val_classes < 0 && nval && copy_mb > VAL_AUTO_MAX_COPY_MB) {
+		cli_info("fden: %s: no validation classes: holding them out copies the other rows "
+			 "(%.0f MB; auto stops at %d MB); --val-classes N holds them out anyway",
+			 cmd, copy_mb, VAL_AUTO_MAX_COPY_MB);
+		nval = 0;
+	}
 	if (nval) { /* hold the validation classes out, then count what is left */
 		if ((rc = val_open(cmd, train_all, nval, a->seed, &fit, &vt.v)) ||
 		    (rc = val_track_open(cmd, &vt)))

@@ -12,6 +12,7 @@
 
 #define VAL_AUTO_MIN_CLASSES 200 /* --val-classes auto: held out from this many classes on */
 #define VAL_AUTO_MAX 100         /* auto: 10% of the classes, at most this many */
+#define VAL_AUTO_MAX_COPY_MB 512 /* auto: none when the rows left (a copy) pass this */
 #define VAL_MAX_WAYS 20          /* episodes: 20-way, or every held-out class when fewer */
 #define VAL_EPISODES 300         /* the same seeded episodes at every evaluation */
 
