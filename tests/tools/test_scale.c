@@ -11,19 +11,10 @@
 #define DIM 64
 #define N_CLS 20000 /* 10 rows each: the leakage probe's 100 classes stay small */
 
-/* Under AddressSanitizer the child's resident memory counts ASan's shadow,
- * redzones and its 256 MB free quarantine, not fden's buffers: the run and
- * its report are still checked, the bound on the peak is not. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
+/* Under AddressSanitizer (UNDER_ASAN, testutil.h) the child's resident
+ * memory counts ASan's shadow, redzones and its 256 MB free quarantine, not
+ * fden's buffers: the run and its report are still checked, the bound on
+ * the peak is not. */
 
 /* Run fden; its exit status, its peak resident memory in *kb. */
 static int run_peak(long *kb, const char *first, ...)
