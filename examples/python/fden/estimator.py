@@ -1,6 +1,8 @@
 """A scikit-learn-style estimator over Model, Dataset, Sampler and
 fewshot_eval: ``FDEN().fit(z, y)``, ``transform(z) -> (f_ide, f_sty)``,
-``inverse_transform``, ``score`` (few-shot accuracy on f_ide).
+``inverse_transform``, ``score`` (few-shot accuracy on f_ide), with
+validation classes held out of training to keep the best model and stop
+early, as ``fden train --val-classes`` does.
 
 It follows scikit-learn's conventions without needing scikit-learn: the
 parameters are the constructor's keywords, stored as given (no checks in
@@ -9,6 +11,8 @@ state ends in an underscore, and ``sklearn.base.clone`` works on it.
 """
 
 import inspect
+import os
+import tempfile
 
 import numpy as np
 
@@ -38,6 +42,63 @@ def _encode_labels(y, n):
     return classes, np.ascontiguousarray(codes, dtype=np.int32)
 
 
+# Validation, as `fden train` (examples/fden/valid.h) does it
+VAL_AUTO_MIN_CLASSES = 200   # val_classes="auto": held out from this many classes on
+VAL_AUTO_MAX = 100           # auto: 10% of the classes, at most this many
+VAL_AUTO_MAX_COPY_MB = 512   # auto: none when the rows (copied) pass this
+VAL_MAX_WAYS = 20            # 20-way episodes, or every held-out class when fewer
+VAL_EPISODES = 300           # the same seeded episodes at every score
+
+_M64 = (1 << 64) - 1
+
+
+def _val_auto_classes(n_classes):
+    """How many classes val_classes="auto" holds out of n_classes (0: none)."""
+    return 0 if n_classes < VAL_AUTO_MIN_CLASSES else min(n_classes // 10, VAL_AUTO_MAX)
+
+
+def _splitmix64(s):
+    s = (s + 0x9e3779b97f4a7c15) & _M64
+    z = ((s ^ (s >> 30)) * 0xbf58476d1ce4e5b9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & _M64
+    return s, z ^ (z >> 31)
+
+
+def _val_draw(codes, n_val, seed):
+    """(held-out codes, the rest), sorted: the seeded draw of valid.c's
+    val_open among the classes with at least 2 rows (1 shot + 1 query), so
+    labels 0..C-1 lose the classes `fden train --seed` would hold out."""
+    u, count = np.unique(codes, return_counts=True)
+    u = [int(c) for c in u[count >= 2]]
+    k = len(u)
+    if n_val < 2 or n_val + 2 > k:
+        raise ValueError("val_classes=%d: need at least 2 held-out classes and 2 left to "
+                         "train on; y has %d classes with 2 or more rows" % (n_val, k))
+    s = (int(seed) ^ 0x76616c6964) & _M64  # "valid": not the episodes' stream
+    for i in range(n_val):  # a partial Fisher-Yates shuffle
+        s, r = _splitmix64(s)
+        j = i + r % (k - i)
+        u[i], u[j] = u[j], u[i]
+    return np.sort(np.array(u[:n_val], dtype=np.int32)), np.sort(np.array(u[n_val:],
+                                                                          dtype=np.int32))
+
+
+def _val_queries(codes, ways):
+    """Queries per class: up to 15, as many as `ways` held-out classes have
+    rows for besides the shot (valid.c)."""
+    count = np.unique(codes, return_counts=True)[1]
+    for q in range(15, 1, -1):
+        if np.count_nonzero(count >= q + 1) >= ways:
+            return q
+    return 1
+
+
+def _check_count(name, v, low=0):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        raise ValueError("%s must be %s int, got %r"
+                         % (name, "a positive" if low else "a non-negative", v))
+
+
 class FDEN:
     """FDEN as an estimator on a host's latents.
 
@@ -63,17 +124,37 @@ class FDEN:
     - ``preset`` (None): ``"paper"`` starts from the paper's settings;
     - ``score_ways`` (5), ``score_shots`` (1), ``score_queries`` (15),
       ``score_episodes`` (1000), ``score_seed`` (1), ``score_transform``
-      (None or ``"simpleshot"``): the episodes of :meth:`score`.
+      (None or ``"simpleshot"``): the episodes of :meth:`score`;
+    - ``val_classes`` (``"auto"``), ``val_every`` (250), ``val_patience``
+      (4): validation, as ``fden train --val-classes/--val-every/
+      --val-patience``. ``val_classes`` classes of ``y`` (a draw seeded by
+      ``seed``, among those with 2 or more rows; ``"auto"``: 10% of them,
+      at most 100, when there are at least 200 classes and the rows take
+      at most 512 MB, else none; 0: none) are held out of the training
+      episodes (and of the standardisation). Every ``val_every`` steps,
+      and after the last, the model scores nearest-class-mean few-shot
+      accuracy of f_ide on them (20-way, or every held-out class when
+      fewer, 1-shot, up to 15 queries, 300 episodes seeded by ``seed``);
+      the best score's model (the first of equal ones) is kept, and
+      training stops after ``val_patience`` scores without a strictly
+      better one (0: never early).
 
-    Fitted attributes: ``model_`` (the :class:`fden.Model`, owned),
-    ``classes_``, ``n_features_in_``, ``loss_curve_`` (loss per step),
-    ``lr_curve_`` (the learning rate each step used), ``train_accuracy_``
-    (query accuracy of the last step).
+    Fitted attributes: ``model_`` (the :class:`fden.Model`, owned; with
+    validation, the model of ``best_step_``), ``classes_`` (all of ``y``'s,
+    held-out ones included), ``n_features_in_``, ``loss_curve_`` (loss per
+    step run, past ``best_step_`` too), ``lr_curve_`` (the learning rate
+    each step used), ``train_accuracy_`` (query accuracy of the last step
+    run), ``val_classes_`` (the held-out labels, values of ``classes_``;
+    empty without validation), ``val_curve_`` (``(step, accuracy)`` of
+    each validation score; ``[]`` without), ``best_step_`` (the step of
+    the kept model; None without validation scores), ``stopped_early_``
+    (patience ran out before ``steps``).
     """
 
     def __init__(self, steps=1000, episodes_per_step=16, ways=5, shots=1, queries=1, seed=1,
                  standardize=True, config=None, preset=None, score_ways=5, score_shots=1,
-                 score_queries=15, score_episodes=1000, score_seed=1, score_transform=None):
+                 score_queries=15, score_episodes=1000, score_seed=1, score_transform=None,
+                 val_classes="auto", val_every=250, val_patience=4):
         self.steps = steps
         self.episodes_per_step = episodes_per_step
         self.ways = ways
@@ -89,6 +170,9 @@ class FDEN:
         self.score_episodes = score_episodes
         self.score_seed = score_seed
         self.score_transform = score_transform
+        self.val_classes = val_classes
+        self.val_every = val_every
+        self.val_patience = val_patience
 
     # --- scikit-learn's parameter protocol ---------------------------------
 
@@ -144,29 +228,82 @@ class FDEN:
                 return
         model.set_param(Param.LR_DECAY_STEPS, self.steps)
 
+    def _n_val(self, n_classes, z):
+        """How many classes fit holds out (checks the val_* parameters)."""
+        v = self.val_classes
+        if isinstance(v, str):
+            if v != "auto":
+                raise ValueError("val_classes must be 'auto' or a non-negative int, got %r"
+                                 % (v,))
+        else:
+            _check_count("val_classes", v)
+        _check_count("val_every", self.val_every, low=1)
+        _check_count("val_patience", self.val_patience)
+        if v != "auto":
+            return int(v)
+        if z.size * 4 / 1e6 > VAL_AUTO_MAX_COPY_MB:
+            return 0  # as fden train: holding out copies the other rows
+        return _val_auto_classes(n_classes)
+
     def fit(self, z, y):
         """Train a new model on labelled latents; returns self.
 
         z: n x Dim latents; y: n class labels (at least ``ways`` classes with
-        ``shots + queries`` rows each)."""
+        ``shots + queries`` rows each, besides the validation classes)."""
         z = _as_f32(z, "z")
         classes, codes = _encode_labels(y, z.shape[0])
         for name in ("steps", "episodes_per_step", "ways", "shots", "queries"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError("%s must be a non-negative int, got %r" % (name, v))
+            _check_count(name, getattr(self, name))
         if self.episodes_per_step < 1:
             raise ValueError("episodes_per_step must be at least 1")
-        if classes.size < self.ways:
-            raise ValueError("y has %d classes, fewer than ways=%d" % (classes.size, self.ways))
+        n_val = self._n_val(classes.size, z)
+        val = None  # (rows, labels, ways, queries) of the held-out classes
+        z_train, fit_codes, n_train = z, codes, classes.size
+        held = np.empty(0, dtype=np.int32)
+        if n_val:
+            held, kept = _val_draw(codes, n_val, self.seed)
+            rows = np.isin(codes, held)
+            ways = min(n_val, VAL_MAX_WAYS)
+            val = (np.ascontiguousarray(z[rows]), np.ascontiguousarray(codes[rows]), ways,
+                   _val_queries(codes[rows], ways))
+            # the training classes as 0..m-1, in order (cmd_train.c's dense classes)
+            z_train = np.ascontiguousarray(z[~rows])
+            fit_codes = np.searchsorted(kept, codes[~rows]).astype(np.int32)
+            n_train = kept.size
+        if n_train < self.ways:
+            raise ValueError("y has %d classes%s, fewer than ways=%d"
+                             % (n_train, " besides the %d validation ones" % n_val
+                                if n_val else "", self.ways))
         self._release()
         model = Model(**self._model_settings(z.shape[1]))
+        path = None
         try:
             self._set_horizon(model)
             if self.standardize:
-                model.fit_standardization(z)
+                model.fit_standardization(z_train)
             losses, rates, accuracy = [], [], None
-            with Dataset.from_arrays(z, codes) as ds:
+            curve, best, best_step, since, stopped = [], None, None, 0, False
+            # the best model so far waits in a temporary file (as fden train's)
+            if val is not None:
+                fd, path = tempfile.mkstemp(prefix="fden-best-", suffix=".fden")
+                os.close(fd)
+
+            def check():
+                # score the model, save it when it is the best so far; True
+                # when patience has run out
+                nonlocal best, best_step, since
+                acc = fewshot_eval(model.disentangle(val[0])[0], val[1], ways=val[2], shots=1,
+                                   queries=val[3], episodes=VAL_EPISODES,
+                                   seed=int(self.seed) & _M64).mean
+                curve.append((model.step, acc))
+                if best is None or acc > best:
+                    best, best_step, since = acc, model.step, 0
+                    model.save(path)
+                else:
+                    since += 1
+                return bool(self.val_patience) and since >= self.val_patience
+
+            with Dataset.from_arrays(z_train, fit_codes) as ds:
                 sampler = Sampler(ds, self.ways, self.shots, self.queries, seed=self.seed)
                 try:
                     for _ in range(int(self.steps)):
@@ -174,17 +311,37 @@ class FDEN:
                         losses.append(st.loss)
                         rates.append(st.lr)
                         accuracy = st.accuracy
+                        if val is not None and model.step % self.val_every == 0 and check():
+                            stopped = model.step < self.steps
+                            break
                 finally:
                     sampler.close()
+            # the last model is a candidate too
+            if val is not None and losses and (not curve or curve[-1][0] != model.step):
+                check()
+            if best_step is not None and best_step != model.step:
+                best_model = Model.load(path)
+                model.close()
+                model = best_model
         except BaseException:
             model.close()
             raise
+        finally:
+            if path is not None:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         self.model_ = model
         self.classes_ = classes
         self.n_features_in_ = z.shape[1]
         self.loss_curve_ = losses
         self.lr_curve_ = rates
         self.train_accuracy_ = accuracy
+        self.val_classes_ = classes[held]
+        self.val_curve_ = curve
+        self.best_step_ = best_step
+        self.stopped_early_ = stopped
         return self
 
     def _fitted(self):

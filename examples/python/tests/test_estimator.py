@@ -3,6 +3,7 @@ inverse_transform/score against the classes it wraps, the parameter
 protocol, and sklearn.base.clone when scikit-learn is installed."""
 
 import unittest
+from unittest import mock
 
 import numpy as np
 
@@ -125,9 +126,14 @@ class Estimator(unittest.TestCase):
         self.assertEqual(set(p), {"steps", "episodes_per_step", "ways", "shots", "queries",
                                   "seed", "standardize", "config", "preset", "score_ways",
                                   "score_shots", "score_queries", "score_episodes",
-                                  "score_seed", "score_transform"})
+                                  "score_seed", "score_transform", "val_classes",
+                                  "val_every", "val_patience"})
+        self.assertEqual((p["val_classes"], p["val_every"], p["val_patience"]), ("auto", 250, 4))
         self.assertIs(est.set_params(steps=5, ways=3), est)
         self.assertEqual((est.steps, est.ways), (5, 3))
+        est.set_params(val_classes=0, val_every=2)
+        self.assertEqual((est.val_classes, est.val_every), (0, 2))
+        self.assertIn("val_classes=0", repr(est))
         with self.assertRaises(ValueError) as cm:
             est.set_params(stpes=5)
         self.assertIn("stpes", str(cm.exception))
@@ -166,6 +172,143 @@ class Estimator(unittest.TestCase):
             e.close()
             with self.assertRaises(fden.NotFittedError):
                 e.transform(self.test[0])
+
+    # --- validation classes (fden train --val-classes) ------------------------
+
+    @classmethod
+    def twelve(cls):
+        # 12 classes: 4 held out leave 8 to train 4-way episodes on
+        z, y = latents(n_classes=12, per_class=12, dim=16, seed=11)
+        return np.ascontiguousarray(z * 3 + 5), y + 100
+
+    def val_score(self, est, z, y):
+        # the validation task on the held-out rows: 4-way 1-shot 11-query
+        # (12 rows a class), 300 episodes seeded by the estimator's seed
+        rows = np.isin(y, est.val_classes_)
+        codes = np.searchsorted(est.classes_, y[rows]).astype(np.int32)
+        return fden.fewshot_eval(est.transform(z[rows])[0], codes, ways=4, shots=1, queries=11,
+                                 episodes=300, seed=est.seed).mean
+
+    def test_validation_keeps_the_best(self):
+        z, y = self.twelve()
+        cfg = dict(SMALL, lr=3e-2, lr_decay_steps=80)  # the same schedule for any steps
+        with small(steps=80, config=cfg, val_classes=4, val_every=10, val_patience=0) as est:
+            est.fit(z, y)
+            self.assertEqual([s for s, _ in est.val_curve_], list(range(10, 81, 10)))
+            acc = [a for _, a in est.val_curve_]
+            self.assertEqual(est.best_step_, est.val_curve_[int(np.argmax(acc))][0])
+            self.assertLess(est.best_step_, 80,
+                            "these settings peaked at the end: pick ones that do not, so the "
+                            "test sees the best model restored")
+            self.assertEqual(est.model_.step, est.best_step_)
+            self.assertFalse(est.stopped_early_)
+            self.assertEqual(len(est.loss_curve_), 80)
+            self.assertEqual(len(est.val_classes_), 4)
+            self.assertTrue(set(est.val_classes_) <= set(est.classes_))
+            self.assertEqual(len(est.classes_), 12)
+            # the kept model scores what its step did on the held-out classes
+            self.assertEqual(self.val_score(est, z, y), max(acc))
+            # and is the model of that step: a fit that stops there, bit for bit
+            with small(steps=est.best_step_, config=cfg, val_classes=4, val_every=10,
+                       val_patience=0) as short:
+                short.fit(z, y)
+                self.assertEqual(short.val_curve_, est.val_curve_[:len(short.val_curve_)])
+                np.testing.assert_array_equal(short.transform(z)[0], est.transform(z)[0])
+        # steps that are no multiple of val_every: the last model is scored too
+        with small(steps=25, val_classes=4, val_every=10, val_patience=0) as est:
+            est.fit(z, y)
+            self.assertEqual([s for s, _ in est.val_curve_], [10, 20, 25])
+
+    def test_validation_stops_early(self):
+        # lr 0: every score is the first's, none strictly better: patience 1
+        # stops at the second and keeps the first
+        z, y = self.twelve()
+        with small(steps=100, config=dict(SMALL, lr=0), val_classes=4, val_every=10,
+                   val_patience=1) as est:
+            est.fit(z, y)
+            self.assertEqual([s for s, _ in est.val_curve_], [10, 20])
+            self.assertEqual(est.val_curve_[0][1], est.val_curve_[1][1])
+            self.assertTrue(est.stopped_early_)
+            self.assertEqual(len(est.loss_curve_), 20)
+            self.assertEqual(est.best_step_, 10)
+            self.assertEqual(est.model_.step, 10)
+        # patience 3: three scores without a better one after the first
+        with small(steps=100, config=dict(SMALL, lr=0), val_classes=4, val_every=10,
+                   val_patience=3) as est:
+            est.fit(z, y)
+            self.assertEqual([s for s, _ in est.val_curve_], [10, 20, 30, 40])
+            self.assertEqual((est.best_step_, est.model_.step), (10, 10))
+        # patience running out at the last step is no early stop
+        with small(steps=20, config=dict(SMALL, lr=0), val_classes=4, val_every=10,
+                   val_patience=1) as est:
+            est.fit(z, y)
+            self.assertEqual(len(est.val_curve_), 2)
+            self.assertFalse(est.stopped_early_)
+            self.assertEqual(est.model_.step, 10)
+
+    def test_validation_held_out_of_training(self):
+        # the held-out rows inform neither the episodes nor the standardisation
+        z, y = self.twelve()
+        with small(steps=0, val_classes=4) as est:
+            est.fit(z, y)
+            self.assertEqual((est.val_curve_, est.best_step_), ([], None))
+            rows = np.isin(y, est.val_classes_)
+            self.assertEqual(rows.sum(), 4 * 12)
+            with fden.Model(dim=16, seed=3, **SMALL) as ref:
+                ref.fit_standardization(np.ascontiguousarray(z[~rows]))
+                np.testing.assert_array_equal(est.transform(z)[0], ref.disentangle(z)[0])
+        # the draw is the seed's
+        with small(steps=0, val_classes=4) as a, small(steps=0, val_classes=4, seed=4) as b:
+            a.fit(z, y)
+            b.fit(z, y)
+            np.testing.assert_array_equal(a.val_classes_, est.val_classes_)
+            self.assertFalse(np.array_equal(a.val_classes_, b.val_classes_))
+
+    def test_validation_auto(self):
+        # fewer than 200 classes: nothing held out, nothing scored
+        with small() as est:
+            est.fit(*self.train)
+            self.assertEqual(est.val_classes, "auto")
+            self.assertEqual(len(est.val_classes_), 0)
+            self.assertEqual((est.val_curve_, est.best_step_, est.stopped_early_),
+                             ([], None, False))
+            self.assertEqual(est.model_.step, 40)
+        # 200 classes: 10% held out, and the last step scored
+        z, y = latents(n_classes=200, per_class=3, dim=16, seed=5)
+        with small(steps=1) as est:
+            est.fit(z, y)
+            self.assertEqual(len(est.val_classes_), 20)
+            self.assertEqual(len(est.val_curve_), 1)
+            self.assertEqual((est.best_step_, est.model_.step), (1, 1))
+        # rows past the copy limit: none (as fden train)
+        with mock.patch.object(fden.estimator, "VAL_AUTO_MAX_COPY_MB", 0.01), \
+                small(steps=1) as est:
+            est.fit(z, y)
+            self.assertEqual(len(est.val_classes_), 0)
+        mod = fden.estimator
+        self.assertEqual([mod._val_auto_classes(n) for n in (5, 199, 200, 999, 1106, 5000)],
+                         [0, 0, 20, 99, 100, 100])
+
+    def test_validation_errors(self):
+        z, y = self.twelve()
+        for bad in ("all", "10%", -1, 1.5, True, None, 1, 11, 10):
+            # 1: fewer than 2; 11: fewer than 2 left; 10: fewer than ways=4 left
+            with self.subTest(val_classes=bad), self.assertRaises(ValueError):
+                small(val_classes=bad).fit(z, y)
+        for bad in (0, -1, 2.5, "250", True):
+            with self.subTest(val_every=bad), self.assertRaises(ValueError):
+                small(val_classes=4, val_every=bad).fit(z, y)
+        for bad in (-1, 1.0, "4", None):
+            with self.subTest(val_patience=bad), self.assertRaises(ValueError):
+                small(val_classes=4, val_patience=bad).fit(z, y)
+        # checked with validation off too, as fden train checks its options
+        with self.assertRaises(ValueError):
+            small(val_classes=0, val_every=0).fit(z, y)
+        # a class needs 2 rows to be drawn: 4 of the 5 have only 1
+        zz = np.ascontiguousarray(z[:16])
+        yy = np.array([0] * 12 + [1, 2, 3, 4])
+        with self.assertRaises(ValueError):
+            small(val_classes=2, ways=2).fit(zz, yy)
 
     @unittest.skipIf(sklearn is None, "python3-sklearn is not installed")
     def test_sklearn_clone(self):
