@@ -19,7 +19,8 @@ struct val {
 size_t val_auto_classes(size_t classes)
 {
 	size_t n = classes / 10;
-	return classes < VAL_AUTO_MIN_CLASSES ? 0 : n > VAL_AUTO_MAX ? VAL_AUTO_MAX : n;
+	return classes < VAL_AUTO_MIN_CLASSES ? 0 : n > VAL_AUTO_MAX ? VAL_AUTO_MAX
+								     : n;
 }
 
 static int cmp_i32(const void *x, const void *y)
