@@ -219,7 +219,7 @@ int cmd_demo(int argc, char **argv)
 														   "classes)" },
 		{ .name = "latent", .type = OPT_SIZE, .ptr = &fa.latent, .arg = "N", .help = "latent width Dim", .range = OPT_POSITIVE },
 		{ .name = "hidden", .type = OPT_SIZE, .ptr = &fa.hidden, .arg = "N", .help = "autoencoder hidden width", .range = OPT_POSITIVE },
-		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N", .help = "host network epochs (ae, conv)", .def = "ae: as many as fit in 30% of the budget, at most 10; conv: as many as fit in 25% of it, at most 200 s", .range = OPT_POSITIVE },
+		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N", .help = "host network epochs (ae, conv)", .def = "ae: as many as fit in 30% of the budget, at most 10; conv: as many as fit in 25% of it, at most 3 minutes", .range = OPT_POSITIVE },
 		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME", .help = "FDEN configuration: default or paper" },
 		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE", .help = "FDEN configuration key (repeatable)", .call = train_args_add_set, .ctx = &ta },
 		{ .name = "ways", .type = OPT_SIZE, .ptr = &ta.ways, .arg = "C", .help = "training episode classes (0: " OPT_STRINGIFY(TRAIN_AUTO_WAYS) ", or all when fewer)" },
@@ -358,9 +358,9 @@ int cmd_demo(int argc, char **argv)
 	if (!strcmp(fa.kind, "conv")) {
 		fa.batch = 0; /* conv's own minibatch and rate, not the autoencoder's */
 		fa.lr = 0;
-		if (!fa.epochs) { /* time-boxed: 25% of the budget, at most 200 s */
+		if (!fa.epochs) { /* time-boxed: 25% of the budget, at most 3 minutes */
 			fa.epochs = 1000;
-			fa.time = 0.25 * 60 * budget < 200 ? 0.25 * 60 * budget : 200;
+			fa.time = 0.25 * 60 * budget < 180 ? 0.25 * 60 * budget : 180;
 		}
 	}
 	if ((rc = run_fit(cmd, host_rows, &fa, &net)))
