@@ -94,6 +94,7 @@ int cmd_ablate(int argc, char **argv)
 		OPT_THREADS(&threads, "BLIS threads"),
 		{ .name = "episodes", .type = OPT_SIZE, .ptr = &o.episodes, .arg = "N", .help = "evaluation episodes per task", .range = OPT_POSITIVE },
 		{ .name = "json-dir", .type = OPT_STR, .ptr = &json_dir, .arg = "DIR", .help = "write NAME.json per configuration here" },
+		OPT_VALIDATION(&base),
 		OPT_QUIET,
 		OPT_END,
 	};
