@@ -73,7 +73,7 @@ enum fden_param {
 	FDEN_P_XCORR = 42,            /**< weight of the mean squared cross-correlation of f_ide, f_sty (default 10; paper 0) */
 	FDEN_P_STY_ADV = 43,          /**< weight of the style-uniformity adversary on batch-standardised f_sty (default 0; paper 0) */
 	FDEN_P_LR_STAT = 44,          /**< statistician learning rate as a multiple of FDEN_P_LR (1) */
-	FDEN_P_FLOW_NLL = 45,         /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 3; paper 0) */
+	FDEN_P_FLOW_NLL = 45,         /**< flow only: weight of the density term, the per-dimension negative log-likelihood of z under a standard normal prior on [f_ide, f_sty] (default 1; paper 0) */
 	FDEN_P_ALIGN_NORM = 46,       /**< prototypical head only: enum fden_align_norm, rows normalised before the class means (default 0, none) */
 	FDEN_P_ALIGN_TEMP = 47,       /**< initial temperature t of the normalised head, logit = -t ||q - c_k||^2; learned as log t (10) */
 	FDEN_P_LR_DECAY = 48,         /**< enum fden_lr_decay: learning-rate schedule (default FDEN_LR_COSINE; paper FDEN_LR_CONSTANT); it decays only once FDEN_P_LR_DECAY_STEPS is set */
