@@ -24,6 +24,15 @@ static void data(void)
 	}
 }
 
+/* The data, and an 8-wide PCA host of them saved to `out`. */
+static void fit_pca8(const char *out)
+{
+	data();
+	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out", out,
+			     "--quiet", NULL),
+			 0);
+}
+
 static int count_lines(const char *name)
 {
 	char *b = read_all(name, NULL);
@@ -523,10 +532,7 @@ static double saved_horizon(const char *name)
  * horizon; the paper preset (constant rate) gets none. */
 START_TEST(time_budget_horizon)
 {
-	data();
-	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
-			     "nh.fden", "--quiet", NULL),
-			 0);
+	fit_pca8("nh.fden");
 	ck_assert_int_eq(run("train", "--net", "nh.fden", TRAIN_DATA, SMALL, "--minutes", "0.15",
 			     "--out", "mh.fden", "--json", "-", "--log-csv", "h.csv", NULL),
 			 0);
@@ -567,10 +573,7 @@ END_TEST
  * never changes, so the second score is no better and patience 1 stops. */
 START_TEST(validation)
 {
-	data();
-	ck_assert_int_eq(run("fit", "--kind", "pca", "--latent", "8", TRAIN_DATA, "--out",
-			     "nv.fden", "--quiet", NULL),
-			 0);
+	fit_pca8("nv.fden");
 	ck_assert_int_eq(run("train", "--net", "nv.fden", TRAIN_DATA, SMALL, "--steps", "20",
 			     "--val-classes", "2", "--val-every", "5", "--val-patience", "0", "--out",
 			     "mv.fden", "--json", "-", NULL),
