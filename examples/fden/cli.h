@@ -193,6 +193,12 @@ int data_encode(const char *cmd, struct fden_invnet *net, const struct fden_data
 size_t data_n_classes(const struct fden_dataset *ds);
 /* Number of classes with at least `need` (>= 1) rows. */
 size_t data_classes_with(const struct fden_dataset *ds, size_t need);
+/* The distinct labels of ds, sorted, into *u_out, and how many rows each
+ * has into *cnt_out (optional), *n_out of them (both malloc'd; no array
+ * indexed by label value: labels may be near INT32_MAX). 0, or -1 when out
+ * of memory. */
+int data_unique_labels(const struct fden_dataset *ds, int32_t **u_out, size_t **cnt_out,
+		       size_t *n_out);
 
 /* ---- the steps, callable without a command line (the demo chains them) ----
  * Defaults are what the *_default() functions set (and `--help` prints). */
@@ -222,8 +228,6 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 struct train_outcome {
 	uint64_t steps_run; /* steps taken in this run */
 	size_t val_classes; /* classes held out (0: no validation) */
-	uint64_t best_step; /* the step of the best validation score, the model kept */
-	double best_val;    /* that score, in [0, 1] */
 	int stopped_early;  /* the patience ran out before the budget */
 	int restored;       /* the best model replaced the last one */
 };

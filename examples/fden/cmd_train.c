@@ -379,12 +379,11 @@ struct val_track {
 	struct val *v;
 	double best, last;
 	uint64_t best_step, last_step;
-	size_t since;  /* scores since the best one */
-	size_t scores; /* scores so far */
-	int stopped;   /* patience ran out */
-	int restored;  /* the best model replaced the last one */
-	char path[4096];
-	int saved;
+	size_t since;    /* scores since the best one */
+	size_t scores;   /* scores so far */
+	int stopped;     /* patience ran out */
+	int restored;    /* the best model replaced the last one */
+	char path[4096]; /* every first score saves, so scores > 0: a model is there */
 };
 
 static int val_track_open(const char *cmd, struct val_track *t)
@@ -428,7 +427,6 @@ static int val_check(const char *cmd, struct val_track *t, const struct fden_mod
 		t->since = 0;
 		if ((rc = fden_model_save(model, t->path)))
 			return cli_fail(cmd, rc, "saving the best model so far to '%s'", t->path);
-		t->saved = 1;
 	} else {
 		t->since++;
 	}
@@ -472,7 +470,7 @@ static int val_restore(const char *cmd, struct val_track *t, struct fden_model *
 	struct fden_model *b = NULL;
 	int rc;
 
-	if (!t->saved || t->best_step == fden_model_step(*model))
+	if (!t->scores || t->best_step == fden_model_step(*model))
 		return 0;
 	if ((rc = fden_model_load(t->path, NULL, &b)))
 		return cli_fail(cmd, rc, "reloading the best model from '%s'", t->path);
@@ -556,16 +554,14 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_al
 			rc = cli_fail(cmd, FDEN_E_NOMEM, "class list");
 			goto out;
 		}
+		char stop[80] = "";
 		if (a->val_patience)
-			cli_info("fden: %s: %zu classes held out for validation (%s every %llu "
-				 "steps; the best model is kept, training stops after %zu scores "
-				 "without a better one)",
-				 cmd, nval, val_task(vt.v), (unsigned long long)a->val_every,
+			snprintf(stop, sizeof stop,
+				 ", training stops after %zu scores without a better one",
 				 a->val_patience);
-		else
-			cli_info("fden: %s: %zu classes held out for validation (%s every %llu "
-				 "steps; the best model is kept)",
-				 cmd, nval, val_task(vt.v), (unsigned long long)a->val_every);
+		cli_info("fden: %s: %zu classes held out for validation (%s every %llu steps; the "
+			 "best model is kept%s)",
+			 cmd, nval, val_task(vt.v), (unsigned long long)a->val_every, stop);
 	}
 	size_t have = cs.enough;
 	if (!a->ways) { /* auto: TRAIN_AUTO_WAYS, or every class when there are fewer */
@@ -775,8 +771,6 @@ done:
 		a->outcome->steps_run = step - first;
 		if (vt.v) {
 			a->outcome->val_classes = val_classes(vt.v);
-			a->outcome->best_step = vt.best_step;
-			a->outcome->best_val = vt.best;
 			a->outcome->stopped_early = vt.stopped;
 			a->outcome->restored = vt.restored;
 		}

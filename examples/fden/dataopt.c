@@ -120,10 +120,8 @@ static int cmp_i32(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* The distinct labels of ds, sorted, and how many rows each has (both
- * malloc'd; no array indexed by label value: labels may be near INT32_MAX). */
-static int unique_labels(const struct fden_dataset *ds, int32_t **u_out, size_t **cnt_out,
-			 size_t *n_out)
+int data_unique_labels(const struct fden_dataset *ds, int32_t **u_out, size_t **cnt_out,
+		       size_t *n_out)
 {
 	size_t n = fden_dataset_size(ds), k = 0;
 	int32_t *u = malloc((n ? n : 1) * sizeof *u);
@@ -156,7 +154,7 @@ size_t data_classes_with(const struct fden_dataset *ds, size_t need)
 {
 	int32_t *u;
 	size_t *cnt, n, k = 0;
-	if (unique_labels(ds, &u, &cnt, &n))
+	if (data_unique_labels(ds, &u, &cnt, &n))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		k += u[i] >= 0 && cnt[i] >= need;
@@ -177,7 +175,7 @@ static int classes_of(const struct fden_dataset *ds, const struct class_range *r
 {
 	int32_t *u;
 	size_t n, k = 0;
-	if (unique_labels(ds, &u, NULL, &n))
+	if (data_unique_labels(ds, &u, NULL, &n))
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (u[i] >= 0 && in_ranges(u[i], r, nr) == keep)

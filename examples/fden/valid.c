@@ -23,12 +23,6 @@ size_t val_auto_classes(size_t classes)
 								     : n;
 }
 
-static int cmp_i32(const void *x, const void *y)
-{
-	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
-	return (a > b) - (a < b);
-}
-
 static uint64_t splitmix64(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -40,29 +34,24 @@ static uint64_t splitmix64(uint64_t *s)
 int val_open(const char *cmd, const struct fden_dataset *ds, size_t n_classes, uint64_t seed,
 	     struct fden_dataset **fit, struct val **out)
 {
-	size_t rows = fden_dataset_size(ds), k = 0, m = 0;
-	const int32_t *lab = fden_dataset_labels(ds);
-	int32_t *u = malloc((rows ? rows : 1) * sizeof *u);
+	int32_t *u = NULL;
+	size_t *cnt = NULL, nu = 0, k = 0;
 	struct val *v = calloc(1, sizeof *v);
 	int rc = 0;
 
 	*fit = NULL;
 	*out = NULL;
-	if (!u || !v) {
+	if (!v || data_unique_labels(ds, &u, &cnt, &nu)) {
 		rc = cli_fail(cmd, FDEN_E_NOMEM, "validation classes");
 		goto out;
 	}
-	/* the classes with at least 2 rows (1 shot + 1 query), sorted */
-	memcpy(u, lab, rows * sizeof *u);
-	qsort(u, rows, sizeof *u, cmp_i32);
-	for (size_t i = 0; i < rows;) {
-		size_t j = i;
-		while (j < rows && u[j] == u[i])
-			j++;
-		if (u[i] >= 0 && j - i >= 2)
-			u[k++] = u[i];
-		i = j;
-	}
+	/* the classes with at least 2 rows (1 shot + 1 query), sorted, and
+	 * their row counts, in place */
+	for (size_t i = 0; i < nu; i++)
+		if (u[i] >= 0 && cnt[i] >= 2) {
+			u[k] = u[i];
+			cnt[k++] = cnt[i];
+		}
 	if (n_classes < 2 || n_classes + 2 > k) {
 		fprintf(stderr,
 			"fden: %s: --val-classes %zu: need at least 2 held-out classes and 2 left to "
@@ -76,12 +65,14 @@ int val_open(const char *cmd, const struct fden_dataset *ds, size_t n_classes, u
 	for (size_t i = 0; i < n_classes; i++) {
 		size_t j = i + (size_t)(splitmix64(&s) % (k - i));
 		int32_t t = u[i];
+		size_t c = cnt[i];
 		u[i] = u[j];
 		u[j] = t;
+		cnt[i] = cnt[j];
+		cnt[j] = c;
 	}
-	m = k - n_classes;
 	if ((rc = fden_dataset_select(ds, u, n_classes, &v->rows)) ||
-	    (rc = fden_dataset_select(ds, u + n_classes, m, fit))) {
+	    (rc = fden_dataset_select(ds, u + n_classes, k - n_classes, fit))) {
 		rc = cli_fail(cmd, rc, "holding out %zu validation classes", n_classes);
 		goto out;
 	}
@@ -90,24 +81,15 @@ int val_open(const char *cmd, const struct fden_dataset *ds, size_t n_classes, u
 	v->opt.ways = n_classes < VAL_MAX_WAYS ? n_classes : VAL_MAX_WAYS;
 	v->opt.shots = 1;
 	/* queries: up to 15, as many as `ways` held-out classes have rows for
-	 * besides the shot (u is free again: the held-out rows' labels, sorted) */
-	size_t r = fden_dataset_size(v->rows), cnt[16] = { 0 }; /* cnt[q]: classes with >= 1+q rows */
-	memcpy(u, fden_dataset_labels(v->rows), r * sizeof *u);
-	qsort(u, r, sizeof *u, cmp_i32);
-	for (size_t i = 0; i < r;) {
-		size_t j = i;
-		while (j < r && u[j] == u[i])
-			j++;
-		for (size_t q = 1; q <= 15 && q + 1 <= j - i; q++)
-			cnt[q]++;
-		i = j;
-	}
+	 * besides the shot */
 	v->opt.queries = 1;
-	for (size_t q = 15; q > 1; q--)
-		if (cnt[q] >= v->opt.ways) {
+	for (size_t q = 15; q > 1 && v->opt.queries == 1; q--) {
+		size_t enough = 0;
+		for (size_t i = 0; i < n_classes; i++)
+			enough += cnt[i] >= q + 1;
+		if (enough >= v->opt.ways)
 			v->opt.queries = q;
-			break;
-		}
+	}
 	v->opt.episodes = VAL_EPISODES;
 	v->opt.seed = seed;
 	snprintf(v->task, sizeof v->task, "%zu-way 1-shot %zu-query f_ide over %zu held-out classes",
@@ -121,6 +103,7 @@ out:
 	}
 	val_free(v);
 	free(u);
+	free(cnt);
 	return rc;
 }
 
