@@ -6,6 +6,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
+#include "core/clones.h"
 #include "nn/act.h"
 
 #define FD_INLINE static inline __attribute__((always_inline))
@@ -37,8 +38,8 @@ FD_INLINE void fwd_body(int act, float slope, float *restrict x, const float *re
 	}
 }
 
-void fd_act_forward(int act, float slope, float *restrict x, const float *restrict b,
-		    const float *restrict mask, float *restrict y, int rows, int cols)
+FD_CLONES void fd_act_forward(int act, float slope, float *restrict x, const float *restrict b,
+			      const float *restrict mask, float *restrict y, int rows, int cols)
 {
 	switch (act) {
 	case FD_ACT_LEAKY: fwd_body(FD_ACT_LEAKY, slope, x, b, mask, y, rows, cols); break;
@@ -74,8 +75,8 @@ FD_INLINE void bwd_body(int act, float slope, const float *y_act, const float *d
 	}
 }
 
-void fd_act_backward(int act, float slope, const float *y_act, const float *dy,
-		     const float *mask, float *dx, float *db, int rows, int cols)
+FD_CLONES void fd_act_backward(int act, float slope, const float *y_act, const float *dy,
+			       const float *mask, float *dx, float *db, int rows, int cols)
 {
 	switch (act) {
 	case FD_ACT_LEAKY: bwd_body(FD_ACT_LEAKY, slope, y_act, dy, mask, dx, db, rows, cols); break;
