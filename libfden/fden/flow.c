@@ -13,6 +13,7 @@
 struct flow_layer {
 	struct fd_mlp *g; /* d1 -> ... -> 2 d2 */
 	int32_t *perm;    /* p[j] = x[perm[j]] */
+	int32_t *pinv;    /* pinv[perm[j]] = j: where x[k] lands in p */
 	float *x1, *x2;   /* training caches: n x d1, n x d2 (permuted input) */
 	float *s;         /* n x d2, clamped log-scale */
 };
@@ -95,11 +96,14 @@ int fd_flow_new(const struct fd_flow_cfg *cfg, const struct fden_allocator *allo
 			memset(p->w, 0, p->n * sizeof(float));
 		}
 		L->perm = fd_malloc(alloc, (size_t)cfg->dim * sizeof(int32_t));
-		if (!L->perm) {
+		L->pinv = fd_malloc(alloc, (size_t)cfg->dim * sizeof(int32_t));
+		if (!L->perm || !L->pinv) {
 			fd_flow_free(f);
 			return fd_err_set(err, FDEN_E_NOMEM, "flow: out of memory");
 		}
 		fd_rng_perm(&prng, L->perm, cfg->dim);
+		for (i = 0; i < cfg->dim; i++)
+			L->pinv[L->perm[i]] = i;
 	}
 	*out = f;
 	return FDEN_OK;
@@ -137,6 +141,7 @@ void fd_flow_free(struct fd_flow *f)
 	for (l = 0; l < f->cfg.nlayers; l++) {
 		fd_mlp_free(f->layer[l].g);
 		fd_free(a, f->layer[l].perm);
+		fd_free(a, f->layer[l].pinv);
 	}
 	fd_free(a, f);
 }
@@ -499,39 +504,69 @@ size_t fd_flow_ws(const struct fd_flow *f, int n)
 {
 	const struct flow_layer *L = &f->layer[0];
 
-	/* x1, h, plus the coupling net's own workspace, plus one row block */
-	return (size_t)n * (f->d1 + 2 * f->d2 + f->cfg.dim) + fd_mlp_infer_ws(L->g, n) + 64;
+	/* h, one n x dim buffer, plus the coupling net's own workspace */
+	return (size_t)n * (2 * f->d2 + f->cfg.dim) + fd_mlp_infer_ws(L->g, n) + 64;
 }
 
-/* The buffer layer l of a pass over nl layers writes: Y and tmp take
- * turns, so that the pass's last layer (step nl - 1) writes Y and no
- * layer's output is ever copied. */
-static float *pass_out(int step, int nl, float *Y, float *tmp)
+/* The buffer pass k of npass writes: Y and tmp take turns, so that the
+ * last pass (k = npass - 1) writes Y and no output is ever copied. */
+static float *pass_out(int k, int npass, float *Y, float *tmp)
 {
-	return (nl - 1 - step) % 2 == 0 ? Y : tmp;
+	return (npass - 1 - k) % 2 == 0 ? Y : tmp;
+}
+
+/* Evaluation keeps every layer's input in that layer's permuted order
+ * (x1 = columns [0, d1), x2 the rest): the coupling net reads x1 in place
+ * (row stride dim), and each layer writes its output straight into the
+ * next layer's order (q = the next layer's pinv; NULL for the last
+ * layer, whose output is Y's order). One gather before the first layer
+ * and one write pass a layer, instead of a gather, a copy and a write. */
+FD_CLONES static void couple_out_row(int d1, int d2, float c, const int32_t *q, const float *h,
+				     const float *p, float *y)
+{
+	float sb[ROWBLK] __attribute__((aligned(64))), yb[ROWBLK] __attribute__((aligned(64)));
+
+	if (!q) {
+		memcpy(y, p, (size_t)d1 * sizeof(float));
+		(void)couple_row(d2, c, h, p + d1, y + d1, NULL);
+		return;
+	}
+	for (int j = 0; j < d1; j++)
+		y[q[j]] = p[j];
+	for (int j0 = 0; j0 < d2; j0 += ROWBLK) {
+		int nb = d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK;
+
+		scale_row(nb, c, h + j0, sb);
+		affine_row(nb, sb, p + d1 + j0, h + d2 + j0, yb);
+		for (int j = 0; j < nb; j++)
+			y[q[d1 + j0 + j]] = yb[j];
+	}
 }
 
 void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, float *ws)
 {
 	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, nl = f->cfg.nlayers;
-	float *x1 = ws, *h = x1 + (size_t)n * d1, *tmp = h + (size_t)n * 2 * d2;
+	float *h = ws, *tmp = h + (size_t)n * 2 * d2;
 	float *mws = tmp + (size_t)n * dim;
-	const float *src = X;
+	const int32_t *p0 = f->layer[0].perm;
+	float *src = pass_out(0, nl + 1, Y, tmp);
 
+	for (int i = 0; i < n; i++) { /* the first layer's order */
+		const float *x = X + (size_t)i * dim;
+		float *p = src + (size_t)i * dim;
+
+		for (int j = 0; j < dim; j++)
+			p[j] = x[p0[j]];
+	}
 	for (int l = 0; l < nl; l++) {
 		const struct flow_layer *L = &f->layer[l];
-		float *dst = pass_out(l, nl, Y, tmp);
+		const int32_t *q = l + 1 < nl ? f->layer[l + 1].pinv : NULL;
+		float *dst = pass_out(l + 1, nl + 1, Y, tmp);
 
+		fd_mlp_infer_ld(L->g, src, dim, n, h, mws);
 		for (int i = 0; i < n; i++)
-			split_row(L->perm, d1, d2, src + (size_t)i * dim, x1 + (size_t)i * d1,
-				  dst + (size_t)i * dim + d1);
-		fd_mlp_infer(L->g, x1, n, h, mws);
-		for (int i = 0; i < n; i++) {
-			float *y = dst + (size_t)i * dim;
-
-			memcpy(y, x1 + (size_t)i * d1, (size_t)d1 * sizeof(float));
-			(void)couple_row(d2, f->cfg.clamp, h + (size_t)i * 2 * d2, y + d1, y + d1, NULL);
-		}
+			couple_out_row(d1, d2, f->cfg.clamp, q, h + (size_t)i * 2 * d2,
+				       src + (size_t)i * dim, dst + (size_t)i * dim);
 		src = dst;
 	}
 }
@@ -540,7 +575,7 @@ void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, f
 {
 	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, nl = f->cfg.nlayers;
 	const float c = f->cfg.clamp;
-	float *y1 = ws, *h = y1 + (size_t)n * d1, *tmp = h + (size_t)n * 2 * d2;
+	float *h = ws, *tmp = h + (size_t)n * 2 * d2;
 	float *mws = tmp + (size_t)n * dim;
 	const float *src = Y;
 
@@ -548,9 +583,7 @@ void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, f
 		const struct flow_layer *L = &f->layer[l];
 		float *dst = pass_out(nl - 1 - l, nl, X, tmp);
 
-		for (int i = 0; i < n; i++)
-			memcpy(y1 + (size_t)i * d1, src + (size_t)i * dim, (size_t)d1 * sizeof(float));
-		fd_mlp_infer(L->g, y1, n, h, mws);
+		fd_mlp_infer_ld(L->g, src, dim, n, h, mws); /* y1 = x1 in place */
 		/* x2 = (y2 - t) e^{-s}; x[perm[j]] = p[j] */
 		for (int i = 0; i < n; i++) {
 			const float *y = src + (size_t)i * dim, *hr = h + (size_t)i * 2 * d2;

@@ -160,6 +160,9 @@ size_t fd_mlp_hook_ws(const struct fd_mlp *m);
  * X and Y may be the caller's. Any n >= 1. */
 void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float *ws);
 size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n);
+/* The same with X's rows ldx >= in floats apart (a column block of a wider
+ * matrix, read in place). */
+void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, float *Y, float *ws);
 
 /* Set every gradient to zero. */
 void fd_mlp_zero_grad(struct fd_mlp *m);
