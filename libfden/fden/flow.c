@@ -289,14 +289,6 @@ FD_CLONES FLOW_VEC static void affine_row(int n, const float *s, const float *x2
 		y2[j] = x2[j] * flow_exp(s[j]) + t[j];
 }
 
-/* x2 = (y2 - t) e^-s of a row, into out (contiguous). */
-FD_CLONES FLOW_VEC static void unaffine_row(int n, const float *restrict s, const float *restrict y2,
-					    const float *restrict t, float *restrict out)
-{
-	for (int j = 0; j < n; j++)
-		out[j] = (y2[j] - t[j]) * flow_exp(-s[j]);
-}
-
 /* The coupling backward of a row: e = e^s; dxe = dy2 e (the x2 part of the
  * input gradient, before its scatter); dr = (dy2 x2 e + ds)(1 - (s/c)^2);
  * dt = dy2. */
@@ -515,20 +507,53 @@ static float *pass_out(int k, int npass, float *Y, float *tmp)
 	return (npass - 1 - k) % 2 == 0 ? Y : tmp;
 }
 
+/* Evaluation's coupling, one sweep per block: h = [r, t] without the
+ * coupling net's last bias bias = [br, bt] (fd_mlp_infer_ld, last_bias 0),
+ * added here with the training forward's expressions (r + br, then t + bt:
+ * the same bits). y2 = x2 e^s + (t + bt), s = c tanh((r + br) / c). */
+FD_CLONES FLOW_VEC static void couple_fwd_blk(int n, float c, const float *restrict r,
+					      const float *restrict br, const float *restrict t,
+					      const float *restrict bt, const float *restrict x2,
+					      float *restrict y2)
+{
+	float ic = 1.0f / c;
+
+	for (int j = 0; j < n; j++) {
+		float s = c * flow_tanh((r[j] + br[j]) * ic);
+
+		y2[j] = x2[j] * flow_exp(s) + (t[j] + bt[j]);
+	}
+}
+
+/* x2 = (y2 - (t + bt)) e^-s, the same s. */
+FD_CLONES FLOW_VEC static void couple_inv_blk(int n, float c, const float *restrict r,
+					      const float *restrict br, const float *restrict t,
+					      const float *restrict bt, const float *restrict y2,
+					      float *restrict x2)
+{
+	float ic = 1.0f / c;
+
+	for (int j = 0; j < n; j++) {
+		float s = c * flow_tanh((r[j] + br[j]) * ic);
+
+		x2[j] = (y2[j] - (t[j] + bt[j])) * flow_exp(-s);
+	}
+}
+
 /* Evaluation keeps every layer's input in that layer's permuted order
  * (x1 = columns [0, d1), x2 the rest): the coupling net reads x1 in place
  * (row stride dim), and each layer writes its output straight into the
  * next layer's order (q = the next layer's pinv; NULL for the last
  * layer, whose output is Y's order). One gather before the first layer
  * and one write pass a layer, instead of a gather, a copy and a write. */
-FD_CLONES static void couple_out_row(int d1, int d2, float c, const int32_t *q, const float *h,
-				     const float *p, float *y)
+static void couple_out_row(int d1, int d2, float c, const int32_t *q, const float *h,
+			   const float *bias, const float *p, float *y)
 {
-	float sb[ROWBLK] __attribute__((aligned(64))), yb[ROWBLK] __attribute__((aligned(64)));
+	float yb[ROWBLK] __attribute__((aligned(64)));
 
 	if (!q) {
 		memcpy(y, p, (size_t)d1 * sizeof(float));
-		(void)couple_row(d2, c, h, p + d1, y + d1, NULL);
+		couple_fwd_blk(d2, c, h, bias, h + d2, bias + d2, p + d1, y + d1);
 		return;
 	}
 	for (int j = 0; j < d1; j++)
@@ -536,8 +561,8 @@ FD_CLONES static void couple_out_row(int d1, int d2, float c, const int32_t *q, 
 	for (int j0 = 0; j0 < d2; j0 += ROWBLK) {
 		int nb = d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK;
 
-		scale_row(nb, c, h + j0, sb);
-		affine_row(nb, sb, p + d1 + j0, h + d2 + j0, yb);
+		couple_fwd_blk(nb, c, h + j0, bias + j0, h + d2 + j0, bias + d2 + j0, p + d1 + j0,
+			       yb);
 		for (int j = 0; j < nb; j++)
 			y[q[d1 + j0 + j]] = yb[j];
 	}
@@ -561,11 +586,12 @@ void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, flo
 	for (int l = 0; l < nl; l++) {
 		const struct flow_layer *L = &f->layer[l];
 		const int32_t *q = l + 1 < nl ? f->layer[l + 1].pinv : NULL;
+		const float *bias = fd_mlp_last_bias(L->g);
 		float *dst = pass_out(l + 1, nl + 1, Y, tmp);
 
-		fd_mlp_infer_ld(L->g, src, dim, n, h, mws);
+		fd_mlp_infer_ld(L->g, src, dim, n, h, mws, 0);
 		for (int i = 0; i < n; i++)
-			couple_out_row(d1, d2, f->cfg.clamp, q, h + (size_t)i * 2 * d2,
+			couple_out_row(d1, d2, f->cfg.clamp, q, h + (size_t)i * 2 * d2, bias,
 				       src + (size_t)i * dim, dst + (size_t)i * dim);
 		src = dst;
 	}
@@ -581,22 +607,23 @@ void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, f
 
 	for (int l = nl - 1; l >= 0; l--) {
 		const struct flow_layer *L = &f->layer[l];
+		const float *bias = fd_mlp_last_bias(L->g);
 		float *dst = pass_out(nl - 1 - l, nl, X, tmp);
 
-		fd_mlp_infer_ld(L->g, src, dim, n, h, mws); /* y1 = x1 in place */
+		fd_mlp_infer_ld(L->g, src, dim, n, h, mws, 0); /* y1 = x1 in place */
 		/* x2 = (y2 - t) e^{-s}; x[perm[j]] = p[j] */
 		for (int i = 0; i < n; i++) {
 			const float *y = src + (size_t)i * dim, *hr = h + (size_t)i * 2 * d2;
 			float *x = dst + (size_t)i * dim;
-			float sb[ROWBLK] __attribute__((aligned(64))), xb[ROWBLK] __attribute__((aligned(64)));
+			float xb[ROWBLK] __attribute__((aligned(64)));
 
 			for (int j = 0; j < d1; j++)
 				x[L->perm[j]] = y[j];
 			for (int j0 = 0; j0 < d2; j0 += ROWBLK) {
 				int nb = d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK;
 
-				scale_row(nb, c, hr + j0, sb);
-				unaffine_row(nb, sb, y + d1 + j0, hr + d2 + j0, xb);
+				couple_inv_blk(nb, c, hr + j0, bias + j0, hr + d2 + j0, bias + d2 + j0,
+					       y + d1 + j0, xb);
 				for (int j = 0; j < nb; j++)
 					x[L->perm[d1 + j0 + j]] = xb[j];
 			}

@@ -421,6 +421,13 @@ struct fd_param *fd_mlp_param(struct fd_mlp *m, int i)
 	return i >= 0 && i < m->nparams ? &m->params[i] : NULL;
 }
 
+const float *fd_mlp_last_bias(const struct fd_mlp *m)
+{
+	const struct layer *L = &m->L[m->nlayers - 1];
+
+	return L->bias && !L->bn && L->act == FD_ACT_LINEAR ? L->b : NULL;
+}
+
 int fd_mlp_nbuffers(const struct fd_mlp *m)
 {
 	return m->nbufs;

@@ -161,8 +161,14 @@ size_t fd_mlp_hook_ws(const struct fd_mlp *m);
 void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float *ws);
 size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n);
 /* The same with X's rows ldx >= in floats apart (a column block of a wider
- * matrix, read in place). */
-void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, float *Y, float *ws);
+ * matrix, read in place). last_bias 0: the last layer's bias is not added
+ * (a linear last layer without batch norm: the caller adds
+ * fd_mlp_last_bias(m) in its own sweep over Y, one pass fewer). */
+void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, float *Y, float *ws,
+		     int last_bias);
+/* The last layer's bias (out floats) when that layer is linear without
+ * batch norm (so the bias may be added later), else NULL. */
+const float *fd_mlp_last_bias(const struct fd_mlp *m);
 
 /* Set every gradient to zero. */
 void fd_mlp_zero_grad(struct fd_mlp *m);

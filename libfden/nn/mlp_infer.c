@@ -18,7 +18,7 @@ size_t fd_mlp_infer_ws(const struct fd_mlp *m, int n)
 
 void fd_mlp_infer(const struct fd_mlp *m, const float *X, int n, float *Y, float *ws)
 {
-	fd_mlp_infer_ld(m, X, m->L[0].in, n, Y, ws);
+	fd_mlp_infer_ld(m, X, m->L[0].in, n, Y, ws, 1);
 }
 
 /* The first product reads X with row stride ldx; the rest are ws's. */
@@ -29,7 +29,8 @@ static void first_forward(const float *X, int ldx, int n, int in, int out, const
 	fd_act_forward(act, slope, Y, b, NULL, NULL, n, out);
 }
 
-void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, float *Y, float *ws)
+void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, float *Y, float *ws,
+		     int last_bias)
 {
 	float *buf[2], *scr;
 	const float *x = X;
@@ -42,14 +43,16 @@ void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, flo
 	scr = buf[1] + padn((size_t)n * m->maxw);
 	for (i = 0; i < m->nlayers; i++) {
 		const struct layer *L = &m->L[i];
-		float *dst = i == m->nlayers - 1 ? Y : buf[i & 1];
+		const int last = i == m->nlayers - 1;
+		float *dst = last ? Y : buf[i & 1];
+		const float *b = last && !last_bias ? NULL : L->b;
 		/* X and Y may be the caller's: only products between ws buffers pad */
 		void (*fwd)(const float *, int, int, int, const float *, const float *, int, float,
 			    const float *, float *, float *, int) =
 			i > 0 && i < m->nlayers - 1 ? fd_dense_forward_padded : fd_dense_forward;
 
 		if (i == 0) {
-			first_forward(x, ldx, n, L->in, L->out, L->W, L->bn ? NULL : L->b,
+			first_forward(x, ldx, n, L->in, L->out, L->W, L->bn ? NULL : b,
 				      L->bn ? FD_ACT_LINEAR : L->act, m->slope, dst, m->nthreads);
 			if (L->bn)
 				fd_bn_infer(dst, n, L->out, L->gamma, L->beta, L->rmean, L->rvar,
@@ -61,7 +64,7 @@ void fd_mlp_infer_ld(const struct fd_mlp *m, const float *X, int ldx, int n, flo
 			fd_bn_infer(dst, n, L->out, L->gamma, L->beta, L->rmean, L->rvar,
 				    m->bn_eps, L->act, m->slope, dst, scr);
 		} else {
-			fwd(x, n, L->in, L->out, L->W, L->b, L->act, m->slope, NULL, dst, NULL,
+			fwd(x, n, L->in, L->out, L->W, b, L->act, m->slope, NULL, dst, NULL,
 			    m->nthreads);
 		}
 		x = dst;

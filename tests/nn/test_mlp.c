@@ -630,7 +630,8 @@ END_TEST
 /* ---- layout and initialisers ---- */
 /* fd_mlp_infer_ld reads a column block of a wider matrix in place: the
  * same bits as fd_mlp_infer on the block copied out (first layer with and
- * without batch norm). */
+ * without batch norm); without the last bias, adding fd_mlp_last_bias
+ * afterwards gives those bits too. */
 START_TEST(test_infer_strided)
 {
 	const struct fd_layer_spec l[2] = {
@@ -643,14 +644,25 @@ START_TEST(test_infer_strided)
 	struct fd_mlp *m = make(&cfg, 9);
 	struct fd_rng r;
 	float wide[R * LD], X[R * 16], Y[R * 6], Ys[R * 6], *ws;
+	const float *b;
 
 	fd_rng_seed(&r, 3);
+	for (int p = 0; p < fd_mlp_nparams(m); p++) { /* biases off zero */
+		struct fd_param *q = fd_mlp_param(m, p);
+		for (size_t k = 0; k < q->n; k++)
+			q->w[k] += 0.1f * fd_rng_normal(&r);
+	}
 	fd_rng_fill_normal(&r, wide, R * LD, 1.0f);
 	for (int i = 0; i < R; i++)
 		memcpy(X + i * 16, wide + i * LD + 5, 16 * sizeof(float));
 	ws = malloc(fd_mlp_infer_ws(m, R) * sizeof(float));
 	fd_mlp_infer(m, X, R, Y, ws);
-	fd_mlp_infer_ld(m, wide + 5, LD, R, Ys, ws);
+	fd_mlp_infer_ld(m, wide + 5, LD, R, Ys, ws, 1);
+	ck_assert_mem_eq(Y, Ys, sizeof Y);
+	fd_mlp_infer_ld(m, wide + 5, LD, R, Ys, ws, 0);
+	ck_assert_ptr_nonnull(b = fd_mlp_last_bias(m));
+	for (int i = 0; i < R * 6; i++)
+		Ys[i] += b[i % 6];
 	ck_assert_mem_eq(Y, Ys, sizeof Y);
 	/* not a constant net: rows differ */
 	ck_assert(Y[0] != Y[6]);
