@@ -496,8 +496,8 @@ size_t fd_flow_ws(const struct fd_flow *f, int n)
 {
 	const struct flow_layer *L = &f->layer[0];
 
-	/* h, one n x dim buffer, plus the coupling net's own workspace */
-	return (size_t)n * (2 * f->d2 + f->cfg.dim) + fd_mlp_infer_ws(L->g, n) + 64;
+	/* h, one n x dim buffer, the coupling net's own workspace, a row */
+	return (size_t)n * (2 * f->d2 + f->cfg.dim) + fd_mlp_infer_ws(L->g, n) + f->cfg.dim + 64;
 }
 
 /* The buffer pass k of npass writes: Y and tmp take turns, so that the
@@ -516,13 +516,12 @@ FD_CLONES FLOW_VEC static void couple_fwd_blk(int n, float c, const float *restr
 					      const float *restrict bt, const float *restrict x2,
 					      float *restrict y2)
 {
-	float ic = 1.0f / c;
+	float ic = 1.0f / c, s[ROWBLK] __attribute__((aligned(64)));
 
-	for (int j = 0; j < n; j++) {
-		float s = c * flow_tanh((r[j] + br[j]) * ic);
-
-		y2[j] = x2[j] * flow_exp(s) + (t[j] + bt[j]);
-	}
+	for (int j = 0; j < n; j++) /* two loops: one exp each vectorises better */
+		s[j] = c * flow_tanh((r[j] + br[j]) * ic);
+	for (int j = 0; j < n; j++)
+		y2[j] = x2[j] * flow_exp(s[j]) + (t[j] + bt[j]);
 }
 
 /* x2 = (y2 - (t + bt)) e^-s, the same s. */
@@ -531,68 +530,62 @@ FD_CLONES FLOW_VEC static void couple_inv_blk(int n, float c, const float *restr
 					      const float *restrict bt, const float *restrict y2,
 					      float *restrict x2)
 {
-	float ic = 1.0f / c;
+	float ic = 1.0f / c, s[ROWBLK] __attribute__((aligned(64)));
 
-	for (int j = 0; j < n; j++) {
-		float s = c * flow_tanh((r[j] + br[j]) * ic);
+	for (int j = 0; j < n; j++)
+		s[j] = c * flow_tanh((r[j] + br[j]) * ic);
+	for (int j = 0; j < n; j++)
+		x2[j] = (y2[j] - (t[j] + bt[j])) * flow_exp(-s[j]);
+}
 
-		x2[j] = (y2[j] - (t[j] + bt[j])) * flow_exp(-s);
-	}
+/* dst[k] = src[idx[k]]: a gather, which GCC vectorises (the AVX2 clone);
+ * measured faster than the equivalent scatter dst[pinv[j]] = src[j]. */
+FD_CLONES static void gather_row(int n, const int32_t *restrict idx, const float *restrict src,
+				 float *restrict dst)
+{
+	for (int k = 0; k < n; k++)
+		dst[k] = src[idx[k]];
 }
 
 /* Evaluation keeps every layer's input in that layer's permuted order
  * (x1 = columns [0, d1), x2 the rest): the coupling net reads x1 in place
- * (row stride dim), and each layer writes its output straight into the
- * next layer's order (q = the next layer's pinv; NULL for the last
- * layer, whose output is Y's order). One gather before the first layer
- * and one write pass a layer, instead of a gather, a copy and a write. */
-static void couple_out_row(int d1, int d2, float c, const int32_t *q, const float *h,
-			   const float *bias, const float *p, float *y)
+ * (row stride dim), and each layer's output row [x1, y2] is built in a
+ * row buffer ob and gathered straight into the next layer's order (nperm,
+ * the next layer's permutation; NULL for the last layer, which writes Y's
+ * order directly). One gather before the first layer and one a layer,
+ * instead of a gather, a copy and a write. */
+static void couple_out_row(int d1, int d2, float c, const int32_t *nperm, const float *h,
+			   const float *bias, const float *p, float *ob, float *y)
 {
-	float yb[ROWBLK] __attribute__((aligned(64)));
+	float *o = nperm ? ob : y;
 
-	if (!q) {
-		memcpy(y, p, (size_t)d1 * sizeof(float));
-		couple_fwd_blk(d2, c, h, bias, h + d2, bias + d2, p + d1, y + d1);
-		return;
-	}
-	for (int j = 0; j < d1; j++)
-		y[q[j]] = p[j];
-	for (int j0 = 0; j0 < d2; j0 += ROWBLK) {
-		int nb = d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK;
-
-		couple_fwd_blk(nb, c, h + j0, bias + j0, h + d2 + j0, bias + d2 + j0, p + d1 + j0,
-			       yb);
-		for (int j = 0; j < nb; j++)
-			y[q[d1 + j0 + j]] = yb[j];
-	}
+	memcpy(o, p, (size_t)d1 * sizeof(float));
+	for (int j0 = 0; j0 < d2; j0 += ROWBLK)
+		couple_fwd_blk(d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK, c, h + j0, bias + j0, h + d2 + j0,
+			       bias + d2 + j0, p + d1 + j0, o + d1 + j0);
+	if (nperm)
+		gather_row(d1 + d2, nperm, ob, y);
 }
 
 void fd_flow_infer(const struct fd_flow *f, const float *X, int n, float *Y, float *ws)
 {
 	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, nl = f->cfg.nlayers;
 	float *h = ws, *tmp = h + (size_t)n * 2 * d2;
-	float *mws = tmp + (size_t)n * dim;
-	const int32_t *p0 = f->layer[0].perm;
+	float *mws = tmp + (size_t)n * dim, *ob = mws + fd_mlp_infer_ws(f->layer[0].g, n);
 	float *src = pass_out(0, nl + 1, Y, tmp);
 
-	for (int i = 0; i < n; i++) { /* the first layer's order */
-		const float *x = X + (size_t)i * dim;
-		float *p = src + (size_t)i * dim;
-
-		for (int j = 0; j < dim; j++)
-			p[j] = x[p0[j]];
-	}
+	for (int i = 0; i < n; i++) /* the first layer's order */
+		gather_row(dim, f->layer[0].perm, X + (size_t)i * dim, src + (size_t)i * dim);
 	for (int l = 0; l < nl; l++) {
 		const struct flow_layer *L = &f->layer[l];
-		const int32_t *q = l + 1 < nl ? f->layer[l + 1].pinv : NULL;
+		const int32_t *nperm = l + 1 < nl ? f->layer[l + 1].perm : NULL;
 		const float *bias = fd_mlp_last_bias(L->g);
 		float *dst = pass_out(l + 1, nl + 1, Y, tmp);
 
 		fd_mlp_infer_ld(L->g, src, dim, n, h, mws, 0);
 		for (int i = 0; i < n; i++)
-			couple_out_row(d1, d2, f->cfg.clamp, q, h + (size_t)i * 2 * d2, bias,
-				       src + (size_t)i * dim, dst + (size_t)i * dim);
+			couple_out_row(d1, d2, f->cfg.clamp, nperm, h + (size_t)i * 2 * d2, bias,
+				       src + (size_t)i * dim, ob, dst + (size_t)i * dim);
 		src = dst;
 	}
 }
@@ -602,7 +595,7 @@ void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, f
 	const int dim = f->cfg.dim, d1 = f->d1, d2 = f->d2, nl = f->cfg.nlayers;
 	const float c = f->cfg.clamp;
 	float *h = ws, *tmp = h + (size_t)n * 2 * d2;
-	float *mws = tmp + (size_t)n * dim;
+	float *mws = tmp + (size_t)n * dim, *ob = mws + fd_mlp_infer_ws(f->layer[0].g, n);
 	const float *src = Y;
 
 	for (int l = nl - 1; l >= 0; l--) {
@@ -611,22 +604,16 @@ void fd_flow_inverse(const struct fd_flow *f, const float *Y, int n, float *X, f
 		float *dst = pass_out(nl - 1 - l, nl, X, tmp);
 
 		fd_mlp_infer_ld(L->g, src, dim, n, h, mws, 0); /* y1 = x1 in place */
-		/* x2 = (y2 - t) e^{-s}; x[perm[j]] = p[j] */
+		/* p = [y1, (y2 - t) e^{-s}]; x[perm[j]] = p[j], i.e. x[k] = p[pinv[k]] */
 		for (int i = 0; i < n; i++) {
 			const float *y = src + (size_t)i * dim, *hr = h + (size_t)i * 2 * d2;
-			float *x = dst + (size_t)i * dim;
-			float xb[ROWBLK] __attribute__((aligned(64)));
 
-			for (int j = 0; j < d1; j++)
-				x[L->perm[j]] = y[j];
-			for (int j0 = 0; j0 < d2; j0 += ROWBLK) {
-				int nb = d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK;
-
-				couple_inv_blk(nb, c, hr + j0, bias + j0, hr + d2 + j0, bias + d2 + j0,
-					       y + d1 + j0, xb);
-				for (int j = 0; j < nb; j++)
-					x[L->perm[d1 + j0 + j]] = xb[j];
-			}
+			memcpy(ob, y, (size_t)d1 * sizeof(float));
+			for (int j0 = 0; j0 < d2; j0 += ROWBLK)
+				couple_inv_blk(d2 - j0 < ROWBLK ? d2 - j0 : ROWBLK, c, hr + j0,
+					       bias + j0, hr + d2 + j0, bias + d2 + j0, y + d1 + j0,
+					       ob + d1 + j0);
+			gather_row(dim, L->pinv, ob, dst + (size_t)i * dim);
 		}
 		src = dst;
 	}
