@@ -6,7 +6,7 @@
  *
  * Usage: example-disentangle MODEL INVNET IMAGES.idx[.gz] OUT_PREFIX [N]
  *   MODEL   a model saved by fden_model_save() (e.g. by `fden train`)
- *   INVNET  a built-in network saved by fden_invnet_save() (PCA or autoencoder)
+ *   INVNET  a built-in network saved by fden_invnet_save() (PCA, an autoencoder, ALI)
  *   IMAGES  IDX images (8-bit values are scaled by 1/255)
  * Writes OUT_PREFIX-ide.npy and OUT_PREFIX-sty.npy (N x Dim float32; N
  * defaults to all images) and prints how well E(f_ide, f_sty) gives z back.

@@ -10,12 +10,12 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *what;
 } commands[] = {
-	{ "fit", cmd_fit, "fit a built-in invertible network (PCA or autoencoder) on images" },
+	{ "fit", cmd_fit, "fit a built-in invertible network (pca, ae, conv, ali) on images" },
 	{ "encode", cmd_encode, "encode images to latents (.npy) through a saved network" },
 	{ "train", cmd_train, "train FDEN on latents (from images through a network, or .npy)" },
 	{ "eval", cmd_eval, "few-shot evaluation on unseen classes, fidelity, independence" },
 	{ "translate", cmd_translate, "identity/style translation grids as PNG (paper Fig. 4)" },
-	{ "demo", cmd_demo, "everything on Fashion-MNIST, in under 15 minutes" },
+	{ "demo", cmd_demo, "the whole job on a many-class set, in under 15 minutes" },
 	{ "ablate", cmd_ablate, "train and evaluate a list of configurations, one table" },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].what);
-	fprintf(f, "\nStart with:  fden demo          (Fashion-MNIST from the dataset-fashion-mnist package)\n\n"
+	fprintf(f, "\nStart with:  fden demo   (glyphs of scripts/make-glyphs.py; --data fashion)\n\n"
 		   "Exit status:\n"
 		   "  0    success\n"
 		   "  1    runtime error (a library call failed: memory, host network, ...)\n"
