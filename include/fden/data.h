@@ -162,6 +162,35 @@ FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t 
 					  size_t shots, size_t queries, uint64_t seed,
 					  struct fden_sampler **out);
 /**
+ * A sampler, as fden_sampler_new(), that never draws the classes in
+ * exclude[0..n_exclude): validation classes held out of training, without
+ * the copy of the other rows fden_dataset_select() would make. Its draws
+ * are those of fden_sampler_new() with the same seed on a data set of the
+ * rows not excluded, in their order (such as fden_dataset_select() of the
+ * other classes makes), the row indices aside; with n_exclude 0 they are
+ * fden_sampler_new()'s on ds. The exclusion is fixed for the sampler's
+ * life: fden_sampler_reset() keeps it.
+ * @param ds the data set (borrowed, only read)
+ * @param ways, shots, queries classes per episode, support and query rows per class
+ * @param seed seed of the sampler's generator
+ * @param exclude n_exclude labels (borrowed, only read during the call),
+ *        in any order; duplicates and labels ds does not have are allowed;
+ *        NULL when n_exclude is 0
+ * @param n_exclude number of labels in exclude
+ * @param[out] out the sampler, owned by the caller (fden_sampler_free)
+ * @return FDEN_OK; FDEN_E_INVALID (NULL ds or out, NULL exclude with
+ *         n_exclude > 0, ways or shots 0, or fewer than `ways` classes not
+ *         excluded with shots+queries rows), FDEN_E_OVERFLOW,
+ *         FDEN_E_UNSUPPORTED (more than 2^32-1 rows), FDEN_E_NOMEM;
+ *         fden_last_error() says which
+ * @note Thread safety: safe from any thread while no thread frees ds.
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_sampler_new_except(const struct fden_dataset *ds, size_t ways,
+						 size_t shots, size_t queries, uint64_t seed,
+						 const int32_t *exclude, size_t n_exclude,
+						 struct fden_sampler **out);
+/**
  * Free a sampler; NULL is a no-op.
  * @param s the sampler
  * @note Thread safety: no other call on the handle (or on anything borrowing
@@ -170,9 +199,10 @@ FDEN_EXPORT FDEN_WUR int fden_sampler_new(const struct fden_dataset *ds, size_t 
  */
 FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s);
 /**
- * Put the sampler back in the state fden_sampler_new() left it in, seeded
- * with `seed`: the draws that follow are those of a fresh sampler with that
- * seed. No allocation. A training loop that resets with a seed derived from
+ * Put the sampler back in the state fden_sampler_new() (or
+ * fden_sampler_new_except(), its excluded classes still excluded) left it
+ * in, seeded with `seed`: the draws that follow are those of a fresh
+ * sampler with that seed. No allocation. A training loop that resets with a seed derived from
  * the step number draws the same episodes for a step whether or not the
  * run was interrupted and resumed in between.
  * @return FDEN_OK; FDEN_E_INVALID (NULL)

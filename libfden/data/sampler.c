@@ -1,7 +1,11 @@
 /* Seeded C-way K-shot Q-query episode sampler. Per episode: `ways` distinct
- * classes among those with >= shots+queries rows, then shots+queries
- * distinct rows of each, both by partial Fisher-Yates on the sampler's own
- * index arrays (uniform whatever order earlier episodes left them in). */
+ * classes among those with >= shots+queries rows (less any the caller
+ * excludes), then shots+queries distinct rows of each, both by partial
+ * Fisher-Yates on the sampler's own index arrays (uniform whatever order
+ * earlier episodes left them in). The classes and rows are taken in label
+ * order, then row order: excluding classes draws what a sampler of a copy
+ * without them (fden_dataset_select) draws, with the same seed. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,49 +57,61 @@ FDEN_EXPORT void fden_sampler_free(struct fden_sampler *s)
 	fd_free(NULL, s);
 }
 
-FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, size_t shots,
-				 size_t queries, uint64_t seed, struct fden_sampler **out)
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* fden_sampler_new_except(); fn names the public call in messages, excl
+ * (sorted) the n_excl labels never drawn. */
+static int sampler_build(const char *fn, const struct fden_dataset *ds, size_t ways,
+			 size_t shots, size_t queries, uint64_t seed, const int32_t *excl,
+			 size_t n_excl, struct fden_sampler **out)
 {
 	struct fden_sampler *s = NULL;
 	struct lab_row *lr = NULL;
-	size_t per, ep, i, j, nc = 0, nr = 0, total_c = 0;
+	size_t per, ep, i, j, nc = 0, nr = 0, total_c = 0, gone = 0;
 	int st;
 
-	if (!ds || !out)
-		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_new: ds or out is NULL");
-	if (ways == 0 || shots == 0)
-		return fd_err_set(NULL, FDEN_E_INVALID,
-				  "fden_sampler_new: ways (%zu) and shots (%zu) must be >= 1", ways,
-				  shots);
 	if (shots > SIZE_MAX - queries || fd_mul_overflow(ways, shots + queries, &ep))
-		return fd_err_set(NULL, FDEN_E_OVERFLOW, "fden_sampler_new: episode size overflows");
+		return fd_err_set(NULL, FDEN_E_OVERFLOW, "%s: episode size overflows", fn);
 	if (ds->n > UINT32_MAX)
 		return fd_err_set(NULL, FDEN_E_UNSUPPORTED,
-				  "fden_sampler_new: %zu rows (at most 2^32-1 supported)", ds->n);
+				  "%s: %zu rows (at most 2^32-1 supported)", fn, ds->n);
 	per = shots + queries;
 	lr = fd_malloc(NULL, ds->n * sizeof *lr);
 	if (!lr)
-		return fd_err_set(NULL, FDEN_E_NOMEM, "fden_sampler_new: out of memory");
+		return fd_err_set(NULL, FDEN_E_NOMEM, "%s: out of memory", fn);
 	for (i = 0; i < ds->n; i++) {
 		lr[i].label = ds->labels[i];
 		lr[i].row = i;
 	}
 	qsort(lr, ds->n, sizeof *lr, cmp_lab_row);
-	/* count eligible classes and their rows */
+	/* count eligible classes and their rows; an excluded class is a run
+	 * of rows to skip, as one with too few rows is */
 	for (i = 0; i < ds->n; i = j) {
 		for (j = i; j < ds->n && lr[j].label == lr[i].label; j++)
 			;
 		total_c++;
+		if (n_excl && bsearch(&lr[i].label, excl, n_excl, sizeof *excl, cmp_i32)) {
+			gone++;
+			continue;
+		}
 		if (j - i >= per) {
 			nc++;
 			nr += j - i;
 		}
 	}
 	if (nc < ways) {
+		char also[64] = "";
+		if (gone)
+			snprintf(also, sizeof also, " (%zu excluded)", gone);
 		st = fd_err_set(NULL, FDEN_E_INVALID,
-				"fden_sampler_new: %zu ways asked, but only %zu of %zu classes have "
-				"%zu rows (shots + queries)",
-				ways, nc, total_c, per);
+				"%s: %zu ways asked, but only %zu of %zu classes%s have %zu rows "
+				"(shots + queries)",
+				fn, ways, nc, total_c, also, per);
 		goto fail;
 	}
 	s = fd_calloc(NULL, 1, sizeof *s);
@@ -115,7 +131,8 @@ FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, siz
 	for (i = 0; i < ds->n; i = j) {
 		for (j = i; j < ds->n && lr[j].label == lr[i].label; j++)
 			;
-		if (j - i < per)
+		if (j - i < per ||
+		    (n_excl && bsearch(&lr[i].label, excl, n_excl, sizeof *excl, cmp_i32)))
 			continue; /* never drawn */
 		s->class_id[nc] = lr[i].label;
 		s->start[nc] = nr;
@@ -137,10 +154,54 @@ FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, siz
 	*out = s;
 	return FDEN_OK;
 nomem:
-	st = fd_err_set(NULL, FDEN_E_NOMEM, "fden_sampler_new: out of memory");
+	st = fd_err_set(NULL, FDEN_E_NOMEM, "%s: out of memory", fn);
 fail:
 	fd_free(NULL, lr);
 	fden_sampler_free(s);
+	return st;
+}
+
+FDEN_EXPORT int fden_sampler_new(const struct fden_dataset *ds, size_t ways, size_t shots,
+				 size_t queries, uint64_t seed, struct fden_sampler **out)
+{
+	if (!ds || !out)
+		return fd_err_set(NULL, FDEN_E_INVALID, "fden_sampler_new: ds or out is NULL");
+	if (ways == 0 || shots == 0)
+		return fd_err_set(NULL, FDEN_E_INVALID,
+				  "fden_sampler_new: ways (%zu) and shots (%zu) must be >= 1", ways,
+				  shots);
+	return sampler_build("fden_sampler_new", ds, ways, shots, queries, seed, NULL, 0, out);
+}
+
+FDEN_EXPORT int fden_sampler_new_except(const struct fden_dataset *ds, size_t ways,
+					size_t shots, size_t queries, uint64_t seed,
+					const int32_t *exclude, size_t n_exclude,
+					struct fden_sampler **out)
+{
+	static const char fn[] = "fden_sampler_new_except";
+	int32_t *excl = NULL;
+	int st;
+
+	if (!ds || !out)
+		return fd_err_set(NULL, FDEN_E_INVALID, "%s: ds or out is NULL", fn);
+	if (!exclude && n_exclude)
+		return fd_err_set(NULL, FDEN_E_INVALID, "%s: exclude is NULL but n_exclude is %zu",
+				  fn, n_exclude);
+	if (ways == 0 || shots == 0)
+		return fd_err_set(NULL, FDEN_E_INVALID, "%s: ways (%zu) and shots (%zu) must be >= 1",
+				  fn, ways, shots);
+	if (n_exclude) { /* a sorted copy: the caller's order and duplicates do not matter */
+		if (fd_mul_overflow(n_exclude, sizeof *excl, &(size_t){ 0 }))
+			return fd_err_set(NULL, FDEN_E_OVERFLOW, "%s: %zu excluded classes overflow",
+					  fn, n_exclude);
+		excl = fd_malloc(NULL, n_exclude * sizeof *excl);
+		if (!excl)
+			return fd_err_set(NULL, FDEN_E_NOMEM, "%s: out of memory", fn);
+		memcpy(excl, exclude, n_exclude * sizeof *excl);
+		qsort(excl, n_exclude, sizeof *excl, cmp_i32);
+	}
+	st = sampler_build(fn, ds, ways, shots, queries, seed, excl, n_exclude, out);
+	fd_free(NULL, excl);
 	return st;
 }
 

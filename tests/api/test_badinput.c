@@ -453,6 +453,28 @@ static int sampler_null_ds(struct ctx *c)
 
 	return fden_sampler_new(NULL, 3, 1, 1, 1, &s);
 }
+static int sampler_except(struct ctx *c, size_t ways, const int32_t *excl, size_t n_excl)
+{
+	struct fden_sampler *s = NULL;
+	int rc = fden_sampler_new_except(c->ds, ways, 1, 1, 1, excl, n_excl, &s);
+
+	ck_assert_ptr_null(s);
+	fden_sampler_free(s);
+	return rc;
+}
+static int sampler_except_null(struct ctx *c) { return sampler_except(c, 2, NULL, 1); }
+static int sampler_except_too_many_ways(struct ctx *c)
+{
+	const int32_t excl[] = { 2 };
+
+	return sampler_except(c, 3, excl, 1);
+}
+static int sampler_except_everything(struct ctx *c)
+{
+	const int32_t excl[] = { 2, 0, 1 };
+
+	return sampler_except(c, 1, excl, 3);
+}
 static int sampler_next(struct ctx *c, size_t n_ep, int null_x)
 {
 	struct fden_sampler *s = NULL;
@@ -579,6 +601,9 @@ static const struct row rows[] = {
 	ROW(sampler_zero_ways, FDEN_E_INVALID, "ways", NEEDS_DS),
 	ROW(sampler_zero_shots, FDEN_E_INVALID, "shots", NEEDS_DS),
 	ROW(sampler_null_ds, FDEN_E_INVALID, "ds", 0),
+	ROW(sampler_except_null, FDEN_E_INVALID, "exclude", NEEDS_DS),
+	ROW(sampler_except_too_many_ways, FDEN_E_INVALID, "excluded", NEEDS_DS),
+	ROW(sampler_except_everything, FDEN_E_INVALID, "3 excluded", NEEDS_DS),
 	ROW(sampler_next_null_x, FDEN_E_INVALID, "x", NEEDS_DS),
 	ROW(sampler_next_zero, FDEN_E_INVALID, "n_episodes", NEEDS_DS),
 	ROW(sampler_next_overflow, FDEN_E_OVERFLOW, NULL, NEEDS_DS),

@@ -1,7 +1,8 @@
 /* Data sets (new, select, split, argument checks) and the episode sampler's
  * invariants: distinct classes, distinct rows, labels match the data, the
  * layout of struct fden_episodes, seeded reproducibility, ineligible
- * classes never drawn, uniform coverage. */
+ * classes never drawn, excluded ones neither (fden_sampler_new_except),
+ * uniform coverage. */
 #include <stdint.h>
 
 #include "../testutil.h"
@@ -230,6 +231,178 @@ START_TEST(test_sampler_seeded)
 }
 END_TEST
 
+/* Labels of make_classes() fden_sampler_new_except() is given: 6 eligible
+ * classes (one twice, out of order), one with too few rows anyway (class 0,
+ * 3 rows, for S+Q = 5) and one the data set does not have. */
+static const int32_t EXCL[] = { 1000 + 7 * 13, 1000 + 7 * 5, 1000 + 7 * 39, 1000 + 7 * 8,
+				1000 + 7 * 5, 1000 + 7 * 22, 1000 + 7 * 30, 1000,
+				-77 };
+#define N_EXCL (sizeof EXCL / sizeof *EXCL)
+
+static int excluded(int32_t label)
+{
+	for (size_t i = 0; i < N_EXCL; i++)
+		if (EXCL[i] == label)
+			return 1;
+	return 0;
+}
+
+/* An excluded class is never drawn, not as a class and not through a row;
+ * every row of every other eligible class is. */
+START_TEST(test_sampler_except_never_draws)
+{
+	const size_t W = 5, S = 2, Q = 3, E = 100, per = W * (S + Q);
+	struct fden_sampler *s = NULL;
+	size_t n, j;
+	int32_t *lab, *labels = malloc(E * per * sizeof *labels), *classes = malloc(E * W * 4);
+	float *x = malloc(E * per * 2 * sizeof *x);
+	struct fden_dataset *ds = make_classes(&n, &lab);
+	unsigned *row_seen = calloc(n, sizeof *row_seen);
+
+	ck_assert_int_eq(fden_sampler_new_except(ds, W, S, Q, 7, EXCL, N_EXCL, &s), FDEN_OK);
+	for (int round = 0; round < 4; round++) {
+		if (round == 2) /* the exclusion outlives a reset */
+			ck_assert_int_eq(fden_sampler_reset(s, 8), FDEN_OK);
+		ck_assert_int_eq(fden_sampler_next(s, E, x, labels, classes), FDEN_OK);
+		for (size_t i = 0; i < E * W; i++)
+			ck_assert_msg(!excluded(classes[i]), "excluded class %d drawn", classes[i]);
+		for (size_t i = 0; i < E * per; i++) {
+			size_t row = (size_t)x[2 * i];
+			ck_assert_msg(!excluded(lab[row]), "row %zu of excluded class %d drawn", row,
+				      lab[row]);
+			ck_assert_int_eq(lab[row], classes[(i / per) * W + (size_t)labels[i]]);
+			row_seen[row]++;
+		}
+	}
+	for (j = 0; j < n; j++) {
+		size_t c = (size_t)(lab[j] - 1000) / 7;
+		if (3 + c % 9 >= S + Q && !excluded(lab[j]))
+			ck_assert_msg(row_seen[j] > 0, "row %zu never drawn", j);
+		else
+			ck_assert_uint_eq(row_seen[j], 0);
+	}
+	fden_sampler_free(s);
+	free(row_seen);
+	free(x);
+	free(labels);
+	free(classes);
+	free(lab);
+	fden_dataset_free(ds);
+}
+END_TEST
+
+/* Draw E episodes from a and b; they must be the same (the rows are
+ * compared by their data: row i of make_ds() holds i and its label, which
+ * fden_dataset_select() keeps). */
+static void same_draws(struct fden_sampler *a, struct fden_sampler *b, size_t W, size_t S,
+		       size_t Q)
+{
+	enum { E = 20 };
+	size_t rows = E * W * (S + Q);
+	float *xa = malloc(rows * 2 * sizeof *xa), *xb = malloc(rows * 2 * sizeof *xb);
+	int32_t *la = malloc(rows * sizeof *la), *lb = malloc(rows * sizeof *lb);
+	int32_t ca[E * 8], cb[E * 8];
+
+	ck_assert_uint_le(W, 8);
+	for (int r = 0; r < 3; r++) {
+		ck_assert_int_eq(fden_sampler_next(a, E, xa, la, ca), FDEN_OK);
+		ck_assert_int_eq(fden_sampler_next(b, E, xb, lb, cb), FDEN_OK);
+		ck_assert_mem_eq(xa, xb, rows * 2 * sizeof *xa);
+		ck_assert_mem_eq(la, lb, rows * sizeof *la);
+		ck_assert_mem_eq(ca, cb, E * W * sizeof *ca);
+	}
+	free(xa);
+	free(xb);
+	free(la);
+	free(lb);
+}
+
+/* Excluding classes draws what fden_sampler_new() draws from a copy of the
+ * other rows, also after resets; excluding none draws what
+ * fden_sampler_new() draws from the whole set. */
+START_TEST(test_sampler_except_as_select)
+{
+	const size_t W = 4, S = 1, Q = 2;
+	struct fden_sampler *a, *b;
+	struct fden_dataset *ds, *rest;
+	int32_t *lab, keep[40];
+	size_t n, nk = 0;
+
+	ds = make_classes(&n, &lab);
+	for (int32_t c = 0; c < 40; c++)
+		if (!excluded(1000 + 7 * c))
+			keep[nk++] = 1000 + 7 * c;
+	ck_assert_int_eq(fden_dataset_select(ds, keep, nk, &rest), FDEN_OK);
+	ck_assert_int_eq(fden_sampler_new_except(ds, W, S, Q, 123, EXCL, N_EXCL, &a), FDEN_OK);
+	ck_assert_int_eq(fden_sampler_new(rest, W, S, Q, 123, &b), FDEN_OK);
+	same_draws(a, b, W, S, Q);
+	ck_assert_int_eq(fden_sampler_reset(a, 99), FDEN_OK);
+	ck_assert_int_eq(fden_sampler_reset(b, 99), FDEN_OK);
+	same_draws(a, b, W, S, Q);
+	fden_sampler_free(a);
+	fden_sampler_free(b);
+	/* nothing excluded: fden_sampler_new()'s draws (exclude NULL or not) */
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(fden_sampler_new_except(ds, W, S, Q, 5, k ? EXCL : NULL, 0, &a),
+				 FDEN_OK);
+		ck_assert_int_eq(fden_sampler_new(ds, W, S, Q, 5, &b), FDEN_OK);
+		same_draws(a, b, W, S, Q);
+		ck_assert_int_eq(fden_sampler_reset(a, 6), FDEN_OK);
+		ck_assert_int_eq(fden_sampler_reset(b, 6), FDEN_OK);
+		same_draws(a, b, W, S, Q);
+		fden_sampler_free(a);
+		fden_sampler_free(b);
+	}
+	fden_dataset_free(rest);
+	free(lab);
+	fden_dataset_free(ds);
+}
+END_TEST
+
+/* Bad arguments: a status, a message, *out left alone. */
+START_TEST(test_sampler_except_errors)
+{
+	struct fden_sampler *s = NULL;
+	struct fden_dataset *ds;
+	int32_t *lab, all[40];
+	size_t n;
+
+	ds = make_classes(&n, &lab);
+	for (int32_t c = 0; c < 40; c++)
+		all[c] = 1000 + 7 * c;
+	ck_assert_int_eq(fden_sampler_new_except(ds, 2, 1, 1, 1, NULL, 3, &s), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_last_error(), "exclude is NULL"));
+	ck_assert_ptr_null(s);
+	/* 11 rows: 4 classes; 2 of them excluded (classes 8 and 17) leave 2 */
+	ck_assert_int_eq(fden_sampler_new_except(ds, 3, 5, 6, 1, all + 8, 10, &s),
+			 FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_last_error(), "only 2 of 40 classes (10 excluded)"));
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(fden_sampler_new_except(ds, 2, 5, 6, 1, all + 8, 10, &s), FDEN_OK);
+	fden_sampler_free(s);
+	s = NULL;
+	/* every class excluded */
+	ck_assert_int_eq(fden_sampler_new_except(ds, 1, 1, 0, 1, all, 40, &s), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_last_error(), "only 0 of 40 classes (40 excluded)"));
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(fden_sampler_new_except(ds, 1, 1, 0, 1, all, 39, &s), FDEN_OK);
+	fden_sampler_free(s);
+	s = NULL;
+	ck_assert_int_eq(fden_sampler_new_except(ds, 0, 1, 1, 1, all, 1, &s), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_sampler_new_except(ds, 2, 0, 1, 1, all, 1, &s), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_sampler_new_except(ds, SIZE_MAX / 2, 2, 1, 1, all, 1, &s),
+			 FDEN_E_OVERFLOW);
+	ck_assert_int_eq(fden_sampler_new_except(ds, 2, 1, 1, 1, all, SIZE_MAX / 2, &s),
+			 FDEN_E_OVERFLOW);
+	ck_assert_int_eq(fden_sampler_new_except(NULL, 2, 1, 1, 1, all, 1, &s), FDEN_E_INVALID);
+	ck_assert_int_eq(fden_sampler_new_except(ds, 2, 1, 1, 1, all, 1, NULL), FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_last_error(), "fden_sampler_new_except"));
+	ck_assert_ptr_null(s);
+	free(lab);
+	fden_dataset_free(ds);
+}
+END_TEST
+
 /* Class choice is uniform: each of 8 equal classes is drawn ~ 3/8 of episodes. */
 START_TEST(test_sampler_uniform)
 {
@@ -264,6 +437,9 @@ int main(void)
 	tcase_add_test(tc, test_dataset);
 	tcase_add_test(tc, test_sampler_invariants);
 	tcase_add_test(tc, test_sampler_seeded);
+	tcase_add_test(tc, test_sampler_except_never_draws);
+	tcase_add_test(tc, test_sampler_except_as_select);
+	tcase_add_test(tc, test_sampler_except_errors);
 	tcase_add_test(tc, test_sampler_uniform);
 	suite_add_tcase(s, tc);
 	return tu_check_main(s, 0);
