@@ -372,6 +372,36 @@ FDEN_EXPORT FDEN_WUR int fden_model_set_standardization(struct fden_model *model
  */
 FDEN_EXPORT FDEN_WUR int fden_model_fit_standardization(struct fden_model *model, const float *z,
 							size_t n);
+/**
+ * Fit the standardisation, as fden_model_fit_standardization(), to the
+ * rows of z whose label is not in exclude[0..n_exclude): the classes a
+ * sampler of fden_sampler_new_except() never draws, without a copy of the
+ * others. The values set are exactly those fden_model_fit_standardization()
+ * sets from a copy of the rows kept, in their order (such as
+ * fden_dataset_select() of the other classes makes); with n_exclude 0,
+ * those it sets from z.
+ * @param model the model
+ * @param z n rows of fden_model_dim() floats, row-major (borrowed), such
+ *        as fden_dataset_data() of the training set
+ * @param labels n labels (borrowed), such as fden_dataset_labels(); may be
+ *        NULL when n_exclude is 0
+ * @param n number of rows
+ * @param exclude n_exclude labels (borrowed, only read during the call),
+ *        in any order; duplicates and labels z does not have are allowed;
+ *        NULL when n_exclude is 0
+ * @param n_exclude number of labels in exclude
+ * @return as fden_model_fit_standardization(); FDEN_E_INVALID also for a
+ *         NULL labels or exclude with n_exclude > 0 and when every row is
+ *         excluded. The model's standardisation is unchanged on failure;
+ *         fden_model_last_error() says why.
+ * @note Thread safety: not with other calls on the same model.
+ * @since 0.2
+ */
+FDEN_EXPORT FDEN_WUR int fden_model_fit_standardization_except(struct fden_model *model,
+							       const float *z,
+							       const int32_t *labels, size_t n,
+							       const int32_t *exclude,
+							       size_t n_exclude);
 
 /**
  * The model's disentangler D.

@@ -2,6 +2,7 @@
  * accessors, standardisation and the inference workspace pool. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -319,53 +320,71 @@ FDEN_EXPORT int fden_model_set_standardization(struct fden_model *model, const f
 	return FDEN_OK;
 }
 
-FDEN_EXPORT int fden_model_fit_standardization(struct fden_model *model, const float *z,
-					       size_t n)
+static int cmp_i32(const void *a, const void *b)
 {
-	size_t d;
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Row i takes part unless its label is one of the n_excl sorted excl. */
+static int row_kept(const int32_t *labels, size_t i, const int32_t *excl, size_t n_excl)
+{
+	return !n_excl || !bsearch(&labels[i], excl, n_excl, sizeof *excl, cmp_i32);
+}
+
+/* fden_model_fit_standardization_except() with excl sorted (fn names the
+ * public call in messages): the statistics of the rows kept, exactly as
+ * of a copy of them in their order. */
+static int fit_std(struct fden_model *model, const char *fn, const float *z,
+		   const int32_t *labels, size_t n, const int32_t *excl, size_t n_excl)
+{
+	size_t d = (size_t)model->dim, m = 0, first = 0;
+	const float *k;
 	double *s;
 	float *ms;
 	int st;
 
-	if (!model)
-		return fd_err_set(NULL, FDEN_E_INVALID, "fden_model_fit_standardization: model is NULL");
-	if (!z || !n)
-		return fd_err_set(&model->err, FDEN_E_INVALID,
-				  "fden_model_fit_standardization: %s", !z ? "z is NULL" : "n is 0");
-	d = (size_t)model->dim;
 	if (fd_mul_overflow(n, d, &(size_t){ 0 }))
-		return fd_err_set(&model->err, FDEN_E_OVERFLOW,
-				  "fden_model_fit_standardization: %zu rows overflow", n);
+		return fd_err_set(&model->err, FDEN_E_OVERFLOW, "%s: %zu rows overflow", fn, n);
+	while (first < n && !row_kept(labels, first, excl, n_excl))
+		first++;
+	if (first == n)
+		return fd_err_set(&model->err, FDEN_E_INVALID, "%s: every one of the %zu rows is excluded",
+				  fn, n);
+	k = z + first * d;
 	s = fd_calloc(model->a, 2 * d, sizeof *s);
 	ms = fd_malloc(model->a, 2 * d * sizeof *ms);
 	if (!s || !ms) {
 		fd_free(model->a, s);
 		fd_free(model->a, ms);
-		return fd_err_set(&model->err, FDEN_E_NOMEM,
-				  "fden_model_fit_standardization: out of memory");
+		return fd_err_set(&model->err, FDEN_E_NOMEM, "%s: out of memory", fn);
 	}
 	/* one pass (a memory-mapped 2.4 GB set streams through once): sums of
-	 * t = z - k and t^2 in double, k = the first row, a shift near the mean
-	 * that keeps sum t^2 - n mean(t)^2 as exact as the two-pass sum of
+	 * t = z - k and t^2 in double, k = the first row kept, a shift near the
+	 * mean that keeps sum t^2 - m mean(t)^2 as exact as the two-pass sum of
 	 * squared deviations up to double rounding; the row loop outside, the
 	 * contiguous column loop inside */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < n; i++) {
 		const float *restrict r = z + i * d;
+		if (!row_kept(labels, i, excl, n_excl))
+			continue;
+		m++;
 		for (size_t j = 0; j < d; j++) {
-			double t = (double)r[j] - (double)z[j];
+			double t = (double)r[j] - (double)k[j];
 			s[j] += t;
 			s[d + j] += t * t;
 		}
 	}
 	st = FDEN_OK;
 	for (size_t j = 0; j < d; j++) {
-		double m1 = s[j] / (double)n;               /* mean of z - k */
-		double ss = s[d + j] - (double)n * m1 * m1; /* sum (z - mean)^2 */
-		double v = n > 1 ? (ss > 0 ? ss : 0) / (double)(n - 1) : 1.0, sd = sqrt(v);
-		s[j] = (double)z[j] + m1; /* the mean */
+		double m1 = s[j] / (double)m;               /* mean of z - k */
+		double ss = s[d + j] - (double)m * m1 * m1; /* sum (z - mean)^2 */
+		double v = m > 1 ? (ss > 0 ? ss : 0) / (double)(m - 1) : 1.0, sd = sqrt(v);
+		s[j] = (double)k[j] + m1; /* the mean */
 		if (!isfinite(s[j]) || !isfinite(v)) {
-			st = fd_err_set(&model->err, FDEN_E_NONFINITE,
-					"fden_model_fit_standardization: column %zu of z is not finite", j);
+			st = fd_err_set(&model->err, FDEN_E_NONFINITE, "%s: column %zu of z is not finite",
+					fn, j);
 			break;
 		}
 		ms[j] = (float)s[j];
@@ -375,6 +394,50 @@ FDEN_EXPORT int fden_model_fit_standardization(struct fden_model *model, const f
 		st = fden_model_set_standardization(model, ms, ms + d);
 	fd_free(model->a, s);
 	fd_free(model->a, ms);
+	return st;
+}
+
+FDEN_EXPORT int fden_model_fit_standardization(struct fden_model *model, const float *z,
+					       size_t n)
+{
+	static const char fn[] = "fden_model_fit_standardization";
+
+	if (!model)
+		return fd_err_set(NULL, FDEN_E_INVALID, "%s: model is NULL", fn);
+	if (!z || !n)
+		return fd_err_set(&model->err, FDEN_E_INVALID, "%s: %s", fn,
+				  !z ? "z is NULL" : "n is 0");
+	return fit_std(model, fn, z, NULL, n, NULL, 0);
+}
+
+FDEN_EXPORT int fden_model_fit_standardization_except(struct fden_model *model, const float *z,
+						      const int32_t *labels, size_t n,
+						      const int32_t *exclude, size_t n_exclude)
+{
+	static const char fn[] = "fden_model_fit_standardization_except";
+	int32_t *excl = NULL;
+	int st;
+
+	if (!model)
+		return fd_err_set(NULL, FDEN_E_INVALID, "%s: model is NULL", fn);
+	if (!z || !n)
+		return fd_err_set(&model->err, FDEN_E_INVALID, "%s: %s", fn,
+				  !z ? "z is NULL" : "n is 0");
+	if (n_exclude && (!labels || !exclude))
+		return fd_err_set(&model->err, FDEN_E_INVALID, "%s: %s is NULL but n_exclude is %zu",
+				  fn, !labels ? "labels" : "exclude", n_exclude);
+	if (n_exclude) { /* a sorted copy: the caller's order and duplicates do not matter */
+		if (fd_mul_overflow(n_exclude, sizeof *excl, &(size_t){ 0 }))
+			return fd_err_set(&model->err, FDEN_E_OVERFLOW,
+					  "%s: %zu excluded classes overflow", fn, n_exclude);
+		excl = fd_malloc(model->a, n_exclude * sizeof *excl);
+		if (!excl)
+			return fd_err_set(&model->err, FDEN_E_NOMEM, "%s: out of memory", fn);
+		memcpy(excl, exclude, n_exclude * sizeof *excl);
+		qsort(excl, n_exclude, sizeof *excl, cmp_i32);
+	}
+	st = fit_std(model, fn, z, labels, n, excl, n_exclude);
+	fd_free(model->a, excl);
 	return st;
 }
 

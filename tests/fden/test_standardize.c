@@ -2,7 +2,8 @@
  * fden_model_set_standardization sets with the column means and sample
  * standard deviations computed here (a model given one and a model given
  * the other disentangle the same rows to the same bits); a failed fit
- * leaves the standardisation alone. */
+ * leaves the standardisation alone; fden_model_fit_standardization_except
+ * sets what a copy of the rows it keeps would. */
 #include "../testutil.h"
 
 #define DIM 6
@@ -92,11 +93,81 @@ START_TEST(fit_equals_reference)
 }
 END_TEST
 
+/* _except: the rows not excluded give what a copy of them gives to
+ * fden_model_fit_standardization (bits of the factors), whatever the
+ * excluded rows hold; nothing excluded gives what z gives. */
+START_TEST(fit_except_equals_fit_of_copy)
+{
+	float z[ROWS * DIM], kept[ROWS * DIM] = { 0 };
+	int32_t lab[ROWS];
+	const int32_t excl[] = { 4, 1, 4, 99 }; /* unsorted, a duplicate, an absent label */
+	size_t m = 0;
+	for (int i = 0; i < ROWS * DIM; i++)
+		z[i] = (float)(3.0 * tu_normal() + 10.0 * (i % DIM));
+	for (int i = 0; i < ROWS; i++) {
+		lab[i] = (i * 7) % 5; /* row 0 (label 0) kept; row 2 (label 4) excluded */
+		if (lab[i] == 1 || lab[i] == 4) {
+			for (int j = 0; j < DIM; j++) /* excluded rows far off, one not finite */
+				z[i * DIM + j] = i == 2 && j == 3 ? NAN : 1e6f;
+			continue;
+		}
+		memcpy(kept + m++ * DIM, z + i * DIM, DIM * sizeof *z);
+	}
+	lab[0] = 4; /* the first row excluded too: the shift is the first row kept */
+	for (int j = 0; j < DIM; j++)
+		z[j] = -1e6f;
+	memmove(kept, kept + DIM, --m * DIM * sizeof *kept);
+	struct fden_model *a = model(), *b = model();
+	size_t w = ROWS * (fden_model_ide_dim(a) + fden_model_sty_dim(a));
+	float *fa = malloc(w * sizeof *fa), *fb = malloc(w * sizeof *fb);
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, z, lab, ROWS, excl, 4), FDEN_OK);
+	ck_assert_int_eq(fden_model_fit_standardization(b, kept, m), FDEN_OK);
+	factors(a, kept, fa); /* ROWS rows of kept: m used, the rest zeros */
+	factors(b, kept, fb);
+	ck_assert_mem_eq(fa, fb, w * sizeof *fa);
+	/* nothing excluded (labels NULL allowed): fden_model_fit_standardization */
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, kept, NULL, m, NULL, 0), FDEN_OK);
+	factors(a, kept, fa);
+	ck_assert_mem_eq(fa, fb, w * sizeof *fa);
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, kept, lab, m, excl, 0), FDEN_OK);
+	factors(a, kept, fa);
+	ck_assert_mem_eq(fa, fb, w * sizeof *fa);
+	/* failures leave it alone and say why */
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, z, NULL, ROWS, excl, 4),
+			 FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_model_last_error(a), "labels is NULL"));
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, z, lab, ROWS, NULL, 4),
+			 FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_model_last_error(a), "exclude is NULL"));
+	const int32_t every[] = { 0, 1, 2, 3, 4 };
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, z, lab, ROWS, every, 5),
+			 FDEN_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(fden_model_last_error(a), "every one of the 50 rows"));
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, z, lab, 0, excl, 4),
+			 FDEN_E_INVALID);
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, NULL, lab, ROWS, excl, 4),
+			 FDEN_E_INVALID);
+	ck_assert_int_eq(fden_model_fit_standardization_except(NULL, z, lab, ROWS, excl, 4),
+			 FDEN_E_INVALID);
+	const int32_t one[] = { 1 }; /* row 2's NaN is kept now */
+	ck_assert_int_eq(fden_model_fit_standardization_except(a, z, lab, ROWS, one, 1),
+			 FDEN_E_NONFINITE);
+	ck_assert_ptr_nonnull(strstr(fden_model_last_error(a), "column 3"));
+	factors(a, kept, fa);
+	ck_assert_mem_eq(fa, fb, w * sizeof *fa);
+	free(fa);
+	free(fb);
+	fden_model_free(a);
+	fden_model_free(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("model-standardize");
 	TCase *tc = tcase_create("standardize");
 	tcase_add_test(tc, fit_equals_reference);
+	tcase_add_test(tc, fit_except_equals_fit_of_copy);
 	suite_add_tcase(s, tc);
 	return tu_check_main(s, 0);
 }
