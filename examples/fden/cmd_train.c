@@ -161,18 +161,26 @@ struct census {
 	size_t n;         /* of them */
 	size_t labelled;  /* non-negative ones (data_n_classes) */
 	size_t enough;    /* non-negative ones with `need` rows (data_classes_with) */
+	size_t rows;      /* the rows of these classes */
 };
 
-static int census_of(const struct fden_dataset *ds, size_t need, struct census *c)
+/* The census of ds's rows whose label is not one of the n_excl sorted excl
+ * (the held-out classes, valid.h): what it was of a copy without them. */
+static int census_of(const struct fden_dataset *ds, size_t need, const int32_t *excl,
+		     size_t n_excl, struct census *c)
 {
-	size_t rows = fden_dataset_size(ds), k = 0, run = 0;
-	int32_t *u = malloc((rows ? rows : 1) * sizeof *u);
+	size_t n = fden_dataset_size(ds), rows = 0, k = 0, run = 0;
+	const int32_t *lab = fden_dataset_labels(ds);
+	int32_t *u = malloc((n ? n : 1) * sizeof *u);
 
 	memset(c, 0, sizeof *c);
 	if (!u)
 		return -1;
-	memcpy(u, fden_dataset_labels(ds), rows * sizeof *u);
+	for (size_t i = 0; i < n; i++)
+		if (!n_excl || !bsearch(&lab[i], excl, n_excl, sizeof *excl, cmp_i32))
+			u[rows++] = lab[i];
 	qsort(u, rows, sizeof *u, cmp_i32);
+	c->rows = rows;
 	for (size_t i = 0; i < rows; i++) {
 		run = i && u[i] == u[i - 1] ? run + 1 : 1;
 		c->labelled += u[i] >= 0 && run == 1;
@@ -510,11 +518,13 @@ int run_train(const char *cmd, const struct fden_dataset *train_z, const struct 
 	return rc;
 }
 
-static int run_train_locked(const char *cmd, const struct fden_dataset *train_all,
+/* train_z: the rows; with validation classes, training (the episodes, the
+ * standardisation, the class census) leaves excl's labels out of them. */
+static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 			    const struct train_args *a, struct fden_model **out)
 {
-	const struct fden_dataset *train_z = train_all; /* the rows episodes come from */
-	struct fden_dataset *fit = NULL;                /* train_all less the validation classes */
+	const int32_t *excl = NULL; /* the labels training leaves out, sorted (valid.h) */
+	size_t n_excl = 0;
 	struct val_track vt = { 0 };
 	struct fden_model *model = NULL;
 	struct fden_sampler *smp = NULL;
@@ -534,23 +544,16 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_al
 
 	if (!a->episodes || a->ways == 1 || !a->shots || !a->queries)
 		return cli_usage(cmd, "need --episodes >= 1, --ways >= 2 (or 0: auto), --shots >= 1, --queries >= 1");
-	if (census_of(train_z, a->shots + a->queries, &cs))
+	if (census_of(train_z, a->shots + a->queries, NULL, 0, &cs))
 		return cli_fail(cmd, FDEN_E_NOMEM, "class list");
 	size_t nval = a->val_classes < 0 ? val_auto_classes(cs.labelled) : (size_t)a->val_classes;
-	double copy_mb = (double)fden_dataset_size(train_all) * (double)dim * 4 / 1e6;
-	if (a->val_classes < 0 && nval && copy_mb > VAL_AUTO_MAX_COPY_MB) {
-		cli_info("fden: %s: no validation classes: holding them out copies the other rows "
-			 "(%.0f MB; auto stops at %d MB); --val-classes N holds them out anyway",
-			 cmd, copy_mb, VAL_AUTO_MAX_COPY_MB);
-		nval = 0;
-	}
 	if (nval) { /* hold the validation classes out, then count what is left */
-		if ((rc = val_open(cmd, train_all, nval, a->seed, &fit, &vt.v)) ||
+		if ((rc = val_open(cmd, train_z, nval, a->seed, &vt.v)) ||
 		    (rc = val_track_open(cmd, &vt)))
 			goto out;
-		train_z = fit;
+		excl = val_excluded(vt.v, &n_excl);
 		free(cs.classes);
-		if (census_of(train_z, a->shots + a->queries, &cs)) {
+		if (census_of(train_z, a->shots + a->queries, excl, n_excl, &cs)) {
 			rc = cli_fail(cmd, FDEN_E_NOMEM, "class list");
 			goto out;
 		}
@@ -602,8 +605,9 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_al
 	if (a->verbose)
 		fden_model_set_log(model, model_log, NULL);
 	if (!resumed && a->standardize) {
-		rc = fden_model_fit_standardization(model, fden_dataset_data(train_z),
-						    fden_dataset_size(train_z));
+		rc = fden_model_fit_standardization_except(model, fden_dataset_data(train_z),
+							   fden_dataset_labels(train_z),
+							   fden_dataset_size(train_z), excl, n_excl);
 		if (rc) {
 			rc = cli_fail(cmd, rc, "standardisation");
 			goto out;
@@ -618,10 +622,11 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_al
 	}
 	/* the episodes of step s come from a sampler reset with a seed made of
 	 * --seed and s: a resumed run draws what an uninterrupted one would */
-	rc = fden_sampler_new(train_z, a->ways, a->shots, a->queries, a->seed, &smp);
+	rc = fden_sampler_new_except(train_z, a->ways, a->shots, a->queries, a->seed, excl, n_excl,
+				     &smp);
 	if (rc) {
 		rc = cli_fail(cmd, rc, "%zu-way %zu-shot %zu-query episodes from %zu training rows",
-			      a->ways, a->shots, a->queries, fden_dataset_size(train_z));
+			      a->ways, a->shots, a->queries, cs.rows);
 		goto out;
 	}
 	z = malloc(rows * dim * sizeof *z);
@@ -655,7 +660,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_al
 	char extra[160] = "";
 	cli_info("fden: %s: %zu training rows, %zu classes, Dim %zu; %zu episodes of %zu-way "
 		 "%zu-shot %zu-query a step; stop at %s%s%s",
-		 cmd, fden_dataset_size(train_z), cs.labelled, dim, a->episodes, a->ways,
+		 cmd, cs.rows, cs.labelled, dim, a->episodes, a->ways,
 		 a->shots, a->queries, a->steps ? "a step count" : "", a->steps && budget ? " or " : "",
 		 budget ? "a time budget" : "");
 	progress_start(&p, "fden: train", "steps", first, a->steps, budget, a->progress_every,
@@ -777,7 +782,7 @@ done:
 	}
 	if (a->json) {
 		struct train_run run = { .steps = step - first, .seconds = seconds, .lr = lr, .resumed = resumed, .signal = (int)stop_signal };
-		int jrc = write_summary(cmd, a, model, fden_dataset_size(train_z), &run, &av, &vt);
+		int jrc = write_summary(cmd, a, model, cs.rows, &run, &av, &vt);
 		if (jrc && !rc)
 			rc = jrc;
 	}
@@ -794,7 +799,6 @@ out:
 	if (vt.path[0])
 		unlink(vt.path);
 	val_free(vt.v);
-	fden_dataset_free(fit);
 	if (out && (rc == 0 || rc == EXIT_INTERRUPTED))
 		*out = model;
 	else

@@ -12,6 +12,8 @@ struct val {
 	float *ide;                /* their f_ide, rows x ide_dim, sized at the first score */
 	size_t ide_dim;
 	size_t classes;
+	int32_t *excluded; /* the labels training leaves out, sorted (val_excluded) */
+	size_t n_excluded;
 	struct fden_fewshot_options opt;
 	char task[96];
 };
@@ -31,26 +33,35 @@ static uint64_t splitmix64(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+static int cmp_i32(const void *x, const void *y)
+{
+	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
 int val_open(const char *cmd, const struct fden_dataset *ds, size_t n_classes, uint64_t seed,
-	     struct fden_dataset **fit, struct val **out)
+	     struct val **out)
 {
 	int32_t *u = NULL;
 	size_t *cnt = NULL, nu = 0, k = 0;
 	struct val *v = calloc(1, sizeof *v);
 	int rc = 0;
 
-	*fit = NULL;
 	*out = NULL;
-	if (!v || data_unique_labels(ds, &u, &cnt, &nu)) {
+	if (!v || data_unique_labels(ds, &u, &cnt, &nu) ||
+	    !(v->excluded = malloc((nu ? nu : 1) * sizeof *v->excluded))) {
 		rc = cli_fail(cmd, FDEN_E_NOMEM, "validation classes");
 		goto out;
 	}
 	/* the classes with at least 2 rows (1 shot + 1 query), sorted, and
-	 * their row counts, in place */
+	 * their row counts, in place; the others are never trained on */
 	for (size_t i = 0; i < nu; i++)
 		if (u[i] >= 0 && cnt[i] >= 2) {
 			u[k] = u[i];
 			cnt[k++] = cnt[i];
+		} else {
+			v->excluded[v->n_excluded++] = u[i];
 		}
 	if (n_classes < 2 || n_classes + 2 > k) {
 		fprintf(stderr,
@@ -71,11 +82,15 @@ int val_open(const char *cmd, const struct fden_dataset *ds, size_t n_classes, u
 		cnt[i] = cnt[j];
 		cnt[j] = c;
 	}
-	if ((rc = fden_dataset_select(ds, u, n_classes, &v->rows)) ||
-	    (rc = fden_dataset_select(ds, u + n_classes, k - n_classes, fit))) {
+	/* the held-out rows are copied (at most VAL_AUTO_MAX classes with auto);
+	 * the rest stay where they are: training excludes these classes */
+	if ((rc = fden_dataset_select(ds, u, n_classes, &v->rows))) {
 		rc = cli_fail(cmd, rc, "holding out %zu validation classes", n_classes);
 		goto out;
 	}
+	memcpy(v->excluded + v->n_excluded, u, n_classes * sizeof *u);
+	v->n_excluded += n_classes;
+	qsort(v->excluded, v->n_excluded, sizeof *v->excluded, cmp_i32);
 	v->classes = n_classes;
 	fden_fewshot_options_default(&v->opt);
 	v->opt.ways = n_classes < VAL_MAX_WAYS ? n_classes : VAL_MAX_WAYS;
@@ -97,10 +112,6 @@ int val_open(const char *cmd, const struct fden_dataset *ds, size_t n_classes, u
 	*out = v;
 	v = NULL;
 out:
-	if (rc) {
-		fden_dataset_free(*fit);
-		*fit = NULL;
-	}
 	val_free(v);
 	free(u);
 	free(cnt);
@@ -137,11 +148,18 @@ size_t val_classes(const struct val *v)
 	return v->classes;
 }
 
+const int32_t *val_excluded(const struct val *v, size_t *n)
+{
+	*n = v->n_excluded;
+	return v->excluded;
+}
+
 void val_free(struct val *v)
 {
 	if (!v)
 		return;
 	fden_dataset_free(v->rows);
+	free(v->excluded);
 	free(v->ide);
 	free(v);
 }
