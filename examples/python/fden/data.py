@@ -101,17 +101,29 @@ def save_npy(path, a):
 class Sampler(Handle):
     """Seeded C-way K-shot Q-query episodes from a Dataset (struct fden_sampler).
 
-    The sampler keeps the data set alive. :meth:`next` returns a dict that
-    :meth:`fden.Model.train_step` takes as it is.
+    ``exclude`` (None): labels never drawn (fden_sampler_new_except), such
+    as validation classes held out of training, without a copy of the
+    other rows; the draws are those of a sampler of
+    ``dataset.select(the other classes)`` with the same seed, and
+    :meth:`reset` keeps the exclusion. The sampler keeps the data set
+    alive. :meth:`next` returns a dict that :meth:`fden.Model.train_step`
+    takes as it is.
     """
 
     _free = _lib.fn.sampler_free
 
-    def __init__(self, dataset, ways, shots, queries=1, seed=0):
+    def __init__(self, dataset, ways, shots, queries=1, seed=0, exclude=None):
         self.dataset = dataset
         self.ways, self.shots, self.queries = int(ways), int(shots), int(queries)
-        ptr = self._new(_lib.fn.sampler_new, dataset.ptr, self.ways, self.shots,
-                        self.queries, int(seed))
+        if exclude is None:
+            self.exclude = None
+            ptr = self._new(_lib.fn.sampler_new, dataset.ptr, self.ways, self.shots,
+                            self.queries, int(seed))
+        else:
+            self.exclude = np.array(exclude, dtype=np.int32).reshape(-1)  # a copy
+            ptr = self._new(_lib.fn.sampler_new_except, dataset.ptr, self.ways, self.shots,
+                            self.queries, int(seed), _arrays.iptr(self.exclude),
+                            self.exclude.size)
         self._own(ptr, dataset)
 
     @property
@@ -140,7 +152,8 @@ class Sampler(Handle):
     __next__ = next
 
     def reset(self, seed):
-        """Back to the state of a fresh Sampler seeded with `seed`."""
+        """Back to the state of a fresh Sampler seeded with `seed` (the same
+        classes excluded)."""
         errors.check(_lib.fn.sampler_reset(self.ptr, int(seed)))
 
     def __iter__(self):

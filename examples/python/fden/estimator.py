@@ -45,7 +45,6 @@ def _encode_labels(y, n):
 # Validation, as `fden train` (examples/fden/valid.h) does it
 VAL_AUTO_MIN_CLASSES = 200   # val_classes="auto": held out from this many classes on
 VAL_AUTO_MAX = 100           # auto: 10% of the classes, at most this many
-VAL_AUTO_MAX_COPY_MB = 512   # auto: none when the rows (copied) pass this
 VAL_MAX_WAYS = 20            # 20-way episodes, or every held-out class when fewer
 VAL_EPISODES = 300           # the same seeded episodes at every score
 
@@ -129,9 +128,12 @@ class FDEN:
       (4): validation, as ``fden train --val-classes/--val-every/
       --val-patience``. ``val_classes`` classes of ``y`` (a draw seeded by
       ``seed``, among those with 2 or more rows; ``"auto"``: 10% of them,
-      at most 100, when there are at least 200 classes and the rows take
-      at most 512 MB, else none; 0: none) are held out of the training
-      episodes (and of the standardisation). Every ``val_every`` steps,
+      at most 100, when there are at least 200 classes, else none; 0:
+      none) are held out of the training episodes and of the
+      standardisation, as are the classes of one row. Only the held-out
+      rows are copied: the training rows are the library's copy of ``z``
+      that fit makes anyway, with those classes excluded
+      (``Sampler(exclude=)``). Every ``val_every`` steps,
       and after the last, the model scores nearest-class-mean few-shot
       accuracy of f_ide on them (20-way, or every held-out class when
       fewer, 1-shot, up to 15 queries, 300 episodes seeded by ``seed``);
@@ -228,7 +230,7 @@ class FDEN:
                 return
         model.set_param(Param.LR_DECAY_STEPS, self.steps)
 
-    def _n_val(self, n_classes, z):
+    def _n_val(self, n_classes):
         """How many classes fit holds out (checks the val_* parameters)."""
         v = self.val_classes
         if isinstance(v, str):
@@ -241,8 +243,6 @@ class FDEN:
         _check_count("val_patience", self.val_patience)
         if v != "auto":
             return int(v)
-        if z.size * 4 / 1e6 > VAL_AUTO_MAX_COPY_MB:
-            return 0  # as fden train: holding out copies the other rows
         return _val_auto_classes(n_classes)
 
     def fit(self, z, y):
@@ -256,9 +256,9 @@ class FDEN:
             _check_count(name, getattr(self, name))
         if self.episodes_per_step < 1:
             raise ValueError("episodes_per_step must be at least 1")
-        n_val = self._n_val(classes.size, z)
+        n_val = self._n_val(classes.size)
         val = None  # (rows, labels, ways, queries) of the held-out classes
-        z_train, fit_codes, n_train = z, codes, classes.size
+        fit_codes, n_train, exclude = codes, classes.size, None
         held = np.empty(0, dtype=np.int32)
         if n_val:
             held, kept = _val_draw(codes, n_val, self.seed)
@@ -266,9 +266,15 @@ class FDEN:
             ways = min(n_val, VAL_MAX_WAYS)
             val = (np.ascontiguousarray(z[rows]), np.ascontiguousarray(codes[rows]), ways,
                    _val_queries(codes[rows], ways))
-            # the training classes as 0..m-1, in order (cmd_train.c's dense classes)
-            z_train = np.ascontiguousarray(z[~rows])
-            fit_codes = np.searchsorted(kept, codes[~rows]).astype(np.int32)
+            # the training classes as 0..m-1, in order (cmd_train.c's dense
+            # classes); the others (held out, or of one row) m.. and
+            # excluded from the episodes and the standardisation, which
+            # read z where it is (as fden train does)
+            order = np.concatenate([kept, np.setdiff1d(np.arange(classes.size), kept)])
+            dense = np.empty(classes.size, dtype=np.int32)
+            dense[order] = np.arange(classes.size, dtype=np.int32)
+            fit_codes = dense[codes]
+            exclude = np.arange(kept.size, classes.size, dtype=np.int32)
             n_train = kept.size
         if n_train < self.ways:
             raise ValueError("y has %d classes%s, fewer than ways=%d"
@@ -280,7 +286,7 @@ class FDEN:
         try:
             self._set_horizon(model)
             if self.standardize:
-                model.fit_standardization(z_train)
+                model.fit_standardization(z, fit_codes, exclude)
             losses, rates, accuracy = [], [], None
             curve, best, best_step, since, stopped = [], None, None, 0, False
             # the best model so far waits in a temporary file (as fden train's)
@@ -303,8 +309,9 @@ class FDEN:
                     since += 1
                 return bool(self.val_patience) and since >= self.val_patience
 
-            with Dataset.from_arrays(z_train, fit_codes) as ds:
-                sampler = Sampler(ds, self.ways, self.shots, self.queries, seed=self.seed)
+            with Dataset.from_arrays(z, fit_codes) as ds:
+                sampler = Sampler(ds, self.ways, self.shots, self.queries, seed=self.seed,
+                                  exclude=exclude)
                 try:
                     for _ in range(int(self.steps)):
                         st = model.train_step(sampler.next(self.episodes_per_step))

@@ -218,13 +218,28 @@ class Model(Handle):
         errors.check(_lib.fn.model_set_standardization(self.ptr, _arrays.fptr(mean),
                                                         _arrays.fptr(std)))
 
-    def fit_standardization(self, z):
+    def fit_standardization(self, z, labels=None, exclude=None):
         """Set the standardisation to z's per-dimension mean and sample std
-        (floored at 1e-6): z is n x Dim float32, such as the training latents."""
+        (floored at 1e-6): z is n x Dim float32, such as the training latents.
+
+        With ``exclude`` (labels, any order), only the rows whose label in
+        ``labels`` (n int32) is not one of them count, exactly as a copy of
+        those rows would (fden_model_fit_standardization_except): the
+        classes a Sampler with the same ``exclude`` never draws."""
         z = _arrays.f32(z, "z", cols=self.dim)
         if z.shape[0] == 0:
             raise ValueError("z has no rows")
-        errors.check(_lib.fn.model_fit_standardization(self.ptr, _arrays.fptr(z), z.shape[0]))
+        if exclude is None:
+            errors.check(_lib.fn.model_fit_standardization(self.ptr, _arrays.fptr(z),
+                                                            z.shape[0]))
+            return
+        if labels is None:
+            raise ValueError("exclude needs labels, one per row of z")
+        labels = _arrays.i32(labels, "labels", n=z.shape[0])
+        exclude = np.array(exclude, dtype=np.int32).reshape(-1)
+        errors.check(_lib.fn.model_fit_standardization_except(
+            self.ptr, _arrays.fptr(z), _arrays.iptr(labels), z.shape[0], _arrays.iptr(exclude),
+            exclude.size))
 
     def train_step(self, episodes=None, **kw):
         """One optimisation step on a batch of episodes; returns :class:`StepStats`.

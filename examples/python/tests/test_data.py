@@ -131,6 +131,30 @@ class TestSampler(unittest.TestCase):
             s = fden.Sampler(ds, ways=3, shots=1, queries=1)
             s.next(1)
 
+    @requires("sampler_new_except")
+    def test_exclude(self):
+        x, y = tagged(n_classes=8, per_class=6)
+        ds = fden.Dataset.from_arrays(x, y)
+        excl = [6, 1, 6, 42]  # any order, a duplicate, a label the set lacks
+        s = fden.Sampler(ds, 3, 1, 2, seed=4, exclude=excl)
+        kept = [c for c in range(8) if c not in excl]
+        ref = fden.Sampler(ds.select(kept), 3, 1, 2, seed=4)
+        for rnd in range(3):
+            if rnd == 2:  # the exclusion outlives a reset
+                s.reset(9)
+                ref.reset(9)
+            a, b = s.next(40), ref.next(40)
+            self.assertFalse(np.isin(a["classes"], excl).any())
+            self.assertFalse(np.isin(a["z"][:, 0], excl).any())
+            for k in ("z", "labels", "classes"):  # the draws of the copy without them
+                np.testing.assert_array_equal(a[k], b[k])
+        # nothing excluded: the plain sampler's draws
+        none = fden.Sampler(ds, 3, 1, 2, seed=4, exclude=[]).next(5)
+        np.testing.assert_array_equal(none["z"], fden.Sampler(ds, 3, 1, 2, seed=4).next(5)["z"])
+        with self.assertRaises(fden.FdenError) as cm:
+            fden.Sampler(ds, 3, 1, 2, exclude=range(6))  # 2 classes left
+        self.assertIn("excluded", str(cm.exception))
+
     @requires("model_new", "train_step")
     def test_feeds_train_step(self):
         from .util import latents, small_model

@@ -103,5 +103,30 @@ class FitStandardization(unittest.TestCase):
                 a.fit_standardization(z[:0])
 
 
+@requires("model_fit_standardization_except")
+class FitStandardizationExcept(unittest.TestCase):
+    def test_equals_fit_of_the_rows_kept(self):
+        z, y = latents(dim=16, seed=6)
+        z = np.ascontiguousarray(z * 4 + 3, dtype=np.float32)
+        y = y.astype(np.int32)
+        z[y == 2] = 1e6  # excluded: never read
+        keep = ~np.isin(y, [2, 7])
+        with small_model() as a, small_model() as b:
+            a.fit_standardization(z, y, exclude=[7, 2, 7, 99])
+            b.fit_standardization(np.ascontiguousarray(z[keep]))
+            np.testing.assert_array_equal(a.disentangle(z[:20])[0], b.disentangle(z[:20])[0])
+            # nothing excluded: the plain fit
+            a.fit_standardization(z, y, exclude=[])
+            b.fit_standardization(z)
+            np.testing.assert_array_equal(a.disentangle(z[:20])[0], b.disentangle(z[:20])[0])
+            with self.assertRaises(ValueError):
+                a.fit_standardization(z, exclude=[2])  # no labels
+            with self.assertRaises(ValueError):
+                a.fit_standardization(z, y[:5], exclude=[2])
+            with self.assertRaises(fden.FdenError) as cm:
+                a.fit_standardization(z, y, exclude=np.unique(y))
+            self.assertIn("excluded", str(cm.exception))
+
+
 if __name__ == "__main__":
     unittest.main()
