@@ -161,6 +161,32 @@ impl<'d> Sampler<'d> {
         })
     }
 
+    /// A sampler that never draws the classes in `exclude`
+    /// (fden_sampler_new_except): its draws are those of [`Sampler::new`]
+    /// on `ds.select(the other classes)` with the same seed, without the
+    /// copy; [`Sampler::reset`] keeps the exclusion.
+    pub fn new_except(
+        ds: &'d Dataset,
+        ways: usize,
+        shots: usize,
+        queries: usize,
+        seed: u64,
+        exclude: &[i32],
+    ) -> Result<Sampler<'d>> {
+        let mut p = ptr::null_mut();
+        check(unsafe {
+            ffi::fden_sampler_new_except(ds.ptr.as_ptr(), ways, shots, queries, seed, exclude.as_ptr(), exclude.len(), &mut p)
+        })?;
+        Ok(Sampler {
+            ptr: NonNull::new(p).expect("libfden returned FDEN_OK and a NULL sampler"),
+            dim: ds.dim(),
+            ways,
+            shots,
+            queries,
+            _ds: PhantomData,
+        })
+    }
+
     /// Draw `n_episodes` episodes.
     pub fn next_batch(&mut self, n_episodes: usize) -> Result<Batch> {
         let rows = n_episodes * self.ways * (self.shots + self.queries);

@@ -228,6 +228,14 @@ extern "C" {
         std: *const f32,
     ) -> c_int;
     pub fn fden_model_fit_standardization(model: *mut fden_model, z: *const f32, n: usize) -> c_int;
+    pub fn fden_model_fit_standardization_except(
+        model: *mut fden_model,
+        z: *const f32,
+        labels: *const i32,
+        n: usize,
+        exclude: *const i32,
+        n_exclude: usize,
+    ) -> c_int;
     pub fn fden_model_disentangler(model: *mut fden_model) -> *mut fden_disentangler;
     pub fn fden_model_factorizer(model: *mut fden_model) -> *mut fden_factorizer;
     pub fn fden_model_entangler(model: *mut fden_model) -> *mut fden_entangler;
@@ -405,6 +413,16 @@ extern "C" {
         shots: usize,
         queries: usize,
         seed: u64,
+        out: *mut *mut fden_sampler,
+    ) -> c_int;
+    pub fn fden_sampler_new_except(
+        ds: *const fden_dataset,
+        ways: usize,
+        shots: usize,
+        queries: usize,
+        seed: u64,
+        exclude: *const i32,
+        n_exclude: usize,
         out: *mut *mut fden_sampler,
     ) -> c_int;
     pub fn fden_sampler_free(s: *mut fden_sampler);

@@ -183,6 +183,29 @@ impl Model {
         check(unsafe { ffi::fden_model_fit_standardization(self.ptr.as_ptr(), z.as_ptr(), n) })
     }
 
+    /// As [`Model::fit_standardization`] over the rows of `z` whose label
+    /// (`labels`, one per row) is not in `exclude`, exactly as a copy of
+    /// those rows would give (fden_model_fit_standardization_except): the
+    /// classes a [`Sampler::new_except`](crate::Sampler::new_except) with
+    /// the same `exclude` never draws.
+    pub fn fit_standardization_except(&mut self, z: &[f32], labels: &[i32], exclude: &[i32]) -> Result<()> {
+        let n = rows("z", z, self.dim())?;
+        if n == 0 {
+            return Err(Error::new(status::SHAPE, "z has no rows"));
+        }
+        same_len("labels", labels.len(), n)?;
+        check(unsafe {
+            ffi::fden_model_fit_standardization_except(
+                self.ptr.as_ptr(),
+                z.as_ptr(),
+                labels.as_ptr(),
+                n,
+                exclude.as_ptr(),
+                exclude.len(),
+            )
+        })
+    }
+
     /// One optimisation step. A non-finite loss is rejected with
     /// `status::NONFINITE` and leaves the model as it was.
     pub fn train_step(&mut self, ep: &Episodes<'_>) -> Result<StepStats> {

@@ -491,6 +491,34 @@ fn sampler_reset_matches_fresh_sampler() {
 }
 
 #[test]
+fn sampler_except_draws_what_a_copy_without_the_classes_draws() {
+    let (z, y) = latents(8, 5, 10);
+    let ds = Dataset::from_slices(&z, &y, DIM).unwrap();
+    let excl = [6, 1, 6, 42]; // any order, a duplicate, a label the set lacks
+    let kept: Vec<i32> = (0..8).filter(|c| !excl.contains(c)).collect();
+    let rest = ds.select(&kept).unwrap();
+    let mut a = Sampler::new_except(&ds, 3, 1, 2, 4, &excl).unwrap();
+    let mut b = Sampler::new(&rest, 3, 1, 2, 4).unwrap();
+    for round in 0..3 {
+        if round == 2 {
+            // the exclusion outlives a reset
+            a.reset(9).unwrap();
+            b.reset(9).unwrap();
+        }
+        let (ra, rb) = (a.next_batch(20).unwrap(), b.next_batch(20).unwrap());
+        assert!(ra.classes.iter().all(|c| !excl.contains(c)), "{:?}", ra.classes);
+        assert_eq!((ra.z, ra.labels, ra.classes), (rb.z, rb.labels, rb.classes));
+    }
+    // nothing excluded: Sampler::new's draws
+    let mut none = Sampler::new_except(&ds, 3, 1, 2, 4, &[]).unwrap();
+    assert_eq!(none.next_batch(5).unwrap().z, Sampler::new(&ds, 3, 1, 2, 4).unwrap().next_batch(5).unwrap().z);
+    // 2 classes left for 3 ways
+    let e = Sampler::new_except(&ds, 3, 1, 2, 4, &[0, 1, 2, 3, 4, 5]).err().unwrap();
+    assert_eq!(e.status, status::INVALID);
+    assert!(e.to_string().contains("excluded"), "{e}");
+}
+
+#[test]
 fn dataset_roundtrip_npy() {
     let (z, y) = latents(4, 5, 8);
     let dir = tmp("npy");

@@ -128,3 +128,30 @@ fn fit_standardization_equals_the_moments() {
     assert_eq!(a.fit_standardization(&z[..3]).unwrap_err().status, Status::Shape);
     assert_eq!(a.fit_standardization(&[]).unwrap_err().status, Status::Shape);
 }
+
+#[test]
+fn fit_standardization_except_equals_the_fit_of_the_rows_kept() {
+    let (z, y) = features(6, 20, 3.0, 9);
+    let mut z: Vec<f32> = z.iter().map(|v| v * 5.0 + 2.0).collect();
+    for (i, &l) in y.iter().enumerate() {
+        if l == 2 {
+            z[i * DIM..(i + 1) * DIM].fill(1e6); // excluded: never read
+        }
+    }
+    let kept: Vec<f32> =
+        y.iter().enumerate().filter(|(_, &l)| l != 2 && l != 4).flat_map(|(i, _)| z[i * DIM..(i + 1) * DIM].to_vec()).collect();
+    let mut cfg = Config::new().unwrap();
+    cfg.set_int(Param::Dim, DIM as i64).unwrap().set_int(Param::FlowLayers, 2).unwrap()
+        .set_int(Param::FlowWidth, 16).unwrap().set_int(Param::Seed, 4).unwrap();
+    let mut a = Model::new(&cfg).unwrap();
+    let mut b = Model::new(&cfg).unwrap();
+    a.fit_standardization_except(&z, &y, &[4, 2, 77]).unwrap();
+    b.fit_standardization(&kept).unwrap();
+    assert_eq!(a.disentangle(&kept[..10 * DIM]).unwrap(), b.disentangle(&kept[..10 * DIM]).unwrap());
+    // nothing excluded: fit_standardization
+    a.fit_standardization_except(&kept, &vec![0; kept.len() / DIM], &[]).unwrap();
+    assert_eq!(a.disentangle(&kept[..10 * DIM]).unwrap(), b.disentangle(&kept[..10 * DIM]).unwrap());
+    assert_eq!(a.fit_standardization_except(&z, &y[1..], &[2]).unwrap_err().status, Status::Shape);
+    let e = a.fit_standardization_except(&z, &y, &[0, 1, 2, 3, 4, 5]).unwrap_err();
+    assert_eq!(e.status, Status::Invalid);
+}
