@@ -134,6 +134,18 @@ public:
 	{
 		check(fden_model_fit_standardization(h_.get(), z.data(), detail::rows_of(z, dim(), "z")));
 	}
+	/// As fit_standardization(), over the rows whose label (one per row) is
+	/// not in exclude, exactly as a copy of those rows would give: the
+	/// classes held out of training, without the copy.
+	void fit_standardization_except(const std::vector<float> &z, const std::vector<int32_t> &labels,
+					const std::vector<int32_t> &exclude)
+	{
+		size_t n = detail::rows_of(z, dim(), "z");
+		if (labels.size() != n)
+			throw error(FDEN_E_SHAPE, "labels: one per row of z");
+		check(fden_model_fit_standardization_except(h_.get(), z.data(), labels.data(), n,
+							    exclude.data(), exclude.size()));
+	}
 
 	/// One training step on episodes (ways*shots support rows, then queries, per episode);
 	/// the stats' lr is the rate it used.

@@ -223,6 +223,16 @@ int main(int argc, char **argv)
 	fden::factors raw = ms.disentangle(z);
 	ms.fit_standardization(z);
 	expect(ms.disentangle(z).ide != raw.ide, "fit_standardization changes what D sees");
+	// ... or to the rows of the classes not excluded, as to a copy of them
+	std::vector<float> kept;
+	for (size_t i = 0; i < y.size(); i++)
+		if (y[i] != 1)
+			kept.insert(kept.end(), z.begin() + i * dim, z.begin() + (i + 1) * dim);
+	fden::model me(fden::config().set(FDEN_P_DIM, double(dim)).set(FDEN_P_SEED, 3));
+	ms.fit_standardization(kept);
+	me.fit_standardization_except(z, y, {1});
+	expect(me.disentangle(z).ide == ms.disentangle(z).ide,
+	       "fit_standardization_except: the fit of the rows kept");
 
 	// The built-in hosts: short fits on a few random 20 x 20 images.
 	{
