@@ -2,9 +2,9 @@
  * and pick one at load time through an ifunc (GCC's target_clones). Off
  * where ifuncs break: clang 14 leaves the hidden clones unresolved at link
  * time, and the resolvers run before ThreadSanitizer's runtime is up (a
- * SIGSEGV at load). Every version keeps the same per-lane order, and the
- * build turns off floating-point contraction (-ffp-contract=off in
- * meson.build: AVX-512F brings FMA, which would otherwise fuse a * b + c
+ * SIGSEGV at load). Every version keeps the same per-lane order, and
+ * floating-point contraction is off (-std=c11 and -ffp-contract=off in
+ * meson.build: AVX-512F brings FMA, which could otherwise fuse a * b + c
  * in that clone only), so results are the same bits on every CPU.
  * The AVX-512F clone: measured on AMD Zen 4, which runs 512-bit vectors
  * in two halves, the flow's element-wise evaluation sweeps took 30% less

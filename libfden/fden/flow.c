@@ -215,7 +215,8 @@ static void split_row(const int32_t *perm, int d1, int d2, const float *x, float
 }
 
 /* The coupling's element-wise functions without libm calls, so its loops
- * vectorise (AVX2 clone, FD_CLONES; the same formulas in every clone).
+ * vectorise (FD_CLONES: AVX-512F, AVX2 and baseline clones, the same
+ * formulas in every clone).
  * libm's tanhf and expf were about 40% of a flow inference at Dim 512
  * (perf: __expf_fma, __tanhf, __expm1f), one call per element.
  *
@@ -538,7 +539,7 @@ FD_CLONES FLOW_VEC static void couple_inv_blk(int n, float c, const float *restr
 		x2[j] = (y2[j] - (t[j] + bt[j])) * flow_exp(-s[j]);
 }
 
-/* dst[k] = src[idx[k]]: a gather, which GCC vectorises (the AVX2 clone);
+/* dst[k] = src[idx[k]]: a gather, which GCC vectorises (the FD_CLONES clones);
  * measured faster than the equivalent scatter dst[pinv[j]] = src[j]. */
 FD_CLONES static void gather_row(int n, const int32_t *restrict idx, const float *restrict src,
 				 float *restrict dst)

@@ -4,9 +4,10 @@
 #include "core/clones.h"
 #include "nn/adam.h"
 
-/* Memory bound but for the square root and division: an AVX2 clone (chosen
- * at load time) does them 8 wide. Same operations, no contraction (ISO C
- * mode), so the same bits as the baseline clone. */
+/* Memory bound but for the square root and division: the AVX2 and
+ * AVX-512F clones (chosen at load time) do them 8 and 16 wide. Same
+ * operations, no contraction (-ffp-contract=off), so the same bits as the
+ * baseline clone. */
 FD_CLONES
 void fd_adam_update(const struct fd_adam *opt, struct fd_param *p, uint64_t t)
 {
