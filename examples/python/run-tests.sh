@@ -6,6 +6,8 @@
 #   FDEN_DESTDIR=/tmp/stage              a `meson install --destdir` tree: the
 #                                        libfden.so found under it
 #   FDEN_BUILD_DIR=/path/to/build        a meson build dir (default: <repo>/build)
+# FDEN_CLI=/path/to/fden: the tool for the estimator-vs-fden-train test
+# (default: the build dir's or the destdir's fden).
 # FDEN_STRICT=1 (the default here) turns tests of functions the library does
 # not export into failures instead of skips. PYTHON defaults to /usr/bin/python3
 # (Debian's, with python3-numpy).
@@ -27,6 +29,16 @@ if [ -z "${FDEN_LIBRARY:-}" ]; then
 		exit 1; }
 	export FDEN_LIBRARY="$FDEN_BUILD_DIR/libfden/libfden.so"
 fi
+# FDEN_CLI: the fden tool of the same build, for the test that the
+# estimator trains fden train's model (skipped when not found)
+if [ -z "${FDEN_CLI:-}" ]; then
+	if [ -n "${FDEN_BUILD_DIR:-}" ] && [ -x "$FDEN_BUILD_DIR/examples/fden/fden" ]; then
+		FDEN_CLI="$FDEN_BUILD_DIR/examples/fden/fden"
+	elif [ -n "${FDEN_DESTDIR:-}" ]; then
+		FDEN_CLI=$(find "$FDEN_DESTDIR" -path '*/bin/fden' -type f | head -n 1)
+	fi
+fi
+[ -z "${FDEN_CLI:-}" ] || export FDEN_CLI
 export FDEN_STRICT=${FDEN_STRICT:-1}
 echo "python tests against $FDEN_LIBRARY"
 cd "$here"

@@ -49,6 +49,8 @@ VAL_MAX_WAYS = 20            # 20-way episodes, or every held-out class when few
 VAL_EPISODES = 300           # the same seeded episodes at every score
 
 _M64 = (1 << 64) - 1
+TRAIN_AUTO_WAYS = 20         # ways="auto": this many, or every class when fewer (cli.h)
+STEP_SEED_MUL = 0x9e3779b97f4a7c15  # step s draws from seed * this + s (cmd_train.c)
 
 
 def _val_auto_classes(n_classes):
@@ -108,10 +110,15 @@ class FDEN:
 
     Parameters (all keywords, scikit-learn style):
 
-    - ``steps`` (1000), ``episodes_per_step`` (16), ``ways`` (5),
-      ``shots`` (1), ``queries`` (1): the training episodes;
+    - ``steps`` (1000), ``episodes_per_step`` (4), ``ways`` (``"auto"``:
+      20, or every training class with enough rows when fewer), ``shots``
+      (1), ``queries`` (5): the training episodes, ``fden train``'s
+      defaults;
     - ``seed`` (1): the model's and the sampler's seed (same seed, same
-      bits);
+      bits). Step s draws its episodes from a sampler reset to
+      ``seed * 0x9e3779b97f4a7c15 + s``, as ``fden train`` does: with the
+      same latents, labels, settings and ``--steps``/``steps``, the two
+      train the same model, bit for bit;
     - ``standardize`` (True): ``Model.fit_standardization(z)`` before
       training, so the model sees per-dimension standardised latents;
     - ``config`` (None): a dict of further configuration keys
@@ -153,7 +160,7 @@ class FDEN:
     (patience ran out before ``steps``).
     """
 
-    def __init__(self, steps=1000, episodes_per_step=16, ways=5, shots=1, queries=1, seed=1,
+    def __init__(self, steps=1000, episodes_per_step=4, ways="auto", shots=1, queries=5, seed=1,
                  standardize=True, config=None, preset=None, score_ways=5, score_shots=1,
                  score_queries=15, score_episodes=1000, score_seed=1, score_transform=None,
                  val_classes="auto", val_every=250, val_patience=4):
@@ -252,8 +259,10 @@ class FDEN:
         ``shots + queries`` rows each, besides the validation classes)."""
         z = _as_f32(z, "z")
         classes, codes = _encode_labels(y, z.shape[0])
-        for name in ("steps", "episodes_per_step", "ways", "shots", "queries"):
+        for name in ("steps", "episodes_per_step", "shots", "queries"):
             _check_count(name, getattr(self, name))
+        if not (isinstance(self.ways, str) and self.ways == "auto"):
+            _check_count("ways", self.ways, low=2)
         if self.episodes_per_step < 1:
             raise ValueError("episodes_per_step must be at least 1")
         n_val = self._n_val(classes.size)
@@ -276,10 +285,15 @@ class FDEN:
             fit_codes = dense[codes]
             exclude = np.arange(kept.size, classes.size, dtype=np.int32)
             n_train = kept.size
-        if n_train < self.ways:
+        ways = self.ways
+        if isinstance(ways, str):  # "auto", of the classes with enough rows (as fden train)
+            have = int((np.bincount(fit_codes, minlength=n_train)[:n_train]
+                        >= self.shots + self.queries).sum())
+            ways = max(2, min(TRAIN_AUTO_WAYS, have))
+        if n_train < ways:
             raise ValueError("y has %d classes%s, fewer than ways=%d"
                              % (n_train, " besides the %d validation ones" % n_val
-                                if n_val else "", self.ways))
+                                if n_val else "", ways))
         self._release()
         model = Model(**self._model_settings(z.shape[1]))
         path = None
@@ -310,10 +324,11 @@ class FDEN:
                 return bool(self.val_patience) and since >= self.val_patience
 
             with Dataset.from_arrays(z, fit_codes) as ds:
-                sampler = Sampler(ds, self.ways, self.shots, self.queries, seed=self.seed,
+                sampler = Sampler(ds, ways, self.shots, self.queries, seed=self.seed,
                                   exclude=exclude)
                 try:
                     for _ in range(int(self.steps)):
+                        sampler.reset((int(self.seed) * STEP_SEED_MUL + model.step) & _M64)
                         st = model.train_step(sampler.next(self.episodes_per_step))
                         losses.append(st.loss)
                         rates.append(st.lr)
