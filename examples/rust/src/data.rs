@@ -151,14 +151,19 @@ impl<'d> Sampler<'d> {
     pub fn new(ds: &'d Dataset, ways: usize, shots: usize, queries: usize, seed: u64) -> Result<Sampler<'d>> {
         let mut p = ptr::null_mut();
         check(unsafe { ffi::fden_sampler_new(ds.ptr.as_ptr(), ways, shots, queries, seed, &mut p) })?;
-        Ok(Sampler {
+        Ok(Sampler::adopt(p, ds, ways, shots, queries))
+    }
+
+    /// The handle of a successful fden_sampler_new*() call.
+    fn adopt(p: *mut ffi::fden_sampler, ds: &'d Dataset, ways: usize, shots: usize, queries: usize) -> Sampler<'d> {
+        Sampler {
             ptr: NonNull::new(p).expect("libfden returned FDEN_OK and a NULL sampler"),
             dim: ds.dim(),
             ways,
             shots,
             queries,
             _ds: PhantomData,
-        })
+        }
     }
 
     /// A sampler that never draws the classes in `exclude`
@@ -177,14 +182,7 @@ impl<'d> Sampler<'d> {
         check(unsafe {
             ffi::fden_sampler_new_except(ds.ptr.as_ptr(), ways, shots, queries, seed, exclude.as_ptr(), exclude.len(), &mut p)
         })?;
-        Ok(Sampler {
-            ptr: NonNull::new(p).expect("libfden returned FDEN_OK and a NULL sampler"),
-            dim: ds.dim(),
-            ways,
-            shots,
-            queries,
-            _ds: PhantomData,
-        })
+        Ok(Sampler::adopt(p, ds, ways, shots, queries))
     }
 
     /// Draw `n_episodes` episodes.
