@@ -100,6 +100,18 @@ def fr(x, nd=2):
 	return "-" if x is None else ("%.*f" % (nd, x))
 
 
+def default_flow_layers(build):
+	"""libfden's default flow_layers (fden train --list-keys), so that the
+	PyTorch peer of the default preset runs as many couplings."""
+	out = subprocess.run([os.path.join(build, "examples", "fden", "fden"), "train", "--list-keys"],
+			     capture_output=True, text=True, check=True).stdout
+	for line in out.splitlines():
+		f = line.split()
+		if f and f[0] == "flow_layers":
+			return int(float(f[1]))
+	raise SystemExit("run.py: no flow_layers in fden train --list-keys")
+
+
 def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build-release"))
@@ -127,6 +139,7 @@ def main():
 
 	exe = os.path.join(a.build, "bench", "bench_fden")
 	peer = os.path.join(HERE, "torch_peer.py")
+	flow_layers = default_flow_layers(a.build)
 	dims = [int(x) for x in a.dims.split(",")] if "paper" in a.presets.split(",") else []
 	threads = [int(x) for x in a.threads.split(",")]
 	batches = [int(x) for x in a.batches.split(",")]
@@ -220,7 +233,8 @@ def main():
 					records.append(r)
 					dtrain[("fden", d, t, b)] = r
 				if not a.no_torch:
-					for r in run_child([PY, peer, "train"] + args, t, True, CHILD_ENV_T):
+					for r in run_child([PY, peer, "train", "--flow-layers", str(flow_layers)] + args,
+							   t, True, CHILD_ENV_T):
 						records.append(r)
 						dtrain[("torch", d, t, b)] = r
 
@@ -236,7 +250,8 @@ def main():
 			prog("%s inference dim %d threads %d" % (pr, d, t))
 			sides = [("fden", [exe, "infer"] + args, False)]
 			if not a.no_torch:
-				sides.append(("torch", [PY, peer, "infer"] + args, True))
+				sides.append(("torch", [PY, peer, "infer", "--flow-layers", str(flow_layers)] + args,
+					      True))
 			for side, cmd, ts in sides:
 				for r in run_child(cmd, t, ts, CHILD_ENV_T if ts else None):
 					records.append(r)
@@ -332,7 +347,7 @@ def main():
 					d, t, "%.0f" % (f["peak_rss_kb"] / 1024) if f else "-", "%.0f" % (q["peak_rss_kb"] / 1024) if q else "-"))
 	P("")
 	if dtrain or dinfer:
-		P("Default configuration (FDEN_PRESET_DEFAULT: flow D of 8 couplings 256 wide, E = its inverse, density term 3,")
+		P("Default configuration (FDEN_PRESET_DEFAULT: flow D of %d couplings 256 wide, E = its inverse, density term," % flow_layers)
 		P("cross-correlation 10, statistician 1024-256-64, prototypical head, no dropout, Adam 1e-3);")
 		P("training episodes 20-way 1-shot 5-query (120 rows: 480 rows = 4 episodes)")
 		P("%4s %3s %5s %7s | %-24s | %-24s | %6s %6s | %7s %6s %6s | %6s %8s" % (

@@ -24,7 +24,8 @@ One step, as libfden's fden_train_step:
 
 --preset default: the default configuration (FDEN_PRESET_DEFAULT, what
 `fden train` runs), as libfden computes it (libfden/fden/train.c, flow.c):
-  D  8 affine couplings (RealNVP): x = x[:, perm_l]; [r, t] = g_l(x1);
+  D  --flow-layers affine couplings (RealNVP; libfden's default 12):
+     x = x[:, perm_l]; [r, t] = g_l(x1);
      s = 2 tanh(r / 2); y = [x1, x2 exp(s) + t]; g_l: Linear(d1, 256) ->
      leaky 0.01 -> Linear(256, 256) -> leaky -> Linear(256, 2 d2), He
      init, last layer zero; E = the exact inverse (no parameters, L_R = 0)
@@ -32,7 +33,8 @@ One step, as libfden's fden_train_step:
      and f_sty blocks (as libfden: the shuffle applies to the f_sty part)
   g_u: prototypical cross entropy (20-way 1-shot 5-query episodes)
        + 10 L_X (mean squared correlation of batch-standardised f_ide and
-       f_sty columns) + 3 L_N (||F||^2 / 2 - log|det|, per row and Dim)
+       f_sty columns) + 3 L_N (||F||^2 / 2 - log|det|, per row and Dim;
+       libfden's default weight is 1: the same FLOPs)
   g_m: the MINE term through the GRL; per-tensor clipping; Adam 1e-3
   no dropout.
 
@@ -409,13 +411,15 @@ def main():
 			help="split T's first product as libfden does (f_ide and f_sty blocks)")
 	ap.add_argument("--seed", type=int, default=1)
 	ap.add_argument("--preset", choices=["paper", "default"], default="paper")
+	ap.add_argument("--flow-layers", type=int, default=12,
+			help="couplings of the default preset's flow (run.py passes libfden's)")
 	a = ap.parse_args()
 
 	torch.set_num_threads(a.threads)
 	torch.manual_seed(a.seed)
 	base_rss = rss_kb()
 	common = {"side": "torch", "threads": a.threads, "torch": torch.__version__,
-		  "base_rss_kb": base_rss, "preset": a.preset,
+		  "base_rss_kb": base_rss, "preset": a.preset, "flow_layers": a.flow_layers,
 		  "blis_arch": os.environ.get("BLIS_ARCH_TYPE", "")}
 
 	if a.mode == "gemm":
@@ -432,7 +436,7 @@ def main():
 		return
 
 	dflt = a.preset == "default"
-	model = FlowFDEN(a.dim) if dflt else FDEN(a.dim, drop=a.dropout)
+	model = FlowFDEN(a.dim, layers=a.flow_layers) if dflt else FDEN(a.dim, drop=a.dropout)
 	if a.mode == "train":
 		foreach = {"default": None, "on": True, "off": False}[a.foreach]
 		n_ep, ways, shots, queries = layout(a.batch, dflt)

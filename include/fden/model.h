@@ -66,7 +66,7 @@ enum fden_param {
 	FDEN_P_BN_MOMENTUM = 35,      /**< running-statistics momentum (0.99) */
 	FDEN_P_DISENTANGLER = 36,     /**< enum fden_disentangler_kind (default FDEN_DIS_FLOW; paper FDEN_DIS_MLP) */
 	FDEN_P_IDE_DIM = 37,          /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */
-	FDEN_P_FLOW_LAYERS = 38,      /**< flow: affine coupling layers (8) */
+	FDEN_P_FLOW_LAYERS = 38,      /**< flow: affine coupling layers (12) */
 	FDEN_P_FLOW_WIDTH = 39,       /**< flow: coupling-net hidden width (256) */
 	FDEN_P_FLOW_DEPTH = 40,       /**< flow: coupling-net hidden layers (2) */
 	FDEN_P_FLOW_CLAMP = 41,       /**< flow: bound c of each log-scale, s = c tanh(r/c) (2) */
