@@ -103,6 +103,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sorts a[0..n) and returns its median. */
+static double median_of(double *a, int n)
+{
+	qsort(a, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+}
+
 struct timing {
 	double median, min, max; /* wall seconds per call */
 	double cpu;              /* median process CPU seconds per call (all threads) */
@@ -134,10 +141,8 @@ static int time_calls(int (*fn)(void *), void *ctx, const struct opts *o, struct
 		ts[r] = (now() - s) / (double)k;
 		cs[r] = (cpu_now() - c) / (double)k;
 	}
-	qsort(ts, (size_t)reps, sizeof(double), cmp_double);
-	qsort(cs, (size_t)reps, sizeof(double), cmp_double);
-	t->cpu = reps % 2 ? cs[reps / 2] : 0.5 * (cs[reps / 2 - 1] + cs[reps / 2]);
-	t->median = reps % 2 ? ts[reps / 2] : 0.5 * (ts[reps / 2 - 1] + ts[reps / 2]);
+	t->cpu = median_of(cs, reps);
+	t->median = median_of(ts, reps); /* ts sorted */
 	t->min = ts[0];
 	t->max = ts[reps - 1];
 	t->calls = k;
@@ -254,39 +259,61 @@ static int run_gemm(const struct opts *o)
 	return 0;
 }
 
-/* The BLIS rate right now, in this process: sgemm 1024^3 with the same
- * thread count, timed by the same protocol just after a figure, so a loaded
- * machine slows the reference as much as the figure it is compared with. */
+/* The reference product, sgemm 1024^3 on o->threads threads. */
+#define REF_N 1024
+#define REF_FLOPS (2.0 * REF_N * REF_N * REF_N)
+
+static void ref_close(struct gemm_ctx *g)
+{
+	free(g->A);
+	free(g->B);
+	free(g->C);
+}
+
+/* g ready for gemm_call; -1 (nothing left allocated) when out of memory */
+static int ref_open(const struct opts *o, struct gemm_ctx *g)
+{
+	size_t nn = (size_t)REF_N * REF_N;
+
+	*g = (struct gemm_ctx){ .m = REF_N, .n = REF_N, .k = REF_N };
+	bli_rntm_init(&g->rntm);
+	bli_rntm_set_num_threads(o->threads, &g->rntm);
+	g->A = alloc_floats(nn);
+	g->B = alloc_floats(nn);
+	g->C = alloc_floats(nn);
+	if (!g->A || !g->B || !g->C) {
+		ref_close(g);
+		return -1;
+	}
+	fill_random(g->A, nn, 3);
+	fill_random(g->B, nn, 4);
+	return 0;
+}
+
+/* The BLIS rate right now, in this process: the reference product, timed
+ * by the same protocol just after a figure, so a loaded machine slows the
+ * reference as much as the figure it is compared with. */
 static int ref_rate(const struct opts *o, double *gf_wall, double *gf_cpu)
 {
 	if (!o->ref) { /* --ref 0: profiling the figure alone */
 		*gf_wall = *gf_cpu = 0;
 		return 0;
 	}
-	struct gemm_ctx g = { .m = 1024, .n = 1024, .k = 1024 };
+	struct gemm_ctx g;
 	struct opts q = *o;
 	struct timing t;
-	size_t nn = (size_t)1024 * 1024;
-	double f = 2.0 * 1024 * 1024 * 1024;
+	int rc;
 
 	q.reps = o->reps < 3 ? 3 : o->reps;
 	q.warmup = 2;
-	bli_rntm_init(&g.rntm);
-	bli_rntm_set_num_threads(o->threads, &g.rntm);
-	g.A = alloc_floats(nn);
-	g.B = alloc_floats(nn);
-	g.C = alloc_floats(nn);
-	if (!g.A || !g.B || !g.C)
+	if (ref_open(o, &g))
 		return -1;
-	fill_random(g.A, nn, 3);
-	fill_random(g.B, nn, 4);
-	if (time_calls(gemm_call, &g, &q, &t))
+	rc = time_calls(gemm_call, &g, &q, &t);
+	ref_close(&g);
+	if (rc)
 		return -1;
-	*gf_wall = f / t.median * 1e-9;
-	*gf_cpu = f / t.cpu * 1e-9;
-	free(g.A);
-	free(g.B);
-	free(g.C);
+	*gf_wall = REF_FLOPS / t.median * 1e-9;
+	*gf_cpu = REF_FLOPS / t.cpu * 1e-9;
 	return 0;
 }
 
@@ -298,9 +325,8 @@ static int ref_rate(const struct opts *o, double *gf_wall, double *gf_cpu)
 static int paired_frac(int (*fn)(void *), void *ctx, long k, double flops, const struct opts *o,
 		       double *frac)
 {
-	struct gemm_ctx g = { .m = 1024, .n = 1024, .k = 1024 };
-	size_t nn = (size_t)1024 * 1024;
-	double f = 2.0 * 1024 * 1024 * 1024, r[64], t0, tg;
+	struct gemm_ctx g;
+	double r[64], t0, tg;
 	int reps = o->reps < 5 ? 5 : o->reps > 64 ? 64
 						  : o->reps,
 	    rc = -1;
@@ -309,15 +335,8 @@ static int paired_frac(int (*fn)(void *), void *ctx, long k, double flops, const
 	*frac = 0;
 	if (!o->ref)
 		return 0;
-	bli_rntm_init(&g.rntm);
-	bli_rntm_set_num_threads(o->threads, &g.rntm);
-	g.A = alloc_floats(nn);
-	g.B = alloc_floats(nn);
-	g.C = alloc_floats(nn);
-	if (!g.A || !g.B || !g.C)
-		goto out;
-	fill_random(g.A, nn, 3);
-	fill_random(g.B, nn, 4);
+	if (ref_open(o, &g))
+		return -1;
 	if (gemm_call(&g) || gemm_call(&g))
 		goto out;
 	t0 = now();
@@ -339,15 +358,12 @@ static int paired_frac(int (*fn)(void *), void *ctx, long k, double flops, const
 			if (gemm_call(&g))
 				goto out;
 		tr = now() - s;
-		r[i] = (flops * (double)k / tf) / (f * (double)kr / tr);
+		r[i] = (flops * (double)k / tf) / (REF_FLOPS * (double)kr / tr);
 	}
-	qsort(r, (size_t)reps, sizeof(double), cmp_double);
-	*frac = reps % 2 ? r[reps / 2] : 0.5 * (r[reps / 2 - 1] + r[reps / 2]);
+	*frac = median_of(r, reps);
 	rc = 0;
 out:
-	free(g.A);
-	free(g.B);
-	free(g.C);
+	ref_close(&g);
 	return rc;
 }
 
