@@ -508,10 +508,12 @@ static float *pass_out(int k, int npass, float *Y, float *tmp)
 	return (npass - 1 - k) % 2 == 0 ? Y : tmp;
 }
 
-/* Evaluation's coupling, one sweep per block: h = [r, t] without the
- * coupling net's last bias bias = [br, bt] (fd_mlp_infer_ld, last_bias 0),
- * added here with the training forward's expressions (r + br, then t + bt:
- * the same bits). y2 = x2 e^s + (t + bt), s = c tanh((r + br) / c). */
+/* Evaluation's coupling of a block of n <= ROWBLK columns: h = [r, t]
+ * without the coupling net's last bias bias = [br, bt] (fd_mlp_infer_ld,
+ * last_bias 0), added here with the training forward's expressions
+ * (r + br, then t + bt: the same bits). y2 = x2 e^s + (t + bt),
+ * s = c tanh((r + br) / c), in two loops (one with both exponentials ran
+ * slower). */
 FD_CLONES FLOW_VEC static void couple_fwd_blk(int n, float c, const float *restrict r,
 					      const float *restrict br, const float *restrict t,
 					      const float *restrict bt, const float *restrict x2,
@@ -519,7 +521,7 @@ FD_CLONES FLOW_VEC static void couple_fwd_blk(int n, float c, const float *restr
 {
 	float ic = 1.0f / c, s[ROWBLK] __attribute__((aligned(64)));
 
-	for (int j = 0; j < n; j++) /* two loops: one exp each vectorises better */
+	for (int j = 0; j < n; j++)
 		s[j] = c * flow_tanh((r[j] + br[j]) * ic);
 	for (int j = 0; j < n; j++)
 		y2[j] = x2[j] * flow_exp(s[j]) + (t[j] + bt[j]);
