@@ -139,11 +139,11 @@ def main():
 
 	exe = os.path.join(a.build, "bench", "bench_fden")
 	peer = os.path.join(HERE, "torch_peer.py")
-	flow_layers = default_flow_layers(a.build)
 	dims = [int(x) for x in a.dims.split(",")] if "paper" in a.presets.split(",") else []
 	threads = [int(x) for x in a.threads.split(",")]
 	batches = [int(x) for x in a.batches.split(",")]
 	presets = a.presets.split(",")
+	flow_layers = default_flow_layers(a.build) if "default" in presets else None
 	ddims = [int(x) for x in a.default_dims.split(",")]
 	drows = [int(x) for x in a.default_rows.split(",")]
 	flags = cpu_flags()
@@ -250,8 +250,8 @@ def main():
 			prog("%s inference dim %d threads %d" % (pr, d, t))
 			sides = [("fden", [exe, "infer"] + args, False)]
 			if not a.no_torch:
-				sides.append(("torch", [PY, peer, "infer", "--flow-layers", str(flow_layers)] + args,
-					      True))
+				fl = ["--flow-layers", str(flow_layers)] if pr == "default" else []
+				sides.append(("torch", [PY, peer, "infer"] + fl + args, True))
 			for side, cmd, ts in sides:
 				for r in run_child(cmd, t, ts, CHILD_ENV_T if ts else None):
 					records.append(r)
