@@ -645,7 +645,7 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		}
 		if (!resumed)
 			fprintf(csv, "step,seconds,loss,l_r,l_c,l_m,accuracy,clip_scale,l_hsic,l_sty_cls,"
-				     "sty_cls_accuracy,lr\n");
+				     "sty_cls_accuracy,l_sty_between,lr\n");
 	}
 
 	stop_signal = 0;
@@ -712,10 +712,10 @@ static int run_train_locked(const char *cmd, const struct fden_dataset *train_z,
 		ema(&av.l_m, st.l_m, f);
 		ema(&av.accuracy, st.accuracy, f);
 		if (csv)
-			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g,%.6g,%.6g,%.4f,%.6g\n",
+			fprintf(csv, "%llu,%.3f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4g,%.6g,%.6g,%.4f,%.6g,%.6g\n",
 				(unsigned long long)step, cli_now() - t0, st.loss, st.l_r, st.l_c,
 				st.l_m, st.accuracy, st.clip_scale, st.l_hsic, st.l_sty_cls,
-				st.sty_cls_accuracy, st.lr);
+				st.sty_cls_accuracy, st.l_sty_between, st.lr);
 		/* loss and accuracy first: a narrow terminal keeps those */
 		snprintf(extra, sizeof extra, "loss %.3f acc %.0f%% L_C %.3f L_M %.3f L_R %.3f",
 			 av.loss, 100 * av.accuracy, av.l_c, av.l_m, av.l_r);

@@ -85,6 +85,7 @@ enum fden_param {
 	FDEN_P_STY_CLS_CLASSES = 54,  /**< classes of the style classifier, global ids in [0, it) (0 = unset; `fden train` fills in its training classes) */
 	FDEN_P_STY_CLS_WIDTH = 55,    /**< hidden width of the style classifier (0 = linear) */
 	FDEN_P_STY_CLS_LR = 56,       /**< style classifier learning rate as a multiple of FDEN_P_LR (1) */
+	FDEN_P_STY_BETWEEN = 57,      /**< weight of the between-class share of f_sty: per column, the fraction of its variance in the episode that the episode's classes explain, averaged (0 = off) */
 };
 
 /** Row normalisations of the prototypical head for FDEN_P_ALIGN_NORM. */
@@ -477,6 +478,7 @@ struct fden_step_stats {
 	double l_sty_cls;          /**< the style classifier's cross entropy, log(classes) at chance (when FDEN_P_STY_CLS > 0); @since 0.2 */
 	double sty_cls_accuracy;   /**< fraction of rows whose global class it read from f_sty (when FDEN_P_STY_CLS > 0); @since 0.2 */
 	double lr;                 /**< the learning rate this step used: FDEN_P_LR times the schedule's factor (FDEN_P_LR_DECAY); @since 0.2 */
+	double l_sty_between;      /**< between-class share of f_sty's variance, (ways-1)/(rows-1) on average at independence (when FDEN_P_STY_BETWEEN > 0); @since 0.2 */
 };
 
 /**

@@ -81,6 +81,7 @@ static const struct key_info keys[FD_NKEYS + 1] = {
 	[FDEN_P_STY_CLS_CLASSES] = { "sty_cls_classes", 0, 1 << 24, 1, 0, 0 },
 	[FDEN_P_STY_CLS_WIDTH] = { "sty_cls_width", 0, WMAX, 1, 0, 0 },
 	[FDEN_P_STY_CLS_LR] = { "sty_cls_lr", 0, 1e6, 0, 1, 1 },
+	[FDEN_P_STY_BETWEEN] = { "sty_between", 0, 1e6, 0, 0, 0 },
 };
 
 static int key_valid(int key)

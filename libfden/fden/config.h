@@ -7,7 +7,7 @@
 #include <fden/model.h>
 #include "core/error.h"
 
-#define FD_NKEYS 56 /* highest enum fden_param value */
+#define FD_NKEYS 57 /* highest enum fden_param value */
 
 struct fden_config {
 	double v[FD_NKEYS + 1];      /* v[key]; v[0] unused */

@@ -40,6 +40,7 @@
 #include "core/alloc.h"
 #include "fden/align.h"
 #include "fden/clip.h"
+#include "fden/between.h"
 #include "fden/hsic.h"
 #include "fden/indep.h"
 #include "fden/mine.h"
@@ -315,6 +316,9 @@ static int check_episodes(struct fden_model *m, const struct fden_episodes *ep, 
 			s->indep_ws_n = u;
 		if (m->cfg.v[FDEN_P_HSIC] > 0 && (u = fd_hsic_ws((int)N, m->di, m->ds)) > s->indep_ws_n)
 			s->indep_ws_n = u;
+		if (m->cfg.v[FDEN_P_STY_BETWEEN] > 0 &&
+		    (u = fd_sty_between_ws((int)s->ways, m->ds)) > s->indep_ws_n)
+			s->indep_ws_n = u;
 		/* the style classifier: the rows' global classes (N int32), its workspace */
 		if (m->stycls.np &&
 		    (u = (N + 15) / 16 * 16 + fd_stycls_ws(&m->stycls, (int)N)) > s->indep_ws_n)
@@ -394,6 +398,7 @@ struct step {
 	double log_denom;     /* log of its denominator (the moving average with MINE_MA) */
 	double l_x, l_a, l_n; /* the independence terms: xcorr, style adversary, density */
 	double l_h;           /* HSIC of f_ide and f_sty */
+	double l_b;           /* between-class share of f_sty */
 	double l_s, s_acc;    /* the style classifier's cross entropy and accuracy */
 	float dlogdet;        /* dL/dlog|det| of the flow */
 	size_t correct;       /* queries classified right */
@@ -637,8 +642,12 @@ static void stage_independence(struct step *st)
 	const int D = m->dim, DI = m->di, DS = m->ds;
 	size_t N = s->rows;
 	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV], hw = c->v[FDEN_P_HSIC];
-	double nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0;
+	double nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0, bw = c->v[FDEN_P_STY_BETWEEN];
 
+	if (bw > 0)
+		st->l_b = fd_sty_between(st->fs, DS, st->ep->labels, (int)s->episodes,
+					 (int)s->ep_rows, (int)s->ways, (float)bw, t->dfs_u,
+					 t->indep_ws);
 	if (xw > 0)
 		st->l_x = fd_xcorr(st->fi, DI, st->fs, DS, (int)N, (float)xw, t->dfi_u, t->dfs_u,
 				   t->indep_ws, fd_cfg_int(c, FDEN_P_THREADS));
@@ -872,9 +881,11 @@ static void report(struct step *st, struct fden_step_stats *out)
 	out->l_nll = st->l_n;
 	out->l_hsic = st->l_h;
 	out->l_sty_cls = st->l_s;
+	out->l_sty_between = st->l_b;
 	out->sty_cls_accuracy = st->s_acc;
 	out->loss = alpha * out->l_r + beta * out->l_c - gamma * out->l_m + xw * st->l_x +
-		    aw * st->l_a + nw * st->l_n + hw * st->l_h - cw * st->l_s;
+		    aw * st->l_a + nw * st->l_n + hw * st->l_h - cw * st->l_s +
+		    c->v[FDEN_P_STY_BETWEEN] * st->l_b;
 	out->accuracy = (double)st->correct / (double)(nt ? nt : 1);
 	if (fd_cfg_int(c, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION) /* the others': in backward */
 		gn2[FD_NET_REL] = net_gnorm2(m->net[FD_NET_REL]);

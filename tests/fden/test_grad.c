@@ -8,8 +8,9 @@
 #include "fden/model_int.h"
 
 static const double A = 0.9, B = 1.1, G = 0.7, LAM = 1.3, X = 0.6, V = 0.8, NW = 0.7;
-/* the HSIC weight and the style classifier's (issue 15), its classes */
-static const double HW = 40.0, CW = 0.9;
+/* the HSIC weight, the style classifier's and the between-class share's
+ * (issue 15), the classifier's classes */
+static const double HW = 40.0, CW = 0.9, BW = 1.7;
 enum { CLS_K = 5 };
 
 /* the independence terms, the flow's density term and the disentangler
@@ -17,7 +18,8 @@ enum { CLS_K = 5 };
 static int use_flow, use_indep, use_nll;
 /* FDEN_P_ALIGN_NORM of the next make_model (its temperature is checked too) */
 static int use_norm;
-/* FDEN_P_HSIC and FDEN_P_STY_CLS (a one-hidden-layer classifier) */
+/* FDEN_P_HSIC, FDEN_P_STY_CLS (a one-hidden-layer classifier) and
+ * FDEN_P_STY_BETWEEN */
 static int use_adv;
 /* episodes of the next check_model (2: 24 rows) */
 static size_t n_episodes = 2;
@@ -45,6 +47,7 @@ static struct fden_model *make_model(int head, int dim, int bn, int ma)
 	if (use_adv) {
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_HSIC, HW), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_CLS, CW), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_BETWEEN, BW), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_CLS_CLASSES, CLS_K), FDEN_OK);
 		ck_assert_int_eq(fden_config_set(c, FDEN_P_STY_CLS_WIDTH, 3), FDEN_OK);
 	}
@@ -111,7 +114,7 @@ static double view(const struct fden_step_stats *s, int net)
 {
 	if (net <= FD_NET_D_STY || net < 0)
 		return A * s->l_r + B * s->l_c + LAM * G * s->l_m + X * s->l_xcorr + V * s->l_sty_adv +
-		       NW * s->l_nll + HW * s->l_hsic - CW * s->l_sty_cls;
+		       NW * s->l_nll + HW * s->l_hsic - CW * s->l_sty_cls + BW * s->l_sty_between;
 	if (net == FD_NNETS)
 		return s->l_sty_cls;
 	return s->loss;
@@ -183,9 +186,10 @@ static void check_model(int head, int bn, int use_std)
 	ck_assert_int_eq(fd_train_grad(m, &t.ep, &st, dz), FDEN_OK);
 	ck_assert(isfinite(st.loss));
 	ck_assert(st.l_m == st.l_m);
-	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m + (use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0) + (use_nll ? NW * st.l_nll : 0) + (use_adv ? HW * st.l_hsic - CW * st.l_sty_cls : 0), 1e-9);
+	ck_assert_double_eq_tol(st.loss, A * st.l_r + B * st.l_c - G * st.l_m + (use_indep ? X * st.l_xcorr + V * st.l_sty_adv : 0) + (use_nll ? NW * st.l_nll : 0) + (use_adv ? HW * st.l_hsic - CW * st.l_sty_cls + BW * st.l_sty_between : 0), 1e-9);
 	if (use_adv)
-		ck_assert((st.l_hsic > 0) == (HW > 0) && (st.l_sty_cls > 0) == (CW > 0));
+		ck_assert((st.l_hsic > 0) == (HW > 0) && (st.l_sty_cls > 0) == (CW > 0) &&
+			  (st.l_sty_between > 0) == (BW > 0));
 	ck_assert((st.l_nll != 0) == (use_flow && use_nll));
 	if (use_indep)
 		ck_assert(st.l_xcorr > 0 && st.l_sty_adv >= log(3.0) - 1e-6);

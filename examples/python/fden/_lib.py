@@ -76,6 +76,7 @@ class StepStatsC(ctypes.Structure):
         ("l_sty_cls", ctypes.c_double),         # @since 0.2
         ("sty_cls_accuracy", ctypes.c_double),  # @since 0.2
         ("lr", ctypes.c_double),                # @since 0.2
+        ("l_sty_between", ctypes.c_double),     # @since 0.2
     ]
 
 

@@ -65,6 +65,7 @@ class Param(enum.IntEnum):
     STY_CLS_CLASSES = 54
     STY_CLS_WIDTH = 55
     STY_CLS_LR = 56
+    STY_BETWEEN = 57
 
 
 class DisentanglerKind(enum.IntEnum):

@@ -17,7 +17,7 @@ class StepStats:
     gnorm_entangler, gnorm_statistician, gnorm_align, clip_scale, step,
     l_xcorr, l_sty_adv, l_nll, l_hsic, l_sty_cls, sty_cls_accuracy, lr
     (the learning rate the step used: ``lr`` times the ``lr_decay``
-    schedule's factor).
+    schedule's factor), l_sty_between.
     """
 
     FIELDS = tuple(name for name, _ in _lib.StepStatsC._fields_ if name != "struct_size")

@@ -148,6 +148,14 @@ class TestModel(TempDir):
         st = self.m.train_step({k: v for k, v in self.batch().items() if k != "classes"})
         self.assertEqual(st.l_sty_cls, 0.0)
 
+    def test_between_class_share_reported(self):
+        # sty_between: the share of f_sty's variance the episode classes
+        # explain, in [0, 1]; (ways-1)/(rows-1) = 4/9 on average at chance
+        with small_model(sty_between=2.0) as m:
+            st = m.train_step(self.batch())
+            self.assertTrue(0.0 < st.l_sty_between <= 1.0, st.l_sty_between)
+        self.assertEqual(self.m.train_step(self.batch()).l_sty_between, 0.0)
+
     def test_nonfinite_rejected_model_unchanged(self):
         before = self.m.disentangle(self.z[:5])[0]
         b = self.batch()

@@ -64,11 +64,12 @@ pub enum Param {
     StyClsClasses = 54,
     StyClsWidth = 55,
     StyClsLr = 56,
+    StyBetween = 57,
 }
 
 impl Param {
     /// Every key these bindings know, in the library's order.
-    pub const ALL: [Param; 56] = {
+    pub const ALL: [Param; 57] = {
         use Param::*;
         [Dim, DisWidth, DisTrunkDepth, DisHeadDepth, StatWidth1, StatWidth2, StatWidth3,
          EntBranchWidth, EntBranchDepth, EntTrunkWidth, EntTrunkDepth, Dropout, DropoutOutput,
@@ -76,7 +77,8 @@ impl Param {
          InitSigma, Seed, AlignHead, AlignWidth, MineMa, MineMaRate, Stochastic, StochasticScale,
          Clip, Threads, BnMomentum, Disentangler, IdeDim, FlowLayers, FlowWidth, FlowDepth,
          FlowClamp, Xcorr, StyAdv, LrStat, FlowNll, AlignNorm, AlignTemp, LrDecay, LrDecaySteps,
-         LrDecayFactor, Ema, Hsic, StyCls, StyClsClasses, StyClsWidth, StyClsLr]
+         LrDecayFactor, Ema, Hsic, StyCls, StyClsClasses, StyClsWidth, StyClsLr,
+         StyBetween]
     };
 
     /// Whether the key takes whole numbers only (widths, depths, counts,

@@ -93,6 +93,9 @@ pub struct fden_step_stats {
     /// The learning rate the step used (FDEN_P_LR times the schedule's
     /// factor); @since 0.2
     pub lr: c_double,
+    /// Between-class share of f_sty's variance (FDEN_P_STY_BETWEEN);
+    /// @since 0.2
+    pub l_sty_between: c_double,
 }
 
 pub const FDEN_INVNET_OPS_VERSION: c_uint = 1;

@@ -168,7 +168,15 @@ fn style_classifier_reads_episode_classes() {
     assert_eq!(model.step(), 1);
     // without the classifier the ids are not needed
     let mut plain = Model::new(&small_config(7.0)).unwrap();
-    assert_eq!(plain.train_step(&bare).unwrap().l_sty_cls, 0.0);
+    let st = plain.train_step(&bare).unwrap();
+    assert_eq!(st.l_sty_cls, 0.0);
+    assert_eq!(st.l_sty_between, 0.0);
+    // the between-class share of f_sty (Param::StyBetween): in (0, 1]
+    let mut cfg = small_config(7.0);
+    cfg.set(Param::StyBetween, 2.0).unwrap();
+    let mut model = Model::new(&cfg).unwrap();
+    let st = model.train_step(&bare).unwrap();
+    assert!(st.l_sty_between > 0.0 && st.l_sty_between <= 1.0, "l_sty_between {}", st.l_sty_between);
 }
 
 #[test]
