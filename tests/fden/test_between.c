@@ -66,7 +66,10 @@ static double naive(const float *F, int d, const int32_t *y, int E, int R, int W
 
 START_TEST(test_between_value)
 {
-	enum { E = 3, W = 5, R = 30, D = 4 };
+	enum { E = 3,
+	       W = 5,
+	       R = 30,
+	       D = 4 };
 	float F[E * R * D], G[E * R * D];
 	int32_t y[E * R];
 	float *ws = malloc(fd_sty_between_ws(W, D) * sizeof(float));
@@ -108,7 +111,11 @@ END_TEST
 
 START_TEST(test_between_grad)
 {
-	enum { E = 2, W = 3, R = 9, D = 3, N = E * R * D };
+	enum { E = 2,
+	       W = 3,
+	       R = 9,
+	       D = 3,
+	       N = E * R * D };
 	float F[N], dF[N] = { 0 };
 	int32_t y[E * R];
 	float *ws = malloc(fd_sty_between_ws(W, D) * sizeof(float));
