@@ -453,7 +453,7 @@ int fd_flow_backward_two(struct fd_flow *f, const float *dY, float *dX, float ds
 {
 	const int dim = f->cfg.dim, d1 = f->d1;
 	const size_t n = (size_t)f->n, rows = 2 * n;
-	struct fd_mlp_bwd o = { .set = 1, .two = 1, .tmp = tmp, .hook = hook, .ctx = ctx };
+	struct fd_mlp_bwd o = { .set = 1, .two = 1, .tmp = tmp, .hook = hook, .ctx = ctx, .dy_lib = 1 }; /* f->dh: fd_malloc */
 
 	if (n < 1 || !tmp || !hook)
 		return FDEN_E_INVALID;

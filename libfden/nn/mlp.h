@@ -139,6 +139,11 @@ struct fd_mlp_bwd {
 	float *tmp;
 	fd_mlp_hook_fn hook; /* NULL: none (needed with tmp) */
 	void *ctx;           /* hook's first argument */
+	/* 1: dY is library memory (inside one fd_malloc block, contiguous
+	 * rows): a linear output layer's products may read it in place, with
+	 * the small-matrix kernels that read past their operands
+	 * (fd_gemm_padded); 0: it is copied into a panel first. */
+	int dy_lib;
 };
 
 /* Backward of the last training forward with output gradient dY (n x out,

@@ -425,15 +425,17 @@ static void colsum_rows(float *restrict db, const float *restrict g, size_t rows
 
 /* s1 = dL/d(x W + b) from g, half by half, through the output dropout, the
  * activation and batch norm; the bias or gamma and beta gradients on the
- * way. Returns s1, or g itself for a linear layer without batch norm or
- * output dropout, where s1 = g: no copy (a 2n x 512 gradient is 7.8 MB,
- * a pass through memory), the bias gradient summed from g. */
+ * way. Returns s1, or, with in_place (g is library memory: a panel, or
+ * dY under fd_mlp_bwd.dy_lib), g itself for a linear layer without batch
+ * norm or output dropout, where s1 = g: no copy (a 2n x 512 gradient is
+ * 7.8 MB, a pass through memory), the bias gradient summed from g. A
+ * caller's dY is never read in place: the products would read past it. */
 static const float *sweep_back(struct fd_mlp *m, const struct layer *L, const struct bwd *b,
-			       const float *g, float *s1, float *gv1[2], float *gv2[2])
+			       const float *g, float *s1, float *gv1[2], float *gv2[2], int in_place)
 {
 	size_t lo = b->n * L->out; /* floats of one half of g and s1 */
 
-	if (!L->bn && !L->kout && L->act == FD_ACT_LINEAR) {
+	if (in_place && !L->bn && !L->kout && L->act == FD_ACT_LINEAR) {
 		for (int h = 0; h < b->H && L->bias; h++) {
 			if (b->set)
 				fd_vec_zero(gv1[h], (size_t)L->out);
@@ -562,7 +564,7 @@ static int backward(struct fd_mlp *m, const float *dY, int ldy, struct bwd *b)
 		const float *s1;
 
 		grads_at(L, b, gW, gv1, gv2);
-		s1 = sweep_back(m, L, b, g, pan[cur], gv1, gv2);
+		s1 = sweep_back(m, L, b, g, pan[cur], gv1, gv2, g != dY || b->o->dy_lib);
 		dst = products_back(m, i, b, s1, other, gW);
 		if (b->o->hook)
 			hand_over(m, L, b, gW, gv1, gv2);
