@@ -867,7 +867,7 @@ static void report(struct step *st, struct fden_step_stats *out)
 	double alpha = c->v[FDEN_P_ALPHA], beta = c->v[FDEN_P_BETA], gamma = c->v[FDEN_P_GAMMA];
 	double xw = c->v[FDEN_P_XCORR], aw = c->v[FDEN_P_STY_ADV], hw = c->v[FDEN_P_HSIC];
 	double nw = m->flow ? c->v[FDEN_P_FLOW_NLL] : 0;
-	double cw = m->stycls.np ? c->v[FDEN_P_STY_CLS] : 0;
+	double cw = m->stycls.np ? c->v[FDEN_P_STY_CLS] : 0, bw = c->v[FDEN_P_STY_BETWEEN];
 	double *gn2 = st->gn2;
 	size_t nt = st->s.episodes * st->s.queries;
 
@@ -884,8 +884,7 @@ static void report(struct step *st, struct fden_step_stats *out)
 	out->l_sty_between = st->l_b;
 	out->sty_cls_accuracy = st->s_acc;
 	out->loss = alpha * out->l_r + beta * out->l_c - gamma * out->l_m + xw * st->l_x +
-		    aw * st->l_a + nw * st->l_n + hw * st->l_h - cw * st->l_s +
-		    c->v[FDEN_P_STY_BETWEEN] * st->l_b;
+		    aw * st->l_a + nw * st->l_n + hw * st->l_h - cw * st->l_s + bw * st->l_b;
 	out->accuracy = (double)st->correct / (double)(nt ? nt : 1);
 	if (fd_cfg_int(c, FDEN_P_ALIGN_HEAD) == FDEN_ALIGN_RELATION) /* the others': in backward */
 		gn2[FD_NET_REL] = net_gnorm2(m->net[FD_NET_REL]);

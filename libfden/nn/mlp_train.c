@@ -415,14 +415,6 @@ static void grads_at(const struct layer *L, const struct bwd *b, float *gW[2], f
 	}
 }
 
-/* db (+)= colsum g, row by row: act_bwd_t's sums for a linear layer */
-static void colsum_rows(float *restrict db, const float *restrict g, size_t rows, int cols)
-{
-	for (size_t i = 0; i < rows; i++)
-		for (int j = 0; j < cols; j++)
-			db[j] += g[i * cols + j];
-}
-
 /* s1 = dL/d(x W + b) from g, half by half, through the output dropout, the
  * activation and batch norm; the bias or gamma and beta gradients on the
  * way. Returns s1, or, with in_place (g is library memory: a panel, or
@@ -439,7 +431,7 @@ static const float *sweep_back(struct fd_mlp *m, const struct layer *L, const st
 		for (int h = 0; h < b->H && L->bias; h++) {
 			if (b->set)
 				fd_vec_zero(gv1[h], (size_t)L->out);
-			colsum_rows(gv1[h], g + h * lo, b->n, L->out);
+			fd_vec_colsum_add(gv1[h], g + h * lo, (int)b->n, L->out); /* act_bwd_t's order */
 		}
 		return g;
 	}
