@@ -65,7 +65,10 @@ enum fden_param {
 	                                  value to that bound */
 	FDEN_P_BN_MOMENTUM = 35,      /**< running-statistics momentum (0.99) */
 	FDEN_P_DISENTANGLER = 36,     /**< enum fden_disentangler_kind (default FDEN_DIS_FLOW; paper FDEN_DIS_MLP) */
-	FDEN_P_IDE_DIM = 37,          /**< flow only: width of f_ide, f_sty gets Dim - it (0 = Dim/2) */
+	FDEN_P_IDE_DIM = 37,          /**< flow only: width of f_ide, f_sty gets Dim - it
+	                                  (0 = Dim/2); fden_model_new() stores the
+	                                  width it resolves, and a saved 0 loads as
+	                                  Dim/2 whatever a later default is */
 	FDEN_P_FLOW_LAYERS = 38,      /**< flow: affine coupling layers (12) */
 	FDEN_P_FLOW_WIDTH = 39,       /**< flow: coupling-net hidden width (256) */
 	FDEN_P_FLOW_DEPTH = 40,       /**< flow: coupling-net hidden layers (2) */
@@ -292,7 +295,8 @@ FDEN_EXPORT size_t fden_model_sty_dim(const struct fden_model *model);
  */
 FDEN_EXPORT uint64_t fden_model_step(const struct fden_model *model);
 /**
- * A copy of the model's configuration.
+ * A copy of the model's configuration. FDEN_P_IDE_DIM holds the f_ide width
+ * in use, not the 0 that asked for the default.
  * @param model the model
  * @param[out] out the copy, owned by the caller (fden_config_free)
  * @return FDEN_OK; FDEN_E_INVALID (NULL argument); FDEN_E_NOMEM

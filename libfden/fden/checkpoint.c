@@ -3,6 +3,7 @@
  * the MINE moving average and the standardisation. Records are named
  * "<net>#<i>.w|.m|.v" and "<net>#b<i>" so they do not depend on the nn
  * layer's own parameter names. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -247,6 +248,11 @@ FDEN_EXPORT int fden_model_load(const char *path, const struct fden_allocator *a
 	}
 	if (rc)
 		goto fail;
+	/* Files written before the model stored its resolved f_ide width keep
+	 * 0 there, which meant Dim/2: they split so under any later default. */
+	if (cfg.v[FDEN_P_IDE_DIM] == 0 && cfg.v[FDEN_P_DISENTANGLER] == FDEN_DIS_FLOW &&
+	    cfg.v[FDEN_P_DIM] >= 2 && cfg.v[FDEN_P_DIM] <= INT_MAX)
+		cfg.v[FDEN_P_IDE_DIM] = (double)((int)cfg.v[FDEN_P_DIM] / 2);
 	/* A file written where more CPUs were: as many threads as this machine
 	 * allows (the configuration check refuses more). */
 	if (cfg.v[FDEN_P_THREADS] > fd_threads_max() && cfg.v[FDEN_P_THREADS] <= FD_THREADS_CEIL)

@@ -101,6 +101,10 @@ int fd_model_create(const struct fden_config *cfg, struct fden_model **out)
 
 	m->di = fd_cfg_ide_dim(cfg);
 	m->ds = fd_cfg_sty_dim(cfg);
+	/* The width, not the 0 that asks for the default, is what a checkpoint
+	 * keeps: a later default cannot change how a saved model splits. */
+	if (fd_cfg_int(cfg, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW)
+		m->cfg.v[FDEN_P_IDE_DIM] = m->di;
 	if (fd_cfg_int(cfg, FDEN_P_DISENTANGLER) == FDEN_DIS_FLOW) {
 		struct fd_flow_cfg fc;
 

@@ -268,6 +268,74 @@ START_TEST(bad_records)
 }
 END_TEST
 
+/* A file from before the model stored its f_ide width keeps ide_dim 0,
+ * which meant Dim/2: it must load with that split, whatever the default
+ * is. The file is today's (made with ide_dim 5 of 8), rewritten record by
+ * record with the configuration's ide_dim set back to 0. */
+START_TEST(legacy_ide_dim_zero)
+{
+	struct fden_config *c = tu_small_config(8, FDEN_ALIGN_PROTOTYPICAL);
+	struct fden_model *m = NULL, *l = NULL;
+	struct fd_ckpt_reader *r = NULL;
+	struct fd_ckpt_writer *w = NULL;
+	char path[512], old[512];
+	float z[80], a1[80], b1[80], a2[80], b2[80];
+
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_LAYERS, 2), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 8), FDEN_OK);
+	ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, 5), FDEN_OK);
+	ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+	fden_config_free(c);
+	ck_assert_uint_eq(fden_model_ide_dim(m), 5);
+	mkpath(path, "new.fden");
+	mkpath(old, "old.fden");
+	ck_assert_int_eq(fden_model_save(m, path), FDEN_OK);
+
+	ck_assert_int_eq(fd_ckpt_read(path, FD_CKPT_MODEL, NULL, NULL, &r), FDEN_OK);
+	ck_assert_int_eq(fd_ckpt_writer_new(FD_CKPT_MODEL, NULL, NULL, &w), FDEN_OK);
+	for (size_t i = 0; i < fd_ckpt_count(r); i++) {
+		const char *name;
+		const void *data;
+		size_t count;
+		int type;
+
+		ck_assert_int_eq(fd_ckpt_record(r, i, &name, &type, &data, &count), FDEN_OK);
+		if (!strcmp(name, "config")) {
+			double v[FD_NKEYS + 1];
+			ck_assert_uint_eq(count, FD_NKEYS + 1);
+			memcpy(v, data, sizeof v);
+			ck_assert(v[FDEN_P_IDE_DIM] == 5);
+			v[FDEN_P_IDE_DIM] = 0;
+			ck_assert_int_eq(fd_ckpt_put(w, name, type, v, count), FDEN_OK);
+		} else {
+			ck_assert_int_eq(fd_ckpt_put(w, name, type, data, count), FDEN_OK);
+		}
+	}
+	ck_assert_int_eq(fd_ckpt_write(w, old), FDEN_OK);
+	fd_ckpt_reader_free(r);
+
+	ck_assert_int_eq(fden_model_load(old, NULL, &l), FDEN_OK);
+	ck_assert_uint_eq(fden_model_ide_dim(l), 4);
+	ck_assert_uint_eq(fden_model_sty_dim(l), 4);
+	/* the same flow, split one column earlier */
+	for (int i = 0; i < 80; i++)
+		z[i] = (float)tu_normal();
+	ck_assert_int_eq(fden_disentangle(m, z, 10, a1, b1), FDEN_OK);
+	ck_assert_int_eq(fden_disentangle(l, z, 10, a2, b2), FDEN_OK);
+	for (int i = 0; i < 10; i++) {
+		float f1[8], f2[8];
+		memcpy(f1, a1 + 5 * i, 5 * sizeof *f1);
+		memcpy(f1 + 5, b1 + 3 * i, 3 * sizeof *f1);
+		memcpy(f2, a2 + 4 * i, 4 * sizeof *f2);
+		memcpy(f2 + 4, b2 + 4 * i, 4 * sizeof *f2);
+		ck_assert_mem_eq(f1, f2, sizeof f1);
+	}
+	fden_model_free(m);
+	fden_model_free(l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("model-ckpt");
@@ -279,6 +347,7 @@ int main(void)
 	tcase_add_test(tc, resume_bit_identical);
 	tcase_add_test(tc, bad_files);
 	tcase_add_test(tc, bad_records);
+	tcase_add_test(tc, legacy_ide_dim_zero);
 	suite_add_tcase(s, tc);
 	nf += tu_check_failed(s, NULL);
 	return nf ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -77,6 +77,37 @@ START_TEST(flow_widths_and_config)
 }
 END_TEST
 
+/* ide_dim 0 asks for Dim/2; the model keeps the width it resolved, so its
+ * saved configuration splits the same way under any later default. */
+START_TEST(flow_default_width_is_stored)
+{
+	static const int dims[][2] = { { 64, 32 }, { 512, 256 }, { 2, 1 }, { 3, 1 }, { 9, 4 } };
+
+	for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
+		struct fden_config *c = tu_small_config(dims[k][0], 0), *got = NULL;
+		struct fden_model *m = NULL;
+		double v = -1;
+
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_DISENTANGLER, FDEN_DIS_FLOW), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_LAYERS, 2), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_FLOW_WIDTH, 8), FDEN_OK);
+		ck_assert_int_eq(fden_config_set(c, FDEN_P_IDE_DIM, 0), FDEN_OK);
+		ck_assert_int_eq(fden_model_new(c, &m), FDEN_OK);
+		ck_assert_uint_eq(fden_model_ide_dim(m), dims[k][1]);
+		ck_assert_uint_eq(fden_model_sty_dim(m), dims[k][0] - dims[k][1]);
+		ck_assert_int_eq(fden_model_config(m, &got), FDEN_OK);
+		ck_assert_int_eq(fden_config_get(got, FDEN_P_IDE_DIM, &v), FDEN_OK);
+		ck_assert_double_eq(v, dims[k][1]);
+		/* the caller's configuration still asks for the default */
+		ck_assert_int_eq(fden_config_get(c, FDEN_P_IDE_DIM, &v), FDEN_OK);
+		ck_assert_double_eq(v, 0);
+		fden_config_free(got);
+		fden_config_free(c);
+		fden_model_free(m);
+	}
+}
+END_TEST
+
 START_TEST(flow_trains_and_stays_exact)
 {
 	struct fden_model *m = flow_model(), *m2 = NULL;
@@ -256,6 +287,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, flow_widths_and_config);
+	tcase_add_test(tc, flow_default_width_is_stored);
 	tcase_add_test(tc, flow_trains_and_stays_exact);
 	tcase_add_test(tc, flow_density_gaussianizes);
 	tcase_add_test(tc, flow_threads_same_bits);
