@@ -107,7 +107,8 @@ int cmd_ablate(int argc, char **argv)
 			"and the strongest raw-z row (zbest), identity retention, decode PSNR, top\n"
 			"canonical correlation of the factors, class from f_sty by 1-NN, the\n"
 			"leakage probe from f_sty and f_ide (prb:), the HSIC p-value, the pixel\n"
-			"swap judge, steps trained. Settings: any model\n"
+			"swap judge, the style judge (swap residual nearer B's), steps\n"
+			"trained. Settings: any model\n"
 			"key (see 'fden train --list-keys'), preset=paper|default, and the training\n"
 			"episode shape ways=, shots=, queries=, episodes=.",
 		.footer = "Example:\n"

@@ -122,9 +122,11 @@ int cmd_eval(int argc, char **argv)
 			"judges: a logistic-regression leakage probe (half of each unseen class's\n"
 			"rows train it), an HSIC independence test of f_ide and f_sty with a\n"
 			"permutation p-value, and (with --net and images) pixel-space class means\n"
-			"judging whether decode(E(f_ide A, f_sty B)) looks like A. Tasks needing\n"
-			"more classes than the test set has are skipped. With --json -, the JSON\n"
-			"goes to standard output and the table to standard error.",
+			"judging whether decode(E(f_ide A, f_sty B)) looks like A and whether it\n"
+			"carries B's style (its residual from A's class mean against B's and A's\n"
+			"own). Tasks needing more classes than the test set has are skipped.\n"
+			"With --json -, the JSON goes to standard output and the table to\n"
+			"standard error.",
 		.opts = t,
 		.data = data_opts_table(&d, DATA_BOTH),
 	};

@@ -621,6 +621,172 @@ out:
 	return rc;
 }
 
+/* Class means of x (C x d) and of each row's total intensity (C); rows of
+ * class c are cnt[c]. */
+static int class_means(const float *x, const int32_t *cls, size_t n, size_t d, size_t C,
+		       double **mu, double **mass, double **cnt)
+{
+	*mu = calloc(C * d, sizeof **mu);
+	*mass = calloc(C, sizeof **mass);
+	*cnt = calloc(C, sizeof **cnt);
+	if (!*mu || !*mass || !*cnt)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		double t = 0;
+		(*cnt)[cls[i]] += 1;
+		for (size_t k = 0; k < d; k++) {
+			(*mu)[cls[i] * d + k] += x[i * d + k];
+			t += x[i * d + k];
+		}
+		(*mass)[cls[i]] += t;
+	}
+	for (size_t c = 0; c < C; c++) {
+		for (size_t k = 0; k < d; k++)
+			(*mu)[c * d + k] /= (*cnt)[c];
+		(*mass)[c] /= (*cnt)[c];
+	}
+	return 0;
+}
+
+/* Residual of s from the mean of its class (mu, cnt rows) without row
+ * `drop`: out[k] = s[k] - (cnt mu[k] - drop[k]) / (cnt - 1), or from mu when
+ * the class has one row. */
+static void residual(const float *s, const double *mu, const float *drop, double cnt, size_t d,
+		     double *out)
+{
+	for (size_t k = 0; k < d; k++)
+		out[k] = s[k] - (cnt >= 2 ? (cnt * mu[k] - drop[k]) / (cnt - 1) : mu[k]);
+}
+
+static double cosine(const double *u, const double *v, size_t d)
+{
+	double uv = 0, uu = 0, vv = 0;
+	for (size_t k = 0; k < d; k++) {
+		uv += u[k] * v[k];
+		uu += u[k] * u[k];
+		vv += v[k] * v[k];
+	}
+	return uu > 0 && vv > 0 ? uv / sqrt(uu * vv) : 0;
+}
+
+static double pearson(const double *u, const double *v, size_t m)
+{
+	double mu = 0, mv = 0, uv = 0, uu = 0, vv = 0;
+	for (size_t i = 0; i < m; i++) {
+		mu += u[i];
+		mv += v[i];
+	}
+	mu /= (double)m;
+	mv /= (double)m;
+	for (size_t i = 0; i < m; i++) {
+		uv += (u[i] - mu) * (v[i] - mv);
+		uu += (u[i] - mu) * (u[i] - mu);
+		vv += (v[i] - mv) * (v[i] - mv);
+	}
+	return uu > 0 && vv > 0 ? uv / sqrt(uu * vv) : NAN;
+}
+
+static double sum_of(const float *s, size_t d)
+{
+	double t = 0;
+	for (size_t k = 0; k < d; k++)
+		t += s[k];
+	return t;
+}
+
+int ev_style_judge(const float *x, const int32_t *y, size_t n, size_t d, const float *s,
+		   const float *ra, const float *rb, const size_t *a, const size_t *b, size_t m,
+		   double *style_b, double *mass_b, double *mass_a)
+{
+	size_t C = 0, win = 0;
+	int32_t *cls = malloc((n ? n : 1) * sizeof *cls);
+	double *mu = NULL, *mass = NULL, *cnt = NULL, *rs = NULL, *res_a = NULL, *res_b = NULL;
+	double *ms = NULL, *ma = NULL, *mb = NULL;
+	int rc = -1;
+	*style_b = *mass_b = *mass_a = NAN;
+	if (!cls || remap(y, n, cls, &C) || class_means(x, cls, n, d, C, &mu, &mass, &cnt))
+		goto out;
+	rs = malloc((d ? d : 1) * sizeof *rs);
+	res_a = malloc((d ? d : 1) * sizeof *res_a);
+	res_b = malloc((d ? d : 1) * sizeof *res_b);
+	ms = malloc((m ? m : 1) * sizeof *ms);
+	ma = malloc((m ? m : 1) * sizeof *ma);
+	mb = malloc((m ? m : 1) * sizeof *mb);
+	if (!rs || !res_a || !res_b || !ms || !ma || !mb)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		size_t ca = (size_t)cls[a[i]], cb = (size_t)cls[b[i]];
+		const float *xa = x + a[i] * d, *xb = x + b[i] * d;
+		/* the class means without A's and B's own images, as ev_pixel_judge */
+		double ka = cnt[ca] >= 2 ? (cnt[ca] * mass[ca] - sum_of(xa, d)) / (cnt[ca] - 1)
+					 : mass[ca];
+		double kb = cnt[cb] >= 2 ? (cnt[cb] * mass[cb] - sum_of(xb, d)) / (cnt[cb] - 1)
+					 : mass[cb];
+		residual(s + i * d, mu + ca * d, xa, cnt[ca], d, rs);
+		residual(ra + i * d, mu + ca * d, xa, cnt[ca], d, res_a);
+		residual(rb + i * d, mu + cb * d, xb, cnt[cb], d, res_b);
+		win += cosine(rs, res_b, d) > cosine(rs, res_a, d);
+		ms[i] = sum_of(s + i * d, d) - ka;
+		ma[i] = sum_of(ra + i * d, d) - ka;
+		mb[i] = sum_of(rb + i * d, d) - kb;
+	}
+	if (m) {
+		*style_b = (double)win / (double)m;
+		*mass_b = pearson(ms, mb, m);
+		*mass_a = pearson(ms, ma, m);
+	}
+	rc = 0;
+out:
+	free(cls);
+	free(mu);
+	free(mass);
+	free(cnt);
+	free(rs);
+	free(res_a);
+	free(res_b);
+	free(ms);
+	free(ma);
+	free(mb);
+	return rc;
+}
+
+/* The class-mean analogy in z for m pairs, a reference that knows both
+ * classes: out[i] = mean z of A's class + z_B - mean z of B's class (z:
+ * n x dim rows, labels y). -1 when memory runs out. */
+static int analogy_latents(const float *z, const int32_t *y, size_t n, size_t dim,
+			   const size_t *a, const size_t *b, size_t m, float *out)
+{
+	size_t C = 0;
+	int32_t *cls = malloc((n ? n : 1) * sizeof *cls);
+	double *mu = NULL, *cnt = NULL;
+	int rc = -1;
+	if (!cls || remap(y, n, cls, &C))
+		goto out;
+	mu = calloc(C * dim, sizeof *mu);
+	cnt = calloc(C, sizeof *cnt);
+	if (!mu || !cnt)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		cnt[cls[i]] += 1;
+		for (size_t k = 0; k < dim; k++)
+			mu[cls[i] * dim + k] += z[i * dim + k];
+	}
+	for (size_t c = 0; c < C; c++)
+		for (size_t k = 0; k < dim; k++)
+			mu[c * dim + k] /= cnt[c];
+	for (size_t i = 0; i < m; i++) {
+		const double *ma = mu + (size_t)cls[a[i]] * dim, *mb = mu + (size_t)cls[b[i]] * dim;
+		for (size_t k = 0; k < dim; k++)
+			out[i * dim + k] = (float)(ma[k] + z[b[i] * dim + k] - mb[k]);
+	}
+	rc = 0;
+out:
+	free(cls);
+	free(mu);
+	free(cnt);
+	return rc;
+}
+
 /* ---- the run ---- */
 
 /* Rows idx[0..m) of feature matrix f into out. */
@@ -1066,7 +1232,8 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 	wmax = wmax > ds ? wmax : ds;
 	int32_t *cls = malloc(n * sizeof *cls), *py = NULL;
 	size_t *rows = malloc(n * sizeof *rows), *pa = NULL, *pb = NULL;
-	float *buf = NULL, *buf2 = NULL, *img = NULL, *ref = NULL, *zb = NULL;
+	float *buf = NULL, *buf2 = NULL, *img = NULL, *ref = NULL, *refb = NULL, *zb = NULL;
+	float *ana = NULL, *zana = NULL, *dec = NULL;
 	int rc = FDEN_E_NOMEM;
 	if (!cls || !rows || remap(F->y, n, cls, &C)) {
 		fail(rc, "outside judges");
@@ -1144,10 +1311,14 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 	pb = malloc(P * sizeof *pb);
 	img = malloc(P * din * sizeof *img);
 	ref = malloc(P * din * sizeof *ref);
+	refb = malloc(P * din * sizeof *refb);
+	ana = malloc(P * din * sizeof *ana);
+	zana = malloc(P * dim * sizeof *zana);
+	dec = malloc(n * din * sizeof *dec);
 	zb = malloc(bs * dim * sizeof *zb);
 	buf = malloc(bs * di * sizeof *buf);
 	buf2 = malloc(bs * ds * sizeof *buf2);
-	if (!pa || !pb || !img || !ref || !zb || !buf || !buf2) {
+	if (!pa || !pb || !img || !ref || !refb || !ana || !zana || !dec || !zb || !buf || !buf2) {
 		fail(rc, "swap judge buffers");
 		goto out;
 	}
@@ -1157,6 +1328,20 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 		do
 			pb[i] = (size_t)(mix(&s) % n);
 		while (F->y[pb[i]] == F->y[pa[i]]);
+	}
+	if (analogy_latents(F->z, F->y, n, dim, pa, pb, P, zana)) {
+		rc = fail(FDEN_E_NOMEM, "analogy class means");
+		goto out;
+	}
+	/* the style judge's class means are of the host's decodes: residuals
+	 * then measure style within what the host can draw, not its error */
+	for (size_t i = 0; i < n; i += bs) {
+		size_t k = n - i < bs ? n - i : bs;
+		rc = fden_invnet_decode(net, F->z + i * dim, k, dec + i * din);
+		if (rc) {
+			fail(rc, "decoding the test rows for the style judge");
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < P; i += bs) {
 		size_t k = P - i < bs ? P - i : bs;
@@ -1171,6 +1356,12 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 			evr_z(F, pa + i, k, zb);
 			rc = fden_invnet_decode(net, zb, k, ref + i * din);
 		}
+		if (!rc) {
+			evr_z(F, pb + i, k, zb);
+			rc = fden_invnet_decode(net, zb, k, refb + i * din);
+		}
+		if (!rc)
+			rc = fden_invnet_decode(net, zana + i * dim, k, ana + i * din);
 		if (rc) {
 			fail(rc, "decoding swaps for the judge");
 			goto out;
@@ -1180,6 +1371,14 @@ static int outside_judges(struct fden_model *model, struct fden_invnet *net,
 	if (ev_pixel_judge(X, F->y, n, din, img, pa, pb, P, &r->judge_ab, &r->judge_all) ||
 	    ev_pixel_judge(X, F->y, n, din, ref, pa, pb, P, &r->judge_ref_ab, &r->judge_ref_all)) {
 		rc = fail(FDEN_E_NOMEM, "swap judge class means");
+		goto out;
+	}
+	if (ev_style_judge(dec, F->y, n, din, img, ref, refb, pa, pb, P, &r->style_b, &r->mass_b,
+			   &r->mass_a) ||
+	    ev_pixel_judge(X, F->y, n, din, ana, pa, pb, P, &r->judge_ana_ab, &r->judge_ana_all) ||
+	    ev_style_judge(dec, F->y, n, din, ana, ref, refb, pa, pb, P, &r->style_ana_b,
+			   &r->mass_ana_b, &r->mass_ana_a)) {
+		rc = fail(FDEN_E_NOMEM, "style judge class means");
 		goto out;
 	}
 	r->judge_pairs = P;
@@ -1194,6 +1393,10 @@ out:
 	free(buf2);
 	free(img);
 	free(ref);
+	free(refb);
+	free(ana);
+	free(zana);
+	free(dec);
 	free(zb);
 	return rc;
 }
@@ -1218,6 +1421,8 @@ int ev_run(struct fden_model *model, struct fden_invnet *net, const struct fden_
 	r->probe_sty = r->probe_ide = r->probe_z = r->probe_chance = NAN;
 	r->hsic = r->hsic_norm = r->hsic_p = NAN;
 	r->judge_ab = r->judge_all = r->judge_ref_ab = r->judge_ref_all = NAN;
+	r->style_b = r->mass_b = r->mass_a = NAN;
+	r->judge_ana_ab = r->judge_ana_all = r->style_ana_b = r->mass_ana_b = r->mass_ana_a = NAN;
 	if (!model || !test_z || o->n_tasks > EV_MAX_TASKS || !o->episodes || !o->queries) {
 		snprintf(ev_err, sizeof ev_err, "evaluation arguments: missing model or data, "
 						"or zero episodes or queries");
@@ -1389,6 +1594,20 @@ void ev_print(FILE *f, const struct ev_report *r)
 			   "%.1f%% among all %zu unseen classes; the host's decode(z_A): %.1f%%, %.1f%%\n",
 			r->judge_pairs, 100 * r->judge_ab, 100 * r->judge_all, r->n_classes,
 			100 * r->judge_ref_ab, 100 * r->judge_ref_all);
+	if (!isnan(r->style_b))
+		fprintf(f, "outside judge of style (residuals from the class means of the host's "
+			   "decodes, the same pairs): "
+			   "does the swap carry B's style?\n  residual nearer B's than A's in %.1f%% "
+			   "(0%% when f_sty carries nothing); its intensity follows B's r = %.3f, "
+			   "A's r = %.3f (0 and 1 when f_sty carries nothing)\n",
+			100 * r->style_b, r->mass_b, r->mass_a);
+	if (!isnan(r->judge_ana_ab))
+		fprintf(f, "  reference, the class-mean analogy in z (knows both classes): "
+			   "mean z of A's class + z_B - mean z of B's:\n  looks like A %.1f%% "
+			   "against B's class, %.1f%% among all; residual nearer B's %.1f%%; "
+			   "intensity r = %.3f with B's, %.3f with A's\n",
+			100 * r->judge_ana_ab, 100 * r->judge_ana_all, 100 * r->style_ana_b,
+			r->mass_ana_b, r->mass_ana_a);
 	if (r->predict_checked)
 		fprintf(f, "fden_predict agreed with the head on %zu of %zu queries\n",
 			r->predict_checked - r->predict_mismatch, r->predict_checked);
@@ -1404,8 +1623,8 @@ void ev_print_compact_header(FILE *f, const struct ev_report *r)
 			snprintf(h, sizeof h, "%zuw%zus", r->task[t].ways, r->task[t].shots);
 			fprintf(f, " %5s:ide %5s:sty %5s:zbest %5s:ret %5s:hret", h, h, h, h, h);
 		}
-	fprintf(f, " %7s %6s %7s %7s %7s %7s %7s\n", "PSNR", "CCA", "sty1NN", "prb:sty", "prb:ide",
-		"hsic_p", "judge");
+	fprintf(f, " %7s %6s %7s %7s %7s %7s %7s %7s\n", "PSNR", "CCA", "sty1NN", "prb:sty",
+		"prb:ide", "hsic_p", "judge", "style");
 }
 
 void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
@@ -1419,8 +1638,9 @@ void ev_print_compact(FILE *f, const char *label, const struct ev_report *r)
 				100 * r->task[t].mean[EV_STY], 100 * best, 100 * r->task[t].retention,
 				100 * r->task[t].retention_host);
 		}
-	fprintf(f, " %7.2f %6.3f %7.1f %7.1f %7.1f %7.3f %7.1f\n", r->psnr_fden, r->cca_top,
-		100 * r->nn_sty, 100 * r->probe_sty, 100 * r->probe_ide, r->hsic_p, 100 * r->judge_ab);
+	fprintf(f, " %7.2f %6.3f %7.1f %7.1f %7.1f %7.3f %7.1f %7.1f\n", r->psnr_fden, r->cca_top,
+		100 * r->nn_sty, 100 * r->probe_sty, 100 * r->probe_ide, r->hsic_p, 100 * r->judge_ab,
+		100 * r->style_b);
 }
 
 void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
@@ -1511,6 +1731,17 @@ void ev_write_json(FILE *f, const struct ev_report *r, const char *label)
 	json_num(&j, "a_among_all", 100 * r->judge_all);
 	json_num(&j, "host_a_vs_b", 100 * r->judge_ref_ab);
 	json_num(&j, "host_a_among_all", 100 * r->judge_ref_all);
+	json_int(&j, "pairs", (long long)r->judge_pairs);
+	json_close(&j, '}');
+	json_open(&j, "style_judge", '{');
+	json_num(&j, "residual_nearer_b", 100 * r->style_b);
+	json_num(&j, "mass_corr_b", r->mass_b);
+	json_num(&j, "mass_corr_a", r->mass_a);
+	json_num(&j, "analogy_a_vs_b", 100 * r->judge_ana_ab);
+	json_num(&j, "analogy_a_among_all", 100 * r->judge_ana_all);
+	json_num(&j, "analogy_residual_nearer_b", 100 * r->style_ana_b);
+	json_num(&j, "analogy_mass_corr_b", r->mass_ana_b);
+	json_num(&j, "analogy_mass_corr_a", r->mass_ana_a);
 	json_int(&j, "pairs", (long long)r->judge_pairs);
 	json_close(&j, '}');
 	json_int(&j, "predict_checked", (long long)r->predict_checked);

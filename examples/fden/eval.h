@@ -106,6 +106,20 @@ struct ev_report {
 	 * same for the host's decode(z_A). NaN without the host and images. */
 	double judge_ab, judge_all, judge_ref_ab, judge_ref_all;
 	size_t judge_pairs;
+	/* outside judge of style, the same pairs: does the swap carry B's style?
+	 * Residuals from the class means of the host's decodes of the test rows
+	 * (A's and B's own left out; raw images' means would measure the host's
+	 * error on unseen classes as much as style):
+	 * style_b is the share of pairs whose swap residual is nearer (cosine)
+	 * B's decode(z_B) residual than A's decode(z_A) residual (0 when f_sty
+	 * carries nothing, the swap then being decode(z_A)); mass_b and mass_a
+	 * correlate the swap's total intensity, less its class's mean, with
+	 * B's and A's (0 and 1 when f_sty carries nothing). NaN as above. */
+	double style_b, mass_b, mass_a;
+	/* both judges of a reference swap that knows the two classes: the
+	 * class-mean analogy in z, mean z of A's class + z_B - mean z of B's
+	 * (test labels), decoded by the host */
+	double judge_ana_ab, judge_ana_all, style_ana_b, mass_ana_b, mass_ana_a;
 	double seconds;
 };
 
@@ -176,5 +190,16 @@ int ev_hsic(const float *x, size_t dx, const float *y, size_t dy, size_t n, size
  * class means. Fractions in *ab and *all; -1 when memory runs out, else 0. */
 int ev_pixel_judge(const float *x, const int32_t *y, size_t n, size_t d, const float *s,
 		   const size_t *a, const size_t *b, size_t m, double *ab, double *all);
+/* Pixel-space style judge, the same class means (A's and B's rows left
+ * out): for each of m pairs, swap s[i] of identity A and style B, and the
+ * host's decodes ra[i] of A and rb[i] of B; residuals from the class means;
+ * *style_b the share of pairs where cos(res s, res rb) > cos(res s, res ra);
+ * *mass_b and *mass_a the correlations over the pairs of the total
+ * intensity (sum of values) less the class's mean, of s[i] against rb[i]
+ * and against ra[i] (NaN when either has no spread). -1 when memory runs
+ * out, else 0. */
+int ev_style_judge(const float *x, const int32_t *y, size_t n, size_t d, const float *s,
+		   const float *ra, const float *rb, const size_t *a, const size_t *b, size_t m,
+		   double *style_b, double *mass_b, double *mass_a);
 
 #endif

@@ -175,6 +175,23 @@ static void judges(FILE *f, const struct ev_report *r)
 		pct(f, r->judge_ref_all);
 		fputs("%</li>\n", f);
 	}
+	if (!isnan(r->style_b)) {
+		fputs("<li>outside judge of style (the same pairs, residuals from the class means of "
+		      "the host's decodes): "
+		      "the swap's residual is nearer B's than A's in ",
+		      f);
+		pct(f, r->style_b);
+		fprintf(f, "%% of pairs (0%% when <i>f_sty</i> carries nothing); its intensity "
+			   "follows B's with r = %.3f and A's with r = %.3f (0 and 1 when "
+			   "<i>f_sty</i> carries nothing)",
+			r->mass_b, r->mass_a);
+		if (!isnan(r->judge_ana_ab))
+			fprintf(f, "; reference, the class-mean analogy in z that knows both classes "
+				   "(mean z of A's class + z_B &minus; mean z of B's): looks like A in "
+				   "%.1f%%, residual nearer B's in %.1f%%, intensity r = %.3f with B's",
+				100 * r->judge_ana_ab, 100 * r->style_ana_b, r->mass_ana_b);
+		fputs("</li>\n", f);
+	}
 	fprintf(f, "<li>class from <i>f_sty</i> by leave-one-out 1-NN: %.1f%% (chance %.1f%%); "
 		   "canonical correlation of the factors: top %.3f</li>\n",
 		100 * r->nn_sty, 100 * r->nn_chance, r->cca_top);

@@ -147,6 +147,14 @@ START_TEST(pipeline)
 	hr = strstr(j1, "\"host\": ");
 	ck_assert_ptr_nonnull(hr);
 	ck_assert_msg(atof(hr + 8) >= 0 && atof(hr + 8) <= 100, "host retention %s", hr);
+	/* the style judge: measured, and its reference, the class-mean analogy
+	 * in z, carries B's style (its residual nearer B's in most pairs) */
+	hr = strstr(j1, "\"residual_nearer_b\": ");
+	ck_assert_ptr_nonnull(hr);
+	ck_assert_msg(atof(hr + 21) >= 0 && atof(hr + 21) <= 100, "style judge %s", hr);
+	hr = strstr(j1, "\"analogy_residual_nearer_b\": ");
+	ck_assert_ptr_nonnull(hr);
+	ck_assert_msg(atof(hr + 29) > 50, "analogy's residual nearer B's: %s", hr);
 	/* same seed, same episodes, same numbers */
 	ck_assert_int_eq(run("eval", "--model", "model.fden", "--net", "net.fden", TEST_DATA,
 			     "--episodes", "40", "--queries", "5", "--json", "e2.json", "--quiet",

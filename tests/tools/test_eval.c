@@ -256,6 +256,9 @@ START_TEST(report_json_fields)
 	ck_assert_ptr_nonnull(strstr(buf, "\"probe\": {\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"hsic\": {\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"swap_judge\": {\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"style_judge\": {\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"mass_corr_b\": "));
+	ck_assert_ptr_nonnull(strstr(buf, "\"analogy_residual_nearer_b\": "));
 	free(buf);
 	/* the compact row lines up with its header: same number of columns */
 	buf = NULL;
@@ -413,6 +416,73 @@ START_TEST(pixel_judge_leaves_own_image_out)
 }
 END_TEST
 
+static double u01(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double)(*st >> 11) / 9007199254740992.0;
+}
+
+/* Images = class shape + a per-image style pattern and intensity. A swap
+ * that is A's own decode carries no style of B: residual never nearer B's,
+ * intensity follows A's exactly. A swap made of A's shape and B's style
+ * carries it: nearer B's in (nearly) every pair, intensity following B's. */
+START_TEST(style_judge_no_transfer_and_transfer)
+{
+	enum { C = 6,
+	       R = 8,
+	       N = C * R,
+	       D = 24,
+	       M = 300 };
+	float *x = malloc(N * D * sizeof *x), *sty = malloc(N * D * sizeof *sty);
+	float *s = malloc(M * D * sizeof *s), *ra = malloc(M * D * sizeof *ra);
+	float *rb = malloc(M * D * sizeof *rb);
+	int32_t y[N];
+	size_t a[M], b[M];
+	uint64_t st = 12345;
+	double sb, mb, ma;
+	float shape[C][D];
+	for (int c = 0; c < C; c++)
+		for (int k = 0; k < D; k++)
+			shape[c][k] = (float)(4 * u01(&st));
+	for (int i = 0; i < N; i++) {
+		double level = 2 * u01(&st); /* the image's intensity */
+		y[i] = 100 + i / R;
+		for (int k = 0; k < D; k++) {
+			sty[i * D + k] = (float)(u01(&st) - 0.5 + level);
+			x[i * D + k] = shape[i / R][k] + sty[i * D + k];
+		}
+	}
+	for (int i = 0; i < M; i++) {
+		a[i] = (size_t)(u01(&st) * N);
+		do
+			b[i] = (size_t)(u01(&st) * N);
+		while (y[b[i]] == y[a[i]]);
+		for (int k = 0; k < D; k++) {
+			ra[i * D + k] = x[a[i] * D + k];
+			rb[i * D + k] = x[b[i] * D + k];
+		}
+	}
+	/* no transfer: the swap is A's own image */
+	ck_assert_int_eq(ev_style_judge(x, y, N, D, ra, ra, rb, a, b, M, &sb, &mb, &ma), 0);
+	ck_assert_double_eq(sb, 0);
+	ck_assert_double_eq_tol(ma, 1, 1e-9);
+	ck_assert_msg(fabs(mb) < 0.25, "intensity of A against B's: r = %g", mb);
+	/* transfer: A's shape, B's style */
+	for (int i = 0; i < M; i++)
+		for (int k = 0; k < D; k++)
+			s[i * D + k] = shape[y[a[i]] - 100][k] + sty[b[i] * D + k];
+	ck_assert_int_eq(ev_style_judge(x, y, N, D, s, ra, rb, a, b, M, &sb, &mb, &ma), 0);
+	ck_assert_msg(sb > 0.95, "residual nearer B's in %g of pairs", sb);
+	ck_assert_msg(mb > 0.9, "intensity follows B's: r = %g", mb);
+	ck_assert_msg(fabs(ma) < 0.25, "intensity follows A's: r = %g", ma);
+	free(x);
+	free(sty);
+	free(s);
+	free(ra);
+	free(rb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tools-eval");
@@ -430,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, probe_separable_and_random);
 	tcase_add_test(tc, hsic_dependent_and_independent);
 	tcase_add_test(tc, pixel_judge_leaves_own_image_out);
+	tcase_add_test(tc, style_judge_no_transfer_and_transfer);
 	suite_add_tcase(s, tc);
 	return tu_check_main(s, 0);
 }

@@ -255,6 +255,12 @@ static void fake_report(struct ev_report *r)
 	r->judge_ref_ab = 0.99;
 	r->judge_ref_all = 0.7;
 	r->judge_pairs = 2000;
+	r->style_b = 0.258;
+	r->mass_b = 0.135;
+	r->mass_a = 0.587;
+	r->judge_ana_ab = 0.854;
+	r->style_ana_b = 1;
+	r->mass_ana_b = 0.935;
 	r->ss_train_mean = 1;
 }
 
@@ -334,6 +340,10 @@ START_TEST(report_html)
 	ck_assert_ptr_nonnull(strstr(h, "src=\"curves.png\""));
 	ck_assert_ptr_nonnull(strstr(h, "Not made: scikit-learn is not installed"));
 	ck_assert_ptr_nonnull(strstr(h, "looks like A in 92.8% of pairs"));
+	ck_assert_ptr_nonnull(strstr(h, "nearer B's than A's in 25.8% of pairs"));
+	ck_assert_ptr_nonnull(strstr(h, "follows B's with r = 0.135 and A's with r = 0.587"));
+	ck_assert_ptr_nonnull(strstr(h, "looks like A in 85.4%, residual nearer B's in 100.0%, "
+					"intensity r = 0.935 with B's</li>"));
 	ck_assert_ptr_nonnull(strstr(h, "independence not rejected"));
 	ck_assert_ptr_nonnull(strstr(h, "</body></html>"));
 	/* a caption per column: six above the swaps, five above each pair grid */
