@@ -203,14 +203,16 @@ int data_unique_labels(const struct fden_dataset *ds, int32_t **u_out, size_t **
 /* ---- the steps, callable without a command line (the demo chains them) ----
  * Defaults are what the *_default() functions set (and `--help` prints). */
 struct fit_args {
-	const char *kind;             /* "ae", "pca", "conv" or "ali" */
-	size_t latent;                /* latent width */
-	size_t hidden, epochs, batch; /* autoencoder (fden_ae_options_default); ali, conv: 0 = its own */
-	double lr;                    /* Adam rate (ae's; ali: 0 = its own) */
-	double l2, time;              /* ali: reconstruction weight; ali, conv: time budget in s (0: none) */
-	size_t channels;              /* ali, conv: base channels (0 = the kind's default) */
-	const char *loss;             /* conv: "l2" or "bce" */
-	const char *shape;            /* conv: "HxWxC" (NULL: square, one channel) */
+	const char *kind;                     /* "ae", "pca", "conv" or "ali" */
+	size_t latent;                        /* latent width */
+	size_t hidden, epochs, batch;         /* autoencoder (fden_ae_options_default); ali, conv: 0 = its own */
+	double lr;                            /* Adam rate (ae's; ali: 0 = its own) */
+	double l2, time;                      /* ali: reconstruction weight; ali, conv: time budget in s (0: none) */
+	size_t channels;                      /* ali, conv: base channels (0 = the kind's default) */
+	const char *loss;                     /* conv: "l2" or "bce" */
+	const char *shape;                    /* conv: "HxWxC" (NULL: square, one channel) */
+	double contrast, contrast_tau;        /* conv: InfoNCE weight, temperature (< 0: the library's) */
+	double aug_rot, aug_scale, aug_shift; /* conv: augmented view (< 0: the library's) */
 	uint64_t seed;
 	size_t threads;
 	const char *out;  /* save here when not NULL */

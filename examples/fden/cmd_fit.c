@@ -24,6 +24,8 @@ void fit_args_default(struct fit_args *a)
 	a->loss = "l2";
 	a->seed = 1;
 	a->threads = 1;
+	a->contrast = a->contrast_tau = -1;
+	a->aug_rot = a->aug_scale = a->aug_shift = -1;
 }
 
 /* "HxWxC" (or "HxW": one channel) into o's shape; 0 or -1. */
@@ -169,14 +171,19 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 		o.time_budget = a->time;
 		o.seed = a->seed;
 		o.threads = (int)a->threads;
+		o.contrast = a->contrast >= 0 ? a->contrast : o.contrast;
+		o.contrast_tau = a->contrast_tau >= 0 ? a->contrast_tau : o.contrast_tau;
+		o.aug_rotation = a->aug_rot >= 0 ? a->aug_rot : o.aug_rotation;
+		o.aug_scale = a->aug_scale >= 0 ? a->aug_scale : o.aug_scale;
+		o.aug_shift = a->aug_shift >= 0 ? a->aug_shift : o.aug_shift;
 		o.log = ae_log;
 		o.log_user_data = "fden: conv: ";
 		a->epochs = o.epochs;
 		a->batch = o.batch;
 		a->lr = o.lr;
 		cli_info("fden: %s: conv autoencoder, %zu rows of %zu -> %zu, up to %zu epochs, "
-			 "time budget %g s",
-			 cmd, n, d, a->latent, a->epochs, o.time_budget);
+			 "time budget %g s, contrast %g",
+			 cmd, n, d, a->latent, a->epochs, o.time_budget, o.contrast);
 		rc = fden_invnet_fit_conv(x, n, d, a->latent, &o, &net);
 	} else {
 		return cli_usage(cmd, "--kind must be 'ae', 'pca', 'conv' or 'ali', not '%s'",
@@ -226,6 +233,11 @@ int cmd_fit(int argc, char **argv)
 		{ .name = "time", .type = OPT_DBL, .ptr = &a.time, .arg = "S", .help = "ali, conv: stop fitting after S seconds (0: no limit)", .range = OPT_NONNEGATIVE },
 		{ .name = "loss", .type = OPT_STR, .ptr = &a.loss, .arg = "l2|bce", .help = "conv: reconstruction loss" },
 		{ .name = "shape", .type = OPT_STR, .ptr = &a.shape, .arg = "HxWxC", .help = "conv: image shape, channels last", .def = "square, one channel" },
+		{ .name = "contrast", .type = OPT_DBL, .ptr = &a.contrast, .arg = "W", .help = "conv: weight of the contrastive (InfoNCE) term, 0: off", .def = "0", .range = OPT_NONNEGATIVE },
+		{ .name = "contrast-tau", .type = OPT_DBL, .ptr = &a.contrast_tau, .arg = "T", .help = "conv: InfoNCE temperature", .def = "0.2", .range = OPT_POSITIVE },
+		{ .name = "aug-rotation", .type = OPT_DBL, .ptr = &a.aug_rot, .arg = "DEG", .help = "conv, --contrast: augmented view's rotation range (+-)", .def = "10", .range = OPT_NONNEGATIVE },
+		{ .name = "aug-scale", .type = OPT_DBL, .ptr = &a.aug_scale, .arg = "X", .help = "conv, --contrast: augmented view's scale range (1 +- X)", .def = "0.1", .range = OPT_NONNEGATIVE },
+		{ .name = "aug-shift", .type = OPT_DBL, .ptr = &a.aug_shift, .arg = "PX", .help = "conv, --contrast: augmented view's shift range (+- pixels)", .def = "2", .range = OPT_NONNEGATIVE },
 		OPT_SEED(&a.seed, "random seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
 		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE", .help = "where to save the network (required)" },

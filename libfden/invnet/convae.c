@@ -11,7 +11,15 @@
  *   L2   L = mean (x^ - x)^2,                     dL/du = 2 (x^ - x) x^ (1 - x^) / (b in)
  *   BCE  L = -mean x log x^ + (1 - x) log(1 - x^), dL/du = (x^ - x) / (b in)
  * Adam on minibatches, rows shuffled each epoch from the seeded RNG; an
- * optional time budget ends fitting after the step that passes it. */
+ * optional time budget ends fitting after the step that passes it.
+ *
+ * Contrastive term (opt->contrast = w > 0; SimCLR, Chen et al. 2020): the
+ * batch X (b rows) is stacked over a warped copy X' (nn/warp.h), the
+ * encoder runs once on the 2b rows, the decoder on the first b, and a
+ * projection head g (dense 256, batch norm, ReLU, dense 64) on all 2b:
+ *   L = rec(X) + w InfoNCE(g(z), tau)               (nn/infonce.h)
+ * so dz of a clean row is its reconstruction gradient plus the head's, and
+ * of a warped row the head's alone. The head is dropped after the fit. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,12 +33,16 @@
 #include "kernels/rng.h"
 #include "nn/adam.h"
 #include "nn/convnet.h"
+#include "nn/infonce.h"
 #include "nn/mlp.h"
+#include "nn/warp.h"
 
 #define CAE_INFER_ROWS 128
 #define CAE_SLOPE 0.2f
 #define CAE_MAX_LEVELS 6
 #define CAE_NDIMS 7 /* h, w, c, latent, base, levels, loss */
+#define CAE_PROJ_HIDDEN 256
+#define CAE_PROJ_OUT 64
 
 struct fd_cae {
 	size_t h, w, c, latent, base, levels;
@@ -234,6 +246,37 @@ FDEN_EXPORT void fden_conv_options_default(struct fden_conv_options *opt)
 	opt->seed = 1;
 	opt->threads = 1;
 	opt->time_budget = 0;
+	opt->contrast = 0;
+	opt->contrast_tau = 0.2;
+	opt->aug_rotation = 10;
+	opt->aug_scale = 0.1;
+	opt->aug_shift = 2;
+}
+
+/* The contrastive term's projection head: latent -> 256 (batch norm, ReLU)
+ * -> 64 (linear, bias). */
+static int cae_head_new(size_t latent, int threads, struct fd_rng *rng, struct fd_err *err,
+			struct fd_convnet **out)
+{
+	static const struct fd_cl_spec layers[2] = {
+		{ FD_CL_DENSE, CAE_PROJ_HIDDEN, 0, 0, 0, 0, 0, 0, 0, 1, FD_ACT_LEAKY },
+		{ FD_CL_DENSE, CAE_PROJ_OUT, 0, 0, 0, 0, 0, 0, 1, 0, FD_ACT_LINEAR },
+	};
+	struct fd_convnet_cfg c = {
+		.h = 1,
+		.w = 1,
+		.c = (int)latent,
+		.nlayers = 2,
+		.layers = layers,
+		.leaky_slope = 0.0f, /* ReLU */
+		.init = FD_INIT_HE_NORMAL,
+		.init_sigma = 0.02f,
+		.bn_momentum = 0.9f,
+		.bn_eps = 1e-5f,
+		.nthreads = threads,
+	};
+
+	return fd_convnet_new(&c, "proj", NULL, rng, err, out);
 }
 
 static void update_all(struct fd_convnet *m, const struct fd_adam *adam, uint64_t t)
@@ -286,6 +329,52 @@ static double cae_step(struct fd_cae *a, const float *xb, size_t bs, float *xh, 
 	return s;
 }
 
+/* The contrastive term's state: the head, its optimiser steps share the
+ * autoencoder's Adam, and the buffers of one step (library memory). */
+struct cae_nce {
+	struct fd_convnet *head;
+	struct fd_warp warp;
+	struct fd_rng *rng;
+	float w, tau;
+	float *x2;  /* 2b x in: the batch, then its warped views */
+	float *dz2; /* 2b x latent */
+	float *dh;  /* 2b x CAE_PROJ_OUT */
+	float *ws;  /* fd_infonce_ws(2b, CAE_PROJ_OUT) */
+};
+
+/* One contrastive step on the batch xb (bs rows); the summed reconstruction
+ * loss is returned, the InfoNCE loss (unweighted) goes to *nce. */
+static double cae_step_nce(struct fd_cae *a, struct cae_nce *c, const float *xb, size_t bs,
+			   float *xh, float *dy, float *dz, const struct fd_adam *adam,
+			   uint64_t t, double *nce)
+{
+	size_t in = a->h * a->w * a->c, L = a->latent;
+	const float *z, *u, *hp;
+	double s;
+
+	fd_convnet_zero_grad(a->enc);
+	fd_convnet_zero_grad(a->dec);
+	fd_convnet_zero_grad(c->head);
+	memcpy(c->x2, xb, bs * in * sizeof(float));
+	fd_warp_batch(xb, (int)bs, (int)a->h, (int)a->w, (int)a->c, &c->warp, c->rng,
+		      c->x2 + bs * in);
+	z = fd_convnet_forward(a->enc, c->x2, (int)(2 * bs));
+	u = fd_convnet_forward(a->dec, z, (int)bs);
+	s = loss_grad(a->loss, u, xb, bs * in, xh, dy);
+	hp = fd_convnet_forward(c->head, z, (int)(2 * bs));
+	*nce = fd_infonce(hp, (int)(2 * bs), CAE_PROJ_OUT, c->tau, c->w, c->dh, c->ws,
+			  a->threads);
+	fd_convnet_backward(c->head, c->dh, CAE_PROJ_OUT, c->dz2);
+	fd_convnet_backward(a->dec, dy, (int)in, dz);
+	for (size_t i = 0; i < bs * L; i++) /* clean rows: both gradients */
+		c->dz2[i] += dz[i];
+	fd_convnet_backward(a->enc, c->dz2, (int)L, NULL);
+	update_all(a->enc, adam, t);
+	update_all(a->dec, adam, t);
+	update_all(c->head, adam, t);
+	return s;
+}
+
 /* The options, checked, with the input shape resolved from input_dim. */
 static int check_opts(const char *fn, const struct fden_conv_options *in, size_t input_dim,
 		      struct fden_conv_options *o)
@@ -320,6 +409,20 @@ static int check_opts(const char *fn, const struct fden_conv_options *in, size_t
 				  fn, o->epochs,
 				  o->batch, o->lr, o->threads, o->loss, o->time_budget,
 				  o->base_channels, o->levels);
+	if (!(o->contrast >= 0 && o->contrast <= 1e3) ||
+	    !(o->contrast_tau >= 1e-3 && o->contrast_tau <= 1e3) ||
+	    !(o->aug_rotation >= 0 && o->aug_rotation <= 180) ||
+	    !(o->aug_scale >= 0 && o->aug_scale < 1) ||
+	    !(o->aug_shift >= 0 && o->aug_shift <= 1e4))
+		return fd_err_set(NULL, FDEN_E_INVALID,
+				  "%s: invalid contrastive options (contrast %g in [0, 1000], tau "
+				  "%g in [0.001, 1000], rotation %g in [0, 180], scale %g in "
+				  "[0, 1), shift %g in [0, 10000])",
+				  fn, o->contrast, o->contrast_tau, o->aug_rotation,
+				  o->aug_scale, o->aug_shift);
+	if (o->contrast > 0 && o->batch < 2)
+		return fd_err_set(NULL, FDEN_E_INVALID,
+				  "%s: the contrastive term needs a batch of at least 2", fn);
 	return FDEN_OK;
 }
 
@@ -333,6 +436,7 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 	struct fd_rng rng;
 	struct fd_adam adam;
 	struct fd_err err;
+	struct cae_nce nce = { 0 };
 	int32_t *perm = NULL;
 	float *xb = NULL, *xh = NULL, *dy = NULL, *dz = NULL;
 	size_t bs, total, d[CAE_NDIMS], steps = 0;
@@ -367,12 +471,42 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 	fd_rng_seed(&rng, opt.seed);
 	if ((rc = cae_new(d, opt.threads, &rng, &err, &a)))
 		return fd_err_publish(&err);
-	if ((rc = fd_convnet_reserve(a->enc, (int)bs, &err)) ||
+	if (opt.contrast > 0 && bs < 2) {
+		rc = fd_err_set(NULL, FDEN_E_INVALID, "%s: the contrastive term needs at least 2 "
+						      "rows",
+				fn);
+		goto done;
+	}
+	if (opt.contrast > 0) {
+		nce.w = (float)opt.contrast;
+		nce.tau = (float)opt.contrast_tau;
+		nce.warp.rot_deg = (float)opt.aug_rotation;
+		nce.warp.scale = (float)opt.aug_scale;
+		nce.warp.shift = (float)opt.aug_shift;
+		nce.rng = &rng;
+		if ((rc = cae_head_new(latent_dim, opt.threads, &rng, &err, &nce.head)) ||
+		    (rc = fd_convnet_reserve(nce.head, (int)(2 * bs), &err))) {
+			fd_err_publish(&err);
+			goto done;
+		}
+	}
+	if ((rc = fd_convnet_reserve(a->enc, (int)(nce.head ? 2 * bs : bs), &err)) ||
 	    (rc = fd_convnet_reserve(a->dec, (int)bs, &err))) {
 		fd_err_publish(&err);
 		goto done;
 	}
 	rc = FDEN_E_NOMEM;
+	if (nce.head) {
+		nce.x2 = fd_malloc(NULL, 2 * bs * input_dim * sizeof(float));
+		nce.dz2 = fd_malloc(NULL, 2 * bs * latent_dim * sizeof(float));
+		nce.dh = fd_malloc(NULL, 2 * bs * CAE_PROJ_OUT * sizeof(float));
+		nce.ws = fd_malloc(NULL, fd_infonce_ws((int)(2 * bs), CAE_PROJ_OUT) *
+						 sizeof(float));
+		if (!nce.x2 || !nce.dz2 || !nce.dh || !nce.ws) {
+			fd_err_set(NULL, rc, "%s: out of memory", fn);
+			goto done;
+		}
+	}
 	perm = fd_malloc(NULL, n * sizeof(int32_t));
 	xb = fd_malloc(NULL, bs * input_dim * sizeof(float));
 	xh = fd_malloc(NULL, bs * input_dim * sizeof(float));
@@ -388,7 +522,7 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 	adam.eps = 1e-8f;
 
 	for (size_t ep = 0; ep < opt.epochs && !stop; ep++) {
-		double sum = 0;
+		double sum = 0, nsum = 0;
 		size_t nb = 0;
 
 		fd_rng_perm(&rng, perm, (int)n);
@@ -398,7 +532,16 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 			for (size_t i = 0; i < bs; i++)
 				memcpy(xb + i * input_dim, x + (size_t)perm[r + i] * input_dim,
 				       input_dim * sizeof(float));
-			s = cae_step(a, xb, bs, xh, dy, dz, &adam, ++t);
+			if (nce.head) {
+				double l;
+
+				s = cae_step_nce(a, &nce, xb, bs, xh, dy, dz, &adam, ++t, &l);
+				nsum += l;
+				if (!isfinite(l))
+					s = l;
+			} else {
+				s = cae_step(a, xb, bs, xh, dy, dz, &adam, ++t);
+			}
 			if (!isfinite(s)) {
 				rc = fd_err_set(NULL, FDEN_E_NONFINITE,
 						"%s: loss is not finite at epoch %zu", fn, ep + 1);
@@ -412,17 +555,31 @@ FDEN_EXPORT int fden_invnet_fit_conv(const float *x, size_t n, size_t input_dim,
 				break;
 			}
 		}
-		fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
-			   "conv autoencoder epoch %zu/%zu: %s %.6f (%.1f s)%s",
-			   ep + 1, opt.epochs, opt.loss == FDEN_CONV_LOSS_BCE ? "bce" : "mse",
-			   sum / (double)(nb * bs * input_dim), fd_fit_now() - t0,
-			   stop ? ", time budget reached" : "");
+		if (nce.head)
+			fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+				   "conv autoencoder epoch %zu/%zu: %s %.6f nce %.4f (%.1f s)%s",
+				   ep + 1, opt.epochs,
+				   opt.loss == FDEN_CONV_LOSS_BCE ? "bce" : "mse",
+				   sum / (double)(nb * bs * input_dim), nsum / (double)nb,
+				   fd_fit_now() - t0, stop ? ", time budget reached" : "");
+		else
+			fd_fit_log(opt.log, opt.log_user_data, FDEN_LOG_INFO,
+				   "conv autoencoder epoch %zu/%zu: %s %.6f (%.1f s)%s",
+				   ep + 1, opt.epochs,
+				   opt.loss == FDEN_CONV_LOSS_BCE ? "bce" : "mse",
+				   sum / (double)(nb * bs * input_dim), fd_fit_now() - t0,
+				   stop ? ", time budget reached" : "");
 	}
 	rc = fd_invnet_wrap(&cae_ops, input_dim, latent_dim, a, FD_INVNET_CONV, NULL, out);
 	if (rc == FDEN_OK)
 		a = NULL;
 done:
 	cae_free(a);
+	fd_convnet_free(nce.head);
+	fd_free(NULL, nce.x2);
+	fd_free(NULL, nce.dz2);
+	fd_free(NULL, nce.dh);
+	fd_free(NULL, nce.ws);
 	fd_free(NULL, perm);
 	fd_free(NULL, xb);
 	fd_free(NULL, xh);

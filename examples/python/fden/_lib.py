@@ -110,6 +110,11 @@ class ConvOptions(ctypes.Structure):
         ("time_budget", ctypes.c_double),
         ("log", LOG_FN),
         ("log_user_data", ctypes.c_void_p),
+        ("contrast", ctypes.c_double),
+        ("contrast_tau", ctypes.c_double),
+        ("aug_rotation", ctypes.c_double),
+        ("aug_scale", ctypes.c_double),
+        ("aug_shift", ctypes.c_double),
     ]
 
 

@@ -129,12 +129,16 @@ class InvNet(Handle):
     @classmethod
     def fit_conv(cls, x, latent_dim, shape=None, base_channels=None, levels=None, epochs=None,
                  batch=None, lr=None, loss=None, seed=None, threads=None, time_budget=None,
-                 log=None):
+                 log=None, contrast=None, contrast_tau=None, aug_rotation=None,
+                 aug_scale=None, aug_shift=None):
         """Fit the built-in convolutional autoencoder (sigmoid output: x in [0, 1]).
 
         x is n x (height width channels), each row a channels-last image;
         shape is (height, width, channels), default square one-channel.
-        loss is "l2" or "bce"; time_budget caps fitting, in seconds. Unset
+        loss is "l2" or "bce"; time_budget caps fitting, in seconds.
+        contrast > 0 adds the contrastive (InfoNCE) term at that weight, with
+        temperature contrast_tau and augmented views warped by up to
+        aug_rotation degrees, 1 +- aug_scale and aug_shift pixels. Unset
         options keep the library's defaults (fden_conv_options_default).
         """
         if loss is not None:
@@ -146,7 +150,9 @@ class InvNet(Handle):
                         x, latent_dim, log,
                         dict(base_channels=base_channels, levels=levels, epochs=epochs,
                              batch=batch, lr=lr, loss=loss, seed=seed, threads=threads,
-                             time_budget=time_budget), shape)
+                             time_budget=time_budget, contrast=contrast,
+                             contrast_tau=contrast_tau, aug_rotation=aug_rotation,
+                             aug_scale=aug_scale, aug_shift=aug_shift), shape)
 
     @classmethod
     def fit_ali(cls, x, latent_dim, shape=None, base_channels=None, epochs=None, batch=None,

@@ -181,6 +181,19 @@ class TestConvAutoencoder(TempDir):
             np.testing.assert_array_equal(net2.encode(x), z)
             np.testing.assert_array_equal(net2.decode(z), y)
 
+    def test_contrast(self):
+        x = blobs()
+        lines = []
+        with fden.InvNet.fit_conv(x, 4, base_channels=4, epochs=2, batch=16, seed=2,
+                                  contrast=0.5, contrast_tau=0.3, aug_rotation=5.0,
+                                  aug_scale=0.05, aug_shift=1.0,
+                                  log=lambda lv, m: lines.append(m)) as net:
+            self.assertEqual(net.encode(x).shape, (len(x), 4))
+        self.assertEqual(len(lines), 2)
+        self.assertIn(" nce ", lines[0])
+        with self.assertRaises(fden.FdenError):
+            fden.InvNet.fit_conv(x, 4, contrast=0.5, aug_scale=1.0)
+
     def test_bad_options(self):
         x = blobs()
         with self.assertRaises(ValueError):

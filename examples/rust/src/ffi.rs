@@ -132,6 +132,11 @@ pub struct fden_conv_options {
     pub time_budget: c_double,
     pub log: fden_log_fn,
     pub log_user_data: *mut c_void,
+    pub contrast: c_double,
+    pub contrast_tau: c_double,
+    pub aug_rotation: c_double,
+    pub aug_scale: c_double,
+    pub aug_shift: c_double,
 }
 
 /// struct fden_ali_options

@@ -195,6 +195,11 @@ impl InvNet {
         if let Some(v) = opts.seed { opt.seed = v; }
         if let Some(v) = opts.threads { opt.threads = v as c_int; }
         if let Some(v) = opts.time_budget { opt.time_budget = v; }
+        if let Some(v) = opts.contrast { opt.contrast = v; }
+        if let Some(v) = opts.contrast_tau { opt.contrast_tau = v; }
+        if let Some(v) = opts.aug_rotation { opt.aug_rotation = v; }
+        if let Some(v) = opts.aug_scale { opt.aug_scale = v; }
+        if let Some(v) = opts.aug_shift { opt.aug_shift = v; }
         let mut p = ptr::null_mut();
         check(unsafe { ffi::fden_invnet_fit_conv(x.as_ptr(), n, input_dim, latent_dim, &opt, &mut p) })?;
         Ok(InvNet::adopt(p, None))
@@ -333,6 +338,15 @@ pub struct ConvOptions {
     pub threads: Option<usize>,
     /// seconds of fitting (0: no limit)
     pub time_budget: Option<f64>,
+    /// weight of the contrastive (InfoNCE) term (0: off)
+    pub contrast: Option<f64>,
+    /// its temperature (0.2)
+    pub contrast_tau: Option<f64>,
+    /// augmented view: rotation up to +- degrees (10), scale 1 +- (0.1),
+    /// shift up to +- pixels (2)
+    pub aug_rotation: Option<f64>,
+    pub aug_scale: Option<f64>,
+    pub aug_shift: Option<f64>,
 }
 
 /// Options of [`InvNet::fit_ali`]; `None` keeps the library's default.

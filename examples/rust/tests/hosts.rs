@@ -73,3 +73,14 @@ fn conv_fit_tiny() {
         .unwrap_err();
     assert_eq!(e.status, Status::Invalid, "{e}");
 }
+
+#[test]
+fn conv_fit_contrast() {
+    let x = blobs(32, 8, 12, 4);
+    let opts = ConvOptions { base_channels: Some(2), epochs: Some(1), batch: Some(16), seed: Some(1),
+                             contrast: Some(0.5), aug_shift: Some(1.0), ..Default::default() };
+    let mut net = InvNet::fit_conv(&x, (8, 12, 1), 3, &opts).unwrap();
+    assert_eq!(net.encode(&x).unwrap().len(), 32 * 3);
+    let bad = ConvOptions { contrast: Some(0.5), aug_scale: Some(1.0), ..opts };
+    assert!(InvNet::fit_conv(&x, (8, 12, 1), 3, &bad).is_err());
+}
