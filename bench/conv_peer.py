@@ -61,7 +61,8 @@ def torch_round(torch, x, steps, batch):
 
 def fden_round(InvNet, x, steps, batch, threads):
     t0 = time.perf_counter()
-    InvNet.fit_conv(x[:steps * batch], 64, epochs=1, batch=batch, threads=threads, seed=1)
+    InvNet.fit_conv(x[:steps * batch], 64, epochs=1, batch=batch, threads=threads, seed=1,
+                    contrast=0)  # the plain network, as the peer's
     return steps / (time.perf_counter() - t0)
 
 

@@ -17,6 +17,7 @@ p.add_argument("--rot", type=float, default=10.0)
 p.add_argument("--scale", type=float, default=0.1)
 p.add_argument("--latent", type=int, default=64)
 p.add_argument("--seed", type=int, default=1)
+p.add_argument("--cdims", type=int, default=0)  # latent columns the head sees (0: all)
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
@@ -43,7 +44,8 @@ dec = nn.Sequential(
     nn.Unflatten(1, (64, H // 4, H // 4)),
     nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), nn.BatchNorm2d(32), nn.LeakyReLU(0.2),
     nn.ConvTranspose2d(32, 1, 4, 2, 1))
-head = nn.Sequential(nn.Linear(L, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 64))
+CD = a.cdims or L
+head = nn.Sequential(nn.Linear(CD, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 64))
 params = list(enc.parameters()) + list(dec.parameters()) + (list(head.parameters()) if a.mode.startswith("simclr") else [])
 opt = torch.optim.Adam(params, lr=2e-3)
 
@@ -82,11 +84,11 @@ while time.time() - t0 < a.time:
             x1, x2 = (xb, aug(xb)) if a.mode == "simclr2" else (aug(xb), aug(xb))
             z = enc(torch.cat([x1, x2]))
             rec = ((torch.sigmoid(dec(z[:B])) - x1) ** 2).mean()
-            ln = nce(head(z[:B]), head(z[B:]))
+            ln = nce(head(z[:B, :CD]), head(z[B:, :CD]))
             loss = rec + a.lam * ln
         loss.backward(); opt.step(); step += 1
         if time.time() - t0 >= a.time: break
-print(f"mode {a.mode} lam {a.lam} steps {step} epochs {ep} fit {time.time()-t0:.0f}s", flush=True)
+print(f"mode {a.mode} lam {a.lam} cdims {CD} steps {step} epochs {ep} fit {time.time()-t0:.0f}s", flush=True)
 enc.eval(); dec.eval()
 with torch.no_grad():
     Xt = torch.from_numpy(xte).unsqueeze(1)
@@ -112,6 +114,9 @@ mu = ztr.mean(0)
 zs = (z - mu); zs /= np.linalg.norm(zs, axis=1, keepdims=True)
 pix = xte.reshape(len(xte), -1)
 print(f"rawz ncm 5w1s {fs(z,5,1):.1f} 20w1s {fs(z,20,1):.1f} | simpleshot 5w1s {fs(zs,5,1):.1f} 20w1s {fs(zs,20,1):.1f}")
+if CD < L:
+    zc = z[:, :CD]; zcs = zc - ztr[:, :CD].mean(0); zcs /= np.linalg.norm(zcs, axis=1, keepdims=True)
+    print(f"first {CD} columns: ncm 5w1s {fs(zc,5,1):.1f} 20w1s {fs(zc,20,1):.1f} | simpleshot 5w1s {fs(zcs,5,1):.1f} 20w1s {fs(zcs,20,1):.1f}")
 if a.mode == "plain" and a.seed == 1:
     print(f"pixels ncm 5w1s {fs(pix,5,1):.1f} 20w1s {fs(pix,20,1):.1f}")
 import os

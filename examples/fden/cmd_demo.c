@@ -219,6 +219,7 @@ int cmd_demo(int argc, char **argv)
 														   "classes)" },
 		{ .name = "latent", .type = OPT_SIZE, .ptr = &fa.latent, .arg = "N", .help = "latent width Dim", .range = OPT_POSITIVE },
 		{ .name = "hidden", .type = OPT_SIZE, .ptr = &fa.hidden, .arg = "N", .help = "autoencoder hidden width", .range = OPT_POSITIVE },
+		{ .name = "contrast", .type = OPT_DBL, .ptr = &fa.contrast, .arg = "W", .help = "conv host: weight of the contrastive term, as for 'fden fit' (0: off)", .def = "0.1", .range = OPT_NONNEGATIVE },
 		{ .name = "ae-epochs", .type = OPT_SIZE, .ptr = &fa.epochs, .arg = "N", .help = "host network epochs (ae, conv)", .def = "ae: as many as fit in 30% of the budget, at most 10; conv: as many as fit in 25% of it, at most 3 minutes", .range = OPT_POSITIVE },
 		{ .name = "preset", .type = OPT_STR, .ptr = &ta.preset, .arg = "NAME", .help = "FDEN configuration: default or paper" },
 		{ .name = "set", .type = OPT_CALL, .arg = "KEY=VALUE", .help = "FDEN configuration key (repeatable)", .call = train_args_add_set, .ctx = &ta },

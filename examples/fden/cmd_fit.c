@@ -89,6 +89,13 @@ static int write_summary(const char *cmd, const struct fit_args *a, struct fden_
 		json_int(&j, "batch", (long long)a->batch);
 		json_num(&j, "lr", a->lr);
 	}
+	if (!strcmp(a->kind, "conv")) {
+		json_num(&j, "contrast", a->contrast);
+		json_num(&j, "contrast_tau", a->contrast_tau);
+		json_num(&j, "aug_rotation", a->aug_rot);
+		json_num(&j, "aug_scale", a->aug_scale);
+		json_num(&j, "aug_shift", a->aug_shift);
+	}
 	json_int(&j, "seed", (long long)a->seed);
 	json_int(&j, "threads", (long long)a->threads);
 	json_num(&j, "train_mse", recon_mse(net, x, n, d));
@@ -181,6 +188,11 @@ int run_fit(const char *cmd, const struct fden_dataset *images, const struct fit
 		a->epochs = o.epochs;
 		a->batch = o.batch;
 		a->lr = o.lr;
+		a->contrast = o.contrast;
+		a->contrast_tau = o.contrast_tau;
+		a->aug_rot = o.aug_rotation;
+		a->aug_scale = o.aug_scale;
+		a->aug_shift = o.aug_shift;
 		cli_info("fden: %s: conv autoencoder, %zu rows of %zu -> %zu, up to %zu epochs, "
 			 "time budget %g s, contrast %g",
 			 cmd, n, d, a->latent, a->epochs, o.time_budget, o.contrast);
@@ -233,11 +245,11 @@ int cmd_fit(int argc, char **argv)
 		{ .name = "time", .type = OPT_DBL, .ptr = &a.time, .arg = "S", .help = "ali, conv: stop fitting after S seconds (0: no limit)", .range = OPT_NONNEGATIVE },
 		{ .name = "loss", .type = OPT_STR, .ptr = &a.loss, .arg = "l2|bce", .help = "conv: reconstruction loss" },
 		{ .name = "shape", .type = OPT_STR, .ptr = &a.shape, .arg = "HxWxC", .help = "conv: image shape, channels last", .def = "square, one channel" },
-		{ .name = "contrast", .type = OPT_DBL, .ptr = &a.contrast, .arg = "W", .help = "conv: weight of the contrastive (InfoNCE) term, 0: off", .def = "0", .range = OPT_NONNEGATIVE },
+		{ .name = "contrast", .type = OPT_DBL, .ptr = &a.contrast, .arg = "W", .help = "conv: weight of the contrastive (InfoNCE) term, 0: off", .def = "0.1", .range = OPT_NONNEGATIVE },
 		{ .name = "contrast-tau", .type = OPT_DBL, .ptr = &a.contrast_tau, .arg = "T", .help = "conv: InfoNCE temperature", .def = "0.2", .range = OPT_POSITIVE },
-		{ .name = "aug-rotation", .type = OPT_DBL, .ptr = &a.aug_rot, .arg = "DEG", .help = "conv, --contrast: augmented view's rotation range (+-)", .def = "10", .range = OPT_NONNEGATIVE },
-		{ .name = "aug-scale", .type = OPT_DBL, .ptr = &a.aug_scale, .arg = "X", .help = "conv, --contrast: augmented view's scale range (1 +- X)", .def = "0.1", .range = OPT_NONNEGATIVE },
-		{ .name = "aug-shift", .type = OPT_DBL, .ptr = &a.aug_shift, .arg = "PX", .help = "conv, --contrast: augmented view's shift range (+- pixels)", .def = "2", .range = OPT_NONNEGATIVE },
+		{ .name = "aug-rotation", .type = OPT_DBL, .ptr = &a.aug_rot, .arg = "DEG", .help = "conv, --contrast: augmented view's rotation range, +- degrees (0: none)", .def = "10", .range = OPT_NONNEGATIVE },
+		{ .name = "aug-scale", .type = OPT_DBL, .ptr = &a.aug_scale, .arg = "X", .help = "conv, --contrast: augmented view's scale range, 1 +- X (0: none)", .def = "0.1", .range = OPT_NONNEGATIVE },
+		{ .name = "aug-shift", .type = OPT_DBL, .ptr = &a.aug_shift, .arg = "PX", .help = "conv, --contrast: augmented view's shift range, +- pixels (0: none)", .def = "2", .range = OPT_NONNEGATIVE },
 		OPT_SEED(&a.seed, "random seed"),
 		OPT_THREADS(&a.threads, "BLIS threads"),
 		{ .name = "out", .type = OPT_STR, .ptr = &a.out, .arg = "FILE", .help = "where to save the network (required)" },

@@ -220,7 +220,7 @@ struct fden_conv_options {
 			       *   the step that passes it */
 	fden_log_fn log;      /**< optional progress callback */
 	void *log_user_data;  /**< passed back to log */
-	double contrast;      /**< weight of the contrastive (InfoNCE) term, 0 = off (0) */
+	double contrast;      /**< weight of the contrastive (InfoNCE) term, 0 = off (0.1) */
 	double contrast_tau;  /**< its temperature (0.2) */
 	double aug_rotation;  /**< augmented view: rotation up to +-this many degrees (10) */
 	double aug_scale;     /**< ... scale 1 +- this (0.1) */
@@ -247,7 +247,8 @@ FDEN_EXPORT void fden_conv_options_default(struct fden_conv_options *opt);
  * cross-entropy loss, Adam, minibatches shuffled each epoch from
  * opt->seed (the last partial batch of an epoch is skipped). One
  * FDEN_LOG_INFO line per epoch ("conv autoencoder epoch E/N: mse M (T s)").
- * With opt->contrast > 0 the fit adds SimCLR's contrastive term: each
+ * With opt->contrast > 0 (the default, 0.1) the fit adds SimCLR's
+ * contrastive term (0 turns it off: a plain autoencoder): each
  * batch also gets a randomly warped view of every image (rotation, scale,
  * shift, bilinear; drawn from opt->seed), both views are encoded, a
  * projection head (dense 256, batch norm, ReLU, dense 64; discarded after

@@ -246,7 +246,7 @@ FDEN_EXPORT void fden_conv_options_default(struct fden_conv_options *opt)
 	opt->seed = 1;
 	opt->threads = 1;
 	opt->time_budget = 0;
-	opt->contrast = 0;
+	opt->contrast = 0.1;
 	opt->contrast_tau = 0.2;
 	opt->aug_rotation = 10;
 	opt->aug_scale = 0.1;

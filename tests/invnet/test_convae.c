@@ -128,6 +128,11 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(o.loss, FDEN_CONV_LOSS_L2);
 	ck_assert_double_eq(o.time_budget, 0);
 	ck_assert_ptr_null(o.log);
+	ck_assert_double_eq(o.contrast, 0.1);
+	ck_assert_double_eq(o.contrast_tau, 0.2);
+	ck_assert_double_eq(o.aug_rotation, 10);
+	ck_assert_double_eq(o.aug_scale, 0.1);
+	ck_assert_double_eq(o.aug_shift, 2);
 	fden_conv_options_default(NULL);
 }
 END_TEST
@@ -261,6 +266,7 @@ START_TEST(test_contrast)
 	double a_plain, a_nce, mse;
 
 	o.epochs = 30;
+	o.contrast = 0;
 	ck_assert_int_eq(fden_invnet_fit_conv(X, TRAIN * PER, d, K, &o, &plain), FDEN_OK);
 	ck_assert_int_eq(l.n_nce, 0);
 	o.contrast = 0.1;

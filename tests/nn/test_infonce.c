@@ -76,7 +76,8 @@ START_TEST(test_infonce_matches_definition)
 	fd_rng_seed(&r, 11);
 	fd_rng_fill_normal(&r, h, n2 * d, 1.0f);
 	for (int t = 0; t < 3; t++) {
-		float tau = t == 0 ? 0.1f : t == 1 ? 0.5f : 2.0f;
+		float tau = t == 0 ? 0.1f : t == 1 ? 0.5f
+						   : 2.0f;
 		double got = fd_infonce(h, n2, d, tau, 1.0f, NULL, ws, 1), want = nce_ref(h, n2, d, tau);
 
 		ck_assert_msg(fabs(got - want) <= 1e-4 * fmax(1, fabs(want)),
@@ -151,9 +152,7 @@ START_TEST(test_warp_exact_moves)
 		for (int x = 0; x < W; x++)
 			for (int k = 0; k < C; k++) {
 				int sy = y - 2, sx = x + 1;
-				float want = sy >= 0 && sy < H && sx >= 0 && sx < W ?
-						     X[(sy * W + sx) * C + k] :
-						     0.0f;
+				float want = sy >= 0 && sy < H && sx >= 0 && sx < W ? X[(sy * W + sx) * C + k] : 0.0f;
 				ck_assert_float_eq_tol(Y[(y * W + x) * C + k], want, 1e-5f);
 			}
 	/* +90 degrees: output (y, x) reads input (u, v) = R (x', y'), i.e.
@@ -179,7 +178,8 @@ START_TEST(test_warp_batch_draws)
 	/* one bright pixel at the centre of a 21 x 21 image: wherever the warp
 	 * moves it, the mass stays within shift + rotation/scale of it, and
 	 * the draws differ from image to image and follow the seed */
-	enum { N = 64, S = 21 };
+	enum { N = 64,
+	       S = 21 };
 	float *X = calloc(N * S * S, sizeof(float)), *Y = calloc(N * S * S, sizeof(float));
 	float *Y2 = calloc(N * S * S, sizeof(float));
 	struct fd_warp cfg = { 10.0f, 0.1f, 2.0f };
