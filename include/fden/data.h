@@ -49,7 +49,9 @@ FDEN_EXPORT FDEN_WUR int fden_dataset_load_idx(const char *images_path,
  * rewritten in place while the data set lives (fden_dataset_free unmaps it).
  * @return as fden_dataset_load_idx(); FDEN_E_VERSION for a .npy version > 3
  * @param x_path .npy file of the rows
- * @param labels_path NULL: labels all 0; else a 1-D integer .npy
+ * @param labels_path NULL: labels all 0; a 1-D integer .npy (a name
+ *        ending in ".npy"); any other name is read as an IDX label file
+ *        (idx1, .gz ok), as fden_dataset_load_idx() reads it
  * @param[out] out the data set, owned by the caller (fden_dataset_free)
  * @note Thread safety: safe from any thread (the new handle is the caller's).
  * @since 0.1

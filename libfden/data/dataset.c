@@ -142,7 +142,14 @@ FDEN_EXPORT int fden_dataset_load_npy(const char *x_path, const char *labels_pat
 	if (st)
 		return st;
 	if (labels_path) {
-		st = fd_npy_read(labels_path, FD_ARRAY_LABELS, NULL, NULL, &y);
+		size_t ll = strlen(labels_path);
+
+		/* labels beside .npy rows: a .npy, or an IDX label file (the data
+		 * set's own labels next to latents encoded from its images) */
+		if (ll >= 4 && !strcmp(labels_path + ll - 4, ".npy"))
+			st = fd_npy_read(labels_path, FD_ARRAY_LABELS, NULL, NULL, &y);
+		else
+			st = fd_idx_read(labels_path, FD_ARRAY_LABELS, 1.0, NULL, NULL, &y);
 		if (st) {
 			if (map)
 				munmap(map, map_len);

@@ -74,6 +74,30 @@ START_TEST(test_roundtrip)
 	/* a float file is no label file */
 	ck_assert_int_eq(fden_dataset_load_npy(xp, xp, &ds), FDEN_E_FORMAT);
 	ck_assert_ptr_nonnull(strstr(fden_last_error(), "x.npy"));
+	/* IDX labels beside .npy rows (any name not ending in .npy) */
+	{
+		unsigned char idx[8 + 6] = { 0, 0, 0x08, 1, 0, 0, 0, 6, 4, 0, 9, 1, 1, 255 };
+		char ip[512];
+		FILE *f;
+
+		tu_path(ip, sizeof ip, "y-idx1-ubyte");
+		f = fopen(ip, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(idx, 1, sizeof idx, f), sizeof idx);
+		fclose(f);
+		ck_assert_int_eq(fden_dataset_load_npy(xp, ip, &ds), 0);
+		ck_assert_uint_eq(fden_dataset_size(ds), 6);
+		ck_assert_int_eq(fden_dataset_labels(ds)[1], 0);
+		ck_assert_int_eq(fden_dataset_labels(ds)[2], 9);
+		ck_assert_int_eq(fden_dataset_labels(ds)[5], 255);
+		fden_dataset_free(ds);
+		/* a .npy that is not a label file, under another name: IDX's error */
+		ck_assert_int_eq(fden_dataset_load_npy(xp, xp, &ds), FDEN_E_FORMAT);
+		rename(xp, ip);
+		ck_assert_int_eq(fden_dataset_load_npy(yp, ip, &ds), FDEN_E_FORMAT);
+		ck_assert_ptr_nonnull(strstr(fden_last_error(), "y-idx1-ubyte"));
+		rename(ip, xp);
+	}
 	/* writer argument checks */
 	ck_assert_int_eq(fden_npy_save_f32(xp, NULL, 6, 2), FDEN_E_INVALID);
 	ck_assert_int_eq(fden_npy_save_f32(xp, x, 0, 2), FDEN_E_INVALID);
